@@ -1,0 +1,169 @@
+//! Identity checks: names, hostnames and labels a StatefulSet gives its pods, and the
+//! configuration (Secrets) the pods need to start.
+
+use super::{CheckName, Outcome, Verdict, Window};
+use crate::timeline::{Event, POD_NAME_LABEL, ProbeObs};
+
+/// **stable-identity** — every pod the set owns is named `<set>-<ordinal>`; at the end the set
+/// has exactly the ordinals 0..replicas-1; each pod's `spec.hostname` is its name, its
+/// `spec.subdomain` the set's `serviceName`, and its `statefulset.kubernetes.io/pod-name` label
+/// its name; every `hostname` run inside a pod in the window printed the pod's name.
+pub(super) fn stable_identity(window: &Window<'_>) -> Outcome {
+    let check = CheckName::StableIdentity;
+    let set_name = window.target;
+    let mut violations: Vec<(String, Vec<usize>)> = Vec::new();
+    // Names of every pod the set owned during the window.
+    for entry in window.entries() {
+        let Event::Pod { pod, .. } = &entry.event else { continue };
+        let owned = pod.owner.as_deref().and_then(|o| o.strip_prefix("StatefulSet/")) == Some(set_name);
+        if owned && pod.ordinal_in(set_name).is_none() {
+            violations.push((format!("the set owns a pod named {}, not {set_name}-<ordinal> (#{})", pod.name, entry.seq), vec![entry.seq]));
+        }
+    }
+    let after = window.view_after();
+    let set = after.sets.get(set_name);
+    let pods = after.set_pods(set_name);
+    let live: Vec<_> = pods.iter().filter(|(_, p)| !p.terminating).collect();
+    if live.is_empty() && violations.is_empty() {
+        return Outcome::new(check, Verdict::NotApplicable, format!("no pod of {set_name} existed at the end of the window"), vec![]);
+    }
+    if let Some(set) = set {
+        let ordinals: Vec<u32> = live.iter().map(|(k, _)| **k).collect();
+        let expected: Vec<u32> = (0..set.replicas).collect();
+        if ordinals != expected {
+            violations.push((format!("{set_name} had ordinals {ordinals:?} at the end, expected {expected:?}"), vec![]));
+        }
+    }
+    for (_, pod) in &live {
+        if pod.hostname.as_deref() != Some(pod.name.as_str()) {
+            violations.push((format!("{} has hostname {:?}, not its name", pod.name, pod.hostname), vec![]));
+        }
+        if let Some(service) = set.and_then(|s| s.service_name.as_deref())
+            && pod.subdomain.as_deref() != Some(service)
+        {
+            violations.push((format!("{} has subdomain {:?}, not the serviceName {service}", pod.name, pod.subdomain), vec![]));
+        }
+        if pod.labels.get(POD_NAME_LABEL) != Some(&pod.name) {
+            violations.push((format!("{} has label {POD_NAME_LABEL}={:?}", pod.name, pod.labels.get(POD_NAME_LABEL)), vec![]));
+        }
+    }
+    let mut probed = 0;
+    for entry in window.entries() {
+        let Event::Probe(ProbeObs::Hostname { pod, output, .. }) = &entry.event else { continue };
+        if pod.strip_prefix(set_name).and_then(|rest| rest.strip_prefix('-')).is_none() {
+            continue;
+        }
+        probed += 1;
+        match output {
+            Ok(name) if name == pod => {}
+            Ok(name) => violations.push((format!("`hostname` in {pod} printed {name:?} (#{})", entry.seq), vec![entry.seq])),
+            Err(error) => violations.push((format!("`hostname` could not run in {pod}: {error} (#{})", entry.seq), vec![entry.seq])),
+        }
+    }
+    if let Some((detail, _)) = violations.first() {
+        let evidence = violations.iter().flat_map(|(_, e)| e.iter().copied()).collect();
+        return Outcome::new(check, Verdict::Fail, detail.clone(), evidence);
+    }
+    let names: Vec<&str> = live.iter().map(|(_, p)| p.name.as_str()).collect();
+    let probes = if probed > 0 { format!("; `hostname` printed the pod name in {probed} pods") } else { String::new() };
+    Outcome::new(check, Verdict::Pass, format!("{} have stable names, hostnames and pod-name labels{probes}", names.join(", ")), vec![])
+}
+
+/// **secret-refs** — every Secret key the set's pods read exists in the namespace, and every
+/// pod is Running and Ready (none stuck on missing configuration).
+pub(super) fn secret_refs(window: &Window<'_>) -> Outcome {
+    let check = CheckName::SecretRefs;
+    let after = window.view_after();
+    let pods = after.set_pods(window.target);
+    let refs: Vec<(&str, &String)> =
+        pods.values().flat_map(|p| p.secret_refs.iter().map(move |r| (p.name.as_str(), r))).collect();
+    if refs.is_empty() {
+        return Outcome::new(check, Verdict::NotApplicable, "the pods read no Secret", vec![]);
+    }
+    let mut violations = Vec::new();
+    for (pod, reference) in &refs {
+        let (secret, key) = reference.split_once('/').unwrap_or((reference.as_str(), ""));
+        match after.secrets.get(secret) {
+            None => violations.push(format!("{pod} reads Secret {secret}, which does not exist")),
+            Some(keys) if !keys.iter().any(|k| k == key) => {
+                violations.push(format!("{pod} reads key {key} of Secret {secret}, which has only {keys:?}"))
+            }
+            Some(_) => {}
+        }
+    }
+    for pod in pods.values() {
+        if !pod.running_and_ready() {
+            let why = pod.waiting.as_deref().unwrap_or(&pod.phase);
+            violations.push(format!("{} is not Running and Ready ({why})", pod.name));
+        }
+    }
+    if let Some(first) = violations.first() {
+        return Outcome::new(check, Verdict::Fail, first.clone(), vec![]);
+    }
+    let mut secrets: Vec<&str> = refs.iter().map(|(_, r)| r.as_str()).collect();
+    secrets.sort_unstable();
+    secrets.dedup();
+    Outcome::new(check, Verdict::Pass, format!("{} present; all {} pods started", secrets.join(", "), pods.len()), vec![])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{evaluate, fixture::History};
+    use super::*;
+    use crate::timeline::Change;
+
+    #[test]
+    fn identity_passes_for_controller_shaped_pods() {
+        let mut h = History::new().set(2, "OrderedReady");
+        h.step(0);
+        h.bring_up(2);
+        h.timeline.push(0, Event::Probe(ProbeObs::Hostname { pod: "web-0".into(), uid: String::new(), output: Ok("web-0".into()) }));
+        let out = evaluate(CheckName::StableIdentity, &h.from_step(0));
+        assert_eq!(out.verdict, Verdict::Pass, "{out:?}");
+    }
+
+    #[test]
+    fn identity_fails_on_wrong_hostname_output() {
+        let mut h = History::new().set(1, "OrderedReady");
+        h.step(0);
+        h.bring_up(1);
+        let seq = h.timeline.push(0, Event::Probe(ProbeObs::Hostname { pod: "web-0".into(), uid: String::new(), output: Ok("localhost".into()) }));
+        let out = evaluate(CheckName::StableIdentity, &h.from_step(0));
+        assert_eq!(out.verdict, Verdict::Fail);
+        assert_eq!(out.evidence, vec![seq]);
+    }
+
+    #[test]
+    fn identity_fails_on_a_foreign_name_or_missing_ordinal() {
+        let mut h = History::new().set(2, "OrderedReady");
+        h.step(0);
+        h.bring_up(2);
+        h.modify("web-1", |p| p.name = "web-1-x".into());
+        let out = evaluate(CheckName::StableIdentity, &h.from_step(0));
+        assert_eq!(out.verdict, Verdict::Fail);
+        assert!(out.detail.contains("web-1-x"), "{}", out.detail);
+
+        let mut g = History::new().set(3, "OrderedReady");
+        g.step(0);
+        g.bring_up(2);
+        let out = evaluate(CheckName::StableIdentity, &g.from_step(0));
+        assert!(out.detail.contains("expected [0, 1, 2]"), "{}", out.detail);
+    }
+
+    #[test]
+    fn secret_refs_need_the_key_and_started_pods() {
+        let mut h = History::new().set(1, "OrderedReady");
+        h.step(0);
+        h.create("web-0");
+        h.modify("web-0", |p| {
+            p.secret_refs = vec!["mysql-secret/password".into()];
+            p.waiting = Some("CreateContainerConfigError".into());
+        });
+        let out = evaluate(CheckName::SecretRefs, &h.from_step(0));
+        assert_eq!(out.verdict, Verdict::Fail);
+        assert!(out.detail.contains("does not exist"));
+        h.timeline.push(0, Event::Secret { change: Change::Added, name: "mysql-secret".into(), keys: vec!["password".into()] });
+        h.ready("web-0");
+        assert_eq!(evaluate(CheckName::SecretRefs, &h.from_step(0)).verdict, Verdict::Pass);
+    }
+}

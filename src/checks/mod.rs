@@ -1,0 +1,482 @@
+//! Checks: pure functions from a slice of history to a verdict with evidence.
+//!
+//! Every check receives a [`Window`] — the whole timeline, the range of entries it judges (one
+//! step's), and the object it is about — and returns an [`Outcome`]. No check performs I/O or
+//! knows which backend produced the timeline: live runs, the simulated cluster, recorded files
+//! and `kubectl get pods -w` transcripts are judged by the same code.
+//!
+//! The meaning of each check is documented on its function and in the README; they follow the
+//! Kubernetes StatefulSet documentation ("Deployment and Scaling Guarantees", "Update
+//! strategies", "Stable Storage", "Stable Network ID").
+
+mod deployment;
+mod identity;
+mod network;
+mod order;
+mod storage;
+
+use std::{fmt, ops::Range, str::FromStr};
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+pub use network::expected_dns_answer;
+
+use crate::timeline::{Entry, Event, Timeline, View};
+
+/// Every check the harness knows, by its name in scenarios and reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum CheckName {
+    /// OrderedReady: each pod k>0 created only while pods 0..k-1 exist and are Running and Ready.
+    OrderedCreation,
+    /// Scale-down: pods terminate from the highest ordinal down, each after the next is gone.
+    ReverseTermination,
+    /// Parallel: pods are created (and terminated) without waiting for each other.
+    ParallelBurst,
+    /// RollingUpdate: pods are replaced from the highest ordinal down to the partition, each
+    /// after the previously replaced pod is Running and Ready on the new revision.
+    ReverseRollout,
+    /// Names `<set>-<ordinal>`, hostname = pod name, pod-name label, subdomain = serviceName.
+    StableIdentity,
+    /// Pods a scale-down keeps are untouched: same UID, no restart, never terminating.
+    SurvivorsUnchanged,
+    /// The Service named by `serviceName` exists and has `clusterIP: None`.
+    HeadlessService,
+    /// Per-pod and per-service DNS records resolve to exactly the right addresses.
+    Dns,
+    /// Claims `<template>-<pod>` exist, are Bound, and each pod mounts its own.
+    PvcNaming,
+    /// Claims survive scale-down and StatefulSet deletion (or go, when the policy says Delete).
+    PvcRetention,
+    /// A recreated pod or StatefulSet mounts the same claims (same UIDs).
+    Reattach,
+    /// Data written to a pod's volume reads back unchanged after the pod is recreated.
+    Persistence,
+    /// Claims beyond the static volumes stay Pending, explained by a warning event.
+    StaticShortage,
+    /// Deployment pods have hash-suffixed names that change on recreation; its Service has an IP.
+    DeploymentContrast,
+    /// Each pod answers HTTP at its own address, from a client pod in the namespace.
+    PodHttp,
+    /// Every Secret key the pods reference exists, and the pods start.
+    SecretRefs,
+}
+
+impl CheckName {
+    /// All checks, in report order.
+    pub const ALL: [CheckName; 16] = [
+        CheckName::OrderedCreation,
+        CheckName::ReverseTermination,
+        CheckName::ParallelBurst,
+        CheckName::ReverseRollout,
+        CheckName::StableIdentity,
+        CheckName::SurvivorsUnchanged,
+        CheckName::HeadlessService,
+        CheckName::Dns,
+        CheckName::PvcNaming,
+        CheckName::PvcRetention,
+        CheckName::Reattach,
+        CheckName::Persistence,
+        CheckName::StaticShortage,
+        CheckName::DeploymentContrast,
+        CheckName::PodHttp,
+        CheckName::SecretRefs,
+    ];
+
+    /// The name as written in scenarios (`ordered-creation`).
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckName::OrderedCreation => "ordered-creation",
+            CheckName::ReverseTermination => "reverse-termination",
+            CheckName::ParallelBurst => "parallel-burst",
+            CheckName::ReverseRollout => "reverse-rollout",
+            CheckName::StableIdentity => "stable-identity",
+            CheckName::SurvivorsUnchanged => "survivors-unchanged",
+            CheckName::HeadlessService => "headless-service",
+            CheckName::Dns => "dns",
+            CheckName::PvcNaming => "pvc-naming",
+            CheckName::PvcRetention => "pvc-retention",
+            CheckName::Reattach => "reattach",
+            CheckName::Persistence => "persistence",
+            CheckName::StaticShortage => "static-shortage",
+            CheckName::DeploymentContrast => "deployment-contrast",
+            CheckName::PodHttp => "pod-http",
+            CheckName::SecretRefs => "secret-refs",
+        }
+    }
+
+    /// Whether the check is about a Deployment rather than a StatefulSet.
+    #[must_use]
+    pub fn targets_deployment(self) -> bool {
+        self == CheckName::DeploymentContrast
+    }
+
+    /// Whether the check judges order over time (and so is inconclusive across a gap).
+    #[must_use]
+    pub fn is_order_check(self) -> bool {
+        matches!(
+            self,
+            CheckName::OrderedCreation
+                | CheckName::ReverseTermination
+                | CheckName::ParallelBurst
+                | CheckName::ReverseRollout
+                | CheckName::SurvivorsUnchanged
+        )
+    }
+}
+
+impl fmt::Display for CheckName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for CheckName {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        CheckName::ALL.into_iter().find(|c| c.as_str() == s).ok_or_else(|| {
+            let known: Vec<_> = CheckName::ALL.iter().map(|c| c.as_str()).collect();
+            format!("unknown check `{s}` (known: {})", known.join(", "))
+        })
+    }
+}
+
+/// The result of one check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    /// The history shows the guarantee held.
+    Pass,
+    /// What the check needs to see is absent from the history (nothing was created, no
+    /// probe ran): it neither held nor broke.
+    NotApplicable,
+    /// The history cannot decide (a watch gap, a probe that could not run).
+    Inconclusive,
+    /// The history shows the guarantee broken.
+    Fail,
+}
+
+impl Verdict {
+    /// The name used in reports (`not-applicable`).
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::NotApplicable => "not-applicable",
+            Verdict::Inconclusive => "inconclusive",
+            Verdict::Fail => "fail",
+        }
+    }
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A verdict with the entries that prove it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Outcome {
+    /// Which check.
+    pub check: CheckName,
+    /// What it found.
+    pub verdict: Verdict,
+    /// One sentence a person can act on.
+    pub detail: String,
+    /// Sequence numbers of the entries that prove the verdict, ascending.
+    pub evidence: Vec<usize>,
+}
+
+impl Outcome {
+    fn new(check: CheckName, verdict: Verdict, detail: impl Into<String>, mut evidence: Vec<usize>) -> Self {
+        evidence.sort_unstable();
+        evidence.dedup();
+        Self { check, verdict, detail: detail.into(), evidence }
+    }
+}
+
+/// The policy a check assumes when the history does not say (a transcript has no spec).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Policy {
+    /// `OrderedReady`, the default.
+    #[default]
+    Ordered,
+    /// `Parallel`.
+    Parallel,
+}
+
+/// What a check is asked to judge.
+#[derive(Debug, Clone)]
+pub struct Window<'a> {
+    /// The whole history (checks may look back before `range`).
+    pub timeline: &'a Timeline,
+    /// The entries judged, usually one step's.
+    pub range: Range<usize>,
+    /// The StatefulSet (or, for deployment checks, Deployment) the check is about.
+    pub target: &'a str,
+    /// Namespace the objects live in (for DNS names).
+    pub namespace: &'a str,
+    /// Cluster DNS domain (`cluster.local`).
+    pub cluster_domain: &'a str,
+    /// Text the HTTP answer must contain, when given.
+    pub expect_body: Option<&'a str>,
+    /// Policy to assume when the history holds no StatefulSet object.
+    pub default_policy: Policy,
+}
+
+impl<'a> Window<'a> {
+    /// The entries judged.
+    #[must_use]
+    pub fn entries(&self) -> &'a [Entry] {
+        &self.timeline.entries[self.range.clone()]
+    }
+
+    /// The state just before the window.
+    #[must_use]
+    pub fn view_before(&self) -> View {
+        self.timeline.view_at(self.range.start)
+    }
+
+    /// The state at the end of the window.
+    #[must_use]
+    pub fn view_after(&self) -> View {
+        self.timeline.view_at(self.range.end)
+    }
+
+    /// The policy of the target: from its last observed spec, else the default.
+    #[must_use]
+    pub fn policy(&self, view: &View) -> Policy {
+        match view.sets.get(self.target) {
+            Some(set) if set.parallel() => Policy::Parallel,
+            Some(_) => Policy::Ordered,
+            None => self.default_policy,
+        }
+    }
+
+    /// The first gap inside the window, if any.
+    #[must_use]
+    pub fn first_gap(&self) -> Option<&'a Entry> {
+        self.entries().iter().find(|e| matches!(e.event, Event::Gap { .. }))
+    }
+
+    /// Replays the window entry by entry, handing each entry with the state just before it.
+    pub fn replay(&self, mut f: impl FnMut(&View, &'a Entry)) -> View {
+        let mut view = self.view_before();
+        for entry in self.entries() {
+            f(&view, entry);
+            view.apply(&entry.event);
+        }
+        view
+    }
+}
+
+/// Runs one check. Order checks over a window with a gap are inconclusive, whatever the
+/// entries would say: events may be missing, so neither a pass nor a fail can be trusted.
+#[must_use]
+pub fn evaluate(check: CheckName, window: &Window<'_>) -> Outcome {
+    if check.is_order_check()
+        && let Some(gap) = window.first_gap()
+    {
+        return Outcome::new(
+            check,
+            Verdict::Inconclusive,
+            format!("the watch restarted at #{} and may have missed events; order cannot be judged", gap.seq),
+            vec![gap.seq],
+        );
+    }
+    match check {
+        CheckName::OrderedCreation => order::ordered_creation(window),
+        CheckName::ReverseTermination => order::reverse_termination(window),
+        CheckName::ParallelBurst => order::parallel_burst(window),
+        CheckName::ReverseRollout => order::reverse_rollout(window),
+        CheckName::SurvivorsUnchanged => order::survivors_unchanged(window),
+        CheckName::StableIdentity => identity::stable_identity(window),
+        CheckName::HeadlessService => network::headless_service(window),
+        CheckName::Dns => network::dns(window),
+        CheckName::PodHttp => network::pod_http(window),
+        CheckName::PvcNaming => storage::pvc_naming(window),
+        CheckName::PvcRetention => storage::pvc_retention(window),
+        CheckName::Reattach => storage::reattach(window),
+        CheckName::Persistence => storage::persistence(window),
+        CheckName::StaticShortage => storage::static_shortage(window),
+        CheckName::DeploymentContrast => deployment::deployment_contrast(window),
+        CheckName::SecretRefs => identity::secret_refs(window),
+    }
+}
+
+/// Shared test fixtures: a small builder for hand-made histories.
+#[cfg(test)]
+pub(crate) mod fixture {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::timeline::{Change, PodObs, SetObs};
+
+    /// Builds a timeline one observation at a time, keeping each pod's latest state.
+    #[derive(Default)]
+    pub struct History {
+        pub timeline: Timeline,
+        pods: BTreeMap<String, PodObs>,
+        incarnation: BTreeMap<String, u32>,
+        pub set: Option<SetObs>,
+    }
+
+    impl History {
+        pub fn new() -> Self {
+            Self::default()
+        }
+
+        pub fn set(mut self, replicas: u32, policy: &str) -> Self {
+            let set = SetObs {
+                name: "web".into(),
+                uid: "set-1".into(),
+                replicas,
+                service_name: Some("nginx".into()),
+                pod_management_policy: policy.into(),
+                update_strategy: "RollingUpdate".into(),
+                when_deleted: "Retain".into(),
+                when_scaled: "Retain".into(),
+                claim_templates: vec!["www".into()],
+                ..Default::default()
+            };
+            self.timeline.push(0, Event::StatefulSet { change: Change::Added, set: set.clone() });
+            self.set = Some(set);
+            self
+        }
+
+        pub fn update_set(&mut self, f: impl FnOnce(&mut SetObs)) -> usize {
+            let mut set = self.set.clone().expect("set first");
+            f(&mut set);
+            self.set = Some(set.clone());
+            self.timeline.push(0, Event::StatefulSet { change: Change::Modified, set })
+        }
+
+        pub fn step(&mut self, index: usize) -> usize {
+            self.timeline.push(0, Event::Step { index, action: format!("step {index}") })
+        }
+
+        /// A new incarnation of `name` appears Pending.
+        pub fn create(&mut self, name: &str) -> usize {
+            let n = self.incarnation.entry(name.to_owned()).or_default();
+            *n += 1;
+            let ordinal = name.rsplit('-').next().unwrap_or("0");
+            let pod = PodObs {
+                name: name.into(),
+                uid: format!("{name}-uid{n}"),
+                owner: Some("StatefulSet/web".into()),
+                phase: "Pending".into(),
+                hostname: Some(name.into()),
+                subdomain: Some("nginx".into()),
+                labels: [
+                    ("app".to_owned(), "nginx".to_owned()),
+                    (crate::timeline::POD_NAME_LABEL.to_owned(), name.to_owned()),
+                    (crate::timeline::REVISION_LABEL.to_owned(), "rev1".to_owned()),
+                ]
+                .into(),
+                claims: [("www".to_owned(), format!("www-{name}"))].into(),
+                ip: Some(format!("10.0.0.{ordinal}")),
+                ..Default::default()
+            };
+            self.pods.insert(name.into(), pod.clone());
+            self.timeline.push(0, Event::Pod { change: Change::Added, pod })
+        }
+
+        pub fn modify(&mut self, name: &str, f: impl FnOnce(&mut PodObs)) -> usize {
+            let pod = self.pods.get_mut(name).expect("pod exists");
+            f(pod);
+            let pod = pod.clone();
+            self.timeline.push(0, Event::Pod { change: Change::Modified, pod })
+        }
+
+        pub fn ready(&mut self, name: &str) -> usize {
+            self.modify(name, |p| {
+                p.phase = "Running".into();
+                p.ready = true;
+            })
+        }
+
+        pub fn unready(&mut self, name: &str) -> usize {
+            self.modify(name, |p| p.ready = false)
+        }
+
+        pub fn running(&mut self, name: &str) -> usize {
+            self.modify(name, |p| p.phase = "Running".into())
+        }
+
+        pub fn revision(&mut self, name: &str, rev: &str) {
+            let pod = self.pods.get_mut(name).expect("pod exists");
+            pod.labels.insert(crate::timeline::REVISION_LABEL.into(), rev.into());
+        }
+
+        pub fn terminate(&mut self, name: &str) -> usize {
+            self.modify(name, |p| {
+                p.terminating = true;
+                p.ready = false;
+            })
+        }
+
+        pub fn gone(&mut self, name: &str) -> usize {
+            let pod = self.pods.remove(name).expect("pod exists");
+            self.timeline.push(0, Event::Pod { change: Change::Deleted, pod })
+        }
+
+        /// Creates pods 0..n one after another, each Ready before the next.
+        pub fn bring_up(&mut self, n: u32) {
+            for i in 0..n {
+                let name = format!("web-{i}");
+                self.create(&name);
+                self.ready(&name);
+            }
+        }
+
+        pub fn window(&self, range: Range<usize>) -> Window<'_> {
+            Window {
+                timeline: &self.timeline,
+                range,
+                target: "web",
+                namespace: "ns",
+                cluster_domain: "cluster.local",
+                expect_body: None,
+                default_policy: Policy::Ordered,
+            }
+        }
+
+        /// The window from step marker `index` to the end.
+        pub fn from_step(&self, index: usize) -> Window<'_> {
+            let range = self.timeline.step_range(index).expect("step exists");
+            self.window(range.start..self.timeline.len())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{fixture::History, *};
+
+    #[test]
+    fn names_round_trip() {
+        for check in CheckName::ALL {
+            assert_eq!(check.as_str().parse::<CheckName>(), Ok(check));
+            assert_eq!(serde_json::to_string(&check).unwrap(), format!("\"{check}\""));
+        }
+        assert!("ordered".parse::<CheckName>().unwrap_err().contains("ordered-creation"));
+    }
+
+    #[test]
+    fn a_gap_makes_order_checks_inconclusive_but_not_others() {
+        let mut h = History::new().set(2, "OrderedReady");
+        h.step(0);
+        h.create("web-0");
+        h.timeline.push(0, Event::Gap { resource: "pods".into(), reason: "410 Gone".into() });
+        h.ready("web-0");
+        h.create("web-1");
+        let w = h.from_step(0);
+        assert_eq!(evaluate(CheckName::OrderedCreation, &w).verdict, Verdict::Inconclusive);
+        assert_ne!(evaluate(CheckName::StableIdentity, &w).verdict, Verdict::Inconclusive);
+    }
+}

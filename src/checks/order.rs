@@ -1,0 +1,588 @@
+//! Order checks: creation, termination and replacement order of a StatefulSet's pods.
+//!
+//! Kubernetes documents, for `podManagementPolicy: OrderedReady`: pods are created in order
+//! 0..N-1, "before a scaling operation is applied to a Pod, all of its predecessors must be
+//! Running and Ready", and "before a Pod is terminated, all of its successors must be completely
+//! shut down". For `RollingUpdate`: pods are updated "in the same order as Pod termination (from
+//! the largest ordinal to the smallest)", waiting "until an updated Pod is Running and Ready
+//! prior to updating its predecessor"; pods below the partition are not updated.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::{CheckName, Outcome, Policy, Verdict, Window};
+use crate::timeline::{Change, Entry, Event, PodObs, View};
+
+/// A pod of the target set that first appears at `entry` (a new name or a new UID).
+fn created<'a>(window: &Window<'_>, view: &View, entry: &'a Entry) -> Option<(u32, &'a PodObs)> {
+    let Event::Pod { change, pod } = &entry.event else { return None };
+    if *change == Change::Deleted || !pod.belongs_to(window.target) {
+        return None;
+    }
+    let ordinal = pod.ordinal_in(window.target)?;
+    let new = view.pods.get(&pod.name).is_none_or(|old| old.uid != pod.uid);
+    new.then_some((ordinal, pod))
+}
+
+/// A pod of the target set that begins terminating at `entry`: its deletion timestamp appears,
+/// or it disappears without one having been seen.
+fn begins_terminating<'a>(window: &Window<'_>, view: &View, entry: &'a Entry) -> Option<(u32, &'a PodObs)> {
+    let Event::Pod { change, pod } = &entry.event else { return None };
+    if !pod.belongs_to(window.target) {
+        return None;
+    }
+    let ordinal = pod.ordinal_in(window.target)?;
+    let before = view.pods.get(&pod.name).filter(|old| old.uid == pod.uid || pod.uid.is_empty());
+    let was_terminating = before.is_some_and(|old| old.terminating);
+    let now = match change {
+        Change::Deleted => before.is_some(),
+        Change::Added | Change::Modified => pod.terminating,
+    };
+    (now && !was_terminating).then_some((ordinal, pod))
+}
+
+/// The latest entry in `[0, end)` that concerns pod `name`, for evidence.
+fn last_entry_of(window: &Window<'_>, name: &str, end: usize) -> Option<usize> {
+    window.timeline.entries[..end]
+        .iter()
+        .rev()
+        .find(|e| matches!(&e.event, Event::Pod { pod, .. } if pod.name == name))
+        .map(|e| e.seq)
+}
+
+fn describe(pod: Option<&&PodObs>) -> String {
+    match pod {
+        None => "did not exist".into(),
+        Some(p) if p.terminating => "was terminating".into(),
+        Some(p) if p.phase != "Running" => format!("was {}", p.phase),
+        Some(_) => "was Running but not Ready".into(),
+    }
+}
+
+/// **ordered-creation** — with OrderedReady, every pod k > 0 of the set created in the window
+/// first appears while each of pods 0..k-1 exists, is not terminating, and is Running and Ready.
+/// Not applicable with Parallel or when no pod was created.
+pub(super) fn ordered_creation(window: &Window<'_>) -> Outcome {
+    let check = CheckName::OrderedCreation;
+    if window.policy(&window.view_after()) == Policy::Parallel {
+        return Outcome::new(check, Verdict::NotApplicable, "the set is Parallel: no creation order is promised", vec![]);
+    }
+    let mut creations = Vec::new();
+    let mut violations = Vec::new();
+    window.replay(|view, entry| {
+        let Some((k, pod)) = created(window, view, entry) else { return };
+        creations.push((k, entry.seq));
+        let pods = view.set_pods(window.target);
+        for j in 0..k {
+            let predecessor = pods.get(&j);
+            if !predecessor.is_some_and(|p| p.running_and_ready()) {
+                let mut evidence = vec![entry.seq];
+                evidence.extend(last_entry_of(window, &format!("{}-{j}", window.target), entry.seq));
+                violations.push((
+                    format!("{} was created (#{}) while {}-{j} {}", pod.name, entry.seq, window.target, describe(predecessor)),
+                    evidence,
+                ));
+                break;
+            }
+        }
+    });
+    if creations.is_empty() {
+        return Outcome::new(check, Verdict::NotApplicable, "no pod of the set was created in this window", vec![]);
+    }
+    if let Some((detail, _)) = violations.first() {
+        let evidence = violations.iter().flat_map(|(_, e)| e.iter().copied()).collect();
+        let more = if violations.len() > 1 { format!(" (and {} more)", violations.len() - 1) } else { String::new() };
+        return Outcome::new(check, Verdict::Fail, format!("{detail}{more}"), evidence);
+    }
+    let order: Vec<String> = creations.iter().map(|(k, _)| format!("{}-{k}", window.target)).collect();
+    Outcome::new(
+        check,
+        Verdict::Pass,
+        format!("created {} each after all predecessors were Running and Ready", order.join(", ")),
+        creations.iter().map(|(_, s)| *s).collect(),
+    )
+}
+
+/// **reverse-termination** — with OrderedReady, when pod k begins terminating no pod of the set
+/// with a higher ordinal exists any more (so termination runs from the highest ordinal down,
+/// one at a time, each after the previous one is gone), and pods 0..k-1 are Running and Ready.
+pub(super) fn reverse_termination(window: &Window<'_>) -> Outcome {
+    let check = CheckName::ReverseTermination;
+    if window.policy(&window.view_after()) == Policy::Parallel {
+        return Outcome::new(check, Verdict::NotApplicable, "the set is Parallel: no termination order is promised", vec![]);
+    }
+    let mut terminations = Vec::new();
+    let mut violations: Vec<(String, Vec<usize>)> = Vec::new();
+    window.replay(|view, entry| {
+        let Some((k, pod)) = begins_terminating(window, view, entry) else { return };
+        terminations.push((k, entry.seq));
+        let pods = view.set_pods(window.target);
+        if let Some((j, higher)) = pods.range(k + 1..).next() {
+            let state = if higher.terminating { "still terminating" } else { "still present" };
+            let mut evidence = vec![entry.seq];
+            evidence.extend(last_entry_of(window, &higher.name, entry.seq));
+            violations.push((
+                format!("{} began terminating (#{}) while {}-{j} was {state}", pod.name, entry.seq, window.target),
+                evidence,
+            ));
+            return;
+        }
+        for j in 0..k {
+            let predecessor = pods.get(&j);
+            if !predecessor.is_some_and(|p| p.running_and_ready()) {
+                let mut evidence = vec![entry.seq];
+                evidence.extend(last_entry_of(window, &format!("{}-{j}", window.target), entry.seq));
+                violations.push((
+                    format!(
+                        "{} began terminating (#{}) while its predecessor {}-{j} {}",
+                        pod.name,
+                        entry.seq,
+                        window.target,
+                        describe(predecessor)
+                    ),
+                    evidence,
+                ));
+                break;
+            }
+        }
+    });
+    if terminations.is_empty() {
+        return Outcome::new(check, Verdict::NotApplicable, "no pod of the set terminated in this window", vec![]);
+    }
+    if let Some((detail, _)) = violations.first() {
+        let evidence = violations.iter().flat_map(|(_, e)| e.iter().copied()).collect();
+        return Outcome::new(check, Verdict::Fail, detail.clone(), evidence);
+    }
+    let order: Vec<String> = terminations.iter().map(|(k, _)| format!("{}-{k}", window.target)).collect();
+    Outcome::new(
+        check,
+        Verdict::Pass,
+        format!("terminated {} in turn, each after its successors were gone", order.join(", ")),
+        terminations.iter().map(|(_, s)| *s).collect(),
+    )
+}
+
+/// **parallel-burst** — with Parallel, the controller launches (and terminates) pods without
+/// waiting: every pod created in the window appears before the first of them becomes Ready, and
+/// every pod that terminates begins before the first of them is gone. Needs two or more pods.
+pub(super) fn parallel_burst(window: &Window<'_>) -> Outcome {
+    let check = CheckName::ParallelBurst;
+    if window.policy(&window.view_after()) != Policy::Parallel {
+        return Outcome::new(check, Verdict::NotApplicable, "the set is not Parallel", vec![]);
+    }
+    let mut created_uids = BTreeMap::new();
+    let mut first_ready: Option<(String, usize)> = None;
+    let mut late_creations = Vec::new();
+    let mut terminating_uids = BTreeMap::new();
+    let mut first_gone: Option<(String, usize)> = None;
+    let mut late_terminations = Vec::new();
+    window.replay(|view, entry| {
+        if let Some((_, pod)) = created(window, view, entry) {
+            if let Some((ready, at)) = &first_ready {
+                late_creations.push((format!("{} was created (#{}) only after {ready} was Ready (#{at})", pod.name, entry.seq), vec![entry.seq, *at]));
+            }
+            created_uids.insert(pod.uid.clone(), entry.seq);
+        }
+        if let Some((_, pod)) = begins_terminating(window, view, entry) {
+            if let Some((gone, at)) = &first_gone {
+                late_terminations.push((format!("{} began terminating (#{}) only after {gone} was gone (#{at})", pod.name, entry.seq), vec![entry.seq, *at]));
+            }
+            terminating_uids.insert(pod.uid.clone(), entry.seq);
+        }
+        if let Event::Pod { change, pod } = &entry.event {
+            if first_ready.is_none() && created_uids.contains_key(&pod.uid) && pod.running_and_ready() {
+                first_ready = Some((pod.name.clone(), entry.seq));
+            }
+            if first_gone.is_none() && *change == Change::Deleted && terminating_uids.contains_key(&pod.uid) {
+                first_gone = Some((pod.name.clone(), entry.seq));
+            }
+        }
+    });
+    if created_uids.len() < 2 && terminating_uids.len() < 2 {
+        return Outcome::new(check, Verdict::NotApplicable, "fewer than two pods were created or terminated in this window", vec![]);
+    }
+    let violations: Vec<_> = late_creations.into_iter().chain(late_terminations).collect();
+    if let Some((detail, _)) = violations.first() {
+        let evidence = violations.iter().flat_map(|(_, e)| e.iter().copied()).collect();
+        return Outcome::new(check, Verdict::Fail, format!("{detail}: the controller waited"), evidence);
+    }
+    let evidence = created_uids.values().chain(terminating_uids.values()).copied().collect();
+    Outcome::new(
+        check,
+        Verdict::Pass,
+        format!(
+            "{} pods created and {} terminated without waiting for each other",
+            created_uids.len(),
+            terminating_uids.len()
+        ),
+        evidence,
+    )
+}
+
+/// **reverse-rollout** — with RollingUpdate, a pod k is replaced (begins terminating) only while
+/// every pod of the set with a higher ordinal is Running, Ready and updated; no pod below the
+/// partition is replaced; at the end every pod at or above the partition is on the update
+/// revision. "Updated" means on the StatefulSet's update revision when the history has
+/// revisions, else replaced earlier in the window (a transcript).
+pub(super) fn reverse_rollout(window: &Window<'_>) -> Outcome {
+    let check = CheckName::ReverseRollout;
+    let after = window.view_after();
+    let set = after.sets.get(window.target);
+    if set.is_some_and(|s| s.update_strategy == "OnDelete") {
+        return Outcome::new(check, Verdict::NotApplicable, "the set uses OnDelete: the controller replaces nothing", vec![]);
+    }
+    let partition = set.map_or(0, |s| s.partition);
+    let update_revision = set.and_then(|s| s.update_revision.clone());
+    let mut replaced: BTreeSet<u32> = BTreeSet::new();
+    let mut replacements = Vec::new();
+    let mut violations: Vec<(String, Vec<usize>)> = Vec::new();
+    let updated = |pod: &PodObs, ordinal: u32, replaced: &BTreeSet<u32>| match &update_revision {
+        Some(rev) => pod.revision() == Some(rev.as_str()),
+        None => replaced.contains(&ordinal),
+    };
+    window.replay(|view, entry| {
+        // A pod that reappears after terminating completes a replacement.
+        if let Some((k, _)) = created(window, view, entry)
+            && replacements.iter().any(|(r, _)| *r == k)
+        {
+            replaced.insert(k);
+        }
+        let Some((k, pod)) = begins_terminating(window, view, entry) else { return };
+        replacements.push((k, entry.seq));
+        if k < partition {
+            violations.push((format!("{} is below the partition {partition} but was replaced (#{})", pod.name, entry.seq), vec![entry.seq]));
+            return;
+        }
+        let pods = view.set_pods(window.target);
+        let upper = set.map_or(u32::MAX, |s| s.replicas);
+        for (j, successor) in pods.range(k + 1..upper) {
+            if !(successor.running_and_ready() && updated(successor, *j, &replaced)) {
+                let state = if !successor.running_and_ready() { "not yet Running and Ready" } else { "not yet updated" };
+                let mut evidence = vec![entry.seq];
+                evidence.extend(last_entry_of(window, &successor.name, entry.seq));
+                violations.push((format!("{} was replaced (#{}) while {} was {state}", pod.name, entry.seq, successor.name), evidence));
+                return;
+            }
+        }
+    });
+    // Completeness, when the history knows the revision to reach.
+    if let (Some(rev), Some(set)) = (&update_revision, set) {
+        let pods = after.set_pods(window.target);
+        for ordinal in partition..set.replicas {
+            match pods.get(&ordinal) {
+                Some(pod) if pod.revision() == Some(rev.as_str()) && pod.running_and_ready() => {}
+                Some(pod) if pod.revision() != Some(rev.as_str()) => {
+                    let evidence = last_entry_of(window, &pod.name, window.range.end).into_iter().collect();
+                    violations.push((format!("{} was still on revision {} at the end, not {rev}", pod.name, pod.revision().unwrap_or("?")), evidence));
+                }
+                Some(pod) => {
+                    let evidence = last_entry_of(window, &pod.name, window.range.end).into_iter().collect();
+                    violations.push((format!("{} was on {rev} but not Running and Ready at the end", pod.name), evidence));
+                }
+                None => violations.push((format!("{}-{ordinal} did not exist at the end", window.target), vec![])),
+            }
+        }
+        for (ordinal, pod) in pods.range(..partition) {
+            if pod.revision() == Some(rev.as_str()) && set.current_revision.as_deref() != Some(rev.as_str()) {
+                let evidence = last_entry_of(window, &pod.name, window.range.end).into_iter().collect();
+                violations.push((format!("{} (ordinal {ordinal}) is below the partition {partition} but runs the update revision", pod.name), evidence));
+            }
+        }
+    }
+    if let Some((detail, _)) = violations.first() {
+        let evidence = violations.iter().flat_map(|(_, e)| e.iter().copied()).collect();
+        return Outcome::new(check, Verdict::Fail, detail.clone(), evidence);
+    }
+    if replacements.is_empty() {
+        return Outcome::new(check, Verdict::NotApplicable, "no pod of the set was replaced in this window", vec![]);
+    }
+    let order: Vec<String> = replacements.iter().map(|(k, _)| format!("{}-{k}", window.target)).collect();
+    Outcome::new(
+        check,
+        Verdict::Pass,
+        format!(
+            "replaced {} from the highest ordinal down{}, each after the previous one was Running and Ready",
+            order.join(", "),
+            if partition > 0 { format!(" to the partition {partition}") } else { String::new() }
+        ),
+        replacements.iter().map(|(_, s)| *s).collect(),
+    )
+}
+
+/// **survivors-unchanged** — the pods a scale-down keeps (ordinal below the final replica
+/// count) are untouched: never terminating, same UID, same IP, no new restart.
+pub(super) fn survivors_unchanged(window: &Window<'_>) -> Outcome {
+    let check = CheckName::SurvivorsUnchanged;
+    let before = window.view_before();
+    let after = window.view_after();
+    let Some(replicas) = after.sets.get(window.target).map(|s| s.replicas) else {
+        return Outcome::new(check, Verdict::NotApplicable, "the StatefulSet is not in the history", vec![]);
+    };
+    let survivors: Vec<&PodObs> =
+        before.set_pods(window.target).into_iter().filter(|(k, _)| *k < replicas).map(|(_, p)| p).collect();
+    if survivors.is_empty() {
+        return Outcome::new(check, Verdict::NotApplicable, "no pod existed before the window to survive it", vec![]);
+    }
+    let mut violations = Vec::new();
+    for entry in window.entries() {
+        let Event::Pod { change, pod } = &entry.event else { continue };
+        let Some(old) = survivors.iter().find(|s| s.name == pod.name) else { continue };
+        let what = if pod.uid != old.uid {
+            Some("was recreated".to_owned())
+        } else if *change == Change::Deleted || pod.terminating {
+            Some("was terminated".to_owned())
+        } else if pod.restarts > old.restarts {
+            Some(format!("restarted ({} -> {})", old.restarts, pod.restarts))
+        } else if pod.ip.is_some() && pod.ip != old.ip {
+            Some("changed its IP".to_owned())
+        } else {
+            None
+        };
+        if let Some(what) = what {
+            violations.push((format!("{} {what} (#{})", pod.name, entry.seq), entry.seq));
+        }
+    }
+    if let Some((detail, _)) = violations.first() {
+        return Outcome::new(check, Verdict::Fail, detail.clone(), violations.iter().map(|(_, s)| *s).collect());
+    }
+    let names: Vec<&str> = survivors.iter().map(|p| p.name.as_str()).collect();
+    Outcome::new(check, Verdict::Pass, format!("{} kept their UID, IP and restart count", names.join(", ")), vec![])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{evaluate, fixture::History};
+    use super::*;
+
+    fn verdict(h: &History, check: CheckName) -> Outcome {
+        evaluate(check, &h.from_step(0))
+    }
+
+    #[test]
+    fn ordered_creation_passes_when_each_waits_for_ready() {
+        let mut h = History::new().set(3, "OrderedReady");
+        h.step(0);
+        h.bring_up(3);
+        let out = verdict(&h, CheckName::OrderedCreation);
+        assert_eq!(out.verdict, Verdict::Pass, "{out:?}");
+        assert_eq!(out.evidence.len(), 3);
+    }
+
+    #[test]
+    fn ordered_creation_fails_when_predecessor_running_but_not_ready() {
+        let mut h = History::new().set(2, "OrderedReady");
+        h.step(0);
+        h.create("web-0");
+        let running = h.running("web-0");
+        let bad = h.create("web-1");
+        let out = verdict(&h, CheckName::OrderedCreation);
+        assert_eq!(out.verdict, Verdict::Fail);
+        assert!(out.detail.contains("web-1 was created") && out.detail.contains("Running but not Ready"), "{}", out.detail);
+        assert_eq!(out.evidence, vec![running, bad]);
+    }
+
+    #[test]
+    fn ordered_creation_fails_when_a_predecessor_is_missing_or_terminating() {
+        let mut h = History::new().set(3, "OrderedReady");
+        h.bring_up(2);
+        h.step(0);
+        h.terminate("web-0");
+        h.create("web-2");
+        let out = verdict(&h, CheckName::OrderedCreation);
+        assert_eq!(out.verdict, Verdict::Fail);
+        assert!(out.detail.contains("web-0 was terminating"), "{}", out.detail);
+    }
+
+    #[test]
+    fn ordered_creation_is_not_applicable_without_creations_or_with_parallel() {
+        let mut h = History::new().set(2, "OrderedReady");
+        h.bring_up(2);
+        h.step(0);
+        assert_eq!(verdict(&h, CheckName::OrderedCreation).verdict, Verdict::NotApplicable);
+        let mut p = History::new().set(2, "Parallel");
+        p.step(0);
+        p.create("web-0");
+        p.create("web-1");
+        assert_eq!(verdict(&p, CheckName::OrderedCreation).verdict, Verdict::NotApplicable);
+    }
+
+    #[test]
+    fn recreating_ordinal_zero_needs_no_predecessor() {
+        let mut h = History::new().set(2, "OrderedReady");
+        h.bring_up(2);
+        h.step(0);
+        h.terminate("web-0");
+        h.gone("web-0");
+        h.create("web-0");
+        assert_eq!(verdict(&h, CheckName::OrderedCreation).verdict, Verdict::Pass);
+    }
+
+    fn scaled_down(order: &[&str], wait_for_gone: bool) -> History {
+        let mut h = History::new().set(5, "OrderedReady");
+        h.bring_up(5);
+        h.step(0);
+        h.update_set(|s| s.replicas = 1);
+        let mut pending = Vec::new();
+        for name in order {
+            h.terminate(name);
+            if wait_for_gone {
+                h.gone(name);
+            } else {
+                pending.push(*name);
+            }
+        }
+        for name in pending {
+            h.gone(name);
+        }
+        h
+    }
+
+    #[test]
+    fn reverse_termination_passes_from_the_top_one_at_a_time() {
+        let h = scaled_down(&["web-4", "web-3", "web-2", "web-1"], true);
+        let out = verdict(&h, CheckName::ReverseTermination);
+        assert_eq!(out.verdict, Verdict::Pass, "{out:?}");
+        assert!(out.detail.contains("web-4, web-3, web-2, web-1"));
+    }
+
+    #[test]
+    fn reverse_termination_fails_from_the_bottom() {
+        let h = scaled_down(&["web-1", "web-2", "web-3", "web-4"], true);
+        let out = verdict(&h, CheckName::ReverseTermination);
+        assert_eq!(out.verdict, Verdict::Fail);
+        assert!(out.detail.starts_with("web-1 began terminating"), "{}", out.detail);
+    }
+
+    #[test]
+    fn reverse_termination_fails_with_two_terminating_at_once() {
+        let h = scaled_down(&["web-4", "web-3"], false);
+        let out = verdict(&h, CheckName::ReverseTermination);
+        assert_eq!(out.verdict, Verdict::Fail);
+        assert!(out.detail.contains("web-4 was still terminating"), "{}", out.detail);
+    }
+
+    #[test]
+    fn reverse_termination_waits_for_unready_predecessors() {
+        let mut h = History::new().set(3, "OrderedReady");
+        h.bring_up(3);
+        h.step(0);
+        h.unready("web-0");
+        h.terminate("web-2");
+        let out = verdict(&h, CheckName::ReverseTermination);
+        assert_eq!(out.verdict, Verdict::Fail);
+        assert!(out.detail.contains("predecessor web-0"), "{}", out.detail);
+    }
+
+    #[test]
+    fn parallel_burst_passes_when_all_start_together_and_fails_when_serial() {
+        let mut h = History::new().set(3, "Parallel");
+        h.step(0);
+        for i in 0..3 {
+            h.create(&format!("web-{i}"));
+        }
+        for i in 0..3 {
+            h.ready(&format!("web-{i}"));
+        }
+        assert_eq!(verdict(&h, CheckName::ParallelBurst).verdict, Verdict::Pass);
+
+        let mut s = History::new().set(3, "Parallel");
+        s.step(0);
+        s.bring_up(3);
+        let out = verdict(&s, CheckName::ParallelBurst);
+        assert_eq!(out.verdict, Verdict::Fail);
+        assert!(out.detail.contains("web-1 was created") && out.detail.contains("waited"), "{}", out.detail);
+    }
+
+    #[test]
+    fn parallel_burst_judges_terminations_too() {
+        let mut h = History::new().set(3, "Parallel");
+        h.bring_up(3);
+        h.step(0);
+        h.terminate("web-2");
+        h.gone("web-2");
+        h.terminate("web-1");
+        h.gone("web-1");
+        let out = verdict(&h, CheckName::ParallelBurst);
+        assert_eq!(out.verdict, Verdict::Fail);
+        assert!(out.detail.contains("web-1 began terminating"), "{}", out.detail);
+    }
+
+    /// Rolls pods in `order`, each replacement Ready before the next unless `eager`.
+    fn rolled(order: &[u32], partition: u32, eager: bool) -> History {
+        let mut h = History::new().set(3, "OrderedReady");
+        h.bring_up(3);
+        h.step(0);
+        h.update_set(|s| {
+            s.partition = partition;
+            s.current_revision = Some("rev1".into());
+            s.update_revision = Some("rev2".into());
+        });
+        for k in order {
+            let name = format!("web-{k}");
+            h.terminate(&name);
+            h.gone(&name);
+            h.create(&name);
+            h.revision(&name, "rev2");
+            if eager {
+                h.running(&name);
+            } else {
+                h.ready(&name);
+            }
+        }
+        if eager {
+            for k in order {
+                h.ready(&format!("web-{k}"));
+            }
+        }
+        h
+    }
+
+    #[test]
+    fn reverse_rollout_passes_from_the_top() {
+        let out = verdict(&rolled(&[2, 1, 0], 0, false), CheckName::ReverseRollout);
+        assert_eq!(out.verdict, Verdict::Pass, "{out:?}");
+    }
+
+    #[test]
+    fn reverse_rollout_fails_forward() {
+        let out = verdict(&rolled(&[0, 1, 2], 0, false), CheckName::ReverseRollout);
+        assert_eq!(out.verdict, Verdict::Fail);
+        assert!(out.detail.starts_with("web-0 was replaced"), "{}", out.detail);
+    }
+
+    #[test]
+    fn reverse_rollout_fails_when_not_waiting_for_ready() {
+        let out = verdict(&rolled(&[2, 1, 0], 0, true), CheckName::ReverseRollout);
+        assert_eq!(out.verdict, Verdict::Fail);
+        assert!(out.detail.contains("web-1 was replaced") && out.detail.contains("not yet Running and Ready"), "{}", out.detail);
+    }
+
+    #[test]
+    fn reverse_rollout_respects_the_partition() {
+        assert_eq!(verdict(&rolled(&[2], 2, false), CheckName::ReverseRollout).verdict, Verdict::Pass);
+        let out = verdict(&rolled(&[2, 1], 2, false), CheckName::ReverseRollout);
+        assert_eq!(out.verdict, Verdict::Fail);
+        assert!(out.detail.contains("below the partition"), "{}", out.detail);
+    }
+
+    #[test]
+    fn reverse_rollout_fails_when_incomplete() {
+        let out = verdict(&rolled(&[2, 1], 0, false), CheckName::ReverseRollout);
+        assert_eq!(out.verdict, Verdict::Fail);
+        assert!(out.detail.contains("web-0 was still on revision rev1"), "{}", out.detail);
+    }
+
+    #[test]
+    fn survivors_unchanged_catches_a_recreated_survivor() {
+        let mut h = History::new().set(3, "OrderedReady");
+        h.bring_up(3);
+        h.step(0);
+        h.update_set(|s| s.replicas = 2);
+        h.terminate("web-2");
+        h.gone("web-2");
+        assert_eq!(verdict(&h, CheckName::SurvivorsUnchanged).verdict, Verdict::Pass);
+        h.terminate("web-1");
+        let out = verdict(&h, CheckName::SurvivorsUnchanged);
+        assert_eq!(out.verdict, Verdict::Fail);
+        assert!(out.detail.contains("web-1 was terminated"));
+    }
+}

@@ -1,0 +1,469 @@
+//! Storage checks: claim names, binding, retention, reattachment and data persistence.
+//!
+//! Kubernetes documents: "For each VolumeClaimTemplate entry defined in a StatefulSet, each Pod
+//! receives one PersistentVolumeClaim" named `<template>-<pod>`; "the PersistentVolumes
+//! associated with the Pods' PersistentVolume Claims are not deleted when the Pods, or
+//! StatefulSet are deleted" unless `persistentVolumeClaimRetentionPolicy` says Delete; a pod
+//! rescheduled mounts the volumes of its claims again.
+
+use std::collections::BTreeMap;
+
+use super::{CheckName, Outcome, Verdict, Window};
+use crate::timeline::{ClaimObs, Event, ProbeObs, View, ordinal_of};
+
+/// The claims of the set's templates in `view`: (ordinal, claim) for every `<template>-<set>-<n>`.
+fn set_claims<'v>(view: &'v View, set: &str, templates: &[String]) -> Vec<(u32, &'v ClaimObs)> {
+    view.claims
+        .values()
+        .filter_map(|c| {
+            templates.iter().find_map(|t| {
+                let pod = c.name.strip_prefix(t.as_str())?.strip_prefix('-')?;
+                ordinal_of(pod, set).map(|o| (o, c))
+            })
+        })
+        .collect()
+}
+
+/// The claim templates of the target, from the last observation of the set in the history.
+fn templates(window: &Window<'_>) -> Vec<String> {
+    window.timeline.entries[..window.range.end]
+        .iter()
+        .rev()
+        .find_map(|e| match &e.event {
+            Event::StatefulSet { set, .. } if set.name == window.target => Some(set.claim_templates.clone()),
+            _ => None,
+        })
+        .unwrap_or_default()
+}
+
+/// **pvc-naming** — at the end of the window, every pod of the set has, for each claim template
+/// `t`, a claim named `t-<pod>` that exists and is Bound, mounted as the pod's volume `t`; no
+/// two pods share a claim.
+pub(super) fn pvc_naming(window: &Window<'_>) -> Outcome {
+    let check = CheckName::PvcNaming;
+    let templates = templates(window);
+    if templates.is_empty() {
+        return Outcome::new(check, Verdict::NotApplicable, "the set has no volumeClaimTemplates", vec![]);
+    }
+    let after = window.view_after();
+    let pods = after.set_pods(window.target);
+    if pods.is_empty() {
+        return Outcome::new(check, Verdict::NotApplicable, "no pod of the set existed at the end of the window", vec![]);
+    }
+    let mut violations = Vec::new();
+    let mut users: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    let mut names = Vec::new();
+    for pod in pods.values().filter(|p| !p.terminating) {
+        for claim in pod.claims.values() {
+            users.entry(claim.as_str()).or_default().push(pod.name.as_str());
+        }
+        for template in &templates {
+            let expected = format!("{template}-{}", pod.name);
+            match pod.claims.get(template) {
+                Some(name) if *name == expected => {}
+                Some(name) => violations.push(format!("{}'s volume {template} uses claim {name}, expected {expected}", pod.name)),
+                None => violations.push(format!("{} has no volume {template}", pod.name)),
+            }
+            match after.claims.get(&expected) {
+                None => violations.push(format!("claim {expected} does not exist")),
+                Some(c) if c.phase != "Bound" => violations.push(format!("claim {expected} is {}, not Bound", c.phase)),
+                Some(c) => names.push(format!(
+                    "{} ({}{})",
+                    c.name,
+                    c.storage_class.as_deref().unwrap_or("default class"),
+                    c.request.as_deref().map(|r| format!(", {r}")).unwrap_or_default()
+                )),
+            }
+        }
+    }
+    for (claim, pods) in &users {
+        if pods.len() > 1 {
+            violations.push(format!("claim {claim} is mounted by {} pods: {}", pods.len(), pods.join(", ")));
+        }
+    }
+    if let Some(first) = violations.first() {
+        let more = if violations.len() > 1 { format!(" (and {} more)", violations.len() - 1) } else { String::new() };
+        return Outcome::new(check, Verdict::Fail, format!("{first}{more}"), vec![]);
+    }
+    Outcome::new(check, Verdict::Pass, format!("each pod mounts its own Bound claim: {}", names.join(", ")), vec![])
+}
+
+/// **pvc-retention** — over a scale-down or a deletion of the set, the claims the set had
+/// before keep existing with the same UID and stay Bound (their volumes too, when observed),
+/// unless the set's retention policy for that case is Delete: then the claims of the removed
+/// pods are gone and only those are.
+pub(super) fn pvc_retention(window: &Window<'_>) -> Outcome {
+    let check = CheckName::PvcRetention;
+    let before = window.view_before();
+    let after = window.view_after();
+    let Some(set_before) = before.sets.get(window.target) else {
+        return Outcome::new(check, Verdict::NotApplicable, "the set did not exist before the window", vec![]);
+    };
+    let templates = &set_before.claim_templates;
+    let deleted = window.entries().iter().any(|e| {
+        matches!(&e.event, Event::StatefulSet { change: crate::timeline::Change::Deleted, set } if set.name == window.target)
+    }) || after.sets.get(window.target).is_none_or(|s| s.uid != set_before.uid);
+    let (case, policy, removed_from) = if deleted {
+        ("deletion of the set", set_before.when_deleted.clone(), 0)
+    } else {
+        let now = after.sets.get(window.target).map_or(0, |s| s.replicas);
+        if now >= set_before.replicas {
+            return Outcome::new(check, Verdict::NotApplicable, "the set was neither scaled down nor deleted", vec![]);
+        }
+        ("scale-down", set_before.when_scaled.clone(), now)
+    };
+    let claims_before = set_claims(&before, window.target, templates);
+    if claims_before.is_empty() {
+        return Outcome::new(check, Verdict::NotApplicable, "the set had no claims before the window", vec![]);
+    }
+    let mut violations = Vec::new();
+    let mut kept = Vec::new();
+    for (ordinal, claim) in &claims_before {
+        let must_go = policy == "Delete" && *ordinal >= removed_from;
+        match after.claims.get(&claim.name) {
+            None if must_go => {}
+            None => violations.push(format!("claim {} was deleted by the {case} (policy {policy})", claim.name)),
+            Some(_) if must_go => violations.push(format!("claim {} remains after the {case}, but the policy is Delete", claim.name)),
+            Some(now) if now.uid != claim.uid => violations.push(format!("claim {} was replaced (new UID) during the {case}", claim.name)),
+            Some(now) if now.phase != "Bound" => violations.push(format!("claim {} is {} after the {case}", claim.name, now.phase)),
+            Some(now) => {
+                if let Some(volume) = now.volume.as_ref().and_then(|v| after.volumes.get(v))
+                    && volume.phase != "Bound"
+                {
+                    violations.push(format!("volume {} of claim {} is {}", volume.name, claim.name, volume.phase));
+                }
+                kept.push(claim.name.as_str());
+            }
+        }
+    }
+    if let Some(first) = violations.first() {
+        return Outcome::new(check, Verdict::Fail, first.clone(), vec![]);
+    }
+    Outcome::new(
+        check,
+        Verdict::Pass,
+        format!("after the {case} (policy {policy}) the claims {} are still Bound with the same UIDs", kept.join(", ")),
+        vec![],
+    )
+}
+
+/// **reattach** — every pod of the set created in the window that uses a claim which existed
+/// before the window mounts it under the expected name, and the claim keeps its UID (and
+/// volume) through the window: the pod got its old storage back, not a fresh one.
+pub(super) fn reattach(window: &Window<'_>) -> Outcome {
+    let check = CheckName::Reattach;
+    let before = window.view_before();
+    let mut recreated = Vec::new();
+    let mut violations = Vec::new();
+    let end = window.replay(|view, entry| {
+        let Event::Pod { change, pod } = &entry.event else { return };
+        if *change == crate::timeline::Change::Deleted || !pod.belongs_to(window.target) {
+            return;
+        }
+        if view.pods.get(&pod.name).is_some_and(|old| old.uid == pod.uid) {
+            return;
+        }
+        for (volume, claim) in &pod.claims {
+            let expected = format!("{volume}-{}", pod.name);
+            if let Some(old) = before.claims.get(&expected) {
+                recreated.push((pod.name.clone(), old.clone(), entry.seq));
+                if *claim != expected {
+                    violations.push((format!("recreated {} mounts claim {claim}, not its old claim {expected} (#{})", pod.name, entry.seq), entry.seq));
+                }
+            }
+        }
+    });
+    if recreated.is_empty() {
+        return Outcome::new(check, Verdict::NotApplicable, "no pod was recreated onto an existing claim in this window", vec![]);
+    }
+    for (pod, old, seq) in &recreated {
+        match end.claims.get(&old.name) {
+            None => violations.push((format!("claim {} of {pod} is gone", old.name), *seq)),
+            Some(now) if now.uid != old.uid => {
+                violations.push((format!("{pod} got a new claim {} (UID {} -> {})", old.name, old.uid, now.uid), *seq))
+            }
+            Some(now) if now.volume != old.volume => violations.push((
+                format!("claim {} of {pod} moved from volume {:?} to {:?}", old.name, old.volume, now.volume),
+                *seq,
+            )),
+            Some(_) => {}
+        }
+    }
+    if let Some((detail, _)) = violations.first() {
+        return Outcome::new(check, Verdict::Fail, detail.clone(), violations.iter().map(|(_, s)| *s).collect());
+    }
+    let names: Vec<String> = recreated.iter().map(|(p, c, _)| format!("{p}->{}", c.name)).collect();
+    Outcome::new(
+        check,
+        Verdict::Pass,
+        format!("recreated pods mount their old claims (same UIDs): {}", names.join(", ")),
+        recreated.iter().map(|(_, _, s)| *s).collect(),
+    )
+}
+
+/// **persistence** — every file read in the window holds exactly what was last written to that
+/// path in that pod before, and the pod was recreated (new UID) between the write and the read:
+/// otherwise the read proves nothing about persistence (inconclusive).
+pub(super) fn persistence(window: &Window<'_>) -> Outcome {
+    let check = CheckName::Persistence;
+    let mut reads = 0;
+    let mut violations = Vec::new();
+    let mut unproven = Vec::new();
+    let mut evidence = Vec::new();
+    for entry in window.entries() {
+        let Event::Probe(ProbeObs::Read { pod, uid, path, content }) = &entry.event else { continue };
+        reads += 1;
+        let write = window.timeline.entries[..entry.seq].iter().rev().find_map(|e| match &e.event {
+            Event::Probe(ProbeObs::Write { pod: p, uid: u, path: f, content, result: Ok(()) }) if p == pod && f == path => {
+                Some((e.seq, u, content))
+            }
+            _ => None,
+        });
+        let Some((written_at, written_uid, written)) = write else {
+            unproven.push(format!("nothing was written to {pod}:{path} before the read (#{})", entry.seq));
+            continue;
+        };
+        evidence.extend([written_at, entry.seq]);
+        match content {
+            Err(error) => violations.push((format!("reading {pod}:{path} failed: {error} (#{})", entry.seq), vec![written_at, entry.seq])),
+            Ok(read) if read.trim_end() != written.trim_end() => violations.push((
+                format!("{pod}:{path} held {:?} after the pod was recreated, but {:?} was written (#{written_at})", cut(read), cut(written)),
+                vec![written_at, entry.seq],
+            )),
+            Ok(_) if written_uid == uid => {
+                unproven.push(format!("{pod} was not recreated between the write (#{written_at}) and the read (#{})", entry.seq))
+            }
+            Ok(_) => {}
+        }
+    }
+    if reads == 0 {
+        return Outcome::new(check, Verdict::NotApplicable, "no file was read back in this window", vec![]);
+    }
+    if let Some((detail, _)) = violations.first() {
+        return Outcome::new(check, Verdict::Fail, detail.clone(), violations.iter().flat_map(|(_, e)| e.clone()).collect());
+    }
+    if let Some(first) = unproven.first() {
+        return Outcome::new(check, Verdict::Inconclusive, first.clone(), evidence);
+    }
+    Outcome::new(check, Verdict::Pass, format!("{reads} file(s) read back unchanged from recreated pods"), evidence)
+}
+
+fn cut(s: &str) -> String {
+    let s = s.trim_end();
+    if s.chars().count() > 60 { format!("{}…", s.chars().take(60).collect::<String>()) } else { s.to_owned() }
+}
+
+/// **static-shortage** — when the set's claims outnumber the PersistentVolumes of their storage
+/// class that existed before the window (static volumes, no provisioner), at the end at most
+/// that many claims are Bound, each to one of those volumes, the others are Pending with a
+/// Warning event about the claim, and the pods that need them are not Running.
+pub(super) fn static_shortage(window: &Window<'_>) -> Outcome {
+    let check = CheckName::StaticShortage;
+    let before = window.view_before();
+    let after = window.view_after();
+    let templates = templates(window);
+    let claims = set_claims(&after, window.target, &templates);
+    let Some(class) = claims.iter().find_map(|(_, c)| c.storage_class.clone()) else {
+        return Outcome::new(check, Verdict::NotApplicable, "the set has no claims with a storage class", vec![]);
+    };
+    let static_volumes: Vec<&str> = before
+        .volumes
+        .values()
+        .filter(|v| v.storage_class.as_deref() == Some(class.as_str()))
+        .map(|v| v.name.as_str())
+        .collect();
+    if claims.len() <= static_volumes.len() {
+        return Outcome::new(
+            check,
+            Verdict::NotApplicable,
+            format!("{} claims for {} volumes of class {class}: no shortage", claims.len(), static_volumes.len()),
+            vec![],
+        );
+    }
+    let mut violations = Vec::new();
+    let mut pending = Vec::new();
+    let mut evidence = Vec::new();
+    for (_, claim) in &claims {
+        if claim.phase == "Bound" {
+            match &claim.volume {
+                Some(v) if static_volumes.contains(&v.as_str()) => {}
+                other => violations.push(format!(
+                    "claim {} is Bound to {:?}, which is not one of the static volumes {static_volumes:?}",
+                    claim.name, other
+                )),
+            }
+            continue;
+        }
+        pending.push(claim.name.as_str());
+        let warning = window.timeline.entries[..window.range.end].iter().find(|e| {
+            matches!(&e.event, Event::KubeEvent(k) if k.kind == "Warning" && k.object == format!("PersistentVolumeClaim/{}", claim.name))
+        });
+        match warning {
+            Some(e) => evidence.push(e.seq),
+            None => violations.push(format!("claim {} is {} but no Warning event explains it", claim.name, claim.phase)),
+        }
+        for pod in after.set_pods(window.target).values() {
+            if pod.claims.values().any(|c| *c == claim.name) && pod.phase == "Running" {
+                violations.push(format!("{} is Running although its claim {} is not Bound", pod.name, claim.name));
+            }
+        }
+    }
+    if pending.is_empty() {
+        violations.push(format!("all {} claims of class {class} are Bound with only {} static volumes", claims.len(), static_volumes.len()));
+    }
+    if let Some(first) = violations.first() {
+        return Outcome::new(check, Verdict::Fail, first.clone(), evidence);
+    }
+    let reasons: Vec<String> = evidence
+        .iter()
+        .filter_map(|s| match &window.timeline.entries[*s].event {
+            Event::KubeEvent(k) => Some(format!("{} {}", k.reason, k.message)),
+            _ => None,
+        })
+        .collect();
+    Outcome::new(
+        check,
+        Verdict::Pass,
+        format!("{} stay Pending with a warning ({})", pending.join(", "), reasons.join("; ")),
+        evidence,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{evaluate, fixture::History};
+    use super::*;
+    use crate::timeline::{Change, KubeEventObs, VolumeObs};
+
+    fn claim(h: &mut History, name: &str, uid: &str, phase: &str, volume: Option<&str>) -> usize {
+        let claim = ClaimObs {
+            name: name.into(),
+            uid: uid.into(),
+            phase: phase.into(),
+            volume: volume.map(str::to_owned),
+            storage_class: Some("standard".into()),
+            request: Some("1Gi".into()),
+            terminating: false,
+        };
+        h.timeline.push(0, Event::Claim { change: Change::Added, claim })
+    }
+
+    fn bound_set(n: u32) -> History {
+        let mut h = History::new().set(n, "OrderedReady");
+        for i in 0..n {
+            claim(&mut h, &format!("www-web-{i}"), &format!("c{i}"), "Bound", Some(&format!("pv{i}")));
+        }
+        h.bring_up(n);
+        h
+    }
+
+    #[test]
+    fn pvc_naming_passes_and_catches_sharing() {
+        let mut h = bound_set(2);
+        h.step(0);
+        assert_eq!(evaluate(CheckName::PvcNaming, &h.from_step(0)).verdict, Verdict::Pass);
+        h.modify("web-1", |p| {
+            p.claims.insert("www".into(), "www-web-0".into());
+        });
+        let out = evaluate(CheckName::PvcNaming, &h.from_step(0));
+        assert_eq!(out.verdict, Verdict::Fail);
+        assert!(out.detail.contains("uses claim www-web-0"), "{}", out.detail);
+    }
+
+    #[test]
+    fn pvc_retention_on_scale_down_and_delete() {
+        let mut h = bound_set(3);
+        h.step(0);
+        h.update_set(|s| s.replicas = 1);
+        h.terminate("web-2");
+        h.gone("web-2");
+        assert_eq!(evaluate(CheckName::PvcRetention, &h.from_step(0)).verdict, Verdict::Pass);
+        let gone = ClaimObs { name: "www-web-2".into(), uid: "c2".into(), ..Default::default() };
+        h.timeline.push(0, Event::Claim { change: Change::Deleted, claim: gone });
+        let out = evaluate(CheckName::PvcRetention, &h.from_step(0));
+        assert_eq!(out.verdict, Verdict::Fail);
+        assert!(out.detail.contains("www-web-2 was deleted by the scale-down"), "{}", out.detail);
+    }
+
+    #[test]
+    fn pvc_retention_honours_a_delete_policy() {
+        let mut h = History::new();
+        h = h.set(2, "OrderedReady");
+        h.update_set(|s| s.when_scaled = "Delete".into());
+        claim(&mut h, "www-web-0", "c0", "Bound", None);
+        claim(&mut h, "www-web-1", "c1", "Bound", None);
+        h.bring_up(2);
+        h.step(0);
+        h.update_set(|s| s.replicas = 1);
+        let out = evaluate(CheckName::PvcRetention, &h.from_step(0));
+        assert_eq!(out.verdict, Verdict::Fail, "claim of the removed pod must go");
+        let gone = ClaimObs { name: "www-web-1".into(), uid: "c1".into(), ..Default::default() };
+        h.timeline.push(0, Event::Claim { change: Change::Deleted, claim: gone });
+        assert_eq!(evaluate(CheckName::PvcRetention, &h.from_step(0)).verdict, Verdict::Pass);
+    }
+
+    #[test]
+    fn reattach_fails_on_a_fresh_claim() {
+        let mut h = bound_set(1);
+        h.step(0);
+        h.terminate("web-0");
+        h.gone("web-0");
+        h.create("web-0");
+        h.ready("web-0");
+        assert_eq!(evaluate(CheckName::Reattach, &h.from_step(0)).verdict, Verdict::Pass);
+        claim(&mut h, "www-web-0", "c9", "Bound", Some("pv9"));
+        let out = evaluate(CheckName::Reattach, &h.from_step(0));
+        assert_eq!(out.verdict, Verdict::Fail);
+        assert!(out.detail.contains("new claim"), "{}", out.detail);
+    }
+
+    fn probe(h: &mut History, p: ProbeObs) -> usize {
+        h.timeline.push(0, Event::Probe(p))
+    }
+
+    #[test]
+    fn persistence_needs_same_content_and_a_recreated_pod() {
+        let mut h = bound_set(1);
+        probe(&mut h, ProbeObs::Write { pod: "web-0".into(), uid: "u1".into(), path: "/f".into(), content: "tok".into(), result: Ok(()) });
+        h.step(0);
+        probe(&mut h, ProbeObs::Read { pod: "web-0".into(), uid: "u1".into(), path: "/f".into(), content: Ok("tok\n".into()) });
+        assert_eq!(evaluate(CheckName::Persistence, &h.from_step(0)).verdict, Verdict::Inconclusive);
+        probe(&mut h, ProbeObs::Read { pod: "web-0".into(), uid: "u2".into(), path: "/f".into(), content: Ok(String::new()) });
+        let out = evaluate(CheckName::Persistence, &h.from_step(0));
+        assert_eq!(out.verdict, Verdict::Fail);
+
+        let mut ok = bound_set(1);
+        probe(&mut ok, ProbeObs::Write { pod: "web-0".into(), uid: "u1".into(), path: "/f".into(), content: "tok".into(), result: Ok(()) });
+        ok.step(0);
+        probe(&mut ok, ProbeObs::Read { pod: "web-0".into(), uid: "u2".into(), path: "/f".into(), content: Ok("tok".into()) });
+        assert_eq!(evaluate(CheckName::Persistence, &ok.from_step(0)).verdict, Verdict::Pass);
+    }
+
+    #[test]
+    fn static_shortage_needs_pending_claims_and_a_warning() {
+        let mut h = History::new().set(2, "OrderedReady");
+        let volume = VolumeObs { name: "pv-a".into(), phase: "Available".into(), storage_class: Some("standard".into()), ..Default::default() };
+        h.timeline.push(0, Event::Volume { change: Change::Added, volume });
+        h.step(0);
+        claim(&mut h, "www-web-0", "c0", "Bound", Some("pv-a"));
+        claim(&mut h, "www-web-1", "c1", "Pending", None);
+        h.bring_up(1);
+        h.create("web-1");
+        let out = evaluate(CheckName::StaticShortage, &h.from_step(0));
+        assert_eq!(out.verdict, Verdict::Fail, "no warning yet");
+        h.timeline.push(
+            0,
+            Event::KubeEvent(KubeEventObs {
+                kind: "Warning".into(),
+                reason: "ProvisioningFailed".into(),
+                object: "PersistentVolumeClaim/www-web-1".into(),
+                message: "storageclass.storage.k8s.io \"standard\" not found".into(),
+            }),
+        );
+        assert_eq!(evaluate(CheckName::StaticShortage, &h.from_step(0)).verdict, Verdict::Pass);
+        claim(&mut h, "www-web-1", "c1", "Bound", Some("pv-new"));
+        let out = evaluate(CheckName::StaticShortage, &h.from_step(0));
+        assert_eq!(out.verdict, Verdict::Fail);
+        assert!(out.detail.contains("pv-new"), "{}", out.detail);
+    }
+}

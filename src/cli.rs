@@ -1,0 +1,322 @@
+//! The command line: `run`, `validate`, `list`, `schema`.
+//!
+//! Exit codes (one table, applied in one place — [`ExitCode`]):
+//! 0 every claim held; 1 a claim failed or a step could not complete; 2 bad input (scenario,
+//! manifest, flags); 3 cluster or environment problem.
+
+use std::{
+    io::{IsTerminal, Write},
+    path::PathBuf,
+};
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::{
+    plan::{Plan, PlanOptions},
+    report,
+    runner::{self, Progress, RunSettings, ScenarioReport, StepReport},
+    scenario::{self, Scenario},
+    sim::SimCluster,
+};
+
+/// How the process ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitCode {
+    /// Every claim held.
+    Pass = 0,
+    /// A claim failed, or a step could not complete.
+    ClaimFailed = 1,
+    /// Bad input: scenario, manifest or flags.
+    BadInput = 2,
+    /// The cluster or the environment is not usable.
+    Environment = 3,
+}
+
+/// Proves, claim by claim and with evidence from the cluster's own history, that StatefulSets
+/// behave as Kubernetes documents.
+#[derive(Debug, Parser)]
+#[command(name = "sts-conformance", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run scenarios against the current kubeconfig context, or the simulated cluster (--sim).
+    Run(RunArgs),
+    /// Check scenarios and their manifests offline.
+    Validate {
+        /// Scenario files or directories.
+        #[arg(default_value = "scenarios")]
+        paths: Vec<PathBuf>,
+    },
+    /// List scenarios, or (--claims) which scenarios cover each documented claim.
+    List {
+        /// Scenario files or directories.
+        #[arg(long, default_value = "scenarios")]
+        scenarios: Vec<PathBuf>,
+        /// List claims and their covering scenarios.
+        #[arg(long)]
+        claims: bool,
+        /// Output format.
+        #[arg(short, long, value_enum, default_value_t = Output::Text)]
+        output: Output,
+    },
+    /// Print the JSON Schema of the scenario format (for editors).
+    Schema,
+}
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    /// For people.
+    Text,
+    /// For programs.
+    Json,
+}
+
+/// `run` options.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Run on the built-in simulated cluster (no Kubernetes needed).
+    #[arg(long)]
+    pub sim: bool,
+    /// Scenario files or directories.
+    #[arg(long, default_value = "scenarios")]
+    pub scenarios: Vec<PathBuf>,
+    /// Run only this scenario (repeatable).
+    #[arg(long = "scenario", value_name = "NAME")]
+    pub only: Vec<String>,
+    /// Run only scenarios that cover this claim id (repeatable).
+    #[arg(long = "claim", value_name = "ID")]
+    pub claims: Vec<String>,
+    /// Cluster DNS domain.
+    #[arg(long, default_value = "cluster.local")]
+    pub cluster_domain: String,
+    /// Rewrite image prefixes, FROM=TO (repeatable; k8s.gcr.io/=registry.k8s.io/ is always on).
+    #[arg(long = "image-map", value_name = "FROM=TO")]
+    pub image_map: Vec<String>,
+    /// Storage class for claims that need dynamic provisioning.
+    #[arg(long)]
+    pub storage_class: Option<String>,
+    /// Kubeconfig file (default: $KUBECONFIG, then ~/.kube/config).
+    #[arg(long, env = "KUBECONFIG")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Kubeconfig context (default: the current one).
+    #[arg(long)]
+    pub context: Option<String>,
+    /// Print only the summary.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// Runs the command line; returns the exit code.
+pub fn main_with(cli: Cli) -> ExitCode {
+    match cli.command {
+        Command::Validate { paths } => match load_all(&paths) {
+            Ok(scenarios) => {
+                println!("{} scenarios valid", scenarios.len());
+                ExitCode::Pass
+            }
+            Err(code) => code,
+        },
+        Command::List { scenarios, claims, output } => list(&scenarios, claims, output),
+        Command::Schema => {
+            let schema = schemars::schema_for!(scenario::ScenarioDoc);
+            println!("{}", serde_json::to_string_pretty(&schema).unwrap_or_default());
+            ExitCode::Pass
+        }
+        Command::Run(args) => run(&args),
+    }
+}
+
+/// Loads every scenario under `paths`, printing every error; exit code 2 on any.
+fn load_all(paths: &[PathBuf]) -> Result<Vec<Scenario>, ExitCode> {
+    let files = scenario::discover(paths).map_err(|e| {
+        eprintln!("error: {e}");
+        ExitCode::BadInput
+    })?;
+    if files.is_empty() {
+        eprintln!("error: no scenario files (kind: Scenario) under {paths:?}");
+        return Err(ExitCode::BadInput);
+    }
+    let mut scenarios = Vec::new();
+    let mut failed = false;
+    for file in files {
+        match scenario::load(&file) {
+            Ok(s) => scenarios.push(s),
+            Err(errors) => {
+                failed = true;
+                for e in errors.0 {
+                    eprintln!("error: {e}");
+                }
+            }
+        }
+    }
+    let mut names: Vec<&str> = scenarios.iter().map(|s| s.name.as_str()).collect();
+    names.sort_unstable();
+    if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
+        eprintln!("error: two scenarios are named {}", w[0]);
+        failed = true;
+    }
+    if failed { Err(ExitCode::BadInput) } else { Ok(scenarios) }
+}
+
+fn list(paths: &[PathBuf], claims: bool, output: Output) -> ExitCode {
+    let scenarios = match load_all(paths) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    if claims {
+        let coverage = report::coverage(&scenarios);
+        match output {
+            Output::Json => {
+                let items: Vec<serde_json::Value> =
+                    coverage.iter().map(|(id, names)| serde_json::json!({"claim": id, "scenarios": names})).collect();
+                println!("{}", serde_json::to_string_pretty(&items).unwrap_or_default());
+            }
+            Output::Text => {
+                for (id, names) in coverage {
+                    let required = crate::claims::find(id).is_some_and(|c| c.required);
+                    let names = if names.is_empty() { if required { "NOT COVERED".into() } else { "(later)".into() } } else { names.join(", ") };
+                    println!("{id:24} {names}");
+                }
+            }
+        }
+    } else {
+        match output {
+            Output::Json => {
+                let items: Vec<serde_json::Value> = scenarios
+                    .iter()
+                    .map(|s| serde_json::json!({"name": s.name, "description": s.description, "claims": s.claims, "file": s.file}))
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&items).unwrap_or_default());
+            }
+            Output::Text => {
+                for s in &scenarios {
+                    println!("{:28} {} ({} steps; claims {})", s.name, s.description, s.steps.len(), s.claims.join(", "));
+                }
+            }
+        }
+    }
+    ExitCode::Pass
+}
+
+struct Printer {
+    quiet: bool,
+    out: std::io::Stdout,
+}
+
+impl Progress for Printer {
+    fn step_started(&mut self, scenario: &str, index: usize, total: usize, action: &str) {
+        if !self.quiet {
+            let _ = write!(self.out, "[{scenario}] step {}/{total}: {action} ... ", index + 1);
+            let _ = self.out.flush();
+        }
+    }
+
+    fn step_finished(&mut self, _scenario: &str, report: &StepReport) {
+        if !self.quiet {
+            let secs = report.elapsed_ms as f64 / 1000.0;
+            match &report.error {
+                None => println!("done ({secs:.1}s)"),
+                Some(e) => println!("FAILED ({secs:.1}s)\n    {e}"),
+            }
+        }
+    }
+}
+
+fn run(args: &RunArgs) -> ExitCode {
+    let mut image_map = Vec::new();
+    for entry in &args.image_map {
+        match entry.split_once('=') {
+            Some((from, to)) if !from.is_empty() => image_map.push((from.to_owned(), to.to_owned())),
+            _ => {
+                eprintln!("error: --image-map {entry:?}: expected FROM=TO");
+                return ExitCode::BadInput;
+            }
+        }
+    }
+    let scenarios = match load_all(&args.scenarios) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    for name in &args.only {
+        if !scenarios.iter().any(|s| &s.name == name) {
+            eprintln!("error: no scenario named {name} (see `sts-conformance list`)");
+            return ExitCode::BadInput;
+        }
+    }
+    for id in &args.claims {
+        if crate::claims::find(id).is_none() {
+            eprintln!("error: unknown claim id {id} (see `sts-conformance list --claims`)");
+            return ExitCode::BadInput;
+        }
+    }
+    let selected: Vec<&Scenario> = scenarios
+        .iter()
+        .filter(|s| args.only.is_empty() || args.only.contains(&s.name))
+        .filter(|s| args.claims.is_empty() || s.claims.iter().any(|c| args.claims.contains(c)))
+        .collect();
+    if !args.sim {
+        return live_unavailable(args);
+    }
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_time().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::Environment;
+        }
+    };
+    let settings = RunSettings { cluster_domain: args.cluster_domain.clone() };
+    let mut printer = Printer { quiet: args.quiet, out: std::io::stdout() };
+    if !args.quiet {
+        println!("Running {} scenarios on the simulated cluster (a test double: a pass here says nothing about a real cluster).", selected.len());
+    }
+    let run_id = run_id();
+    let reports: Vec<ScenarioReport> = runtime.block_on(async {
+        let mut reports = Vec::new();
+        for scenario in &selected {
+            let mut options = PlanOptions::new(run_id.clone());
+            options.image_map.splice(0..0, image_map.iter().cloned());
+            options.storage_class = args.storage_class.clone();
+            let plan = Plan::new(&scenario.name, &runner::scenario_objects(scenario), options);
+            let mut cluster = SimCluster::new(&settings.cluster_domain);
+            reports.push(runner::run_scenario(&mut cluster, scenario, &plan, &settings, &mut printer).await);
+        }
+        reports
+    });
+    let width = if std::io::stdout().is_terminal() { 100 } else { 160 };
+    print!("\n{}", report::summary_table(&reports, width));
+    if reports.iter().any(ScenarioReport::failed) { ExitCode::ClaimFailed } else { ExitCode::Pass }
+}
+
+/// The live backend is a separate piece of work; until it exists, say so, and say how to get
+/// a cluster for when it does.
+fn live_unavailable(args: &RunArgs) -> ExitCode {
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let config = args.kubeconfig.clone().or_else(|| home.map(|h| h.join(".kube/config")));
+    match config.filter(|c| c.is_file()) {
+        None => eprintln!(
+            "error: no Kubernetes cluster: no kubeconfig found ($KUBECONFIG or ~/.kube/config).\n\
+             Create one with `kind create cluster` or `minikube start`, or run on the simulated cluster with --sim."
+        ),
+        Some(path) => eprintln!(
+            "error: the live backend is not available in this build yet; found kubeconfig {} but cannot use it.\n\
+             Run on the simulated cluster with --sim.",
+            path.display()
+        ),
+    }
+    ExitCode::Environment
+}
+
+/// A short random run id: 6 lowercase alphanumerics.
+fn run_id() -> String {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+    let mut rng = rand::rng();
+    (0..6).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
+}

@@ -1,0 +1,19 @@
+//! sts-conformance: proves, claim by claim and with evidence from the cluster's own history,
+//! that StatefulSets behave as Kubernetes documents.
+//!
+//! The parts, in the order data flows through them:
+//! [`scenario`] (the file format) → [`manifest`] (typed Kubernetes objects) → [`plan`] (one
+//! run's concrete objects) → [`runner`] driving a [`cluster::Cluster`] ([`sim`] or live) →
+//! [`timeline`] (what was observed) → [`checks`] (verdicts) → [`report`].
+
+pub mod checks;
+pub mod claims;
+pub mod cli;
+pub mod cluster;
+pub mod manifest;
+pub mod plan;
+pub mod report;
+pub mod runner;
+pub mod scenario;
+pub mod sim;
+pub mod timeline;

@@ -1,0 +1,90 @@
+//! Reports: the summary table at the end of a run, and the claim coverage listing.
+
+use std::fmt::Write as _;
+
+use crate::{checks::Verdict, claims, runner::ScenarioReport, scenario::Scenario};
+
+/// Counts of claim verdicts over a run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Totals {
+    /// Claims that held.
+    pub pass: usize,
+    /// Claims that broke.
+    pub fail: usize,
+    /// Claims the run could not decide.
+    pub inconclusive: usize,
+    /// Steps that could not complete (action error or timeout).
+    pub step_errors: usize,
+}
+
+impl Totals {
+    /// Adds up a run's reports.
+    #[must_use]
+    pub fn of(reports: &[ScenarioReport]) -> Self {
+        let mut t = Totals::default();
+        for r in reports {
+            for c in &r.claims {
+                match c.verdict {
+                    Verdict::Pass => t.pass += 1,
+                    Verdict::Fail => t.fail += 1,
+                    Verdict::Inconclusive | Verdict::NotApplicable => t.inconclusive += 1,
+                }
+            }
+            t.step_errors += r.steps.iter().filter(|s| s.error.is_some()).count();
+        }
+        t
+    }
+}
+
+fn cut(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        text.to_owned()
+    } else {
+        format!("{}…", text.chars().take(width.saturating_sub(1)).collect::<String>())
+    }
+}
+
+/// The end-of-run table: scenario, claim, verdict, one line of evidence.
+#[must_use]
+pub fn summary_table(reports: &[ScenarioReport], evidence_width: usize) -> String {
+    let sw = reports.iter().map(|r| r.scenario.len()).max().unwrap_or(8).max(8);
+    let cw = reports.iter().flat_map(|r| r.claims.iter().map(|c| c.claim.len())).max().unwrap_or(5).max(5);
+    let mut out = String::new();
+    let _ = writeln!(out, "{:sw$}  {:cw$}  {:12}  EVIDENCE", "SCENARIO", "CLAIM", "VERDICT");
+    for r in reports {
+        for c in &r.claims {
+            let _ = writeln!(out, "{:sw$}  {:cw$}  {:12}  {}", r.scenario, c.claim, c.verdict.as_str(), cut(&c.evidence, evidence_width));
+        }
+        for s in r.steps.iter().filter(|s| s.error.is_some()) {
+            let _ = writeln!(
+                out,
+                "{:sw$}  {:cw$}  {:12}  step {} ({}): {}",
+                r.scenario,
+                "-",
+                "step-error",
+                s.index + 1,
+                s.action,
+                cut(s.error.as_deref().unwrap_or(""), evidence_width)
+            );
+        }
+    }
+    let t = Totals::of(reports);
+    let _ = writeln!(
+        out,
+        "\n{} passed, {} failed, {} inconclusive claims; {} step errors",
+        t.pass, t.fail, t.inconclusive, t.step_errors
+    );
+    out
+}
+
+/// For every claim id of the catalogue, the scenarios that cover it.
+#[must_use]
+pub fn coverage(scenarios: &[Scenario]) -> Vec<(&'static str, Vec<String>)> {
+    claims::CLAIMS
+        .iter()
+        .map(|c| {
+            let names = scenarios.iter().filter(|s| s.claims.iter().any(|id| id == c.id)).map(|s| s.name.clone()).collect();
+            (c.id, names)
+        })
+        .collect()
+}

@@ -1,0 +1,467 @@
+//! The runner: executes a scenario's steps on a [`Cluster`], records the timeline, and judges
+//! each step's expectations.
+//!
+//! For every step: a marker goes into the timeline, the action runs (probe results are
+//! recorded as they come), then observations are pulled until every `until` condition holds
+//! over the observed state, or the step's timeout passes; then `settle` more time is observed.
+//! Conditions are evaluated on the timeline's [`View`], never by asking the backend, so a live
+//! run and a simulated one wait for exactly the same thing.
+
+use std::collections::BTreeMap;
+
+use rand::Rng;
+use serde::Serialize;
+
+use crate::{
+    checks::{self, CheckName, Outcome, Policy, Verdict, Window},
+    cluster::{Cluster, ExecCommand},
+    manifest::Object,
+    plan::Plan,
+    scenario::{Action, ResolvedStep, Scenario, Until, Via},
+    timeline::{Event, ProbeObs, Timeline, View},
+};
+
+/// Settings shared by all scenarios of a run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunSettings {
+    /// Cluster DNS domain.
+    pub cluster_domain: String,
+}
+
+impl Default for RunSettings {
+    fn default() -> Self {
+        Self { cluster_domain: "cluster.local".into() }
+    }
+}
+
+/// One judged expectation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Judged {
+    /// Step index.
+    pub step: usize,
+    /// What the check judged.
+    pub target: String,
+    /// Claims it proves.
+    pub claims: Vec<String>,
+    /// The outcome.
+    #[serde(flatten)]
+    pub outcome: Outcome,
+}
+
+/// A claim's overall verdict in one scenario.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ClaimVerdict {
+    /// Claim id.
+    pub claim: String,
+    /// Fail if any check failed; pass if all passed; inconclusive otherwise.
+    pub verdict: Verdict,
+    /// The deciding check's detail.
+    pub evidence: String,
+}
+
+/// What happened to one step.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StepReport {
+    /// Index from 0.
+    pub index: usize,
+    /// What it did.
+    pub action: String,
+    /// Virtual or wall milliseconds it took.
+    pub elapsed_ms: u64,
+    /// An action error or an `until` that timed out.
+    pub error: Option<String>,
+}
+
+/// Everything one scenario run produced.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScenarioReport {
+    /// Scenario name.
+    pub scenario: String,
+    /// Namespace it ran in.
+    pub namespace: String,
+    /// Steps, as run (steps after a failed one are not run).
+    pub steps: Vec<StepReport>,
+    /// Every judged expectation.
+    pub judged: Vec<Judged>,
+    /// Verdict per claim.
+    pub claims: Vec<ClaimVerdict>,
+    /// The recorded history.
+    #[serde(skip)]
+    pub timeline: Timeline,
+}
+
+impl ScenarioReport {
+    /// Whether any claim failed or any step could not complete.
+    #[must_use]
+    pub fn failed(&self) -> bool {
+        self.claims.iter().any(|c| c.verdict == Verdict::Fail) || self.steps.iter().any(|s| s.error.is_some())
+    }
+}
+
+/// Receives progress while a scenario runs.
+pub trait Progress {
+    /// A step starts.
+    fn step_started(&mut self, scenario: &str, index: usize, total: usize, action: &str);
+    /// A step ended.
+    fn step_finished(&mut self, scenario: &str, report: &StepReport);
+}
+
+/// Progress that goes nowhere.
+pub struct Quiet;
+
+impl Progress for Quiet {
+    fn step_started(&mut self, _: &str, _: usize, _: usize, _: &str) {}
+    fn step_finished(&mut self, _: &str, _: &StepReport) {}
+}
+
+/// Runs one scenario to the end (or to its first failed step), cleans up, and judges it.
+pub async fn run_scenario<C: Cluster>(
+    cluster: &mut C,
+    scenario: &Scenario,
+    plan: &Plan,
+    settings: &RunSettings,
+    progress: &mut dyn Progress,
+) -> ScenarioReport {
+    let mut runner = Runner { cluster, plan, settings, timeline: Timeline::new(), view: View::default() };
+    let mut steps = Vec::new();
+    let setup = runner.cluster.create_namespace(&plan.namespace, &plan.labels).await;
+    if let Err(e) = setup {
+        steps.push(StepReport { index: 0, action: "create namespace".into(), elapsed_ms: 0, error: Some(e.to_string()) });
+    } else {
+        for step in &scenario.steps {
+            let action = step.action.describe();
+            progress.step_started(&scenario.name, step.index, scenario.steps.len(), &action);
+            let started = runner.cluster.now_ms();
+            let error = runner.step(step).await.err();
+            let report = StepReport { index: step.index, action, elapsed_ms: runner.cluster.now_ms() - started, error };
+            progress.step_finished(&scenario.name, &report);
+            let stop = report.error.is_some();
+            steps.push(report);
+            if stop {
+                break;
+            }
+        }
+    }
+    if let Err(e) = runner.cluster.cleanup().await {
+        steps.push(StepReport { index: scenario.steps.len(), action: "cleanup".into(), elapsed_ms: 0, error: Some(e.to_string()) });
+    }
+    let timeline = runner.timeline;
+    let judged = judge(scenario, &timeline, &plan.namespace, settings);
+    let claims = claim_verdicts(scenario, &judged, &steps);
+    ScenarioReport { scenario: scenario.name.clone(), namespace: plan.namespace.clone(), steps, judged, claims, timeline }
+}
+
+/// Judges every expectation of every step that ran.
+#[must_use]
+pub fn judge(scenario: &Scenario, timeline: &Timeline, namespace: &str, settings: &RunSettings) -> Vec<Judged> {
+    let mut judged = Vec::new();
+    for step in &scenario.steps {
+        let Some(range) = timeline.step_range(step.index) else { continue };
+        for e in &step.expect {
+            let window = Window {
+                timeline,
+                range: range.clone(),
+                target: &e.target,
+                namespace,
+                cluster_domain: &settings.cluster_domain,
+                expect_body: e.body.as_deref(),
+                default_policy: Policy::Ordered,
+            };
+            let outcome = checks::evaluate(e.check, &window);
+            judged.push(Judged { step: step.index, target: e.target.clone(), claims: e.claims.clone(), outcome });
+        }
+    }
+    judged
+}
+
+/// Rolls check outcomes up into one verdict per claim of the scenario.
+#[must_use]
+pub fn claim_verdicts(scenario: &Scenario, judged: &[Judged], steps: &[StepReport]) -> Vec<ClaimVerdict> {
+    let failed_step = steps.iter().find(|s| s.error.is_some());
+    scenario
+        .claims
+        .iter()
+        .map(|claim| {
+            let relevant: Vec<&Judged> = judged.iter().filter(|j| j.claims.contains(claim)).collect();
+            let planned = scenario.steps.iter().flat_map(|s| s.expect.iter()).filter(|e| e.claims.contains(claim)).count();
+            let worst = relevant.iter().max_by_key(|j| j.outcome.verdict);
+            let (verdict, evidence) = match worst {
+                Some(j) if j.outcome.verdict == Verdict::Fail => (Verdict::Fail, describe(j)),
+                _ if relevant.len() < planned => {
+                    let why = failed_step.map_or_else(
+                        || "its checks did not run".to_owned(),
+                        |s| format!("not reached: step {} ({}) failed: {}", s.index + 1, s.action, s.error.as_deref().unwrap_or("")),
+                    );
+                    (Verdict::Inconclusive, why)
+                }
+                Some(j) if j.outcome.verdict == Verdict::Pass => (Verdict::Pass, describe(j)),
+                Some(j) => (Verdict::Inconclusive, describe(j)),
+                None => (Verdict::Inconclusive, "no check proves it".into()),
+            };
+            ClaimVerdict { claim: claim.clone(), verdict, evidence }
+        })
+        .collect()
+}
+
+fn describe(j: &Judged) -> String {
+    format!("step {} {} {}: {}", j.step + 1, j.outcome.check, j.target, j.outcome.detail)
+}
+
+struct Runner<'a, C: Cluster> {
+    cluster: &'a mut C,
+    plan: &'a Plan,
+    settings: &'a RunSettings,
+    timeline: Timeline,
+    view: View,
+}
+
+impl<C: Cluster> Runner<'_, C> {
+    fn record(&mut self, at_ms: u64, event: Event) {
+        self.view.apply(&event);
+        self.timeline.push(at_ms, event);
+    }
+
+    fn probe(&mut self, probe: ProbeObs) {
+        let now = self.cluster.now_ms();
+        self.record(now, Event::Probe(probe));
+    }
+
+    /// Pulls observations until `deadline_ms` or until `done` holds.
+    async fn observe_until(&mut self, deadline_ms: u64, done: impl Fn(&View) -> bool) -> bool {
+        loop {
+            if done(&self.view) {
+                return true;
+            }
+            match self.cluster.next_observation(deadline_ms).await {
+                Some((at, event)) => self.record(at, event),
+                None => return done(&self.view),
+            }
+        }
+    }
+
+    /// Pulls everything already observed, without waiting.
+    async fn drain(&mut self) {
+        let now = self.cluster.now_ms();
+        self.observe_until(now, |_| false).await;
+    }
+
+    async fn step(&mut self, step: &ResolvedStep) -> Result<(), String> {
+        self.drain().await;
+        let now = self.cluster.now_ms();
+        self.record(now, Event::Step { index: step.index, action: step.action.describe() });
+        self.act(&step.action, step.timeout.as_millis() as u64).await?;
+        let deadline = self.cluster.now_ms() + step.timeout.as_millis() as u64;
+        let until = step.until.clone();
+        if !self.observe_until(deadline, |view| until.iter().all(|u| holds(u, view))).await {
+            let waiting: Vec<String> = until.iter().filter(|u| !holds(u, &self.view)).map(|u| describe_wait(u, &self.view)).collect();
+            return Err(format!("timed out after {}s waiting for {}", step.timeout.as_secs(), waiting.join("; ")));
+        }
+        if !step.settle.is_zero() {
+            let deadline = self.cluster.now_ms() + step.settle.as_millis() as u64;
+            self.observe_until(deadline, |_| false).await;
+        }
+        Ok(())
+    }
+
+    async fn act(&mut self, action: &Action, timeout_ms: u64) -> Result<(), String> {
+        match action {
+            Action::Wait => Ok(()),
+            Action::Apply(objects) => {
+                for object in objects {
+                    let concrete = self.plan.concrete(object)?;
+                    self.cluster.apply(&concrete).await.map_err(|e| format!("apply {}/{}: {e}", object.kind(), object.name()))?;
+                }
+                Ok(())
+            }
+            Action::Scale { set, replicas } => self.cluster.scale(set, *replicas).await.map_err(|e| e.to_string()),
+            Action::SetImage { set, container, image } => {
+                self.cluster.set_image(set, container, &self.plan.image(image)).await.map_err(|e| e.to_string())
+            }
+            Action::Patch { set, merge } => self.cluster.patch_statefulset(set, merge).await.map_err(|e| e.to_string()),
+            Action::DeletePod(pod) => self.cluster.delete_pod(pod).await.map_err(|e| e.to_string()),
+            Action::DeleteDeploymentPod(deployment) => {
+                let prefix = format!("{deployment}-");
+                let pod = self
+                    .view
+                    .pods
+                    .values()
+                    .find(|p| p.name.starts_with(&prefix) && p.owner.as_deref().is_some_and(|o| o.starts_with("ReplicaSet/")))
+                    .map(|p| p.name.clone())
+                    .ok_or_else(|| format!("Deployment {deployment} has no pod to delete"))?;
+                self.cluster.delete_pod(&pod).await.map_err(|e| e.to_string())
+            }
+            Action::DeleteStatefulSet(set) => self.cluster.delete_statefulset(set).await.map_err(|e| e.to_string()),
+            Action::WriteToken { pod, path, prefix } => {
+                let token: u64 = rand::rng().random();
+                let content = format!("{prefix} {token:016x}");
+                let uid = self.uid_of(pod);
+                let result = self.cluster.exec(pod, &ExecCommand::Write { path: path.clone(), content: content.clone() }).await.map(|_| ());
+                let failed = result.clone().err();
+                self.probe(ProbeObs::Write { pod: pod.clone(), uid, path: path.clone(), content, result });
+                failed.map_or(Ok(()), |e| Err(format!("writing {pod}:{path} failed: {e}")))
+            }
+            Action::ReadToken { pod, path } => {
+                let uid = self.uid_of(pod);
+                let content = self.cluster.exec(pod, &ExecCommand::Read { path: path.clone() }).await;
+                self.probe(ProbeObs::Read { pod: pod.clone(), uid, path: path.clone(), content });
+                Ok(())
+            }
+            Action::Hostnames(set) => {
+                for pod in self.pod_names(set) {
+                    let uid = self.uid_of(&pod);
+                    let output = self.cluster.exec(&pod, &ExecCommand::Hostname).await.map(|s| s.trim().to_owned());
+                    self.probe(ProbeObs::Hostname { pod, uid, output });
+                }
+                Ok(())
+            }
+            Action::Dns(set) => {
+                self.lookups(set, timeout_ms).await;
+                Ok(())
+            }
+            Action::Http(http) => {
+                let service = self.view.sets.get(&http.statefulset).and_then(|s| s.service_name.clone()).unwrap_or_default();
+                for pod in self.pod_names(&http.statefulset) {
+                    let host = match http.via {
+                        Via::Ip => self.view.pods.get(&pod).and_then(|p| p.ip.clone()).unwrap_or_default(),
+                        Via::Dns => format!("{pod}.{service}"),
+                    };
+                    let url = format!("http://{host}:{}{}", http.port, http.path);
+                    let answer = self.cluster.http_get(http.from.as_deref(), &url).await;
+                    let from = http.from.clone().unwrap_or_else(|| "probe".into());
+                    self.probe(ProbeObs::Http { from, url, target: pod, address: answer.address, response: answer.response });
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Looks up the Service and every ready pod's record (short and fully qualified forms);
+    /// each name is retried until its answer matches what the observed state predicts or the
+    /// step's time is up (records follow readiness with a delay, and CoreDNS caches negative
+    /// answers). Every answer is recorded; the `dns` check judges the last one of each name.
+    async fn lookups(&mut self, set: &str, timeout_ms: u64) {
+        let Some(service) = self.view.sets.get(set).and_then(|s| s.service_name.clone()) else { return };
+        let ns = &self.plan.namespace;
+        let domain = &self.settings.cluster_domain;
+        let mut names = vec![service.clone(), format!("{service}.{ns}.svc.{domain}")];
+        for pod in self.pod_names(set) {
+            names.push(format!("{pod}.{service}"));
+            names.push(format!("{pod}.{service}.{ns}.svc.{domain}"));
+        }
+        let deadline = self.cluster.now_ms() + timeout_ms;
+        for name in names {
+            loop {
+                let answer = self.cluster.resolve(&name).await;
+                let expected = checks::expected_dns_answer(&self.view, &name, &self.plan.namespace, &self.settings.cluster_domain);
+                let settled = match (&answer, &expected) {
+                    (Ok(got), Some(want)) => {
+                        let mut got = got.clone();
+                        got.sort();
+                        &got == want
+                    }
+                    (Err(_), Some(want)) => want.is_empty(),
+                    (_, None) => true,
+                };
+                self.probe(ProbeObs::Dns { name: name.clone(), answer });
+                if settled || self.cluster.now_ms() >= deadline {
+                    break;
+                }
+                let retry_at = (self.cluster.now_ms() + 2_000).min(deadline);
+                self.observe_until(retry_at, |_| false).await;
+            }
+        }
+    }
+
+    fn pod_names(&self, set: &str) -> Vec<String> {
+        self.view.set_pods(set).values().filter(|p| !p.terminating).map(|p| p.name.clone()).collect()
+    }
+
+    fn uid_of(&self, pod: &str) -> String {
+        self.view.pods.get(pod).map(|p| p.uid.clone()).unwrap_or_default()
+    }
+}
+
+/// Whether an `until` condition holds in `view`.
+#[must_use]
+pub fn holds(until: &Until, view: &View) -> bool {
+    let pods: Vec<&crate::timeline::PodObs> = match (&until.statefulset, &until.deployment) {
+        (Some(set), _) => view.set_pods(set).into_values().collect(),
+        (None, Some(d)) => {
+            let prefix = format!("{d}-");
+            view.pods.values().filter(|p| p.name.starts_with(&prefix) && p.owner.as_deref().is_some_and(|o| o.starts_with("ReplicaSet/"))).collect()
+        }
+        (None, None) => return false,
+    };
+    let live = pods.iter().filter(|p| !p.terminating).count() as u32;
+    let total = pods.len() as u32;
+    if let Some(n) = until.ready
+        && !(total == n && pods.iter().all(|p| p.running_and_ready()))
+    {
+        return false;
+    }
+    if let Some(n) = until.pods
+        && !(total == n && live == n)
+    {
+        return false;
+    }
+    if let Some(true) = until.rolled_out {
+        let Some(set) = until.statefulset.as_ref().and_then(|s| view.sets.get(s)) else { return false };
+        let Some(rev) = &set.update_revision else { return false };
+        let by_ordinal = view.set_pods(&set.name);
+        let done = (set.partition..set.replicas)
+            .all(|o| by_ordinal.get(&o).is_some_and(|p| p.revision() == Some(rev.as_str()) && p.running_and_ready()));
+        if !done || total != set.replicas {
+            return false;
+        }
+    }
+    if let Some(n) = until.pending_claims {
+        let Some(set) = until.statefulset.as_ref().and_then(|s| view.sets.get(s)) else { return false };
+        let prefixes: Vec<String> = set.claim_templates.iter().map(|t| format!("{t}-{}-", set.name)).collect();
+        let pending = view.claims.values().filter(|c| c.phase == "Pending" && prefixes.iter().any(|p| c.name.starts_with(p.as_str()))).count();
+        if pending as u32 != n {
+            return false;
+        }
+    }
+    true
+}
+
+fn describe_wait(until: &Until, view: &View) -> String {
+    let (kind, name) = match (&until.statefulset, &until.deployment) {
+        (Some(s), _) => ("statefulset", s.as_str()),
+        (None, Some(d)) => ("deployment", d.as_str()),
+        _ => ("?", "?"),
+    };
+    let pods: BTreeMap<&str, String> = view
+        .pods
+        .values()
+        .filter(|p| match kind {
+            "statefulset" => p.belongs_to(name),
+            _ => p.name.starts_with(&format!("{name}-")),
+        })
+        .map(|p| {
+            let state = if p.terminating {
+                "Terminating".to_owned()
+            } else if p.running_and_ready() {
+                "Ready".to_owned()
+            } else {
+                p.waiting.clone().unwrap_or_else(|| format!("{} not Ready", p.phase))
+            };
+            (p.name.as_str(), state)
+        })
+        .collect();
+    let state: Vec<String> = pods.iter().map(|(n, s)| format!("{n} {s}")).collect();
+    let want = serde_json::to_string(until).unwrap_or_default();
+    format!("{kind} {name} {want} (now: {})", if state.is_empty() { "no pods".to_owned() } else { state.join(", ") })
+}
+
+/// Objects of a scenario, for planning.
+#[must_use]
+pub fn scenario_objects(scenario: &Scenario) -> Vec<&Object> {
+    scenario.manifests.iter().map(|m| &m.object).collect()
+}
+
+/// Whether `check` appears anywhere in the scenario (used by reports to list coverage).
+#[must_use]
+pub fn uses_check(scenario: &Scenario, check: CheckName) -> bool {
+    scenario.steps.iter().any(|s| s.expect.iter().any(|e| e.check == check))
+}

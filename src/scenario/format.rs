@@ -1,0 +1,412 @@
+//! The scenario file format (`apiVersion: sts-conformance/v1alpha1`, `kind: Scenario`).
+//!
+//! A step is a map holding at most one action key (`apply`, `scale`, …; none means "just
+//! wait"), an optional `until` condition, `timeout`, `settle`, and `expect`: the checks to
+//! judge over the history the step produced, each with the claim ids it proves. Unknown fields
+//! are errors everywhere.
+
+use std::{collections::BTreeMap, fmt, marker::PhantomData};
+
+use schemars::JsonSchema;
+use serde::{
+    Deserialize, Deserializer, Serialize,
+    de::{self, MapAccess, SeqAccess, Visitor, value::MapAccessDeserializer, value::SeqAccessDeserializer},
+};
+use serde_json::Value;
+
+use crate::checks::CheckName;
+
+/// The `apiVersion` of this format.
+pub const API_VERSION: &str = "sts-conformance/v1alpha1";
+
+/// A scenario file.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ScenarioDoc {
+    /// Always `sts-conformance/v1alpha1`.
+    pub api_version: String,
+    /// Always `Scenario`.
+    pub kind: String,
+    /// The scenario's name.
+    pub metadata: Metadata,
+    /// What it does.
+    pub spec: ScenarioSpec,
+}
+
+/// `metadata`.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Metadata {
+    /// A DNS label, unique among scenarios; part of the run's namespace name.
+    pub name: String,
+}
+
+/// `spec`.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ScenarioSpec {
+    /// One line on what the scenario shows.
+    pub description: String,
+    /// The claim ids the scenario proves; each must be named by some step's `expect`.
+    pub claims: Vec<String>,
+    /// Every manifest file the steps apply, relative to the scenario file.
+    pub manifests: Vec<String>,
+    /// Default time limit of each step's `until` (e.g. `5m`); 5 minutes when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<String>,
+    /// The steps, run in order (each with its place in the file).
+    #[schemars(with = "Vec<Step>")]
+    pub steps: Vec<serde_saphyr::Spanned<Step>>,
+}
+
+/// One step: an action, what to wait for, and what to judge.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Step {
+    /// Apply manifests (server-side apply into the run's namespace).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub apply: Option<Apply>,
+    /// Set a StatefulSet's replicas (the scale subresource, as `kubectl scale`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scale: Option<Scale>,
+    /// Change one container's image (as `kubectl set image`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub set_image: Option<SetImage>,
+    /// Set `updateStrategy.rollingUpdate.partition`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub set_partition: Option<SetPartition>,
+    /// Merge-patch a StatefulSet (inline or a fragment from a file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub patch: Option<Patch>,
+    /// Delete one pod.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delete_pod: Option<DeletePod>,
+    /// Delete a StatefulSet (its pods go with it; claims stay).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delete_stateful_set: Option<DeleteStatefulSet>,
+    /// Write a random token into a file in a pod (exec).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub write_token: Option<FileRef>,
+    /// Read back the file last written with `writeToken` (exec).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_token: Option<FileRef>,
+    /// Run `hostname` in every pod of a StatefulSet (exec).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hostnames: Option<SetRef>,
+    /// Look up the governing Service and every pod's record, from a pod in the namespace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dns: Option<SetRef>,
+    /// HTTP GET each pod of a StatefulSet from a client pod in the namespace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http: Option<Http>,
+    /// Conditions that must all hold before the step ends.
+    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "one_or_many")]
+    #[schemars(with = "OneOrMany<Until>")]
+    pub until: Vec<Until>,
+    /// Time limit for `until` (e.g. `90s`, `5m`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<String>,
+    /// Keep observing this long after `until` holds (to see that nothing else happens).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settle: Option<String>,
+    /// Check name → the claims it proves (a list), or `{claims, statefulset, deployment, body}`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub expect: BTreeMap<CheckName, Expect>,
+}
+
+/// `apply`.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Apply {
+    /// Manifest files, relative to the scenario file (each must be listed in `spec.manifests`).
+    pub manifests: Vec<String>,
+    /// Merge patches applied to the manifests' objects before they are sent.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub patches: Vec<Patch>,
+}
+
+/// A JSON merge patch for a StatefulSet: inline (`merge`) or a fragment (`file` + `key`).
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Patch {
+    /// The StatefulSet to patch.
+    pub statefulset: String,
+    /// A YAML file of named fragments, relative to the scenario file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// The fragment's key in `file`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// An inline merge patch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merge: Option<Value>,
+}
+
+/// `scale`.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Scale {
+    /// The StatefulSet.
+    pub statefulset: String,
+    /// The new replica count.
+    pub replicas: u32,
+}
+
+/// `setImage`.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SetImage {
+    /// The StatefulSet.
+    pub statefulset: String,
+    /// The container whose image changes.
+    pub container: String,
+    /// The new image (the image map applies to it too).
+    pub image: String,
+}
+
+/// `setPartition`.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SetPartition {
+    /// The StatefulSet.
+    pub statefulset: String,
+    /// The new partition.
+    pub partition: u32,
+}
+
+/// `deletePod`: a pod by name, or one pod of a Deployment.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct DeletePod {
+    /// The pod's name (`web-0`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod: Option<String>,
+    /// Or: delete the first pod (by name) of this Deployment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployment: Option<String>,
+}
+
+/// `deleteStatefulSet`.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct DeleteStatefulSet {
+    /// The StatefulSet.
+    pub name: String,
+}
+
+/// A file inside a pod.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct FileRef {
+    /// The pod (`web-0`).
+    pub pod: String,
+    /// Absolute path of the file; for persistence, inside a claim's mount.
+    pub path: String,
+    /// Text written before the random token (`Hello from web-0`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<String>,
+}
+
+/// A StatefulSet, by name.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SetRef {
+    /// The StatefulSet.
+    pub statefulset: String,
+}
+
+/// How `http` addresses each pod.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Via {
+    /// The pod's IP address.
+    #[default]
+    Ip,
+    /// The pod's DNS name `<pod>.<service>`.
+    Dns,
+}
+
+/// `http`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Http {
+    /// The StatefulSet whose pods are asked.
+    pub statefulset: String,
+    /// By IP (default) or by DNS name.
+    #[serde(default)]
+    pub via: Via,
+    /// Port (default 80).
+    #[serde(default = "default_port")]
+    pub port: u16,
+    /// Path (default `/`).
+    #[serde(default = "default_path")]
+    pub path: String,
+    /// Send from this pod of the scenario (default: the harness's own probe pod).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+}
+
+fn default_port() -> u16 {
+    80
+}
+
+fn default_path() -> String {
+    "/".into()
+}
+
+/// A condition over the observed state. All given fields must hold at once.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Until {
+    /// The StatefulSet the counts are about.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub statefulset: Option<String>,
+    /// Or the Deployment the counts are about.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployment: Option<String>,
+    /// Exactly this many pods exist and all are Running and Ready.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ready: Option<u32>,
+    /// Exactly this many pods exist (none terminating).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pods: Option<u32>,
+    /// StatefulSet only: every pod from the partition up runs the update revision and is Ready.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rolled_out: Option<bool>,
+    /// StatefulSet only: this many of its claims are Pending.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_claims: Option<u32>,
+}
+
+/// What a check proves, and about what.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ExpectArgs {
+    /// Claim ids this check proves.
+    #[serde(default)]
+    pub claims: Vec<String>,
+    /// The StatefulSet judged (default: the step's, or the scenario's only one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub statefulset: Option<String>,
+    /// The Deployment judged (deployment checks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployment: Option<String>,
+    /// pod-http: text each answer must contain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+}
+
+/// `expect` value: `[claim, …]` or a full [`ExpectArgs`] map.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, JsonSchema)]
+#[serde(transparent)]
+pub struct Expect(#[schemars(with = "ClaimsOrArgs")] pub ExpectArgs);
+
+/// Schema of [`Expect`]: a list of claim ids, or the full form.
+#[derive(JsonSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+enum ClaimsOrArgs {
+    Claims(Vec<String>),
+    Args(ExpectArgs),
+}
+
+/// Schema of a value given as one item or a list.
+#[derive(JsonSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+enum OneOrMany<T> {
+    One(T),
+    Many(Vec<T>),
+}
+
+impl<'de> Deserialize<'de> for Expect {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Expect;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a list of claim ids or a map with `claims`")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Expect, A::Error> {
+                let claims = Vec::<String>::deserialize(SeqAccessDeserializer::new(seq))?;
+                Ok(Expect(ExpectArgs { claims, ..ExpectArgs::default() }))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Expect, A::Error> {
+                ExpectArgs::deserialize(MapAccessDeserializer::new(map)).map(Expect)
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Expect, E> {
+                Ok(Expect::default())
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
+}
+
+/// Deserializes one `T` or a list of them into a list, keeping the parser's locations.
+fn one_or_many<'de, D: Deserializer<'de>, T: Deserialize<'de>>(deserializer: D) -> Result<Vec<T>, D::Error> {
+    struct V<T>(PhantomData<T>);
+    impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
+        type Value = Vec<T>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a condition or a list of conditions")
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Vec<T>, A::Error> {
+            Vec::<T>::deserialize(SeqAccessDeserializer::new(seq))
+        }
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Vec<T>, A::Error> {
+            T::deserialize(MapAccessDeserializer::new(map)).map(|t| vec![t])
+        }
+    }
+    deserializer.deserialize_any(V(PhantomData))
+}
+
+/// Parses a duration like `90s`, `5m`, `1m30s`, `2h`, `500ms`.
+///
+/// # Errors
+/// The text is not such a duration.
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let mut total = 0u64;
+    let mut number = String::new();
+    let mut chars = text.trim().chars().peekable();
+    let mut any = false;
+    while let Some(c) = chars.next() {
+        if c.is_ascii_digit() {
+            number.push(c);
+            continue;
+        }
+        let unit_ms = match (c, chars.peek()) {
+            ('m', Some('s')) => {
+                chars.next();
+                1
+            }
+            ('s', _) => 1_000,
+            ('m', _) => 60_000,
+            ('h', _) => 3_600_000,
+            _ => return Err(format!("{text:?} is not a duration like 90s, 5m or 1m30s")),
+        };
+        let n: u64 = number.parse().map_err(|_| format!("{text:?} is not a duration like 90s, 5m or 1m30s"))?;
+        total += n * unit_ms;
+        number.clear();
+        any = true;
+    }
+    if !number.is_empty() || !any {
+        return Err(format!("{text:?} is not a duration like 90s, 5m or 1m30s (a unit is required)"));
+    }
+    Ok(std::time::Duration::from_millis(total))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90s").unwrap().as_secs(), 90);
+        assert_eq!(parse_duration("1m30s").unwrap().as_secs(), 90);
+        assert_eq!(parse_duration("500ms").unwrap().as_millis(), 500);
+        assert_eq!(parse_duration("2h").unwrap().as_secs(), 7200);
+        assert!(parse_duration("5").is_err());
+        assert!(parse_duration("5x").is_err());
+        assert!(parse_duration("").is_err());
+    }
+}

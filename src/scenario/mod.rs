@@ -1,0 +1,695 @@
+//! Scenarios: loading a scenario file with its manifests, validating it offline, and resolving
+//! each step into an [`Action`] and [`Expectation`]s the runner can execute.
+//!
+//! Validation is everything that can be known without a cluster: the file parses (unknown
+//! fields are errors), every manifest parses into its Kubernetes type, every reference resolves
+//! (a step that scales `web` needs a StatefulSet `web`), every check and claim id exists, and
+//! every Secret a pod reads is supplied by the scenario (each run has a namespace of its own).
+//! Errors carry `file:line:column`.
+
+pub mod format;
+
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    path::{Path, PathBuf},
+    time::Duration,
+};
+
+use k8s_openapi::api::{apps::v1::StatefulSet, core::v1::PodSpec};
+use serde_json::Value;
+
+pub use format::{ScenarioDoc, Step, Until, Via};
+
+use crate::{
+    checks::CheckName,
+    claims,
+    manifest::{self, InputError, Manifest, Object},
+};
+
+/// Default limit for a step's `until`.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// What a step does.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// Nothing: the step only waits for its `until`.
+    Wait,
+    /// Apply these objects (patches already merged).
+    Apply(Vec<Object>),
+    /// Set replicas.
+    Scale {
+        /// StatefulSet.
+        set: String,
+        /// New replica count.
+        replicas: u32,
+    },
+    /// Change one container's image.
+    SetImage {
+        /// StatefulSet.
+        set: String,
+        /// Container.
+        container: String,
+        /// New image.
+        image: String,
+    },
+    /// Merge-patch a StatefulSet (partition changes included).
+    Patch {
+        /// StatefulSet.
+        set: String,
+        /// The merge patch.
+        merge: Value,
+    },
+    /// Delete a pod by name.
+    DeletePod(String),
+    /// Delete the first pod (by name) of a Deployment.
+    DeleteDeploymentPod(String),
+    /// Delete a StatefulSet.
+    DeleteStatefulSet(String),
+    /// Write a random token into a file.
+    WriteToken {
+        /// Pod.
+        pod: String,
+        /// File.
+        path: String,
+        /// Text before the token.
+        prefix: String,
+    },
+    /// Read a file back.
+    ReadToken {
+        /// Pod.
+        pod: String,
+        /// File.
+        path: String,
+    },
+    /// `hostname` in every pod of a set.
+    Hostnames(String),
+    /// DNS lookups for a set's Service and pods.
+    Dns(String),
+    /// HTTP GET every pod of a set.
+    Http(format::Http),
+}
+
+impl Action {
+    /// A short description for progress lines and the timeline's step markers.
+    #[must_use]
+    pub fn describe(&self) -> String {
+        match self {
+            Action::Wait => "wait".into(),
+            Action::Apply(objects) => {
+                let names: Vec<String> = objects.iter().map(|o| format!("{}/{}", o.kind(), o.name())).collect();
+                format!("apply {}", names.join(", "))
+            }
+            Action::Scale { set, replicas } => format!("scale {set} to {replicas}"),
+            Action::SetImage { set, container, image } => format!("set image {set} {container}={image}"),
+            Action::Patch { set, merge } => format!("patch {set} {merge}"),
+            Action::DeletePod(pod) => format!("delete pod {pod}"),
+            Action::DeleteDeploymentPod(d) => format!("delete one pod of deployment {d}"),
+            Action::DeleteStatefulSet(set) => format!("delete statefulset {set}"),
+            Action::WriteToken { pod, path, .. } => format!("write a token to {pod}:{path}"),
+            Action::ReadToken { pod, path } => format!("read {pod}:{path}"),
+            Action::Hostnames(set) => format!("run hostname in each pod of {set}"),
+            Action::Dns(set) => format!("look up the DNS records of {set}"),
+            Action::Http(h) => format!("HTTP GET each pod of {} by {:?} on port {}", h.statefulset, h.via, h.port),
+        }
+    }
+
+    /// The StatefulSet the action is about, if any.
+    #[must_use]
+    pub fn set(&self) -> Option<&str> {
+        match self {
+            Action::Scale { set, .. }
+            | Action::SetImage { set, .. }
+            | Action::Patch { set, .. }
+            | Action::DeleteStatefulSet(set)
+            | Action::Hostnames(set)
+            | Action::Dns(set) => Some(set),
+            Action::Http(h) => Some(&h.statefulset),
+            Action::Apply(objects) => {
+                let sets: Vec<&str> = objects.iter().filter(|o| o.kind() == "StatefulSet").map(Object::name).collect();
+                (sets.len() == 1).then(|| sets[0])
+            }
+            Action::Wait | Action::DeletePod(_) | Action::DeleteDeploymentPod(_) | Action::WriteToken { .. } | Action::ReadToken { .. } => None,
+        }
+    }
+}
+
+/// A check to judge after a step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Expectation {
+    /// The check.
+    pub check: CheckName,
+    /// The StatefulSet (or Deployment) it judges.
+    pub target: String,
+    /// Claim ids it proves.
+    pub claims: Vec<String>,
+    /// pod-http: text each answer must contain.
+    pub body: Option<String>,
+}
+
+/// A step ready to run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResolvedStep {
+    /// Index from 0.
+    pub index: usize,
+    /// Line of the step in the scenario file.
+    pub line: u64,
+    /// What it does.
+    pub action: Action,
+    /// What must hold before it ends.
+    pub until: Vec<Until>,
+    /// Limit for `until`.
+    pub timeout: Duration,
+    /// Observation time after `until` holds.
+    pub settle: Duration,
+    /// What to judge.
+    pub expect: Vec<Expectation>,
+}
+
+/// A validated scenario.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scenario {
+    /// `metadata.name`.
+    pub name: String,
+    /// `spec.description`.
+    pub description: String,
+    /// The claim ids it proves.
+    pub claims: Vec<String>,
+    /// The scenario file.
+    pub file: PathBuf,
+    /// The steps.
+    pub steps: Vec<ResolvedStep>,
+    /// Every manifest document of the scenario.
+    pub manifests: Vec<Manifest>,
+}
+
+impl Scenario {
+    /// The StatefulSets the scenario's manifests declare, by name.
+    #[must_use]
+    pub fn statefulsets(&self) -> BTreeMap<&str, &StatefulSet> {
+        self.manifests
+            .iter()
+            .filter_map(|m| match &m.object {
+                Object::StatefulSet(s) => Some((m.object.name(), s)),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+/// Every problem found in a scenario (all of them, not just the first).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+pub struct ScenarioErrors(pub Vec<InputError>);
+
+/// Finds scenario files: each path is a file, or a directory searched recursively for
+/// `*.yaml`/`*.yml` files whose content declares `kind: Scenario`.
+///
+/// # Errors
+/// A path does not exist or cannot be read.
+pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, InputError> {
+    let mut found = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            walk(path, &mut found)?;
+        } else if path.is_file() {
+            found.push(path.clone());
+        } else {
+            return Err(InputError::at(path, 0, 0, "no such file or directory"));
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+fn walk(dir: &Path, found: &mut Vec<PathBuf>) -> Result<(), InputError> {
+    let entries = std::fs::read_dir(dir).map_err(|e| InputError::at(dir, 0, 0, format!("cannot read directory: {e}")))?;
+    let mut paths: Vec<PathBuf> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
+    paths.sort();
+    for path in paths {
+        if path.is_dir() {
+            walk(&path, found)?;
+        } else if matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
+            && std::fs::read_to_string(&path).is_ok_and(|t| t.lines().any(|l| l.trim() == "kind: Scenario"))
+        {
+            found.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Loads and validates one scenario file.
+///
+/// # Errors
+/// Every problem found, located.
+pub fn load(file: &Path) -> Result<Scenario, ScenarioErrors> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| ScenarioErrors(vec![InputError::at(file, 0, 0, format!("cannot read: {e}"))]))?;
+    parse(file, &text)
+}
+
+/// Parses and validates a scenario from its text (manifests are read relative to `file`).
+///
+/// # Errors
+/// Every problem found, located.
+pub fn parse(file: &Path, text: &str) -> Result<Scenario, ScenarioErrors> {
+    let doc: ScenarioDoc = serde_saphyr::from_str(text).map_err(|e| ScenarioErrors(vec![InputError::from_yaml(file, 0, &e)]))?;
+    Validator::new(file).run(doc)
+}
+
+struct Validator<'a> {
+    file: &'a Path,
+    dir: PathBuf,
+    errors: Vec<InputError>,
+}
+
+impl<'a> Validator<'a> {
+    fn new(file: &'a Path) -> Self {
+        let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
+        Self { file, dir, errors: Vec::new() }
+    }
+
+    fn error(&mut self, line: u64, column: u64, message: impl Into<String>) {
+        self.errors.push(InputError::at(self.file, line, column, message));
+    }
+
+    fn run(mut self, doc: ScenarioDoc) -> Result<Scenario, ScenarioErrors> {
+        if doc.api_version != format::API_VERSION {
+            self.error(1, 1, format!("apiVersion must be {}, not {:?}", format::API_VERSION, doc.api_version));
+        }
+        if doc.kind != "Scenario" {
+            self.error(1, 1, format!("kind must be Scenario, not {:?}", doc.kind));
+        }
+        let name = doc.metadata.name.clone();
+        if !manifest::is_dns_label(&name) || name.len() > 40 {
+            self.error(1, 1, format!("metadata.name {name:?} must be a DNS label of at most 40 characters"));
+        }
+        let default_timeout = self.duration(doc.spec.timeout.as_deref(), 1, DEFAULT_TIMEOUT);
+
+        // Manifests.
+        let mut by_file: BTreeMap<String, Vec<Manifest>> = BTreeMap::new();
+        for rel in &doc.spec.manifests {
+            match manifest::load_file(&self.dir.join(rel)) {
+                Ok(m) => {
+                    by_file.insert(rel.clone(), m);
+                }
+                Err(e) => self.errors.push(e),
+            }
+        }
+        let manifests: Vec<Manifest> = by_file.values().flatten().cloned().collect();
+        self.check_secrets(&manifests);
+        let known = Known::new(&manifests);
+
+        // Claims.
+        for id in &doc.spec.claims {
+            if claims::find(id).is_none() {
+                self.error(1, 1, format!("unknown claim id {id:?} (see `sts-conformance list --claims`)"));
+            }
+        }
+
+        let mut steps = Vec::new();
+        let mut expected_claims = BTreeSet::new();
+        for (index, spanned) in doc.spec.steps.iter().enumerate() {
+            let line = spanned.referenced.line();
+            let column = spanned.referenced.column();
+            let step = &spanned.value;
+            let Some(action) = self.action(step, line, column, &by_file, &known) else { continue };
+            let timeout = self.duration(step.timeout.as_deref(), line, default_timeout);
+            let settle = self.duration(step.settle.as_deref(), line, Duration::ZERO);
+            for until in &step.until {
+                self.check_until(until, line, column, &known);
+            }
+            let mut expect = Vec::new();
+            for (check, args) in &step.expect {
+                let args = &args.0;
+                for id in &args.claims {
+                    if !doc.spec.claims.contains(id) {
+                        self.error(line, column, format!("step {}: claim {id} is not listed in spec.claims", index + 1));
+                    }
+                    expected_claims.insert(id.clone());
+                }
+                let target = if check.targets_deployment() {
+                    args.deployment.clone().or_else(|| step_deployment(step, &known))
+                } else {
+                    args.statefulset.clone().or_else(|| action.set().map(str::to_owned)).or_else(|| {
+                        step.until.iter().find_map(|u| u.statefulset.clone()).or_else(|| known.only_set())
+                    })
+                };
+                let Some(target) = target else {
+                    self.error(line, column, format!("step {}: cannot tell which object `{check}` judges; name it with `statefulset:` or `deployment:`", index + 1));
+                    continue;
+                };
+                let exists = if check.targets_deployment() { known.deployments.contains(&target) } else { known.sets.contains_key(&target) };
+                if !exists {
+                    self.error(line, column, format!("step {}: `{check}` judges {target}, which no manifest of the scenario declares", index + 1));
+                }
+                expect.push(Expectation { check: *check, target, claims: args.claims.clone(), body: args.body.clone() });
+            }
+            steps.push(ResolvedStep { index, line, action, until: step.until.clone(), timeout, settle, expect });
+        }
+        for id in &doc.spec.claims {
+            if !expected_claims.contains(id) {
+                self.error(1, 1, format!("claim {id} is listed in spec.claims but no step's expect proves it"));
+            }
+        }
+        if doc.spec.steps.is_empty() {
+            self.error(1, 1, "the scenario has no steps");
+        }
+        if !self.errors.is_empty() {
+            return Err(ScenarioErrors(self.errors));
+        }
+        Ok(Scenario { name, description: doc.spec.description, claims: doc.spec.claims, file: self.file.to_owned(), steps, manifests })
+    }
+
+    fn duration(&mut self, text: Option<&str>, line: u64, default: Duration) -> Duration {
+        match text.map(format::parse_duration) {
+            None => default,
+            Some(Ok(d)) => d,
+            Some(Err(e)) => {
+                self.error(line, 1, e);
+                default
+            }
+        }
+    }
+
+    fn action(
+        &mut self,
+        step: &Step,
+        line: u64,
+        column: u64,
+        by_file: &BTreeMap<String, Vec<Manifest>>,
+        known: &Known,
+    ) -> Option<Action> {
+        let mut actions = Vec::new();
+        if let Some(apply) = &step.apply {
+            actions.push(self.apply(apply, line, column, by_file));
+        }
+        if let Some(s) = &step.scale {
+            self.need_set(&s.statefulset, line, column, known);
+            actions.push(Some(Action::Scale { set: s.statefulset.clone(), replicas: s.replicas }));
+        }
+        if let Some(s) = &step.set_image {
+            if let Some(set) = self.need_set(&s.statefulset, line, column, known)
+                && !containers(set).iter().any(|c| *c == s.container)
+            {
+                self.error(line, column, format!("StatefulSet {} has no container {}", s.statefulset, s.container));
+            }
+            actions.push(Some(Action::SetImage { set: s.statefulset.clone(), container: s.container.clone(), image: s.image.clone() }));
+        }
+        if let Some(s) = &step.set_partition {
+            self.need_set(&s.statefulset, line, column, known);
+            let merge = serde_json::json!({"spec": {"updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"partition": s.partition}}}});
+            actions.push(Some(Action::Patch { set: s.statefulset.clone(), merge }));
+        }
+        if let Some(p) = &step.patch {
+            self.need_set(&p.statefulset, line, column, known);
+            actions.push(self.patch_value(p, line, column).map(|merge| Action::Patch { set: p.statefulset.clone(), merge }));
+        }
+        if let Some(d) = &step.delete_pod {
+            actions.push(match (&d.pod, &d.deployment) {
+                (Some(pod), None) => {
+                    self.need_pod(pod, line, column, known);
+                    Some(Action::DeletePod(pod.clone()))
+                }
+                (None, Some(deployment)) => {
+                    if !known.deployments.contains(deployment) {
+                        self.error(line, column, format!("no manifest of the scenario declares Deployment {deployment}"));
+                    }
+                    Some(Action::DeleteDeploymentPod(deployment.clone()))
+                }
+                _ => {
+                    self.error(line, column, "deletePod needs exactly one of `pod` and `deployment`");
+                    None
+                }
+            });
+        }
+        if let Some(d) = &step.delete_stateful_set {
+            self.need_set(&d.name, line, column, known);
+            actions.push(Some(Action::DeleteStatefulSet(d.name.clone())));
+        }
+        if let Some(f) = &step.write_token {
+            self.need_pod(&f.pod, line, column, known);
+            self.need_absolute(&f.path, line, column);
+            let prefix = f.prefix.clone().unwrap_or_else(|| format!("Hello from {}", f.pod));
+            actions.push(Some(Action::WriteToken { pod: f.pod.clone(), path: f.path.clone(), prefix }));
+        }
+        if let Some(f) = &step.read_token {
+            self.need_pod(&f.pod, line, column, known);
+            self.need_absolute(&f.path, line, column);
+            actions.push(Some(Action::ReadToken { pod: f.pod.clone(), path: f.path.clone() }));
+        }
+        if let Some(s) = &step.hostnames {
+            self.need_set(&s.statefulset, line, column, known);
+            actions.push(Some(Action::Hostnames(s.statefulset.clone())));
+        }
+        if let Some(s) = &step.dns {
+            self.need_set(&s.statefulset, line, column, known);
+            actions.push(Some(Action::Dns(s.statefulset.clone())));
+        }
+        if let Some(h) = &step.http {
+            self.need_set(&h.statefulset, line, column, known);
+            if let Some(from) = &h.from
+                && !known.pods.contains(from)
+            {
+                self.error(line, column, format!("http.from: no manifest of the scenario declares Pod {from}"));
+            }
+            actions.push(Some(Action::Http(h.clone())));
+        }
+        match actions.len() {
+            0 if step.until.is_empty() => {
+                self.error(line, column, "a step needs an action (apply, scale, …) or an `until` to wait for");
+                None
+            }
+            0 => Some(Action::Wait),
+            1 => actions.pop().flatten(),
+            _ => {
+                self.error(line, column, "a step holds one action; split it into several steps");
+                None
+            }
+        }
+    }
+
+    fn apply(&mut self, apply: &format::Apply, line: u64, column: u64, by_file: &BTreeMap<String, Vec<Manifest>>) -> Option<Action> {
+        let mut objects: Vec<Object> = Vec::new();
+        for rel in &apply.manifests {
+            match by_file.get(rel) {
+                Some(m) => objects.extend(m.iter().map(|m| m.object.clone())),
+                None => self.error(line, column, format!("apply: {rel} is not listed in spec.manifests (or did not load)")),
+            }
+        }
+        for patch in &apply.patches {
+            let Some(merge) = self.patch_value(patch, line, column) else { continue };
+            let Some(target) = objects.iter_mut().find(|o| o.kind() == "StatefulSet" && o.name() == patch.statefulset) else {
+                self.error(line, column, format!("apply: no StatefulSet {} among the applied manifests to patch", patch.statefulset));
+                continue;
+            };
+            let mut json = target.to_json();
+            merge_patch(&mut json, &merge);
+            match Object::from_json(json) {
+                Ok(o) => *target = o,
+                Err(e) => self.error(line, column, format!("apply: the patch makes StatefulSet {} invalid: {e}", patch.statefulset)),
+            }
+        }
+        Some(Action::Apply(objects))
+    }
+
+    fn patch_value(&mut self, patch: &format::Patch, line: u64, column: u64) -> Option<Value> {
+        match (&patch.merge, &patch.file, &patch.key) {
+            (Some(merge), None, None) => Some(merge.clone()),
+            (None, Some(file), Some(key)) => {
+                let path = self.dir.join(file);
+                let text = match std::fs::read_to_string(&path) {
+                    Ok(t) => t,
+                    Err(e) => {
+                        self.error(line, column, format!("patch: cannot read {}: {e}", path.display()));
+                        return None;
+                    }
+                };
+                let fragments: BTreeMap<String, Value> = match serde_saphyr::from_str(&text) {
+                    Ok(f) => f,
+                    Err(e) => {
+                        self.errors.push(InputError::from_yaml(&path, 0, &e));
+                        return None;
+                    }
+                };
+                match fragments.get(key) {
+                    Some(v) => Some(v.clone()),
+                    None => {
+                        let keys: Vec<&String> = fragments.keys().collect();
+                        self.error(line, column, format!("patch: {file} has no fragment {key:?} (it has {keys:?})"));
+                        None
+                    }
+                }
+            }
+            _ => {
+                self.error(line, column, "a patch needs either `merge`, or `file` and `key`");
+                None
+            }
+        }
+    }
+
+    fn need_set<'k>(&mut self, name: &str, line: u64, column: u64, known: &'k Known) -> Option<&'k StatefulSet> {
+        let set = known.sets.get(name);
+        if set.is_none() {
+            self.error(line, column, format!("no manifest of the scenario declares StatefulSet {name}"));
+        }
+        set
+    }
+
+    fn need_pod(&mut self, pod: &str, line: u64, column: u64, known: &Known) {
+        let of_set = known.sets.keys().any(|s| crate::timeline::ordinal_of(pod, s).is_some());
+        if !of_set && !known.pods.contains(pod) {
+            self.error(line, column, format!("pod {pod} is neither <statefulset>-<ordinal> of a declared StatefulSet nor a declared Pod"));
+        }
+    }
+
+    fn need_absolute(&mut self, path: &str, line: u64, column: u64) {
+        if !path.starts_with('/') {
+            self.error(line, column, format!("{path:?} is not an absolute path"));
+        }
+    }
+
+    fn check_until(&mut self, until: &Until, line: u64, column: u64, known: &Known) {
+        match (&until.statefulset, &until.deployment) {
+            (Some(set), None) => {
+                self.need_set(set, line, column, known);
+            }
+            (None, Some(d)) => {
+                if !known.deployments.contains(d) {
+                    self.error(line, column, format!("until: no manifest of the scenario declares Deployment {d}"));
+                }
+                if until.rolled_out.is_some() || until.pending_claims.is_some() {
+                    self.error(line, column, "until: rolledOut and pendingClaims apply to StatefulSets only");
+                }
+            }
+            _ => self.error(line, column, "until needs exactly one of `statefulset` and `deployment`"),
+        }
+        if until.ready.is_none() && until.pods.is_none() && until.rolled_out.is_none() && until.pending_claims.is_none() {
+            self.error(line, column, "until names no condition (ready, pods, rolledOut, pendingClaims)");
+        }
+    }
+
+    /// Every Secret key a pod template reads must come from a Secret of the scenario.
+    fn check_secrets(&mut self, manifests: &[Manifest]) {
+        let mut secrets: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+        for m in manifests {
+            if let Object::Secret(s) = &m.object {
+                let keys = s.data.iter().flat_map(|d| d.keys()).chain(s.string_data.iter().flat_map(|d| d.keys()));
+                secrets.insert(m.object.name(), keys.cloned().collect());
+            }
+        }
+        for m in manifests {
+            for (secret, key) in pod_spec(&m.object).map(secret_refs).unwrap_or_default() {
+                let ok = secrets.get(secret.as_str()).is_some_and(|keys| keys.contains(&key));
+                if !ok {
+                    self.errors.push(InputError::at(
+                        &m.file,
+                        m.line,
+                        1,
+                        format!(
+                            "{} {} reads key {key} of Secret {secret}, which no manifest of the scenario supplies; \
+                             each run has a namespace of its own, so the scenario must create it",
+                            m.object.kind(),
+                            m.object.name()
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+}
+
+/// The names the scenario's manifests declare.
+struct Known {
+    sets: BTreeMap<String, StatefulSet>,
+    deployments: BTreeSet<String>,
+    pods: BTreeSet<String>,
+}
+
+impl Known {
+    fn new(manifests: &[Manifest]) -> Self {
+        let mut known = Known { sets: BTreeMap::new(), deployments: BTreeSet::new(), pods: BTreeSet::new() };
+        for m in manifests {
+            match &m.object {
+                Object::StatefulSet(s) => {
+                    known.sets.insert(m.object.name().to_owned(), s.clone());
+                }
+                Object::Deployment(_) => {
+                    known.deployments.insert(m.object.name().to_owned());
+                }
+                Object::Pod(_) => {
+                    known.pods.insert(m.object.name().to_owned());
+                }
+                _ => {}
+            }
+        }
+        known
+    }
+
+    fn only_set(&self) -> Option<String> {
+        (self.sets.len() == 1).then(|| self.sets.keys().next().cloned()).flatten()
+    }
+}
+
+fn step_deployment(step: &Step, known: &Known) -> Option<String> {
+    step.delete_pod
+        .as_ref()
+        .and_then(|d| d.deployment.clone())
+        .or_else(|| step.until.iter().find_map(|u| u.deployment.clone()))
+        .or_else(|| (known.deployments.len() == 1).then(|| known.deployments.iter().next().cloned()).flatten())
+}
+
+fn containers(set: &StatefulSet) -> Vec<String> {
+    set.spec
+        .as_ref()
+        .and_then(|s| s.template.spec.as_ref())
+        .map(|p| p.containers.iter().map(|c| c.name.clone()).collect())
+        .unwrap_or_default()
+}
+
+/// The pod spec inside an object that runs pods.
+#[must_use]
+pub fn pod_spec(object: &Object) -> Option<&PodSpec> {
+    match object {
+        Object::StatefulSet(s) => s.spec.as_ref()?.template.spec.as_ref(),
+        Object::Deployment(d) => d.spec.as_ref()?.template.spec.as_ref(),
+        Object::DaemonSet(d) => d.spec.as_ref()?.template.spec.as_ref(),
+        Object::Job(j) => j.spec.as_ref()?.template.spec.as_ref(),
+        Object::Pod(p) => p.spec.as_ref(),
+        _ => None,
+    }
+}
+
+/// `(secret, key)` for every `env[].valueFrom.secretKeyRef` of every container.
+#[must_use]
+pub fn secret_refs(spec: &PodSpec) -> Vec<(String, String)> {
+    spec.containers
+        .iter()
+        .chain(spec.init_containers.iter().flatten())
+        .flat_map(|c| c.env.iter().flatten())
+        .filter_map(|e| e.value_from.as_ref()?.secret_key_ref.as_ref())
+        .map(|r| (r.name.clone(), r.key.clone()))
+        .collect()
+}
+
+/// RFC 7386 JSON merge patch.
+pub fn merge_patch(target: &mut Value, patch: &Value) {
+    let Value::Object(patch) = patch else {
+        *target = patch.clone();
+        return;
+    };
+    if !target.is_object() {
+        *target = Value::Object(serde_json::Map::new());
+    }
+    if let Value::Object(map) = target {
+        for (key, value) in patch {
+            if value.is_null() {
+                map.remove(key);
+            } else {
+                merge_patch(map.entry(key.clone()).or_insert(Value::Null), value);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

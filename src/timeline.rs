@@ -1,0 +1,572 @@
+//! The recorded history of one scenario run: every observation, in arrival order.
+//!
+//! A StatefulSet's guarantees are about order in time, so the harness keeps the whole history
+//! and the checks judge it afterwards. Entries are appended in the order the observer received
+//! them (one watch per resource type delivers in resourceVersion order); `seq` is that order.
+//! Times are milliseconds since the run started and are informational only: no check orders
+//! anything by time, because Kubernetes timestamps have one-second resolution.
+//!
+//! [`View`] replays entries into the state of the namespace at any point of the history.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// The version of the timeline file format (`timeline.jsonl`), written in its header line.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Label the StatefulSet controller puts on each of its pods with the pod's own name.
+pub const POD_NAME_LABEL: &str = "statefulset.kubernetes.io/pod-name";
+/// Label the StatefulSet controller puts on each pod with the revision it was created from.
+pub const REVISION_LABEL: &str = "controller-revision-hash";
+/// Label the Deployment controller puts on each pod with its ReplicaSet's template hash.
+pub const TEMPLATE_HASH_LABEL: &str = "pod-template-hash";
+
+/// One observation, numbered in arrival order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    /// Position in the history, from 0, without holes.
+    pub seq: usize,
+    /// Milliseconds since the run started (virtual time on the simulated cluster).
+    pub at_ms: u64,
+    /// What was observed.
+    pub event: Event,
+}
+
+/// How a watched object changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Change {
+    /// First seen (watch `ADDED`, or present in the initial list).
+    Added,
+    /// Changed (watch `MODIFIED`).
+    Modified,
+    /// Gone from the API (watch `DELETED`).
+    Deleted,
+}
+
+/// Everything a timeline can hold.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum Event {
+    /// A scenario step begins; the entries up to the next marker belong to it.
+    Step {
+        /// Index of the step in the scenario, from 0.
+        index: usize,
+        /// What the step does, in words (`scale web to 5`).
+        action: String,
+    },
+    /// A pod changed.
+    Pod {
+        /// How it changed.
+        change: Change,
+        /// The pod as observed.
+        pod: PodObs,
+    },
+    /// A PersistentVolumeClaim changed.
+    Claim {
+        /// How it changed.
+        change: Change,
+        /// The claim as observed.
+        claim: ClaimObs,
+    },
+    /// A PersistentVolume changed (only the run's own, or those bound to its claims).
+    Volume {
+        /// How it changed.
+        change: Change,
+        /// The volume as observed.
+        volume: VolumeObs,
+    },
+    /// A Service changed.
+    Service {
+        /// How it changed.
+        change: Change,
+        /// The service as observed.
+        service: ServiceObs,
+    },
+    /// A StatefulSet changed (spec fields the checks need, and status).
+    StatefulSet {
+        /// How it changed.
+        change: Change,
+        /// The StatefulSet as observed.
+        set: SetObs,
+    },
+    /// A Secret changed (names of keys only, never values).
+    Secret {
+        /// How it changed.
+        change: Change,
+        /// Name of the secret.
+        name: String,
+        /// Its data keys.
+        keys: Vec<String>,
+    },
+    /// A Kubernetes Event object was recorded in the namespace.
+    KubeEvent(KubeEventObs),
+    /// The result of something the harness did inside the cluster (exec, DNS, HTTP).
+    Probe(ProbeObs),
+    /// The observer may have missed events here (a watch restarted). Order checks whose
+    /// window spans a gap are inconclusive.
+    Gap {
+        /// Which watch restarted.
+        resource: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// The facts about a pod that the checks use.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PodObs {
+    /// Pod name.
+    pub name: String,
+    /// UID: a recreated pod has the same name and a new UID.
+    pub uid: String,
+    /// Controlling owner as `Kind/name` (`StatefulSet/web`, `ReplicaSet/x-6b4f`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// `status.phase`: Pending, Running, Succeeded, Failed, Unknown.
+    pub phase: String,
+    /// Condition Ready is True.
+    pub ready: bool,
+    /// `metadata.deletionTimestamp` is set: the pod is terminating.
+    #[serde(default)]
+    pub terminating: bool,
+    /// Why a container waits (`ContainerCreating`, `CreateContainerConfigError`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiting: Option<String>,
+    /// `spec.hostname`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
+    /// `spec.subdomain`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subdomain: Option<String>,
+    /// Labels the checks read (pod-name, revision hash, template hash, app labels).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    /// Volume name → claim name, for every persistentVolumeClaim volume.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub claims: BTreeMap<String, String>,
+    /// Container images, in container order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub images: Vec<String>,
+    /// Secret keys the containers' environment reads, as `secret/key`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secret_refs: Vec<String>,
+    /// Sum of container restarts.
+    #[serde(default)]
+    pub restarts: u32,
+    /// `status.podIP`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip: Option<String>,
+    /// `spec.nodeName`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+}
+
+impl PodObs {
+    /// Phase Running and condition Ready: the documents' "Running and Ready".
+    #[must_use]
+    pub fn running_and_ready(&self) -> bool {
+        self.phase == "Running" && self.ready && !self.terminating
+    }
+
+    /// The revision the pod was created from (`controller-revision-hash`), if known.
+    #[must_use]
+    pub fn revision(&self) -> Option<&str> {
+        self.labels.get(REVISION_LABEL).map(String::as_str)
+    }
+
+    /// The ordinal of this pod within StatefulSet `set`, when its name is `<set>-<n>`.
+    #[must_use]
+    pub fn ordinal_in(&self, set: &str) -> Option<u32> {
+        ordinal_of(&self.name, set)
+    }
+
+    /// Whether this pod belongs to StatefulSet `set`: by its owner when the owner is known,
+    /// else by its name (`<set>-<n>`), as in a `kubectl get pods -w` transcript.
+    #[must_use]
+    pub fn belongs_to(&self, set: &str) -> bool {
+        match &self.owner {
+            Some(owner) => owner.strip_prefix("StatefulSet/") == Some(set),
+            None => self.ordinal_in(set).is_some(),
+        }
+    }
+}
+
+/// The ordinal in `name` when `name` is `<set>-<n>` with `n` a decimal number without a
+/// leading zero (the StatefulSet controller never writes one).
+#[must_use]
+pub fn ordinal_of(name: &str, set: &str) -> Option<u32> {
+    let digits = name.strip_prefix(set)?.strip_prefix('-')?;
+    if digits.is_empty() || (digits.len() > 1 && digits.starts_with('0')) {
+        return None;
+    }
+    if !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+/// The facts about a PersistentVolumeClaim that the checks use.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClaimObs {
+    /// Claim name.
+    pub name: String,
+    /// UID: a claim deleted and created again under the same name has a new one.
+    pub uid: String,
+    /// `status.phase`: Pending, Bound, Lost.
+    pub phase: String,
+    /// `spec.volumeName` once bound.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub volume: Option<String>,
+    /// `spec.storageClassName`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage_class: Option<String>,
+    /// `spec.resources.requests.storage`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<String>,
+    /// `metadata.deletionTimestamp` is set.
+    #[serde(default)]
+    pub terminating: bool,
+}
+
+/// The facts about a PersistentVolume that the checks use.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VolumeObs {
+    /// Volume name.
+    pub name: String,
+    /// `status.phase`: Available, Bound, Released, Failed.
+    pub phase: String,
+    /// `spec.storageClassName`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage_class: Option<String>,
+    /// `spec.capacity.storage`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<String>,
+    /// `spec.claimRef` as `namespace/name`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claim: Option<String>,
+}
+
+/// The facts about a Service that the checks use.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceObs {
+    /// Service name.
+    pub name: String,
+    /// `spec.clusterIP` (`None` for a headless service).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster_ip: Option<String>,
+    /// `spec.selector`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub selector: BTreeMap<String, String>,
+}
+
+impl ServiceObs {
+    /// `clusterIP: None`.
+    #[must_use]
+    pub fn is_headless(&self) -> bool {
+        self.cluster_ip.as_deref() == Some("None")
+    }
+}
+
+/// The facts about a StatefulSet that the checks use: the spec that decides what the
+/// controller must do, and the status it reports.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SetObs {
+    /// StatefulSet name.
+    pub name: String,
+    /// UID: a StatefulSet deleted and created again has a new one.
+    pub uid: String,
+    /// `spec.replicas` (default 1).
+    pub replicas: u32,
+    /// `spec.serviceName`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_name: Option<String>,
+    /// `spec.podManagementPolicy`: OrderedReady or Parallel.
+    pub pod_management_policy: String,
+    /// `spec.updateStrategy.type`: RollingUpdate or OnDelete.
+    pub update_strategy: String,
+    /// `spec.updateStrategy.rollingUpdate.partition` (default 0).
+    #[serde(default)]
+    pub partition: u32,
+    /// `spec.persistentVolumeClaimRetentionPolicy.whenDeleted` (default Retain).
+    pub when_deleted: String,
+    /// `spec.persistentVolumeClaimRetentionPolicy.whenScaled` (default Retain).
+    pub when_scaled: String,
+    /// `spec.volumeClaimTemplates[*].metadata.name`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub claim_templates: Vec<String>,
+    /// `status.readyReplicas`.
+    #[serde(default)]
+    pub ready_replicas: u32,
+    /// `status.currentRevision`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_revision: Option<String>,
+    /// `status.updateRevision`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update_revision: Option<String>,
+    /// `status.updatedReplicas`.
+    #[serde(default)]
+    pub updated_replicas: u32,
+    /// `metadata.deletionTimestamp` is set.
+    #[serde(default)]
+    pub terminating: bool,
+}
+
+impl SetObs {
+    /// `podManagementPolicy: Parallel`.
+    #[must_use]
+    pub fn parallel(&self) -> bool {
+        self.pod_management_policy == "Parallel"
+    }
+}
+
+/// A Kubernetes Event (`kubectl get events`), reduced to what explains a state.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KubeEventObs {
+    /// `Normal` or `Warning`.
+    pub kind: String,
+    /// `reason`, e.g. `ProvisioningFailed`.
+    pub reason: String,
+    /// The involved object as `Kind/name`.
+    pub object: String,
+    /// `message`.
+    pub message: String,
+}
+
+/// The result of something the harness did inside the cluster.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "probe", rename_all = "camelCase")]
+pub enum ProbeObs {
+    /// `hostname` run inside a pod.
+    Hostname {
+        /// The pod.
+        pod: String,
+        /// Its UID when the command ran.
+        #[serde(default)]
+        uid: String,
+        /// What the command printed (trimmed), or the error.
+        output: Result<String, String>,
+    },
+    /// A random token written to a file inside a pod.
+    Write {
+        /// The pod.
+        pod: String,
+        /// Its UID when the command ran.
+        #[serde(default)]
+        uid: String,
+        /// The file.
+        path: String,
+        /// What was written.
+        content: String,
+        /// Whether the write succeeded (the error otherwise).
+        result: Result<(), String>,
+    },
+    /// A file read inside a pod.
+    Read {
+        /// The pod.
+        pod: String,
+        /// Its UID when the command ran.
+        #[serde(default)]
+        uid: String,
+        /// The file.
+        path: String,
+        /// What the file held, or the error.
+        content: Result<String, String>,
+    },
+    /// A DNS lookup from a pod in the namespace.
+    Dns {
+        /// The name looked up, as given.
+        name: String,
+        /// The addresses it resolved to, sorted, or the error (`NXDOMAIN`, …).
+        answer: Result<Vec<String>, String>,
+    },
+    /// An HTTP GET from a pod in the namespace.
+    Http {
+        /// The pod the request was sent from.
+        from: String,
+        /// The URL as requested.
+        url: String,
+        /// The pod the harness meant to reach.
+        target: String,
+        /// The IP address the connection went to (the URL's host, resolved).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        address: Option<String>,
+        /// Status code and the start of the body, or the error.
+        response: Result<HttpResponse, String>,
+    },
+}
+
+/// What an HTTP probe got back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HttpResponse {
+    /// Status code.
+    pub status: u16,
+    /// The body, cut to 2 KiB.
+    pub body: String,
+}
+
+/// A whole recorded history.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Timeline {
+    /// The entries, `entries[i].seq == i`.
+    pub entries: Vec<Entry>,
+}
+
+impl Timeline {
+    /// An empty timeline.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Appends an observation and returns its sequence number.
+    pub fn push(&mut self, at_ms: u64, event: Event) -> usize {
+        let seq = self.entries.len();
+        self.entries.push(Entry { seq, at_ms, event });
+        seq
+    }
+
+    /// Number of entries.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// No entries yet.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The entry range `[start, end)` of step `index`, from its marker to the next marker.
+    #[must_use]
+    pub fn step_range(&self, index: usize) -> Option<std::ops::Range<usize>> {
+        let start = self
+            .entries
+            .iter()
+            .position(|e| matches!(e.event, Event::Step { index: i, .. } if i == index))?;
+        let end = self.entries[start + 1..]
+            .iter()
+            .position(|e| matches!(e.event, Event::Step { .. }))
+            .map_or(self.entries.len(), |p| start + 1 + p);
+        Some(start..end)
+    }
+
+    /// The state of the namespace after applying entries `[0, end)`.
+    #[must_use]
+    pub fn view_at(&self, end: usize) -> View {
+        let mut view = View::default();
+        for entry in &self.entries[..end.min(self.entries.len())] {
+            view.apply(&entry.event);
+        }
+        view
+    }
+}
+
+/// The state of the observed objects at one point of a history.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct View {
+    /// Pods by name.
+    pub pods: BTreeMap<String, PodObs>,
+    /// Claims by name.
+    pub claims: BTreeMap<String, ClaimObs>,
+    /// Volumes by name.
+    pub volumes: BTreeMap<String, VolumeObs>,
+    /// Services by name.
+    pub services: BTreeMap<String, ServiceObs>,
+    /// StatefulSets by name.
+    pub sets: BTreeMap<String, SetObs>,
+    /// Secrets by name, with their keys.
+    pub secrets: BTreeMap<String, Vec<String>>,
+}
+
+impl View {
+    /// Applies one observation.
+    pub fn apply(&mut self, event: &Event) {
+        fn upsert<T: Clone>(map: &mut BTreeMap<String, T>, change: Change, name: &str, value: &T) {
+            if change == Change::Deleted {
+                map.remove(name);
+            } else {
+                map.insert(name.to_owned(), value.clone());
+            }
+        }
+        match event {
+            Event::Pod { change, pod } => upsert(&mut self.pods, *change, &pod.name, pod),
+            Event::Claim { change, claim } => upsert(&mut self.claims, *change, &claim.name, claim),
+            Event::Volume { change, volume } => upsert(&mut self.volumes, *change, &volume.name, volume),
+            Event::Service { change, service } => upsert(&mut self.services, *change, &service.name, service),
+            Event::StatefulSet { change, set } => upsert(&mut self.sets, *change, &set.name, set),
+            Event::Secret { change, name, keys } => upsert(&mut self.secrets, *change, name, keys),
+            Event::Step { .. } | Event::KubeEvent(_) | Event::Probe(_) | Event::Gap { .. } => {}
+        }
+    }
+
+    /// The pods of StatefulSet `set` by ordinal (terminating ones included).
+    #[must_use]
+    pub fn set_pods(&self, set: &str) -> BTreeMap<u32, &PodObs> {
+        self.pods
+            .values()
+            .filter(|p| p.belongs_to(set))
+            .filter_map(|p| p.ordinal_in(set).map(|o| (o, p)))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ordinals_parse_only_controller_names() {
+        assert_eq!(ordinal_of("web-0", "web"), Some(0));
+        assert_eq!(ordinal_of("web-12", "web"), Some(12));
+        assert_eq!(ordinal_of("web-01", "web"), None);
+        assert_eq!(ordinal_of("web-", "web"), None);
+        assert_eq!(ordinal_of("web-x", "web"), None);
+        assert_eq!(ordinal_of("webs-1", "web"), None);
+        assert_eq!(ordinal_of("my-web-1", "web"), None);
+        assert_eq!(ordinal_of("sfs-test01-2", "sfs-test01"), Some(2));
+    }
+
+    #[test]
+    fn step_ranges_run_to_the_next_marker() {
+        let mut t = Timeline::new();
+        t.push(0, Event::Step { index: 0, action: "a".into() });
+        t.push(1, Event::Gap { resource: "pods".into(), reason: "x".into() });
+        t.push(2, Event::Step { index: 1, action: "b".into() });
+        t.push(3, Event::Gap { resource: "pods".into(), reason: "y".into() });
+        assert_eq!(t.step_range(0), Some(0..2));
+        assert_eq!(t.step_range(1), Some(2..4));
+        assert_eq!(t.step_range(2), None);
+    }
+
+    #[test]
+    fn view_replays_changes() {
+        let mut t = Timeline::new();
+        let pod = PodObs { name: "web-0".into(), uid: "u1".into(), phase: "Pending".into(), ..Default::default() };
+        t.push(0, Event::Pod { change: Change::Added, pod: pod.clone() });
+        let running = PodObs { phase: "Running".into(), ready: true, ..pod.clone() };
+        t.push(1, Event::Pod { change: Change::Modified, pod: running });
+        assert!(t.view_at(2).pods["web-0"].running_and_ready());
+        assert!(!t.view_at(1).pods["web-0"].running_and_ready());
+        t.push(2, Event::Pod { change: Change::Deleted, pod });
+        assert!(t.view_at(3).pods.is_empty());
+    }
+
+    #[test]
+    fn membership_uses_the_owner_when_known() {
+        let mut pod = PodObs { name: "web-1".into(), ..Default::default() };
+        assert!(pod.belongs_to("web"));
+        pod.owner = Some("StatefulSet/web".into());
+        assert!(pod.belongs_to("web"));
+        pod.owner = Some("ReplicaSet/web-5d8f".into());
+        assert!(!pod.belongs_to("web"));
+    }
+}
