@@ -181,7 +181,11 @@ fn list(paths: &[PathBuf], claims: bool, output: Output) -> ExitCode {
             Output::Text => {
                 for (id, names) in coverage {
                     let required = crate::claims::find(id).is_some_and(|c| c.required);
-                    let names = if names.is_empty() { if required { "NOT COVERED".into() } else { "(later)".into() } } else { names.join(", ") };
+                    let names = if names.is_empty() {
+                        if required { "NOT COVERED".into() } else { "(later)".into() }
+                    } else {
+                        names.join(", ")
+                    };
                     println!("{id:24} {names}");
                 }
             }
@@ -191,7 +195,9 @@ fn list(paths: &[PathBuf], claims: bool, output: Output) -> ExitCode {
             Output::Json => {
                 let items: Vec<serde_json::Value> = scenarios
                     .iter()
-                    .map(|s| serde_json::json!({"name": s.name, "description": s.description, "claims": s.claims, "file": s.file}))
+                    .map(
+                        |s| serde_json::json!({"name": s.name, "description": s.description, "claims": s.claims, "file": s.file}),
+                    )
                     .collect();
                 println!("{}", serde_json::to_string_pretty(&items).unwrap_or_default());
             }
@@ -274,7 +280,10 @@ fn run(args: &RunArgs) -> ExitCode {
     let settings = RunSettings { cluster_domain: args.cluster_domain.clone() };
     let mut printer = Printer { quiet: args.quiet, out: std::io::stdout() };
     if !args.quiet {
-        println!("Running {} scenarios on the simulated cluster (a test double: a pass here says nothing about a real cluster).", selected.len());
+        println!(
+            "Running {} scenarios on the simulated cluster (a test double: a pass here says nothing about a real cluster).",
+            selected.len()
+        );
     }
     let run_id = run_id();
     let reports: Vec<ScenarioReport> = runtime.block_on(async {

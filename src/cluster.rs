@@ -70,7 +70,11 @@ pub trait Cluster {
     fn now_ms(&self) -> u64;
 
     /// Creates the run's namespace with the run's labels.
-    async fn create_namespace(&mut self, namespace: &str, labels: &std::collections::BTreeMap<String, String>) -> Result<(), ClusterError>;
+    async fn create_namespace(
+        &mut self,
+        namespace: &str,
+        labels: &std::collections::BTreeMap<String, String>,
+    ) -> Result<(), ClusterError>;
 
     /// Creates or updates an object (server-side apply).
     async fn apply(&mut self, object: &Object) -> Result<(), ClusterError>;

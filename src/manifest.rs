@@ -83,9 +83,7 @@ pub fn split_documents(text: &str) -> Vec<(u64, String)> {
         current.push('\n');
     }
     docs.push((start, current));
-    docs.into_iter()
-        .filter(|(_, d)| d.lines().any(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#')))
-        .collect()
+    docs.into_iter().filter(|(_, d)| d.lines().any(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))).collect()
 }
 
 /// A Kubernetes object of a kind the harness handles.
@@ -404,7 +402,11 @@ fn validate_template(template: &PodTemplateSpec, claim_templates: &[String]) -> 
     validate_pod_spec(spec, claim_templates, "spec.template.spec")
 }
 
-fn validate_pod_spec(spec: &k8s_openapi::api::core::v1::PodSpec, claim_templates: &[String], at: &str) -> Result<(), (String, String)> {
+fn validate_pod_spec(
+    spec: &k8s_openapi::api::core::v1::PodSpec,
+    claim_templates: &[String],
+    at: &str,
+) -> Result<(), (String, String)> {
     if spec.containers.is_empty() {
         return Err((format!("{at}.containers"), "no containers".into()));
     }
@@ -417,10 +419,13 @@ fn validate_pod_spec(spec: &k8s_openapi::api::core::v1::PodSpec, claim_templates
             return Err((format!("{at}.containers.image"), format!("container {} has no image", container.name)));
         }
         for mount in container.volume_mounts.iter().flatten() {
-            if !volumes.contains(&mount.name.as_str()) && !claim_templates.iter().any(|t| *t == mount.name) {
+            if !volumes.contains(&mount.name.as_str()) && !claim_templates.contains(&mount.name) {
                 return Err((
                     format!("{at}.containers.volumeMounts.name"),
-                    format!("container {} mounts volume {}, which is neither a volume nor a claim template", container.name, mount.name),
+                    format!(
+                        "container {} mounts volume {}, which is neither a volume nor a claim template",
+                        container.name, mount.name
+                    ),
                 ));
             }
         }
@@ -431,29 +436,26 @@ fn validate_pod_spec(spec: &k8s_openapi::api::core::v1::PodSpec, claim_templates
 /// What the API server would reject, as (field path, message).
 fn validate_object(object: &Object) -> Result<(), (String, String)> {
     let name = object.name();
-    let name_ok = if object.kind() == "StatefulSet" || object.kind() == "Service" {
-        is_dns_label(name)
-    } else {
-        is_dns_subdomain(name)
-    };
+    let name_ok =
+        if object.kind() == "StatefulSet" || object.kind() == "Service" { is_dns_label(name) } else { is_dns_subdomain(name) };
     if !name_ok {
         return Err(("metadata.name".into(), format!("{name:?} is not a valid name (lowercase letters, digits and '-')")));
     }
     match object {
         Object::StatefulSet(set) => {
             let Some(spec) = &set.spec else { return Err(("spec".into(), "no spec".into())) };
-            if !labels_match(spec.selector.match_labels.as_ref(), spec.template.metadata.as_ref().and_then(|m| m.labels.as_ref())) {
-                return Err(("spec.selector".into(), "selector.matchLabels is empty or does not match the template's labels".into()));
+            if !labels_match(spec.selector.match_labels.as_ref(), spec.template.metadata.as_ref().and_then(|m| m.labels.as_ref()))
+            {
+                return Err((
+                    "spec.selector".into(),
+                    "selector.matchLabels is empty or does not match the template's labels".into(),
+                ));
             }
             if spec.replicas.is_some_and(|r| r < 0) {
                 return Err(("spec.replicas".into(), "replicas must not be negative".into()));
             }
-            let claim_templates: Vec<String> = spec
-                .volume_claim_templates
-                .iter()
-                .flatten()
-                .map(|t| t.metadata.name.clone().unwrap_or_default())
-                .collect();
+            let claim_templates: Vec<String> =
+                spec.volume_claim_templates.iter().flatten().map(|t| t.metadata.name.clone().unwrap_or_default()).collect();
             if claim_templates.iter().any(|t| !is_dns_label(t)) {
                 return Err(("spec.volumeClaimTemplates".into(), "every claim template needs a name".into()));
             }
@@ -473,15 +475,23 @@ fn validate_object(object: &Object) -> Result<(), (String, String)> {
         }
         Object::Deployment(d) => {
             let Some(spec) = &d.spec else { return Err(("spec".into(), "no spec".into())) };
-            if !labels_match(spec.selector.match_labels.as_ref(), spec.template.metadata.as_ref().and_then(|m| m.labels.as_ref())) {
-                return Err(("spec.selector".into(), "selector.matchLabels is empty or does not match the template's labels".into()));
+            if !labels_match(spec.selector.match_labels.as_ref(), spec.template.metadata.as_ref().and_then(|m| m.labels.as_ref()))
+            {
+                return Err((
+                    "spec.selector".into(),
+                    "selector.matchLabels is empty or does not match the template's labels".into(),
+                ));
             }
             validate_template(&spec.template, &[])
         }
         Object::DaemonSet(d) => {
             let Some(spec) = &d.spec else { return Err(("spec".into(), "no spec".into())) };
-            if !labels_match(spec.selector.match_labels.as_ref(), spec.template.metadata.as_ref().and_then(|m| m.labels.as_ref())) {
-                return Err(("spec.selector".into(), "selector.matchLabels is empty or does not match the template's labels".into()));
+            if !labels_match(spec.selector.match_labels.as_ref(), spec.template.metadata.as_ref().and_then(|m| m.labels.as_ref()))
+            {
+                return Err((
+                    "spec.selector".into(),
+                    "selector.matchLabels is empty or does not match the template's labels".into(),
+                ));
             }
             validate_template(&spec.template, &[])
         }
@@ -489,7 +499,10 @@ fn validate_object(object: &Object) -> Result<(), (String, String)> {
             let Some(spec) = &j.spec else { return Err(("spec".into(), "no spec".into())) };
             let restart = spec.template.spec.as_ref().and_then(|s| s.restart_policy.as_deref());
             if restart != Some("OnFailure") && restart != Some("Never") {
-                return Err(("spec.template.spec.restartPolicy".into(), "a Job's restartPolicy must be OnFailure or Never".into()));
+                return Err((
+                    "spec.template.spec.restartPolicy".into(),
+                    "a Job's restartPolicy must be OnFailure or Never".into(),
+                ));
             }
             validate_template(&spec.template, &[])
         }
@@ -567,7 +580,10 @@ mod tests {
         assert!(parse(&missing).unwrap_err().message.contains("selector"));
         let err = parse("apiVersion: apps/v1\nkind: ReplicaSet\nmetadata: {name: x}\n").unwrap_err();
         assert!(err.message.contains("not a kind the harness handles"), "{err}");
-        let err = parse(&STS.replace("      - name: nginx\n", "      - name: nginx\n        volumeMounts: [{name: www, mountPath: /x}]\n")).unwrap_err();
+        let err = parse(
+            &STS.replace("      - name: nginx\n", "      - name: nginx\n        volumeMounts: [{name: www, mountPath: /x}]\n"),
+        )
+        .unwrap_err();
         assert!(err.message.contains("mounts volume www"), "{err}");
     }
 

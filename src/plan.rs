@@ -248,7 +248,10 @@ mod tests {
         let Object::StatefulSet(set) = plan.concrete(&objs[1]).unwrap() else { panic!() };
         assert_eq!(set.metadata.namespace.as_deref(), Some("stsc-seed-r1"));
         let spec = set.spec.unwrap();
-        assert_eq!(spec.volume_claim_templates.unwrap()[0].spec.as_ref().unwrap().storage_class_name.as_deref(), Some("local-a-r1"));
+        assert_eq!(
+            spec.volume_claim_templates.unwrap()[0].spec.as_ref().unwrap().storage_class_name.as_deref(),
+            Some("local-a-r1")
+        );
         assert_eq!(spec.template.spec.unwrap().containers[0].image.as_deref(), Some("registry.k8s.io/nginx-slim:0.8"));
         assert!(plan.dynamic_classes(&refs).is_empty());
     }

@@ -53,7 +53,14 @@ pub fn summary_table(reports: &[ScenarioReport], evidence_width: usize) -> Strin
     let _ = writeln!(out, "{:sw$}  {:cw$}  {:12}  EVIDENCE", "SCENARIO", "CLAIM", "VERDICT");
     for r in reports {
         for c in &r.claims {
-            let _ = writeln!(out, "{:sw$}  {:cw$}  {:12}  {}", r.scenario, c.claim, c.verdict.as_str(), cut(&c.evidence, evidence_width));
+            let _ = writeln!(
+                out,
+                "{:sw$}  {:cw$}  {:12}  {}",
+                r.scenario,
+                c.claim,
+                c.verdict.as_str(),
+                cut(&c.evidence, evidence_width)
+            );
         }
         for s in r.steps.iter().filter(|s| s.error.is_some()) {
             let _ = writeln!(

@@ -143,7 +143,12 @@ pub async fn run_scenario<C: Cluster>(
         }
     }
     if let Err(e) = runner.cluster.cleanup().await {
-        steps.push(StepReport { index: scenario.steps.len(), action: "cleanup".into(), elapsed_ms: 0, error: Some(e.to_string()) });
+        steps.push(StepReport {
+            index: scenario.steps.len(),
+            action: "cleanup".into(),
+            elapsed_ms: 0,
+            error: Some(e.to_string()),
+        });
     }
     let timeline = runner.timeline;
     let judged = judge(scenario, &timeline, &plan.namespace, settings);
@@ -190,7 +195,14 @@ pub fn claim_verdicts(scenario: &Scenario, judged: &[Judged], steps: &[StepRepor
                 _ if relevant.len() < planned => {
                     let why = failed_step.map_or_else(
                         || "its checks did not run".to_owned(),
-                        |s| format!("not reached: step {} ({}) failed: {}", s.index + 1, s.action, s.error.as_deref().unwrap_or("")),
+                        |s| {
+                            format!(
+                                "not reached: step {} ({}) failed: {}",
+                                s.index + 1,
+                                s.action,
+                                s.error.as_deref().unwrap_or("")
+                            )
+                        },
                     );
                     (Verdict::Inconclusive, why)
                 }
@@ -249,11 +261,23 @@ impl<C: Cluster> Runner<'_, C> {
         self.drain().await;
         let now = self.cluster.now_ms();
         self.record(now, Event::Step { index: step.index, action: step.action.describe() });
-        self.act(&step.action, step.timeout.as_millis() as u64).await?;
+        let before = self.view.clone();
+        let deleted = self.act(&step.action, step.timeout.as_millis() as u64).await?;
         let deadline = self.cluster.now_ms() + step.timeout.as_millis() as u64;
+        // Wait until the action itself shows in the observed state, so that `until` is never
+        // judged on a state from before the action (watch events arrive after the request).
+        let action = &step.action;
+        if !self.observe_until(deadline, |view| acknowledged(action, deleted.as_deref(), &before, view)).await {
+            return Err(format!(
+                "timed out after {}s: the cluster never showed the effect of `{}`",
+                step.timeout.as_secs(),
+                action.describe()
+            ));
+        }
         let until = step.until.clone();
         if !self.observe_until(deadline, |view| until.iter().all(|u| holds(u, view))).await {
-            let waiting: Vec<String> = until.iter().filter(|u| !holds(u, &self.view)).map(|u| describe_wait(u, &self.view)).collect();
+            let waiting: Vec<String> =
+                until.iter().filter(|u| !holds(u, &self.view)).map(|u| describe_wait(u, &self.view)).collect();
             return Err(format!("timed out after {}s waiting for {}", step.timeout.as_secs(), waiting.join("; ")));
         }
         if !step.settle.is_zero() {
@@ -263,9 +287,32 @@ impl<C: Cluster> Runner<'_, C> {
         Ok(())
     }
 
-    async fn act(&mut self, action: &Action, timeout_ms: u64) -> Result<(), String> {
+    /// Performs the action; returns the name of the pod it deleted, if it deleted one.
+    async fn act(&mut self, action: &Action, timeout_ms: u64) -> Result<Option<String>, String> {
         match action {
-            Action::Wait => Ok(()),
+            Action::DeletePod(pod) => {
+                self.cluster.delete_pod(pod).await.map_err(|e| e.to_string())?;
+                Ok(Some(pod.clone()))
+            }
+            Action::DeleteDeploymentPod(deployment) => {
+                let prefix = format!("{deployment}-");
+                let pod = self
+                    .view
+                    .pods
+                    .values()
+                    .find(|p| p.name.starts_with(&prefix) && p.owner.as_deref().is_some_and(|o| o.starts_with("ReplicaSet/")))
+                    .map(|p| p.name.clone())
+                    .ok_or_else(|| format!("Deployment {deployment} has no pod to delete"))?;
+                self.cluster.delete_pod(&pod).await.map_err(|e| e.to_string())?;
+                Ok(Some(pod))
+            }
+            other => self.act_in_place(other, timeout_ms).await.map(|()| None),
+        }
+    }
+
+    async fn act_in_place(&mut self, action: &Action, timeout_ms: u64) -> Result<(), String> {
+        match action {
+            Action::Wait | Action::DeletePod(_) | Action::DeleteDeploymentPod(_) => Ok(()),
             Action::Apply(objects) => {
                 for object in objects {
                     let concrete = self.plan.concrete(object)?;
@@ -278,24 +325,16 @@ impl<C: Cluster> Runner<'_, C> {
                 self.cluster.set_image(set, container, &self.plan.image(image)).await.map_err(|e| e.to_string())
             }
             Action::Patch { set, merge } => self.cluster.patch_statefulset(set, merge).await.map_err(|e| e.to_string()),
-            Action::DeletePod(pod) => self.cluster.delete_pod(pod).await.map_err(|e| e.to_string()),
-            Action::DeleteDeploymentPod(deployment) => {
-                let prefix = format!("{deployment}-");
-                let pod = self
-                    .view
-                    .pods
-                    .values()
-                    .find(|p| p.name.starts_with(&prefix) && p.owner.as_deref().is_some_and(|o| o.starts_with("ReplicaSet/")))
-                    .map(|p| p.name.clone())
-                    .ok_or_else(|| format!("Deployment {deployment} has no pod to delete"))?;
-                self.cluster.delete_pod(&pod).await.map_err(|e| e.to_string())
-            }
             Action::DeleteStatefulSet(set) => self.cluster.delete_statefulset(set).await.map_err(|e| e.to_string()),
             Action::WriteToken { pod, path, prefix } => {
                 let token: u64 = rand::rng().random();
                 let content = format!("{prefix} {token:016x}");
                 let uid = self.uid_of(pod);
-                let result = self.cluster.exec(pod, &ExecCommand::Write { path: path.clone(), content: content.clone() }).await.map(|_| ());
+                let result = self
+                    .cluster
+                    .exec(pod, &ExecCommand::Write { path: path.clone(), content: content.clone() })
+                    .await
+                    .map(|_| ());
                 let failed = result.clone().err();
                 self.probe(ProbeObs::Write { pod: pod.clone(), uid, path: path.clone(), content, result });
                 failed.map_or(Ok(()), |e| Err(format!("writing {pod}:{path} failed: {e}")))
@@ -352,7 +391,8 @@ impl<C: Cluster> Runner<'_, C> {
         for name in names {
             loop {
                 let answer = self.cluster.resolve(&name).await;
-                let expected = checks::expected_dns_answer(&self.view, &name, &self.plan.namespace, &self.settings.cluster_domain);
+                let expected =
+                    checks::expected_dns_answer(&self.view, &name, &self.plan.namespace, &self.settings.cluster_domain);
                 let settled = match (&answer, &expected) {
                     (Ok(got), Some(want)) => {
                         let mut got = got.clone();
@@ -381,6 +421,43 @@ impl<C: Cluster> Runner<'_, C> {
     }
 }
 
+/// Whether the effect of `action` shows in `view` (compared with `before`, the state when it
+/// was sent): the deleted pod terminating or gone, the new replica count, a changed spec.
+fn acknowledged(action: &Action, deleted: Option<&str>, before: &View, view: &View) -> bool {
+    let set_changed = |set: &str| match (before.sets.get(set), view.sets.get(set)) {
+        (Some(old), Some(new)) => old != new,
+        (None, Some(_)) => true,
+        _ => false,
+    };
+    match action {
+        Action::DeletePod(_) | Action::DeleteDeploymentPod(_) => deleted.is_none_or(|pod| {
+            let old = before.pods.get(pod).map(|p| p.uid.as_str());
+            view.pods.get(pod).is_none_or(|p| p.terminating || Some(p.uid.as_str()) != old)
+        }),
+        Action::DeleteStatefulSet(set) => {
+            view.sets.get(set).is_none_or(|s| s.terminating || before.sets.get(set).is_some_and(|old| old.uid != s.uid))
+        }
+        Action::Scale { set, replicas } => view.sets.get(set).is_some_and(|s| s.replicas == *replicas),
+        Action::SetImage { set, .. } => {
+            view.sets.get(set).is_some_and(|s| before.sets.get(set).is_none_or(|old| old.update_revision != s.update_revision))
+        }
+        Action::Patch { set, .. } => set_changed(set),
+        Action::Apply(objects) => objects.iter().all(|o| match o {
+            Object::StatefulSet(s) => {
+                let replicas = s.spec.as_ref().and_then(|s| s.replicas).map_or(1, |r| u32::try_from(r).unwrap_or(0));
+                view.sets.get(o.name()).is_some_and(|seen| seen.replicas == replicas)
+            }
+            _ => true,
+        }),
+        Action::Wait
+        | Action::WriteToken { .. }
+        | Action::ReadToken { .. }
+        | Action::Hostnames(_)
+        | Action::Dns(_)
+        | Action::Http(_) => true,
+    }
+}
+
 /// Whether an `until` condition holds in `view`.
 #[must_use]
 pub fn holds(until: &Until, view: &View) -> bool {
@@ -388,9 +465,14 @@ pub fn holds(until: &Until, view: &View) -> bool {
         (Some(set), _) => view.set_pods(set).into_values().collect(),
         (None, Some(d)) => {
             let prefix = format!("{d}-");
-            view.pods.values().filter(|p| p.name.starts_with(&prefix) && p.owner.as_deref().is_some_and(|o| o.starts_with("ReplicaSet/"))).collect()
+            view.pods
+                .values()
+                .filter(|p| p.name.starts_with(&prefix) && p.owner.as_deref().is_some_and(|o| o.starts_with("ReplicaSet/")))
+                .collect()
         }
-        (None, None) => return false,
+        (None, None) => {
+            return until.pod.as_ref().is_some_and(|name| view.pods.get(name).is_some_and(|p| p.running_and_ready()));
+        }
     };
     let live = pods.iter().filter(|p| !p.terminating).count() as u32;
     let total = pods.len() as u32;
@@ -417,7 +499,11 @@ pub fn holds(until: &Until, view: &View) -> bool {
     if let Some(n) = until.pending_claims {
         let Some(set) = until.statefulset.as_ref().and_then(|s| view.sets.get(s)) else { return false };
         let prefixes: Vec<String> = set.claim_templates.iter().map(|t| format!("{t}-{}-", set.name)).collect();
-        let pending = view.claims.values().filter(|c| c.phase == "Pending" && prefixes.iter().any(|p| c.name.starts_with(p.as_str()))).count();
+        let pending = view
+            .claims
+            .values()
+            .filter(|c| c.phase == "Pending" && prefixes.iter().any(|p| c.name.starts_with(p.as_str())))
+            .count();
         if pending as u32 != n {
             return false;
         }

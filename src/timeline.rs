@@ -448,10 +448,7 @@ impl Timeline {
     /// The entry range `[start, end)` of step `index`, from its marker to the next marker.
     #[must_use]
     pub fn step_range(&self, index: usize) -> Option<std::ops::Range<usize>> {
-        let start = self
-            .entries
-            .iter()
-            .position(|e| matches!(e.event, Event::Step { index: i, .. } if i == index))?;
+        let start = self.entries.iter().position(|e| matches!(e.event, Event::Step { index: i, .. } if i == index))?;
         let end = self.entries[start + 1..]
             .iter()
             .position(|e| matches!(e.event, Event::Step { .. }))
@@ -511,11 +508,7 @@ impl View {
     /// The pods of StatefulSet `set` by ordinal (terminating ones included).
     #[must_use]
     pub fn set_pods(&self, set: &str) -> BTreeMap<u32, &PodObs> {
-        self.pods
-            .values()
-            .filter(|p| p.belongs_to(set))
-            .filter_map(|p| p.ordinal_in(set).map(|o| (o, p)))
-            .collect()
+        self.pods.values().filter(|p| p.belongs_to(set)).filter_map(|p| p.ordinal_in(set).map(|o| (o, p))).collect()
     }
 }
 

@@ -62,7 +62,12 @@ pub(super) fn deployment_contrast(window: &Window<'_>) -> Outcome {
         }
     }
     if pods_seen == 0 {
-        return Outcome::new(check, Verdict::NotApplicable, format!("no pod of Deployment {deployment} existed at the end"), vec![]);
+        return Outcome::new(
+            check,
+            Verdict::NotApplicable,
+            format!("no pod of Deployment {deployment} existed at the end"),
+            vec![],
+        );
     }
     let services: Vec<_> = after
         .services
@@ -123,7 +128,11 @@ mod tests {
     #[test]
     fn hash_names_and_cluster_ip_pass_and_reused_names_fail() {
         let mut t = Timeline::new();
-        let service = ServiceObs { name: "svc".into(), cluster_ip: Some("10.96.0.7".into()), selector: [("app".to_owned(), "a".to_owned())].into() };
+        let service = ServiceObs {
+            name: "svc".into(),
+            cluster_ip: Some("10.96.0.7".into()),
+            selector: [("app".to_owned(), "a".to_owned())].into(),
+        };
         t.push(0, Event::Service { change: Change::Added, service });
         t.push(0, Event::Pod { change: Change::Added, pod: pod("app-6b4f9c7d5-x7k2p", "1") });
         t.push(0, Event::Pod { change: Change::Deleted, pod: pod("app-6b4f9c7d5-x7k2p", "1") });

@@ -17,7 +17,10 @@ pub(super) fn stable_identity(window: &Window<'_>) -> Outcome {
         let Event::Pod { pod, .. } = &entry.event else { continue };
         let owned = pod.owner.as_deref().and_then(|o| o.strip_prefix("StatefulSet/")) == Some(set_name);
         if owned && pod.ordinal_in(set_name).is_none() {
-            violations.push((format!("the set owns a pod named {}, not {set_name}-<ordinal> (#{})", pod.name, entry.seq), vec![entry.seq]));
+            violations.push((
+                format!("the set owns a pod named {}, not {set_name}-<ordinal> (#{})", pod.name, entry.seq),
+                vec![entry.seq],
+            ));
         }
     }
     let after = window.view_after();
@@ -25,7 +28,12 @@ pub(super) fn stable_identity(window: &Window<'_>) -> Outcome {
     let pods = after.set_pods(set_name);
     let live: Vec<_> = pods.iter().filter(|(_, p)| !p.terminating).collect();
     if live.is_empty() && violations.is_empty() {
-        return Outcome::new(check, Verdict::NotApplicable, format!("no pod of {set_name} existed at the end of the window"), vec![]);
+        return Outcome::new(
+            check,
+            Verdict::NotApplicable,
+            format!("no pod of {set_name} existed at the end of the window"),
+            vec![],
+        );
     }
     if let Some(set) = set {
         let ordinals: Vec<u32> = live.iter().map(|(k, _)| **k).collect();
@@ -57,7 +65,9 @@ pub(super) fn stable_identity(window: &Window<'_>) -> Outcome {
         match output {
             Ok(name) if name == pod => {}
             Ok(name) => violations.push((format!("`hostname` in {pod} printed {name:?} (#{})", entry.seq), vec![entry.seq])),
-            Err(error) => violations.push((format!("`hostname` could not run in {pod}: {error} (#{})", entry.seq), vec![entry.seq])),
+            Err(error) => {
+                violations.push((format!("`hostname` could not run in {pod}: {error} (#{})", entry.seq), vec![entry.seq]))
+            }
         }
     }
     if let Some((detail, _)) = violations.first() {
@@ -66,7 +76,12 @@ pub(super) fn stable_identity(window: &Window<'_>) -> Outcome {
     }
     let names: Vec<&str> = live.iter().map(|(_, p)| p.name.as_str()).collect();
     let probes = if probed > 0 { format!("; `hostname` printed the pod name in {probed} pods") } else { String::new() };
-    Outcome::new(check, Verdict::Pass, format!("{} have stable names, hostnames and pod-name labels{probes}", names.join(", ")), vec![])
+    Outcome::new(
+        check,
+        Verdict::Pass,
+        format!("{} have stable names, hostnames and pod-name labels{probes}", names.join(", ")),
+        vec![],
+    )
 }
 
 /// **secret-refs** — every Secret key the set's pods read exists in the namespace, and every
@@ -117,8 +132,9 @@ mod tests {
         let mut h = History::new().set(2, "OrderedReady");
         h.step(0);
         h.bring_up(2);
-        h.timeline.push(0, Event::Probe(ProbeObs::Hostname { pod: "web-0".into(), uid: String::new(), output: Ok("web-0".into()) }));
-        let out = evaluate(CheckName::StableIdentity, &h.from_step(0));
+        h.timeline
+            .push(0, Event::Probe(ProbeObs::Hostname { pod: "web-0".into(), uid: String::new(), output: Ok("web-0".into()) }));
+        let out = evaluate(CheckName::StableIdentity, &h.step_window(0));
         assert_eq!(out.verdict, Verdict::Pass, "{out:?}");
     }
 
@@ -127,8 +143,11 @@ mod tests {
         let mut h = History::new().set(1, "OrderedReady");
         h.step(0);
         h.bring_up(1);
-        let seq = h.timeline.push(0, Event::Probe(ProbeObs::Hostname { pod: "web-0".into(), uid: String::new(), output: Ok("localhost".into()) }));
-        let out = evaluate(CheckName::StableIdentity, &h.from_step(0));
+        let seq = h.timeline.push(
+            0,
+            Event::Probe(ProbeObs::Hostname { pod: "web-0".into(), uid: String::new(), output: Ok("localhost".into()) }),
+        );
+        let out = evaluate(CheckName::StableIdentity, &h.step_window(0));
         assert_eq!(out.verdict, Verdict::Fail);
         assert_eq!(out.evidence, vec![seq]);
     }
@@ -139,14 +158,14 @@ mod tests {
         h.step(0);
         h.bring_up(2);
         h.modify("web-1", |p| p.name = "web-1-x".into());
-        let out = evaluate(CheckName::StableIdentity, &h.from_step(0));
+        let out = evaluate(CheckName::StableIdentity, &h.step_window(0));
         assert_eq!(out.verdict, Verdict::Fail);
         assert!(out.detail.contains("web-1-x"), "{}", out.detail);
 
         let mut g = History::new().set(3, "OrderedReady");
         g.step(0);
         g.bring_up(2);
-        let out = evaluate(CheckName::StableIdentity, &g.from_step(0));
+        let out = evaluate(CheckName::StableIdentity, &g.step_window(0));
         assert!(out.detail.contains("expected [0, 1, 2]"), "{}", out.detail);
     }
 
@@ -159,11 +178,11 @@ mod tests {
             p.secret_refs = vec!["mysql-secret/password".into()];
             p.waiting = Some("CreateContainerConfigError".into());
         });
-        let out = evaluate(CheckName::SecretRefs, &h.from_step(0));
+        let out = evaluate(CheckName::SecretRefs, &h.step_window(0));
         assert_eq!(out.verdict, Verdict::Fail);
         assert!(out.detail.contains("does not exist"));
         h.timeline.push(0, Event::Secret { change: Change::Added, name: "mysql-secret".into(), keys: vec!["password".into()] });
         h.ready("web-0");
-        assert_eq!(evaluate(CheckName::SecretRefs, &h.from_step(0)).verdict, Verdict::Pass);
+        assert_eq!(evaluate(CheckName::SecretRefs, &h.step_window(0)).verdict, Verdict::Pass);
     }
 }

@@ -447,7 +447,7 @@ pub(crate) mod fixture {
         }
 
         /// The window from step marker `index` to the end.
-        pub fn from_step(&self, index: usize) -> Window<'_> {
+        pub fn step_window(&self, index: usize) -> Window<'_> {
             let range = self.timeline.step_range(index).expect("step exists");
             self.window(range.start..self.timeline.len())
         }
@@ -475,7 +475,7 @@ mod tests {
         h.timeline.push(0, Event::Gap { resource: "pods".into(), reason: "410 Gone".into() });
         h.ready("web-0");
         h.create("web-1");
-        let w = h.from_step(0);
+        let w = h.step_window(0);
         assert_eq!(evaluate(CheckName::OrderedCreation, &w).verdict, Verdict::Inconclusive);
         assert_ne!(evaluate(CheckName::StableIdentity, &w).verdict, Verdict::Inconclusive);
     }

@@ -32,12 +32,8 @@ fn selects(service: &ServiceObs, pod: &PodObs) -> bool {
 
 /// Addresses of the Running and Ready pods `service` selects, sorted.
 fn ready_addresses(view: &View, service: &ServiceObs) -> Vec<String> {
-    let set: BTreeSet<String> = view
-        .pods
-        .values()
-        .filter(|p| p.running_and_ready() && selects(service, p))
-        .filter_map(|p| p.ip.clone())
-        .collect();
+    let set: BTreeSet<String> =
+        view.pods.values().filter(|p| p.running_and_ready() && selects(service, p)).filter_map(|p| p.ip.clone()).collect();
     set.into_iter().collect()
 }
 
@@ -80,13 +76,23 @@ pub(super) fn headless_service(window: &Window<'_>) -> Outcome {
     let check = CheckName::HeadlessService;
     let after = window.view_after();
     let Some(set) = after.sets.get(window.target) else {
-        return Outcome::new(check, Verdict::NotApplicable, format!("StatefulSet {} is not in the history", window.target), vec![]);
+        return Outcome::new(
+            check,
+            Verdict::NotApplicable,
+            format!("StatefulSet {} is not in the history", window.target),
+            vec![],
+        );
     };
     let Some(service_name) = set.service_name.as_deref() else {
         return Outcome::new(check, Verdict::Fail, format!("{} names no serviceName", set.name), vec![]);
     };
     let Some(service) = after.services.get(service_name) else {
-        return Outcome::new(check, Verdict::Fail, format!("Service {service_name} named by {} does not exist", set.name), vec![]);
+        return Outcome::new(
+            check,
+            Verdict::Fail,
+            format!("Service {service_name} named by {} does not exist", set.name),
+            vec![],
+        );
     };
     let evidence = service_evidence(window, service_name);
     if !service.is_headless() {
@@ -104,9 +110,19 @@ pub(super) fn headless_service(window: &Window<'_>) -> Outcome {
         .map(|p| p.name.as_str())
         .collect();
     if !strays.is_empty() {
-        return Outcome::new(check, Verdict::Fail, format!("{} are not in subdomain {service_name}", strays.join(", ")), evidence);
+        return Outcome::new(
+            check,
+            Verdict::Fail,
+            format!("{} are not in subdomain {service_name}", strays.join(", ")),
+            evidence,
+        );
     }
-    Outcome::new(check, Verdict::Pass, format!("Service {service_name} is headless (clusterIP None) and governs the pods"), evidence)
+    Outcome::new(
+        check,
+        Verdict::Pass,
+        format!("Service {service_name} is headless (clusterIP None) and governs the pods"),
+        evidence,
+    )
 }
 
 fn service_evidence(window: &Window<'_>, name: &str) -> Vec<usize> {
@@ -125,7 +141,9 @@ fn service_evidence(window: &Window<'_>, name: &str) -> Vec<usize> {
 /// and the Service were looked up.
 pub(super) fn dns(window: &Window<'_>) -> Outcome {
     let check = CheckName::Dns;
-    let mut last: BTreeMap<&str, (usize, &Result<Vec<String>, String>, Option<Vec<String>>)> = BTreeMap::new();
+    // Name → (entry, answer, what the state at that moment predicts).
+    type Lookup<'t> = (usize, &'t Result<Vec<String>, String>, Option<Vec<String>>);
+    let mut last: BTreeMap<&str, Lookup<'_>> = BTreeMap::new();
     window.replay(|view, entry| {
         if let Event::Probe(ProbeObs::Dns { name, answer }) = &entry.event {
             let expected = expected_dns_answer(view, name, window.namespace, window.cluster_domain);
@@ -204,7 +222,9 @@ pub(super) fn pod_http(window: &Window<'_>) -> Outcome {
                 pod.ip.as_deref().unwrap_or("no address")
             )),
             Ok(r) => match window.expect_body {
-                Some(text) if !r.body.contains(text) => Some(format!("GET {url} from {from}: the answer does not contain {text:?}")),
+                Some(text) if !r.body.contains(text) => {
+                    Some(format!("GET {url} from {from}: the answer does not contain {text:?}"))
+                }
                 _ => None,
             },
         };
@@ -279,7 +299,7 @@ mod tests {
         lookup(&mut h, "nginx", Ok(vec!["10.0.0.1", "10.0.0.0"]));
         lookup(&mut h, "web-0.nginx", Ok(vec!["10.0.0.0"]));
         lookup(&mut h, "web-1.nginx.ns.svc.cluster.local", Ok(vec!["10.0.0.1"]));
-        let out = evaluate(CheckName::Dns, &h.from_step(0));
+        let out = evaluate(CheckName::Dns, &h.step_window(0));
         assert_eq!(out.verdict, Verdict::Pass, "{out:?}");
     }
 
@@ -289,7 +309,7 @@ mod tests {
         lookup(&mut h, "nginx", Ok(vec!["10.0.0.0"]));
         lookup(&mut h, "web-0.nginx", Ok(vec!["10.0.0.1"]));
         let bad = lookup(&mut h, "web-1.nginx", Err("NXDOMAIN"));
-        let out = evaluate(CheckName::Dns, &h.from_step(0));
+        let out = evaluate(CheckName::Dns, &h.step_window(0));
         assert_eq!(out.verdict, Verdict::Fail);
         assert_eq!(out.evidence.len(), 3, "{out:?}");
         assert!(out.evidence.contains(&bad));
@@ -300,7 +320,7 @@ mod tests {
         let mut h = two_pods();
         lookup(&mut h, "nginx", Ok(vec!["10.0.0.0", "10.0.0.1"]));
         lookup(&mut h, "web-0.nginx", Ok(vec!["10.0.0.0"]));
-        let out = evaluate(CheckName::Dns, &h.from_step(0));
+        let out = evaluate(CheckName::Dns, &h.step_window(0));
         assert_eq!(out.verdict, Verdict::Inconclusive);
         assert!(out.detail.contains("web-1.nginx"));
     }
@@ -311,14 +331,14 @@ mod tests {
         with_service(&mut h, "10.96.0.10");
         h.bring_up(1);
         h.step(0);
-        let out = evaluate(CheckName::HeadlessService, &h.from_step(0));
+        let out = evaluate(CheckName::HeadlessService, &h.step_window(0));
         assert_eq!(out.verdict, Verdict::Fail);
         assert!(out.detail.contains("10.96.0.10"));
         let mut ok = History::new().set(1, "OrderedReady");
         with_service(&mut ok, "None");
         ok.bring_up(1);
         ok.step(0);
-        assert_eq!(evaluate(CheckName::HeadlessService, &ok.from_step(0)).verdict, Verdict::Pass);
+        assert_eq!(evaluate(CheckName::HeadlessService, &ok.step_window(0)).verdict, Verdict::Pass);
     }
 
     #[test]
@@ -336,7 +356,7 @@ mod tests {
                 }),
             );
         }
-        let out = evaluate(CheckName::PodHttp, &h.from_step(0));
+        let out = evaluate(CheckName::PodHttp, &h.step_window(0));
         assert_eq!(out.verdict, Verdict::Fail);
         assert!(out.detail.contains("but web-1 is at 10.0.0.1"), "{}", out.detail);
     }

@@ -178,13 +178,19 @@ pub(super) fn parallel_burst(window: &Window<'_>) -> Outcome {
     window.replay(|view, entry| {
         if let Some((_, pod)) = created(window, view, entry) {
             if let Some((ready, at)) = &first_ready {
-                late_creations.push((format!("{} was created (#{}) only after {ready} was Ready (#{at})", pod.name, entry.seq), vec![entry.seq, *at]));
+                late_creations.push((
+                    format!("{} was created (#{}) only after {ready} was Ready (#{at})", pod.name, entry.seq),
+                    vec![entry.seq, *at],
+                ));
             }
             created_uids.insert(pod.uid.clone(), entry.seq);
         }
         if let Some((_, pod)) = begins_terminating(window, view, entry) {
             if let Some((gone, at)) = &first_gone {
-                late_terminations.push((format!("{} began terminating (#{}) only after {gone} was gone (#{at})", pod.name, entry.seq), vec![entry.seq, *at]));
+                late_terminations.push((
+                    format!("{} began terminating (#{}) only after {gone} was gone (#{at})", pod.name, entry.seq),
+                    vec![entry.seq, *at],
+                ));
             }
             terminating_uids.insert(pod.uid.clone(), entry.seq);
         }
@@ -198,7 +204,12 @@ pub(super) fn parallel_burst(window: &Window<'_>) -> Outcome {
         }
     });
     if created_uids.len() < 2 && terminating_uids.len() < 2 {
-        return Outcome::new(check, Verdict::NotApplicable, "fewer than two pods were created or terminated in this window", vec![]);
+        return Outcome::new(
+            check,
+            Verdict::NotApplicable,
+            "fewer than two pods were created or terminated in this window",
+            vec![],
+        );
     }
     let violations: Vec<_> = late_creations.into_iter().chain(late_terminations).collect();
     if let Some((detail, _)) = violations.first() {
@@ -209,11 +220,7 @@ pub(super) fn parallel_burst(window: &Window<'_>) -> Outcome {
     Outcome::new(
         check,
         Verdict::Pass,
-        format!(
-            "{} pods created and {} terminated without waiting for each other",
-            created_uids.len(),
-            terminating_uids.len()
-        ),
+        format!("{} pods created and {} terminated without waiting for each other", created_uids.len(), terminating_uids.len()),
         evidence,
     )
 }
@@ -249,7 +256,10 @@ pub(super) fn reverse_rollout(window: &Window<'_>) -> Outcome {
         let Some((k, pod)) = begins_terminating(window, view, entry) else { return };
         replacements.push((k, entry.seq));
         if k < partition {
-            violations.push((format!("{} is below the partition {partition} but was replaced (#{})", pod.name, entry.seq), vec![entry.seq]));
+            violations.push((
+                format!("{} is below the partition {partition} but was replaced (#{})", pod.name, entry.seq),
+                vec![entry.seq],
+            ));
             return;
         }
         let pods = view.set_pods(window.target);
@@ -259,7 +269,8 @@ pub(super) fn reverse_rollout(window: &Window<'_>) -> Outcome {
                 let state = if !successor.running_and_ready() { "not yet Running and Ready" } else { "not yet updated" };
                 let mut evidence = vec![entry.seq];
                 evidence.extend(last_entry_of(window, &successor.name, entry.seq));
-                violations.push((format!("{} was replaced (#{}) while {} was {state}", pod.name, entry.seq, successor.name), evidence));
+                violations
+                    .push((format!("{} was replaced (#{}) while {} was {state}", pod.name, entry.seq, successor.name), evidence));
                 return;
             }
         }
@@ -272,7 +283,10 @@ pub(super) fn reverse_rollout(window: &Window<'_>) -> Outcome {
                 Some(pod) if pod.revision() == Some(rev.as_str()) && pod.running_and_ready() => {}
                 Some(pod) if pod.revision() != Some(rev.as_str()) => {
                     let evidence = last_entry_of(window, &pod.name, window.range.end).into_iter().collect();
-                    violations.push((format!("{} was still on revision {} at the end, not {rev}", pod.name, pod.revision().unwrap_or("?")), evidence));
+                    violations.push((
+                        format!("{} was still on revision {} at the end, not {rev}", pod.name, pod.revision().unwrap_or("?")),
+                        evidence,
+                    ));
                 }
                 Some(pod) => {
                     let evidence = last_entry_of(window, &pod.name, window.range.end).into_iter().collect();
@@ -284,7 +298,10 @@ pub(super) fn reverse_rollout(window: &Window<'_>) -> Outcome {
         for (ordinal, pod) in pods.range(..partition) {
             if pod.revision() == Some(rev.as_str()) && set.current_revision.as_deref() != Some(rev.as_str()) {
                 let evidence = last_entry_of(window, &pod.name, window.range.end).into_iter().collect();
-                violations.push((format!("{} (ordinal {ordinal}) is below the partition {partition} but runs the update revision", pod.name), evidence));
+                violations.push((
+                    format!("{} (ordinal {ordinal}) is below the partition {partition} but runs the update revision", pod.name),
+                    evidence,
+                ));
             }
         }
     }
@@ -354,7 +371,7 @@ mod tests {
     use super::*;
 
     fn verdict(h: &History, check: CheckName) -> Outcome {
-        evaluate(check, &h.from_step(0))
+        evaluate(check, &h.step_window(0))
     }
 
     #[test]

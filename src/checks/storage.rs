@@ -100,9 +100,9 @@ pub(super) fn pvc_retention(window: &Window<'_>) -> Outcome {
         return Outcome::new(check, Verdict::NotApplicable, "the set did not exist before the window", vec![]);
     };
     let templates = &set_before.claim_templates;
-    let deleted = window.entries().iter().any(|e| {
-        matches!(&e.event, Event::StatefulSet { change: crate::timeline::Change::Deleted, set } if set.name == window.target)
-    }) || after.sets.get(window.target).is_none_or(|s| s.uid != set_before.uid);
+    let deleted = window.entries().iter().any(
+        |e| matches!(&e.event, Event::StatefulSet { change: crate::timeline::Change::Deleted, set } if set.name == window.target),
+    ) || after.sets.get(window.target).is_none_or(|s| s.uid != set_before.uid);
     let (case, policy, removed_from) = if deleted {
         ("deletion of the set", set_before.when_deleted.clone(), 0)
     } else {
@@ -123,9 +123,15 @@ pub(super) fn pvc_retention(window: &Window<'_>) -> Outcome {
         match after.claims.get(&claim.name) {
             None if must_go => {}
             None => violations.push(format!("claim {} was deleted by the {case} (policy {policy})", claim.name)),
-            Some(_) if must_go => violations.push(format!("claim {} remains after the {case}, but the policy is Delete", claim.name)),
-            Some(now) if now.uid != claim.uid => violations.push(format!("claim {} was replaced (new UID) during the {case}", claim.name)),
-            Some(now) if now.phase != "Bound" => violations.push(format!("claim {} is {} after the {case}", claim.name, now.phase)),
+            Some(_) if must_go => {
+                violations.push(format!("claim {} remains after the {case}, but the policy is Delete", claim.name))
+            }
+            Some(now) if now.uid != claim.uid => {
+                violations.push(format!("claim {} was replaced (new UID) during the {case}", claim.name))
+            }
+            Some(now) if now.phase != "Bound" => {
+                violations.push(format!("claim {} is {} after the {case}", claim.name, now.phase))
+            }
             Some(now) => {
                 if let Some(volume) = now.volume.as_ref().and_then(|v| after.volumes.get(v))
                     && volume.phase != "Bound"
@@ -168,7 +174,10 @@ pub(super) fn reattach(window: &Window<'_>) -> Outcome {
             if let Some(old) = before.claims.get(&expected) {
                 recreated.push((pod.name.clone(), old.clone(), entry.seq));
                 if *claim != expected {
-                    violations.push((format!("recreated {} mounts claim {claim}, not its old claim {expected} (#{})", pod.name, entry.seq), entry.seq));
+                    violations.push((
+                        format!("recreated {} mounts claim {claim}, not its old claim {expected} (#{})", pod.name, entry.seq),
+                        entry.seq,
+                    ));
                 }
             }
         }
@@ -182,10 +191,8 @@ pub(super) fn reattach(window: &Window<'_>) -> Outcome {
             Some(now) if now.uid != old.uid => {
                 violations.push((format!("{pod} got a new claim {} (UID {} -> {})", old.name, old.uid, now.uid), *seq))
             }
-            Some(now) if now.volume != old.volume => violations.push((
-                format!("claim {} of {pod} moved from volume {:?} to {:?}", old.name, old.volume, now.volume),
-                *seq,
-            )),
+            Some(now) if now.volume != old.volume => violations
+                .push((format!("claim {} of {pod} moved from volume {:?} to {:?}", old.name, old.volume, now.volume), *seq)),
             Some(_) => {}
         }
     }
@@ -225,9 +232,15 @@ pub(super) fn persistence(window: &Window<'_>) -> Outcome {
         };
         evidence.extend([written_at, entry.seq]);
         match content {
-            Err(error) => violations.push((format!("reading {pod}:{path} failed: {error} (#{})", entry.seq), vec![written_at, entry.seq])),
+            Err(error) => {
+                violations.push((format!("reading {pod}:{path} failed: {error} (#{})", entry.seq), vec![written_at, entry.seq]))
+            }
             Ok(read) if read.trim_end() != written.trim_end() => violations.push((
-                format!("{pod}:{path} held {:?} after the pod was recreated, but {:?} was written (#{written_at})", cut(read), cut(written)),
+                format!(
+                    "{pod}:{path} held {:?} after the pod was recreated, but {:?} was written (#{written_at})",
+                    cut(read),
+                    cut(written)
+                ),
                 vec![written_at, entry.seq],
             )),
             Ok(_) if written_uid == uid => {
@@ -266,12 +279,8 @@ pub(super) fn static_shortage(window: &Window<'_>) -> Outcome {
     let Some(class) = claims.iter().find_map(|(_, c)| c.storage_class.clone()) else {
         return Outcome::new(check, Verdict::NotApplicable, "the set has no claims with a storage class", vec![]);
     };
-    let static_volumes: Vec<&str> = before
-        .volumes
-        .values()
-        .filter(|v| v.storage_class.as_deref() == Some(class.as_str()))
-        .map(|v| v.name.as_str())
-        .collect();
+    let static_volumes: Vec<&str> =
+        before.volumes.values().filter(|v| v.storage_class.as_deref() == Some(class.as_str())).map(|v| v.name.as_str()).collect();
     if claims.len() <= static_volumes.len() {
         return Outcome::new(
             check,
@@ -309,7 +318,11 @@ pub(super) fn static_shortage(window: &Window<'_>) -> Outcome {
         }
     }
     if pending.is_empty() {
-        violations.push(format!("all {} claims of class {class} are Bound with only {} static volumes", claims.len(), static_volumes.len()));
+        violations.push(format!(
+            "all {} claims of class {class} are Bound with only {} static volumes",
+            claims.len(),
+            static_volumes.len()
+        ));
     }
     if let Some(first) = violations.first() {
         return Outcome::new(check, Verdict::Fail, first.clone(), evidence);
@@ -361,11 +374,11 @@ mod tests {
     fn pvc_naming_passes_and_catches_sharing() {
         let mut h = bound_set(2);
         h.step(0);
-        assert_eq!(evaluate(CheckName::PvcNaming, &h.from_step(0)).verdict, Verdict::Pass);
+        assert_eq!(evaluate(CheckName::PvcNaming, &h.step_window(0)).verdict, Verdict::Pass);
         h.modify("web-1", |p| {
             p.claims.insert("www".into(), "www-web-0".into());
         });
-        let out = evaluate(CheckName::PvcNaming, &h.from_step(0));
+        let out = evaluate(CheckName::PvcNaming, &h.step_window(0));
         assert_eq!(out.verdict, Verdict::Fail);
         assert!(out.detail.contains("uses claim www-web-0"), "{}", out.detail);
     }
@@ -377,10 +390,10 @@ mod tests {
         h.update_set(|s| s.replicas = 1);
         h.terminate("web-2");
         h.gone("web-2");
-        assert_eq!(evaluate(CheckName::PvcRetention, &h.from_step(0)).verdict, Verdict::Pass);
+        assert_eq!(evaluate(CheckName::PvcRetention, &h.step_window(0)).verdict, Verdict::Pass);
         let gone = ClaimObs { name: "www-web-2".into(), uid: "c2".into(), ..Default::default() };
         h.timeline.push(0, Event::Claim { change: Change::Deleted, claim: gone });
-        let out = evaluate(CheckName::PvcRetention, &h.from_step(0));
+        let out = evaluate(CheckName::PvcRetention, &h.step_window(0));
         assert_eq!(out.verdict, Verdict::Fail);
         assert!(out.detail.contains("www-web-2 was deleted by the scale-down"), "{}", out.detail);
     }
@@ -395,11 +408,11 @@ mod tests {
         h.bring_up(2);
         h.step(0);
         h.update_set(|s| s.replicas = 1);
-        let out = evaluate(CheckName::PvcRetention, &h.from_step(0));
+        let out = evaluate(CheckName::PvcRetention, &h.step_window(0));
         assert_eq!(out.verdict, Verdict::Fail, "claim of the removed pod must go");
         let gone = ClaimObs { name: "www-web-1".into(), uid: "c1".into(), ..Default::default() };
         h.timeline.push(0, Event::Claim { change: Change::Deleted, claim: gone });
-        assert_eq!(evaluate(CheckName::PvcRetention, &h.from_step(0)).verdict, Verdict::Pass);
+        assert_eq!(evaluate(CheckName::PvcRetention, &h.step_window(0)).verdict, Verdict::Pass);
     }
 
     #[test]
@@ -410,9 +423,9 @@ mod tests {
         h.gone("web-0");
         h.create("web-0");
         h.ready("web-0");
-        assert_eq!(evaluate(CheckName::Reattach, &h.from_step(0)).verdict, Verdict::Pass);
+        assert_eq!(evaluate(CheckName::Reattach, &h.step_window(0)).verdict, Verdict::Pass);
         claim(&mut h, "www-web-0", "c9", "Bound", Some("pv9"));
-        let out = evaluate(CheckName::Reattach, &h.from_step(0));
+        let out = evaluate(CheckName::Reattach, &h.step_window(0));
         assert_eq!(out.verdict, Verdict::Fail);
         assert!(out.detail.contains("new claim"), "{}", out.detail);
     }
@@ -424,32 +437,43 @@ mod tests {
     #[test]
     fn persistence_needs_same_content_and_a_recreated_pod() {
         let mut h = bound_set(1);
-        probe(&mut h, ProbeObs::Write { pod: "web-0".into(), uid: "u1".into(), path: "/f".into(), content: "tok".into(), result: Ok(()) });
+        probe(
+            &mut h,
+            ProbeObs::Write { pod: "web-0".into(), uid: "u1".into(), path: "/f".into(), content: "tok".into(), result: Ok(()) },
+        );
         h.step(0);
         probe(&mut h, ProbeObs::Read { pod: "web-0".into(), uid: "u1".into(), path: "/f".into(), content: Ok("tok\n".into()) });
-        assert_eq!(evaluate(CheckName::Persistence, &h.from_step(0)).verdict, Verdict::Inconclusive);
+        assert_eq!(evaluate(CheckName::Persistence, &h.step_window(0)).verdict, Verdict::Inconclusive);
         probe(&mut h, ProbeObs::Read { pod: "web-0".into(), uid: "u2".into(), path: "/f".into(), content: Ok(String::new()) });
-        let out = evaluate(CheckName::Persistence, &h.from_step(0));
+        let out = evaluate(CheckName::Persistence, &h.step_window(0));
         assert_eq!(out.verdict, Verdict::Fail);
 
         let mut ok = bound_set(1);
-        probe(&mut ok, ProbeObs::Write { pod: "web-0".into(), uid: "u1".into(), path: "/f".into(), content: "tok".into(), result: Ok(()) });
+        probe(
+            &mut ok,
+            ProbeObs::Write { pod: "web-0".into(), uid: "u1".into(), path: "/f".into(), content: "tok".into(), result: Ok(()) },
+        );
         ok.step(0);
         probe(&mut ok, ProbeObs::Read { pod: "web-0".into(), uid: "u2".into(), path: "/f".into(), content: Ok("tok".into()) });
-        assert_eq!(evaluate(CheckName::Persistence, &ok.from_step(0)).verdict, Verdict::Pass);
+        assert_eq!(evaluate(CheckName::Persistence, &ok.step_window(0)).verdict, Verdict::Pass);
     }
 
     #[test]
     fn static_shortage_needs_pending_claims_and_a_warning() {
         let mut h = History::new().set(2, "OrderedReady");
-        let volume = VolumeObs { name: "pv-a".into(), phase: "Available".into(), storage_class: Some("standard".into()), ..Default::default() };
+        let volume = VolumeObs {
+            name: "pv-a".into(),
+            phase: "Available".into(),
+            storage_class: Some("standard".into()),
+            ..Default::default()
+        };
         h.timeline.push(0, Event::Volume { change: Change::Added, volume });
         h.step(0);
         claim(&mut h, "www-web-0", "c0", "Bound", Some("pv-a"));
         claim(&mut h, "www-web-1", "c1", "Pending", None);
         h.bring_up(1);
         h.create("web-1");
-        let out = evaluate(CheckName::StaticShortage, &h.from_step(0));
+        let out = evaluate(CheckName::StaticShortage, &h.step_window(0));
         assert_eq!(out.verdict, Verdict::Fail, "no warning yet");
         h.timeline.push(
             0,
@@ -460,9 +484,9 @@ mod tests {
                 message: "storageclass.storage.k8s.io \"standard\" not found".into(),
             }),
         );
-        assert_eq!(evaluate(CheckName::StaticShortage, &h.from_step(0)).verdict, Verdict::Pass);
+        assert_eq!(evaluate(CheckName::StaticShortage, &h.step_window(0)).verdict, Verdict::Pass);
         claim(&mut h, "www-web-1", "c1", "Bound", Some("pv-new"));
-        let out = evaluate(CheckName::StaticShortage, &h.from_step(0));
+        let out = evaluate(CheckName::StaticShortage, &h.step_window(0));
         assert_eq!(out.verdict, Verdict::Fail);
         assert!(out.detail.contains("pv-new"), "{}", out.detail);
     }

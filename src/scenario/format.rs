@@ -264,6 +264,9 @@ pub struct Until {
     /// Or the Deployment the counts are about.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deployment: Option<String>,
+    /// Or a plain Pod of the scenario, which must be Running and Ready.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod: Option<String>,
     /// Exactly this many pods exist and all are Running and Ready.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ready: Option<u32>,

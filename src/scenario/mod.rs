@@ -109,7 +109,12 @@ impl Action {
             Action::ReadToken { pod, path } => format!("read {pod}:{path}"),
             Action::Hostnames(set) => format!("run hostname in each pod of {set}"),
             Action::Dns(set) => format!("look up the DNS records of {set}"),
-            Action::Http(h) => format!("HTTP GET each pod of {} by {:?} on port {}", h.statefulset, h.via, h.port),
+            Action::Http(h) => format!(
+                "HTTP GET each pod of {} by {} on port {}",
+                h.statefulset,
+                if h.via == Via::Dns { "DNS name" } else { "IP" },
+                h.port
+            ),
         }
     }
 
@@ -128,7 +133,11 @@ impl Action {
                 let sets: Vec<&str> = objects.iter().filter(|o| o.kind() == "StatefulSet").map(Object::name).collect();
                 (sets.len() == 1).then(|| sets[0])
             }
-            Action::Wait | Action::DeletePod(_) | Action::DeleteDeploymentPod(_) | Action::WriteToken { .. } | Action::ReadToken { .. } => None,
+            Action::Wait
+            | Action::DeletePod(_)
+            | Action::DeleteDeploymentPod(_)
+            | Action::WriteToken { .. }
+            | Action::ReadToken { .. } => None,
         }
     }
 }
@@ -330,17 +339,33 @@ impl<'a> Validator<'a> {
                 let target = if check.targets_deployment() {
                     args.deployment.clone().or_else(|| step_deployment(step, &known))
                 } else {
-                    args.statefulset.clone().or_else(|| action.set().map(str::to_owned)).or_else(|| {
-                        step.until.iter().find_map(|u| u.statefulset.clone()).or_else(|| known.only_set())
-                    })
+                    args.statefulset
+                        .clone()
+                        .or_else(|| action.set().map(str::to_owned))
+                        .or_else(|| step.until.iter().find_map(|u| u.statefulset.clone()).or_else(|| known.only_set()))
                 };
                 let Some(target) = target else {
-                    self.error(line, column, format!("step {}: cannot tell which object `{check}` judges; name it with `statefulset:` or `deployment:`", index + 1));
+                    self.error(
+                        line,
+                        column,
+                        format!(
+                            "step {}: cannot tell which object `{check}` judges; name it with `statefulset:` or `deployment:`",
+                            index + 1
+                        ),
+                    );
                     continue;
                 };
-                let exists = if check.targets_deployment() { known.deployments.contains(&target) } else { known.sets.contains_key(&target) };
+                let exists = if check.targets_deployment() {
+                    known.deployments.contains(&target)
+                } else {
+                    known.sets.contains_key(&target)
+                };
                 if !exists {
-                    self.error(line, column, format!("step {}: `{check}` judges {target}, which no manifest of the scenario declares", index + 1));
+                    self.error(
+                        line,
+                        column,
+                        format!("step {}: `{check}` judges {target}, which no manifest of the scenario declares", index + 1),
+                    );
                 }
                 expect.push(Expectation { check: *check, target, claims: args.claims.clone(), body: args.body.clone() });
             }
@@ -357,7 +382,14 @@ impl<'a> Validator<'a> {
         if !self.errors.is_empty() {
             return Err(ScenarioErrors(self.errors));
         }
-        Ok(Scenario { name, description: doc.spec.description, claims: doc.spec.claims, file: self.file.to_owned(), steps, manifests })
+        Ok(Scenario {
+            name,
+            description: doc.spec.description,
+            claims: doc.spec.claims,
+            file: self.file.to_owned(),
+            steps,
+            manifests,
+        })
     }
 
     fn duration(&mut self, text: Option<&str>, line: u64, default: Duration) -> Duration {
@@ -389,11 +421,15 @@ impl<'a> Validator<'a> {
         }
         if let Some(s) = &step.set_image {
             if let Some(set) = self.need_set(&s.statefulset, line, column, known)
-                && !containers(set).iter().any(|c| *c == s.container)
+                && !containers(set).contains(&s.container)
             {
                 self.error(line, column, format!("StatefulSet {} has no container {}", s.statefulset, s.container));
             }
-            actions.push(Some(Action::SetImage { set: s.statefulset.clone(), container: s.container.clone(), image: s.image.clone() }));
+            actions.push(Some(Action::SetImage {
+                set: s.statefulset.clone(),
+                container: s.container.clone(),
+                image: s.image.clone(),
+            }));
         }
         if let Some(s) = &step.set_partition {
             self.need_set(&s.statefulset, line, column, known);
@@ -468,7 +504,13 @@ impl<'a> Validator<'a> {
         }
     }
 
-    fn apply(&mut self, apply: &format::Apply, line: u64, column: u64, by_file: &BTreeMap<String, Vec<Manifest>>) -> Option<Action> {
+    fn apply(
+        &mut self,
+        apply: &format::Apply,
+        line: u64,
+        column: u64,
+        by_file: &BTreeMap<String, Vec<Manifest>>,
+    ) -> Option<Action> {
         let mut objects: Vec<Object> = Vec::new();
         for rel in &apply.manifests {
             match by_file.get(rel) {
@@ -479,14 +521,20 @@ impl<'a> Validator<'a> {
         for patch in &apply.patches {
             let Some(merge) = self.patch_value(patch, line, column) else { continue };
             let Some(target) = objects.iter_mut().find(|o| o.kind() == "StatefulSet" && o.name() == patch.statefulset) else {
-                self.error(line, column, format!("apply: no StatefulSet {} among the applied manifests to patch", patch.statefulset));
+                self.error(
+                    line,
+                    column,
+                    format!("apply: no StatefulSet {} among the applied manifests to patch", patch.statefulset),
+                );
                 continue;
             };
             let mut json = target.to_json();
             merge_patch(&mut json, &merge);
             match Object::from_json(json) {
                 Ok(o) => *target = o,
-                Err(e) => self.error(line, column, format!("apply: the patch makes StatefulSet {} invalid: {e}", patch.statefulset)),
+                Err(e) => {
+                    self.error(line, column, format!("apply: the patch makes StatefulSet {} invalid: {e}", patch.statefulset))
+                }
             }
         }
         Some(Action::Apply(objects))
@@ -538,7 +586,11 @@ impl<'a> Validator<'a> {
     fn need_pod(&mut self, pod: &str, line: u64, column: u64, known: &Known) {
         let of_set = known.sets.keys().any(|s| crate::timeline::ordinal_of(pod, s).is_some());
         if !of_set && !known.pods.contains(pod) {
-            self.error(line, column, format!("pod {pod} is neither <statefulset>-<ordinal> of a declared StatefulSet nor a declared Pod"));
+            self.error(
+                line,
+                column,
+                format!("pod {pod} is neither <statefulset>-<ordinal> of a declared StatefulSet nor a declared Pod"),
+            );
         }
     }
 
@@ -549,22 +601,35 @@ impl<'a> Validator<'a> {
     }
 
     fn check_until(&mut self, until: &Until, line: u64, column: u64, known: &Known) {
-        match (&until.statefulset, &until.deployment) {
-            (Some(set), None) => {
+        let counts = until.ready.is_some() || until.pods.is_some();
+        let set_only = until.rolled_out.is_some() || until.pending_claims.is_some();
+        match (&until.statefulset, &until.deployment, &until.pod) {
+            (Some(set), None, None) => {
                 self.need_set(set, line, column, known);
+                if !counts && !set_only {
+                    self.error(line, column, "until names no condition (ready, pods, rolledOut, pendingClaims)");
+                }
             }
-            (None, Some(d)) => {
+            (None, Some(d), None) => {
                 if !known.deployments.contains(d) {
                     self.error(line, column, format!("until: no manifest of the scenario declares Deployment {d}"));
                 }
-                if until.rolled_out.is_some() || until.pending_claims.is_some() {
+                if set_only {
                     self.error(line, column, "until: rolledOut and pendingClaims apply to StatefulSets only");
                 }
+                if !counts {
+                    self.error(line, column, "until names no condition (ready, pods)");
+                }
             }
-            _ => self.error(line, column, "until needs exactly one of `statefulset` and `deployment`"),
-        }
-        if until.ready.is_none() && until.pods.is_none() && until.rolled_out.is_none() && until.pending_claims.is_none() {
-            self.error(line, column, "until names no condition (ready, pods, rolledOut, pendingClaims)");
+            (None, None, Some(pod)) => {
+                if !known.pods.contains(pod) {
+                    self.error(line, column, format!("until: no manifest of the scenario declares Pod {pod}"));
+                }
+                if counts || set_only {
+                    self.error(line, column, "until: a `pod` condition means Running and Ready and takes no counts");
+                }
+            }
+            _ => self.error(line, column, "until needs exactly one of `statefulset`, `deployment` and `pod`"),
         }
     }
 

@@ -1,0 +1,87 @@
+use std::path::Path;
+
+use super::*;
+
+const STS: &str = "apiVersion: v1\nkind: Service\nmetadata: {name: nginx}\nspec: {clusterIP: None, selector: {app: nginx}}\n---\napiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: web}\nspec:\n  serviceName: nginx\n  replicas: 2\n  selector: {matchLabels: {app: nginx}}\n  template:\n    metadata: {labels: {app: nginx}}\n    spec: {containers: [{name: nginx, image: nginx}]}\n";
+
+/// Writes `sts.yaml` and a scenario into a temporary directory and parses the scenario.
+fn parse_with(scenario: &str) -> Result<Scenario, ScenarioErrors> {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("sts.yaml"), STS).unwrap();
+    let file = dir.path().join("s.yaml");
+    std::fs::write(&file, scenario).unwrap();
+    load(&file)
+}
+
+const GOOD: &str = "apiVersion: sts-conformance/v1alpha1\nkind: Scenario\nmetadata: {name: t}\nspec:\n  description: d\n  claims: [002-ordered-create]\n  manifests: [sts.yaml]\n  steps:\n  - apply: {manifests: [sts.yaml]}\n    until: {statefulset: web, ready: 2}\n    expect:\n      ordered-creation: [002-ordered-create]\n  - scale: {statefulset: web, replicas: 3}\n    until: {statefulset: web, ready: 3}\n    timeout: 90s\n    expect:\n      ordered-creation: {claims: [002-ordered-create], statefulset: web}\n";
+
+#[test]
+fn a_valid_scenario_resolves_actions_targets_and_timeouts() {
+    let s = parse_with(GOOD).unwrap();
+    assert_eq!(s.steps.len(), 2);
+    assert!(matches!(&s.steps[0].action, Action::Apply(objects) if objects.len() == 2));
+    assert_eq!(s.steps[1].action, Action::Scale { set: "web".into(), replicas: 3 });
+    assert_eq!(s.steps[1].timeout, Duration::from_secs(90));
+    assert_eq!(s.steps[0].timeout, DEFAULT_TIMEOUT);
+    assert_eq!(s.steps[1].expect[0].target, "web");
+    assert_eq!(s.steps[1].line, 13);
+}
+
+#[test]
+fn a_misspelled_field_is_rejected_at_its_line() {
+    let err = parse_with(&GOOD.replace("  steps:", "  stepz:")).unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("s.yaml:8:"), "{text}");
+    assert!(text.contains("stepz"), "{text}");
+    let err = parse_with(&GOOD.replace("    timeout: 90s", "    timout: 90s")).unwrap_err();
+    assert!(err.to_string().contains(":15:"), "{err}");
+}
+
+#[test]
+fn unknown_checks_references_and_claims_are_errors() {
+    let err = parse_with(&GOOD.replace(
+        "      ordered-creation: [002-ordered-create]\n  - scale",
+        "      ordered-creaton: [002-ordered-create]\n  - scale",
+    ))
+    .unwrap_err();
+    assert!(err.to_string().contains("ordered-creaton"), "{err}");
+    let err = parse_with(&GOOD.replace("scale: {statefulset: web,", "scale: {statefulset: db,")).unwrap_err();
+    assert!(err.to_string().contains("s.yaml:13:5: no manifest of the scenario declares StatefulSet db"), "{err}");
+    let err = parse_with(
+        &GOOD.replace("claims: [002-ordered-create]\n  manifests", "claims: [002-ordered-create, 999-nope]\n  manifests"),
+    )
+    .unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("unknown claim id \"999-nope\""), "{text}");
+    assert!(text.contains("no step's expect proves it"), "{text}");
+}
+
+#[test]
+fn two_actions_in_one_step_are_an_error() {
+    let err = parse_with(&GOOD.replace(
+        "  - scale: {statefulset: web, replicas: 3}\n",
+        "  - scale: {statefulset: web, replicas: 3}\n    dns: {statefulset: web}\n",
+    ))
+    .unwrap_err();
+    assert!(err.to_string().contains("one action"), "{err}");
+}
+
+#[test]
+fn a_secret_the_scenario_does_not_supply_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let sts =
+        STS.replace("image: nginx}", "image: nginx, env: [{name: P, valueFrom: {secretKeyRef: {name: db, key: password}}}]}");
+    std::fs::write(dir.path().join("sts.yaml"), sts).unwrap();
+    let file = dir.path().join("s.yaml");
+    std::fs::write(&file, GOOD).unwrap();
+    let err = load(&file).unwrap_err();
+    assert!(err.to_string().contains("sts.yaml:6:1: StatefulSet web reads key password of Secret db"), "{err}");
+}
+
+#[test]
+fn merge_patch_follows_rfc_7386() {
+    let mut target = serde_json::json!({"a": {"b": 1, "c": 2}, "d": [1]});
+    merge_patch(&mut target, &serde_json::json!({"a": {"b": null, "e": 3}, "d": [2]}));
+    assert_eq!(target, serde_json::json!({"a": {"c": 2, "e": 3}, "d": [2]}));
+    let _ = Path::new("");
+}

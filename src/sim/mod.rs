@@ -260,7 +260,13 @@ impl SimCluster {
         let request = claim.request.as_deref().map_or(0, quantity_bytes);
         let volume_name = if class == DEFAULT_STORAGE_CLASS {
             let name = format!("pvc-{}", claim.uid);
-            let obs = VolumeObs { name: name.clone(), phase: "Bound".into(), storage_class: Some(class.clone()), capacity: claim.request.clone(), claim: None };
+            let obs = VolumeObs {
+                name: name.clone(),
+                phase: "Bound".into(),
+                storage_class: Some(class.clone()),
+                capacity: claim.request.clone(),
+                claim: None,
+            };
             self.volumes.insert(name.clone(), (obs, true));
             Some(name)
         } else {
@@ -314,7 +320,14 @@ impl SimCluster {
             labels.insert(TEMPLATE_HASH_LABEL.into(), d.hash.clone());
             let spec = d.template.spec.clone().unwrap_or_default();
             let grace = spec.termination_grace_period_seconds;
-            let obs = PodObs { name: pod_name, uid: self.new_uid(), owner: Some(owner.clone()), phase: "Pending".into(), labels, ..PodObs::default() };
+            let obs = PodObs {
+                name: pod_name,
+                uid: self.new_uid(),
+                owner: Some(owner.clone()),
+                phase: "Pending".into(),
+                labels,
+                ..PodObs::default()
+            };
             self.add_pod(obs, spec, grace);
         }
     }
@@ -327,7 +340,8 @@ impl SimCluster {
             Task::Remove(pod, uid) => self.remove_pod(&pod, &uid),
             Task::BindClaim(claim) => self.bind_claim(&claim),
             Task::CollectSet(set) => {
-                let owned: Vec<String> = self.pods.values().filter(|p| p.obs.belongs_to(&set)).map(|p| p.obs.name.clone()).collect();
+                let owned: Vec<String> =
+                    self.pods.values().filter(|p| p.obs.belongs_to(&set)).map(|p| p.obs.name.clone()).collect();
                 for pod in owned {
                     self.begin_pod_deletion(&pod);
                 }
@@ -422,7 +436,11 @@ impl SimCluster {
             vec![absolute.to_owned()]
         } else {
             // A pod's resolv.conf: search <ns>.svc.<domain> svc.<domain> <domain>, ndots:5.
-            let search = [format!("{}.svc.{}", self.namespace, self.cluster_domain), format!("svc.{}", self.cluster_domain), self.cluster_domain.clone()];
+            let search = [
+                format!("{}.svc.{}", self.namespace, self.cluster_domain),
+                format!("svc.{}", self.cluster_domain),
+                self.cluster_domain.clone(),
+            ];
             let mut c: Vec<String> = search.iter().map(|s| format!("{name}.{s}")).collect();
             c.push(name.to_owned());
             c
@@ -443,10 +461,15 @@ impl SimCluster {
     fn serve(&self, pod: &SimPod, port: u16, path: &str) -> Result<HttpResponse, String> {
         for container in &pod.spec.containers {
             let image = container.image.as_deref().unwrap_or("");
-            let declared: Vec<u16> = container.ports.iter().flatten().filter_map(|p| u16::try_from(p.container_port).ok()).collect();
+            let declared: Vec<u16> =
+                container.ports.iter().flatten().filter_map(|p| u16::try_from(p.container_port).ok()).collect();
             let host = pod.obs.hostname.clone().unwrap_or_else(|| pod.obs.name.clone());
             if image.contains("nginx") && port == 80 {
-                let file = if path.ends_with('/') { format!("/usr/share/nginx/html{path}index.html") } else { format!("/usr/share/nginx/html{path}") };
+                let file = if path.ends_with('/') {
+                    format!("/usr/share/nginx/html{path}index.html")
+                } else {
+                    format!("/usr/share/nginx/html{path}")
+                };
                 let body = self.read_file(pod, &file).unwrap_or_else(|| {
                     "<!DOCTYPE html>\n<html>\n<head>\n<title>Welcome to nginx!</title>\n</head>\n<body>\n<h1>Welcome to nginx!</h1>\n</body>\n</html>\n".into()
                 });
@@ -546,12 +569,19 @@ impl Cluster for SimCluster {
                 };
                 let obs = ServiceObs { name: name.clone(), cluster_ip, selector: spec.selector.unwrap_or_default() };
                 let change = if self.services.contains_key(&name) { Change::Modified } else { Change::Added };
-                self.service_ports.insert(name.clone(), spec.ports.iter().flatten().filter_map(|p| u16::try_from(p.port).ok()).collect());
+                self.service_ports
+                    .insert(name.clone(), spec.ports.iter().flatten().filter_map(|p| u16::try_from(p.port).ok()).collect());
                 self.services.insert(name, obs.clone());
                 self.emit(Event::Service { change, service: obs });
             }
             Object::Secret(secret) => {
-                let keys: Vec<String> = secret.data.iter().flat_map(|d| d.keys()).chain(secret.string_data.iter().flat_map(|d| d.keys())).cloned().collect();
+                let keys: Vec<String> = secret
+                    .data
+                    .iter()
+                    .flat_map(|d| d.keys())
+                    .chain(secret.string_data.iter().flat_map(|d| d.keys()))
+                    .cloned()
+                    .collect();
                 let name = object.name().to_owned();
                 let change = if self.secrets.contains_key(&name) { Change::Modified } else { Change::Added };
                 self.secrets.insert(name.clone(), keys.clone());
@@ -605,7 +635,8 @@ impl Cluster for SimCluster {
                     })
                     .collect();
                 let replicas = spec.replicas.map_or(1, |r| u32::try_from(r).unwrap_or(0));
-                self.deployments.insert(name.clone(), SimDeployment { replicas, replica_set: format!("{name}-{hash}"), hash, template });
+                self.deployments
+                    .insert(name.clone(), SimDeployment { replicas, replica_set: format!("{name}-{hash}"), hash, template });
                 self.schedule(delay::CONTROLLER, Task::ReconcileDeployment(name));
             }
             Object::PersistentVolumeClaim(c) => {
@@ -678,7 +709,8 @@ impl Cluster for SimCluster {
         self.emit(Event::StatefulSet { change: Change::Deleted, set: sim.obs.clone() });
         if sim.when_deleted_delete() {
             let prefixes: Vec<String> = sim.obs.claim_templates.iter().map(|t| format!("{t}-{set}-")).collect();
-            let claims: Vec<String> = self.claims.keys().filter(|c| prefixes.iter().any(|p| c.starts_with(p.as_str()))).cloned().collect();
+            let claims: Vec<String> =
+                self.claims.keys().filter(|c| prefixes.iter().any(|p| c.starts_with(p.as_str()))).cloned().collect();
             for claim in claims {
                 self.delete_claim(&claim);
             }
@@ -696,7 +728,9 @@ impl Cluster for SimCluster {
                 self.files.entry(key).or_default().insert(path.clone(), format!("{content}\n"));
                 Ok(String::new())
             }
-            ExecCommand::Read { path } => self.read_file(&target, path).ok_or_else(|| format!("cat: can't open '{path}': No such file or directory")),
+            ExecCommand::Read { path } => {
+                self.read_file(&target, path).ok_or_else(|| format!("cat: can't open '{path}': No such file or directory"))
+            }
         }
     }
 
@@ -721,7 +755,10 @@ impl Cluster for SimCluster {
                 Err(e) => return HttpAnswer { address: None, response: Err(e) },
             }
         };
-        let server = self.pods.values().find(|p| p.obs.ip.as_deref() == Some(address.as_str()) && p.obs.phase == "Running" && !p.obs.terminating);
+        let server = self
+            .pods
+            .values()
+            .find(|p| p.obs.ip.as_deref() == Some(address.as_str()) && p.obs.phase == "Running" && !p.obs.terminating);
         let response = match server {
             Some(pod) => self.serve(pod, port, &path),
             None => Err(format!("connect to {address}:{port} failed: No route to host")),
@@ -736,7 +773,7 @@ impl Cluster for SimCluster {
             }
             match self.queue.peek() {
                 Some(Reverse((at, _, _))) if *at <= deadline_ms => {
-                    let Some(Reverse((at, _, task))) = self.queue.pop() else { return None };
+                    let Reverse((at, _, task)) = self.queue.pop()?;
                     self.clock = self.clock.max(at);
                     self.run_task(task);
                 }

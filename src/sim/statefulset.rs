@@ -257,7 +257,12 @@ impl SimCluster {
             if !self.claims.contains_key(&claim_name) {
                 let claim_spec = claim_template.spec.clone().unwrap_or_default();
                 let class = claim_spec.storage_class_name.clone().or_else(|| Some(super::DEFAULT_STORAGE_CLASS.to_owned()));
-                let request = claim_spec.resources.as_ref().and_then(|r| r.requests.as_ref()).and_then(|r| r.get("storage")).map(|q| q.0.clone());
+                let request = claim_spec
+                    .resources
+                    .as_ref()
+                    .and_then(|r| r.requests.as_ref())
+                    .and_then(|r| r.get("storage"))
+                    .map(|q| q.0.clone());
                 let obs = ClaimObs {
                     name: claim_name.clone(),
                     uid: self.new_uid(),
