@@ -13,7 +13,7 @@ use rand::Rng;
 use serde::Serialize;
 
 use crate::{
-    checks::{self, CheckName, Outcome, Policy, Verdict, Window},
+    checks::{self, Outcome, Policy, Verdict, Window},
     cluster::{Cluster, ExecCommand},
     manifest::Object,
     plan::Plan,
@@ -544,10 +544,4 @@ fn describe_wait(until: &Until, view: &View) -> String {
 #[must_use]
 pub fn scenario_objects(scenario: &Scenario) -> Vec<&Object> {
     scenario.manifests.iter().map(|m| &m.object).collect()
-}
-
-/// Whether `check` appears anywhere in the scenario (used by reports to list coverage).
-#[must_use]
-pub fn uses_check(scenario: &Scenario, check: CheckName) -> bool {
-    scenario.steps.iter().any(|s| s.expect.iter().any(|e| e.check == check))
 }

@@ -786,10 +786,7 @@ impl Cluster for SimCluster {
     }
 
     async fn cleanup(&mut self) -> Result<(), ClusterError> {
-        let run_volumes: Vec<String> = self.volumes.keys().cloned().collect();
-        for volume in run_volumes {
-            self.volumes.remove(&volume);
-        }
+        self.volumes.clear();
         self.sets.clear();
         self.pods.clear();
         self.claims.clear();
