@@ -1,19 +1,21 @@
-//! The command line: `run`, `validate`, `list`, `schema`.
+//! The command line: `run`, `analyze`, `validate`, `list`, `schema`.
 //!
 //! Exit codes (one table, applied in one place — [`ExitCode`]):
 //! 0 every claim held; 1 a claim failed or a step could not complete; 2 bad input (scenario,
 //! manifest, flags); 3 cluster or environment problem.
 
 use std::{
-    io::{IsTerminal, Write},
-    path::PathBuf,
+    io::{IsTerminal, Read, Write},
+    path::{Path, PathBuf},
 };
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::{
+    analyze,
+    checks::{CheckName, Policy},
     plan::{Plan, PlanOptions},
-    report,
+    record, report,
     runner::{self, Progress, RunSettings, ScenarioReport, StepReport},
     scenario::{self, Scenario},
     sim::SimCluster,
@@ -65,8 +67,42 @@ pub enum Command {
         #[arg(short, long, value_enum, default_value_t = Output::Text)]
         output: Output,
     },
+    /// Judge a `kubectl get pods -w` transcript, or a timeline file written by `run --output-dir`.
+    Analyze(AnalyzeArgs),
     /// Print the JSON Schema of the scenario format (for editors).
     Schema,
+}
+
+/// `analyze` options.
+#[derive(Debug, Args)]
+pub struct AnalyzeArgs {
+    /// The transcript or timeline.jsonl file; `-` reads standard input.
+    pub file: PathBuf,
+    /// Judge only the pods of this StatefulSet (`<NAME>-<ordinal>`).
+    #[arg(long, value_name = "NAME")]
+    pub statefulset: Option<String>,
+    /// The pod management policy to assume (transcripts do not show it).
+    #[arg(long, value_enum, default_value_t = PolicyArg::Ordered)]
+    pub policy: PolicyArg,
+    /// Also judge this check (repeatable): reverse-termination, reverse-rollout, parallel-burst.
+    #[arg(long, value_name = "CHECK", value_parser = parse_check)]
+    pub expect: Vec<CheckName>,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+}
+
+/// `--policy` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PolicyArg {
+    /// OrderedReady: creation order is judged.
+    Ordered,
+    /// Parallel: no creation order; the observed parallelism is reported.
+    Parallel,
+}
+
+fn parse_check(text: &str) -> Result<CheckName, String> {
+    text.parse()
 }
 
 /// Output formats.
@@ -108,6 +144,10 @@ pub struct RunArgs {
     /// Kubeconfig context (default: the current one).
     #[arg(long)]
     pub context: Option<String>,
+    /// Write DIR/<scenario>/timeline.jsonl (the recorded history, readable by `analyze`) and
+    /// DIR/<scenario>/verdicts.json (claims, checks, verdicts, evidence).
+    #[arg(long, value_name = "DIR")]
+    pub output_dir: Option<PathBuf>,
     /// Print only the summary.
     #[arg(short, long)]
     pub quiet: bool,
@@ -130,7 +170,82 @@ pub fn main_with(cli: Cli) -> ExitCode {
             ExitCode::Pass
         }
         Command::Run(args) => run(&args),
+        Command::Analyze(args) => analyze_file(&args),
     }
+}
+
+fn analyze_file(args: &AnalyzeArgs) -> ExitCode {
+    let mut text = String::new();
+    let read = if args.file.as_os_str() == "-" {
+        std::io::stdin().read_to_string(&mut text).map(|_| ())
+    } else {
+        std::fs::read(&args.file).map(|bytes| text = String::from_utf8_lossy(&bytes).into_owned())
+    };
+    if let Err(e) = read {
+        eprintln!("error: cannot read {}: {e}", args.file.display());
+        return ExitCode::BadInput;
+    }
+    if record::looks_like_timeline(&text) {
+        return analyze_timeline(args, &text);
+    }
+    let options = analyze::Options {
+        statefulset: args.statefulset.clone(),
+        policy: match args.policy {
+            PolicyArg::Ordered => Policy::Ordered,
+            PolicyArg::Parallel => Policy::Parallel,
+        },
+        expect: args.expect.clone(),
+    };
+    let report = match analyze::transcript(&text, &options) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {}: {e}", args.file.display());
+            return ExitCode::BadInput;
+        }
+    };
+    match args.output {
+        Output::Json => println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default()),
+        Output::Text => print!("{}", analyze::render_text(&report)),
+    }
+    if report.failed() { ExitCode::ClaimFailed } else { ExitCode::Pass }
+}
+
+/// Judges a recorded timeline again: the file says which checks, steps and targets.
+fn analyze_timeline(args: &AnalyzeArgs, text: &str) -> ExitCode {
+    if args.statefulset.is_some() || !args.expect.is_empty() || args.policy != PolicyArg::Ordered {
+        eprintln!(
+            "error: {}: a timeline file names its own checks; --statefulset, --policy and --expect apply to transcripts only",
+            args.file.display()
+        );
+        return ExitCode::BadInput;
+    }
+    let (header, timeline) = match record::read(&args.file, text) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::BadInput;
+        }
+    };
+    let judged = runner::judge_expectations(&header.expectations, &timeline, &header.namespace, &header.cluster_domain);
+    let steps = header.step_reports();
+    let claims = runner::claim_verdicts_for(&header.claims, &header.expectations, &judged, &steps);
+    let report = ScenarioReport { scenario: header.scenario, namespace: header.namespace, steps, judged, claims, timeline };
+    match args.output {
+        Output::Json => println!("{}", serde_json::to_string_pretty(&report::verdicts_json(&report)).unwrap_or_default()),
+        Output::Text => print!("{}", report::summary_table(std::slice::from_ref(&report), 160)),
+    }
+    if report.failed() { ExitCode::ClaimFailed } else { ExitCode::Pass }
+}
+
+/// Writes `DIR/<scenario>/timeline.jsonl` and `verdicts.json`.
+fn write_output(dir: &Path, scenario: &Scenario, report: &ScenarioReport, cluster_domain: &str) -> std::io::Result<()> {
+    let dir = dir.join(&report.scenario);
+    std::fs::create_dir_all(&dir)?;
+    let mut file = std::io::BufWriter::new(std::fs::File::create(dir.join("timeline.jsonl"))?);
+    record::write(&mut file, &record::Header::of(report, scenario, cluster_domain), &report.timeline)?;
+    file.flush()?;
+    let verdicts = serde_json::to_string_pretty(&report::verdicts_json(report)).map_err(std::io::Error::other)?;
+    std::fs::write(dir.join("verdicts.json"), verdicts + "\n")
 }
 
 /// Loads every scenario under `paths`, printing every error; exit code 2 on any.
@@ -298,6 +413,14 @@ fn run(args: &RunArgs) -> ExitCode {
         }
         reports
     });
+    if let Some(dir) = &args.output_dir {
+        for (scenario, report) in selected.iter().zip(&reports) {
+            if let Err(e) = write_output(dir, scenario, report, &settings.cluster_domain) {
+                eprintln!("error: cannot write results under {}: {e}", dir.display());
+                return ExitCode::Environment;
+            }
+        }
+    }
     let width = if std::io::stdout().is_terminal() { 100 } else { 160 };
     print!("\n{}", report::summary_table(&reports, width));
     if reports.iter().any(ScenarioReport::failed) { ExitCode::ClaimFailed } else { ExitCode::Pass }

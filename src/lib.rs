@@ -6,14 +6,17 @@
 //! run's concrete objects) → [`runner`] driving a [`cluster::Cluster`] ([`sim`] or live) →
 //! [`timeline`] (what was observed) → [`checks`] (verdicts) → [`report`].
 
+pub mod analyze;
 pub mod checks;
 pub mod claims;
 pub mod cli;
 pub mod cluster;
 pub mod manifest;
 pub mod plan;
+pub mod record;
 pub mod report;
 pub mod runner;
 pub mod scenario;
 pub mod sim;
 pub mod timeline;
+pub mod transcript;

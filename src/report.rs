@@ -95,3 +95,18 @@ pub fn coverage(scenarios: &[Scenario]) -> Vec<(&'static str, Vec<String>)> {
         })
         .collect()
 }
+
+/// The deterministic part of a scenario's result (`verdicts.json`): claims, checks, verdicts
+/// and evidence, steps and their errors — no namespace, run id or timings, so two runs that
+/// behaved the same give the same file.
+#[must_use]
+pub fn verdicts_json(report: &ScenarioReport) -> serde_json::Value {
+    let steps: Vec<serde_json::Value> =
+        report.steps.iter().map(|s| serde_json::json!({"index": s.index, "action": s.action, "error": s.error})).collect();
+    serde_json::json!({
+        "scenario": report.scenario,
+        "claims": report.claims,
+        "judged": report.judged,
+        "steps": steps,
+    })
+}

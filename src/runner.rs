@@ -17,6 +17,7 @@ use crate::{
     cluster::{Cluster, ExecCommand},
     manifest::Object,
     plan::Plan,
+    record,
     scenario::{Action, ResolvedStep, Scenario, Until, Via},
     timeline::{Event, ProbeObs, Timeline, View},
 };
@@ -159,22 +160,31 @@ pub async fn run_scenario<C: Cluster>(
 /// Judges every expectation of every step that ran.
 #[must_use]
 pub fn judge(scenario: &Scenario, timeline: &Timeline, namespace: &str, settings: &RunSettings) -> Vec<Judged> {
+    judge_expectations(&record::expectations(scenario), timeline, namespace, &settings.cluster_domain)
+}
+
+/// Judges each expectation whose step is in `timeline` (a live, simulated or recorded run).
+#[must_use]
+pub fn judge_expectations(
+    expectations: &[record::Expectation],
+    timeline: &Timeline,
+    namespace: &str,
+    cluster_domain: &str,
+) -> Vec<Judged> {
     let mut judged = Vec::new();
-    for step in &scenario.steps {
-        let Some(range) = timeline.step_range(step.index) else { continue };
-        for e in &step.expect {
-            let window = Window {
-                timeline,
-                range: range.clone(),
-                target: &e.target,
-                namespace,
-                cluster_domain: &settings.cluster_domain,
-                expect_body: e.body.as_deref(),
-                default_policy: Policy::Ordered,
-            };
-            let outcome = checks::evaluate(e.check, &window);
-            judged.push(Judged { step: step.index, target: e.target.clone(), claims: e.claims.clone(), outcome });
-        }
+    for e in expectations {
+        let Some(range) = timeline.step_range(e.step) else { continue };
+        let window = Window {
+            timeline,
+            range,
+            target: &e.target,
+            namespace,
+            cluster_domain,
+            expect_body: e.body.as_deref(),
+            default_policy: Policy::Ordered,
+        };
+        let outcome = checks::evaluate(e.check, &window);
+        judged.push(Judged { step: e.step, target: e.target.clone(), claims: e.claims.clone(), outcome });
     }
     judged
 }
@@ -182,13 +192,24 @@ pub fn judge(scenario: &Scenario, timeline: &Timeline, namespace: &str, settings
 /// Rolls check outcomes up into one verdict per claim of the scenario.
 #[must_use]
 pub fn claim_verdicts(scenario: &Scenario, judged: &[Judged], steps: &[StepReport]) -> Vec<ClaimVerdict> {
+    claim_verdicts_for(&scenario.claims, &record::expectations(scenario), judged, steps)
+}
+
+/// Rolls check outcomes up into one verdict per claim: fail if any check citing it failed;
+/// pass if every planned check passed; inconclusive otherwise (with the reason).
+#[must_use]
+pub fn claim_verdicts_for(
+    claims: &[String],
+    expectations: &[record::Expectation],
+    judged: &[Judged],
+    steps: &[StepReport],
+) -> Vec<ClaimVerdict> {
     let failed_step = steps.iter().find(|s| s.error.is_some());
-    scenario
-        .claims
+    claims
         .iter()
         .map(|claim| {
             let relevant: Vec<&Judged> = judged.iter().filter(|j| j.claims.contains(claim)).collect();
-            let planned = scenario.steps.iter().flat_map(|s| s.expect.iter()).filter(|e| e.claims.contains(claim)).count();
+            let planned = expectations.iter().filter(|e| e.claims.contains(claim)).count();
             let worst = relevant.iter().max_by_key(|j| j.outcome.verdict);
             let (verdict, evidence) = match worst {
                 Some(j) if j.outcome.verdict == Verdict::Fail => (Verdict::Fail, describe(j)),

@@ -24,6 +24,7 @@ pub const TEMPLATE_HASH_LABEL: &str = "pod-template-hash";
 
 /// One observation, numbered in arrival order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Entry {
     /// Position in the history, from 0, without holes.
     pub seq: usize,
@@ -417,6 +418,10 @@ pub struct HttpResponse {
 pub struct Timeline {
     /// The entries, `entries[i].seq == i`.
     pub entries: Vec<Entry>,
+    /// The history shows only the pods something was printed about (a `kubectl get pods -w`
+    /// transcript), not a complete watch: a pod it does not mention is *unknown*, not absent.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub partial: bool,
 }
 
 impl Timeline {

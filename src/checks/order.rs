@@ -12,10 +12,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::{CheckName, Outcome, Policy, Verdict, Window};
 use crate::timeline::{Change, Entry, Event, PodObs, View};
 
-/// A pod of the target set that first appears at `entry` (a new name or a new UID).
+/// A pod of the target set that is added at `entry` (a new name or a new UID). A pod that first
+/// shows up in a `Modified` entry (a transcript's first sighting of a pod that already existed)
+/// was not created there.
 fn created<'a>(window: &Window<'_>, view: &View, entry: &'a Entry) -> Option<(u32, &'a PodObs)> {
     let Event::Pod { change, pod } = &entry.event else { return None };
-    if *change == Change::Deleted || !pod.belongs_to(window.target) {
+    if *change != Change::Added || !pod.belongs_to(window.target) {
         return None;
     }
     let ordinal = pod.ordinal_in(window.target)?;
@@ -38,6 +40,69 @@ fn begins_terminating<'a>(window: &Window<'_>, view: &View, entry: &'a Entry) ->
         Change::Added | Change::Modified => pod.terminating,
     };
     (now && !was_terminating).then_some((ordinal, pod))
+}
+
+/// What a history says about a pod at one point.
+enum Known<'v> {
+    /// It existed in this state, or (`None`) it did not exist.
+    Pod(Option<&'v PodObs>),
+    /// The history cannot say: a partial history (a transcript) that does not mention the pod
+    /// before this point, nor shows it being created later.
+    Unknown,
+}
+
+/// The first entry of each pod name, and whether it shows the pod being created.
+struct FirstMentions<'t>(BTreeMap<&'t str, (usize, bool)>);
+
+impl<'t> FirstMentions<'t> {
+    fn of(window: &Window<'t>) -> Self {
+        let mut first = BTreeMap::new();
+        if window.timeline.partial {
+            for entry in &window.timeline.entries {
+                if let Event::Pod { change, pod } = &entry.event {
+                    first.entry(pod.name.as_str()).or_insert((entry.seq, *change == Change::Added));
+                }
+            }
+        }
+        Self(first)
+    }
+
+    /// The state of pod `name` in `view`, the state just before entry `at`.
+    fn state<'v>(&self, window: &Window<'_>, view: &'v View, name: &str, at: usize) -> Known<'v> {
+        if let Some(pod) = view.pods.get(name) {
+            return Known::Pod(Some(pod));
+        }
+        if !window.timeline.partial {
+            return Known::Pod(None);
+        }
+        match self.0.get(name) {
+            // Mentioned before and gone since, or created later: it did not exist.
+            Some((seq, _)) if *seq < at => Known::Pod(None),
+            Some((_, true)) => Known::Pod(None),
+            _ => Known::Unknown,
+        }
+    }
+}
+
+/// Where each pod name of the window is added, to tell a replacement (the pod terminates and
+/// comes back under its name) from a removal.
+struct Additions(BTreeMap<String, Vec<usize>>);
+
+impl Additions {
+    fn of(window: &Window<'_>) -> Self {
+        let mut added: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        for entry in window.entries() {
+            if let Event::Pod { change: Change::Added, pod } = &entry.event {
+                added.entry(pod.name.clone()).or_default().push(entry.seq);
+            }
+        }
+        Self(added)
+    }
+
+    /// Whether pod `name` is added again after entry `seq`.
+    fn comes_back(&self, name: &str, seq: usize) -> bool {
+        self.0.get(name).is_some_and(|seqs| seqs.last().is_some_and(|last| *last > seq))
+    }
 }
 
 /// The latest entry in `[0, end)` that concerns pod `name`, for evidence.
@@ -66,23 +131,42 @@ pub(super) fn ordered_creation(window: &Window<'_>) -> Outcome {
     if window.policy(&window.view_after()) == Policy::Parallel {
         return Outcome::new(check, Verdict::NotApplicable, "the set is Parallel: no creation order is promised", vec![]);
     }
+    let mentions = FirstMentions::of(window);
     let mut creations = Vec::new();
     let mut violations = Vec::new();
+    let mut unknown: Vec<(String, usize)> = Vec::new();
     window.replay(|view, entry| {
         let Some((k, pod)) = created(window, view, entry) else { return };
         creations.push((k, entry.seq));
-        let pods = view.set_pods(window.target);
+        let mut unseen = Vec::new();
         for j in 0..k {
-            let predecessor = pods.get(&j);
-            if !predecessor.is_some_and(|p| p.running_and_ready()) {
-                let mut evidence = vec![entry.seq];
-                evidence.extend(last_entry_of(window, &format!("{}-{j}", window.target), entry.seq));
-                violations.push((
-                    format!("{} was created (#{}) while {}-{j} {}", pod.name, entry.seq, window.target, describe(predecessor)),
-                    evidence,
-                ));
-                break;
-            }
+            let name = format!("{}-{j}", window.target);
+            let predecessor = match mentions.state(window, view, &name, entry.seq) {
+                Known::Pod(Some(p)) if p.running_and_ready() => continue,
+                Known::Pod(p) => p,
+                Known::Unknown => {
+                    unseen.push(name);
+                    continue;
+                }
+            };
+            let mut evidence = vec![entry.seq];
+            evidence.extend(last_entry_of(window, &name, entry.seq));
+            violations.push((
+                format!("{} was created (#{}) while {name} {}", pod.name, entry.seq, describe(predecessor.as_ref())),
+                evidence,
+            ));
+            return;
+        }
+        if !unseen.is_empty() {
+            unknown.push((
+                format!(
+                    "{} was created (#{}) but the transcript shows nothing of {} before it",
+                    pod.name,
+                    entry.seq,
+                    unseen.join(", ")
+                ),
+                entry.seq,
+            ));
         }
     });
     if creations.is_empty() {
@@ -92,6 +176,14 @@ pub(super) fn ordered_creation(window: &Window<'_>) -> Outcome {
         let evidence = violations.iter().flat_map(|(_, e)| e.iter().copied()).collect();
         let more = if violations.len() > 1 { format!(" (and {} more)", violations.len() - 1) } else { String::new() };
         return Outcome::new(check, Verdict::Fail, format!("{detail}{more}"), evidence);
+    }
+    if let Some((detail, _)) = unknown.first() {
+        return Outcome::new(
+            check,
+            Verdict::Inconclusive,
+            format!("{detail}, so whether they were Ready cannot be judged"),
+            unknown.iter().map(|(_, s)| *s).collect(),
+        );
     }
     let order: Vec<String> = creations.iter().map(|(k, _)| format!("{}-{k}", window.target)).collect();
     Outcome::new(
@@ -110,10 +202,18 @@ pub(super) fn reverse_termination(window: &Window<'_>) -> Outcome {
     if window.policy(&window.view_after()) == Policy::Parallel {
         return Outcome::new(check, Verdict::NotApplicable, "the set is Parallel: no termination order is promised", vec![]);
     }
+    let mentions = FirstMentions::of(window);
+    // Without the StatefulSet's spec (a transcript), a pod that terminates and comes back was
+    // replaced, not scaled away: reverse-rollout judges those.
+    let additions = (!window.view_after().sets.contains_key(window.target)).then(|| Additions::of(window));
+    let mut unjudged = BTreeSet::new();
     let mut terminations = Vec::new();
     let mut violations: Vec<(String, Vec<usize>)> = Vec::new();
     window.replay(|view, entry| {
         let Some((k, pod)) = begins_terminating(window, view, entry) else { return };
+        if additions.as_ref().is_some_and(|a| a.comes_back(&pod.name, entry.seq)) {
+            return;
+        }
         terminations.push((k, entry.seq));
         let pods = view.set_pods(window.target);
         if let Some((j, higher)) = pods.range(k + 1..).next() {
@@ -127,22 +227,27 @@ pub(super) fn reverse_termination(window: &Window<'_>) -> Outcome {
             return;
         }
         for j in 0..k {
-            let predecessor = pods.get(&j);
-            if !predecessor.is_some_and(|p| p.running_and_ready()) {
-                let mut evidence = vec![entry.seq];
-                evidence.extend(last_entry_of(window, &format!("{}-{j}", window.target), entry.seq));
-                violations.push((
-                    format!(
-                        "{} began terminating (#{}) while its predecessor {}-{j} {}",
-                        pod.name,
-                        entry.seq,
-                        window.target,
-                        describe(predecessor)
-                    ),
-                    evidence,
-                ));
-                break;
-            }
+            let name = format!("{}-{j}", window.target);
+            let predecessor = match mentions.state(window, view, &name, entry.seq) {
+                Known::Pod(Some(p)) if p.running_and_ready() => continue,
+                Known::Pod(p) => p,
+                Known::Unknown => {
+                    unjudged.insert(name);
+                    continue;
+                }
+            };
+            let mut evidence = vec![entry.seq];
+            evidence.extend(last_entry_of(window, &name, entry.seq));
+            violations.push((
+                format!(
+                    "{} began terminating (#{}) while its predecessor {name} {}",
+                    pod.name,
+                    entry.seq,
+                    describe(predecessor.as_ref())
+                ),
+                evidence,
+            ));
+            break;
         }
     });
     if terminations.is_empty() {
@@ -153,10 +258,16 @@ pub(super) fn reverse_termination(window: &Window<'_>) -> Outcome {
         return Outcome::new(check, Verdict::Fail, detail.clone(), evidence);
     }
     let order: Vec<String> = terminations.iter().map(|(k, _)| format!("{}-{k}", window.target)).collect();
+    let unjudged = if unjudged.is_empty() {
+        String::new()
+    } else {
+        let names: Vec<String> = unjudged.into_iter().collect();
+        format!(" (the transcript never shows {}: not judged whether it was Ready)", names.join(", "))
+    };
     Outcome::new(
         check,
         Verdict::Pass,
-        format!("terminated {} in turn, each after its successors were gone", order.join(", ")),
+        format!("terminated {} in turn, each after its successors were gone{unjudged}", order.join(", ")),
         terminations.iter().map(|(_, s)| *s).collect(),
     )
 }
@@ -246,6 +357,9 @@ pub(super) fn reverse_rollout(window: &Window<'_>) -> Outcome {
         Some(rev) => pod.revision() == Some(rev.as_str()),
         None => replaced.contains(&ordinal),
     };
+    // Without revisions (a transcript), a replacement is a pod that terminates and comes back;
+    // one that does not come back was removed (a scale-down), which is not a rollout.
+    let additions = update_revision.is_none().then(|| Additions::of(window));
     window.replay(|view, entry| {
         // A pod that reappears after terminating completes a replacement.
         if let Some((k, _)) = created(window, view, entry)
@@ -254,6 +368,9 @@ pub(super) fn reverse_rollout(window: &Window<'_>) -> Outcome {
             replaced.insert(k);
         }
         let Some((k, pod)) = begins_terminating(window, view, entry) else { return };
+        if additions.as_ref().is_some_and(|a| !a.comes_back(&pod.name, entry.seq)) {
+            return;
+        }
         replacements.push((k, entry.seq));
         if k < partition {
             violations.push((

@@ -1,0 +1,335 @@
+//! `analyze`: judge a `kubectl get pods -w` transcript with the same checks as a live run.
+//!
+//! Each StatefulSet-like family of pods is judged in each session of the transcript (see
+//! [`crate::transcript`]); a check's verdicts over the sessions combine into one: `fail` if any
+//! session fails, else `inconclusive` if any is, else `pass` if any passes, else
+//! `not-applicable`. Evidence is given as transcript line numbers.
+
+use serde::Serialize;
+
+use crate::{
+    checks::{self, CheckName, Outcome, Policy, Verdict, Window},
+    timeline::{Change, Event},
+    transcript::{Family, FamilyHistory, Transcript},
+};
+
+/// The checks a transcript can feed: they need only pod names, states and order.
+pub const TRANSCRIPT_CHECKS: [CheckName; 4] =
+    [CheckName::OrderedCreation, CheckName::ReverseTermination, CheckName::ReverseRollout, CheckName::ParallelBurst];
+
+/// What to judge.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Options {
+    /// Judge only this family (StatefulSet name).
+    pub statefulset: Option<String>,
+    /// The pod management policy to assume.
+    pub policy: Policy,
+    /// Checks to judge besides the policy's default (ordered-creation for OrderedReady).
+    pub expect: Vec<CheckName>,
+}
+
+/// Why a transcript cannot be analyzed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AnalyzeError {
+    /// A check was asked for that a transcript cannot feed.
+    #[error("--expect {0}: a pod transcript holds only pod names, states and their order; checks it can judge: {list}", list = TRANSCRIPT_CHECKS.map(CheckName::as_str).join(", "))]
+    UnsupportedCheck(CheckName),
+    /// No line of the input is a `kubectl get pods` row.
+    #[error(
+        "no `kubectl get pods` rows found ({0} lines read): expected output of `kubectl get pods -w`, with or without -o wide"
+    )]
+    NoRows(usize),
+}
+
+/// One check's combined verdict for one family.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CheckReport {
+    /// The check.
+    pub check: CheckName,
+    /// Combined verdict.
+    pub verdict: Verdict,
+    /// Transcript lines that prove it, ascending.
+    pub lines: Vec<usize>,
+    /// What the check found, with line numbers.
+    pub detail: String,
+}
+
+/// What the transcript shows a family doing, whatever the policy.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Observed {
+    /// Pods created during a session.
+    pub created: usize,
+    /// Pods that began terminating during a session.
+    pub terminated: usize,
+    /// Most pods created and not yet Running and Ready at one time.
+    pub max_starting_together: usize,
+    /// Most pods terminating at one time.
+    pub max_terminating_together: usize,
+}
+
+/// The verdicts for one family.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FamilyReport {
+    /// StatefulSet name.
+    pub name: String,
+    /// Namespace, when the transcript shows one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// Its pods, by ordinal.
+    pub pods: Vec<String>,
+    /// Lines of the sessions it appears in.
+    pub sessions: Vec<usize>,
+    /// What it did.
+    pub observed: Observed,
+    /// The checks, in the order asked.
+    pub checks: Vec<CheckReport>,
+}
+
+/// The whole analysis.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Report {
+    /// One entry per family.
+    pub statefulsets: Vec<FamilyReport>,
+    /// Lines that were not pod rows or pod-table headers.
+    pub skipped_lines: Vec<usize>,
+}
+
+impl Report {
+    /// Whether any check failed.
+    #[must_use]
+    pub fn failed(&self) -> bool {
+        self.statefulsets.iter().flat_map(|s| &s.checks).any(|c| c.verdict == Verdict::Fail)
+    }
+}
+
+/// The checks judged under `options`.
+///
+/// # Errors
+/// When a requested check cannot be judged from a transcript.
+pub fn checks_for(options: &Options) -> Result<Vec<CheckName>, AnalyzeError> {
+    let mut list = Vec::new();
+    if options.policy == Policy::Ordered {
+        list.push(CheckName::OrderedCreation);
+    }
+    for check in &options.expect {
+        if !TRANSCRIPT_CHECKS.contains(check) {
+            return Err(AnalyzeError::UnsupportedCheck(*check));
+        }
+        if !list.contains(check) {
+            list.push(*check);
+        }
+    }
+    Ok(list)
+}
+
+/// Analyzes transcript `text`.
+///
+/// # Errors
+/// When a requested check cannot be judged from a transcript, or the text holds no pod row.
+pub fn transcript(text: &str, options: &Options) -> Result<Report, AnalyzeError> {
+    let checks = checks_for(options)?;
+    let parsed = crate::transcript::parse(text);
+    if parsed.rows.is_empty() {
+        return Err(AnalyzeError::NoRows(text.lines().count()));
+    }
+    let mut families = parsed.families();
+    if let Some(name) = &options.statefulset {
+        families.retain(|f| &f.name == name);
+        if families.is_empty() {
+            families.push(Family { namespace: None, name: name.clone() });
+        }
+    }
+    let statefulsets = families.iter().map(|family| judge_family(&parsed, family, &checks, options.policy)).collect();
+    Ok(Report { statefulsets, skipped_lines: parsed.skipped })
+}
+
+fn judge_family(parsed: &Transcript, family: &Family, checks: &[CheckName], policy: Policy) -> FamilyReport {
+    let histories = parsed.histories(family);
+    let mut observed = Observed::default();
+    for history in &histories {
+        observe(history, &family.name, &mut observed);
+    }
+    let checks = checks
+        .iter()
+        .map(|check| {
+            let outcomes: Vec<(&FamilyHistory, Outcome)> =
+                histories.iter().map(|h| (h, checks::evaluate(*check, &window(h, &family.name, policy)))).collect();
+            combine(*check, &outcomes, &family.name)
+        })
+        .collect();
+    FamilyReport {
+        name: family.name.clone(),
+        namespace: family.namespace.clone(),
+        pods: parsed.pods_of(family),
+        sessions: histories.iter().map(|h| h.session_line).collect(),
+        observed,
+        checks,
+    }
+}
+
+fn window<'a>(history: &'a FamilyHistory, target: &'a str, policy: Policy) -> Window<'a> {
+    Window {
+        timeline: &history.timeline,
+        range: history.start..history.timeline.len(),
+        target,
+        namespace: "",
+        cluster_domain: "cluster.local",
+        expect_body: None,
+        default_policy: policy,
+    }
+}
+
+/// Counts creations and terminations, and the most of each under way at once.
+fn observe(history: &FamilyHistory, target: &str, observed: &mut Observed) {
+    let mut view = history.timeline.view_at(history.start);
+    for entry in &history.timeline.entries[history.start..] {
+        if let Event::Pod { change, pod } = &entry.event
+            && pod.ordinal_in(target).is_some()
+        {
+            let old = view.pods.get(&pod.name);
+            if *change == Change::Added && old.is_none_or(|o| o.uid != pod.uid) {
+                observed.created += 1;
+            }
+            if pod.terminating && !old.is_some_and(|o| o.terminating && o.uid == pod.uid) {
+                observed.terminated += 1;
+            }
+        }
+        view.apply(&entry.event);
+        let starting = view.pods.values().filter(|p| !p.terminating && !p.running_and_ready()).count();
+        let terminating = view.pods.values().filter(|p| p.terminating).count();
+        observed.max_starting_together = observed.max_starting_together.max(starting);
+        observed.max_terminating_together = observed.max_terminating_together.max(terminating);
+    }
+}
+
+/// The combined verdict of one check over the sessions.
+fn combine(check: CheckName, outcomes: &[(&FamilyHistory, Outcome)], target: &str) -> CheckReport {
+    let rank = |v: Verdict| match v {
+        Verdict::Fail => 3,
+        Verdict::Inconclusive => 2,
+        Verdict::Pass => 1,
+        Verdict::NotApplicable => 0,
+    };
+    let Some(verdict) = outcomes.iter().map(|(_, o)| o.verdict).max_by_key(|v| rank(*v)) else {
+        return CheckReport {
+            check,
+            verdict: Verdict::NotApplicable,
+            lines: vec![],
+            detail: format!("no pod named {target}-<ordinal> appears in the transcript"),
+        };
+    };
+    let deciding: Vec<&(&FamilyHistory, Outcome)> = outcomes.iter().filter(|(_, o)| o.verdict == verdict).collect();
+    let mut lines: Vec<usize> =
+        deciding.iter().flat_map(|(h, o)| o.evidence.iter().filter_map(|seq| h.lines.get(*seq).copied())).collect();
+    lines.sort_unstable();
+    lines.dedup();
+    let details: Vec<String> =
+        deciding.iter().map(|(h, o)| with_lines(&o.detail, &h.lines).replace("in this window", "in this session")).collect();
+    let detail = if details.windows(2).all(|w| w[0] == w[1]) {
+        let plural = if deciding.len() > 1 { format!(" (in each of {} sessions)", deciding.len()) } else { String::new() };
+        format!("{}{plural}", details[0])
+    } else {
+        let parts: Vec<String> =
+            deciding.iter().zip(&details).map(|((h, _), d)| format!("session at line {}: {d}", h.session_line)).collect();
+        parts.join("; ")
+    };
+    CheckReport { check, verdict, lines, detail }
+}
+
+/// Rewrites the entry references (`#12`) of a check's detail as transcript lines (`line 40`).
+fn with_lines(detail: &str, lines: &[usize]) -> String {
+    let mut out = String::with_capacity(detail.len());
+    let mut rest = detail;
+    while let Some(at) = rest.find('#') {
+        out.push_str(&rest[..at]);
+        let digits = rest[at + 1..].bytes().take_while(u8::is_ascii_digit).count();
+        let seq: Option<usize> = rest[at + 1..at + 1 + digits].parse().ok();
+        match seq.and_then(|s| lines.get(s)) {
+            Some(line) => out.push_str(&format!("line {line}")),
+            None => out.push_str(&rest[at..at + 1 + digits]),
+        }
+        rest = &rest[at + 1 + digits..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Renders a report for people.
+#[must_use]
+pub fn render_text(report: &Report) -> String {
+    let mut out = String::new();
+    for set in &report.statefulsets {
+        let name = match &set.namespace {
+            Some(ns) => format!("{ns}/{}", set.name),
+            None => set.name.clone(),
+        };
+        let sessions: Vec<String> = set.sessions.iter().map(ToString::to_string).collect();
+        out.push_str(&format!(
+            "{name}: pods {} (sessions at lines {})\n",
+            if set.pods.is_empty() { "none".to_owned() } else { set.pods.join(", ") },
+            if sessions.is_empty() { "-".to_owned() } else { sessions.join(", ") }
+        ));
+        for c in &set.checks {
+            let lines = if c.lines.is_empty() { String::new() } else { format!(" [lines {}]", ranges(&c.lines)) };
+            out.push_str(&format!("  {:20} {:15} {}{lines}\n", c.check.as_str(), c.verdict.as_str().to_uppercase(), c.detail));
+        }
+        let o = &set.observed;
+        out.push_str(&format!(
+            "  observed: {} created, {} terminated; at most {} starting and {} terminating at once\n",
+            o.created, o.terminated, o.max_starting_together, o.max_terminating_together
+        ));
+    }
+    if !report.skipped_lines.is_empty() {
+        out.push_str(&format!(
+            "skipped {} lines that are not pod rows: {}\n",
+            report.skipped_lines.len(),
+            ranges(&report.skipped_lines)
+        ));
+    }
+    out
+}
+
+/// `1, 2, 3, 7` → `1-3, 7`.
+fn ranges(numbers: &[usize]) -> String {
+    let mut parts = Vec::new();
+    let mut i = 0;
+    while i < numbers.len() {
+        let start = numbers[i];
+        let mut end = start;
+        while i + 1 < numbers.len() && numbers[i + 1] == end + 1 {
+            i += 1;
+            end = numbers[i];
+        }
+        parts.push(if start == end { start.to_string() } else { format!("{start}-{end}") });
+        i += 1;
+    }
+    parts.join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entry_references_become_lines() {
+        assert_eq!(
+            with_lines("web-1 was created (#2) while web-0 (#1)", &[10, 11, 12]),
+            "web-1 was created (line 12) while web-0 (line 11)"
+        );
+        assert_eq!(with_lines("see #9 and #x", &[1]), "see #9 and #x");
+    }
+
+    #[test]
+    fn ranges_compress() {
+        assert_eq!(ranges(&[1, 2, 3, 7, 9, 10]), "1-3, 7, 9-10");
+        assert_eq!(ranges(&[]), "");
+    }
+
+    #[test]
+    fn checks_needing_more_than_pods_are_refused() {
+        let options = Options { expect: vec![CheckName::Dns], ..Options::default() };
+        assert_eq!(checks_for(&options), Err(AnalyzeError::UnsupportedCheck(CheckName::Dns)));
+        let parallel = Options { policy: Policy::Parallel, ..Options::default() };
+        assert_eq!(checks_for(&parallel), Ok(vec![]));
+    }
+}

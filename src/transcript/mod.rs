@@ -1,0 +1,403 @@
+//! `kubectl get pods -w` transcripts → timelines the checks can judge.
+//!
+//! A transcript is weaker evidence than a watch: no UIDs, no owners, no revisions, and lines
+//! cut by whoever pasted it. The conversion therefore states each inference it makes, and
+//! marks the timelines it builds as [`Timeline::partial`] so the checks treat a pod the
+//! transcript never mentions as *unknown*, not as absent.
+//!
+//! **Sessions.** A pod-table header that follows anything other than a pod row (a prompt, prose,
+//! another table) starts a new session: what happened between two sessions was not watched,
+//! so each session is judged on its own. A header repeated directly after rows continues the
+//! session (kubectl reprints headers).
+//!
+//! **The initial listing.** `kubectl get pods -w` first lists every pod, then prints one line
+//! per change. The listing is the rows from the session's header up to the first pod printed
+//! a second time (or the first `MODIFIED`/`DELETED` event).
+//!
+//! **Creation.** A pod's first line is its creation when it shows a pod starting (Pending,
+//! ContainerCreating, Init:…, PodInitializing, an image-pull or config wait) with no container
+//! ready and no restart, and either it comes after the listing (kubectl prints a pod it did not
+//! list only when it is added) or its AGE is under two seconds. A pod first seen otherwise
+//! already existed: in the listing, from the session's start; after the listing, its state
+//! before its first line is unknown. A pod first seen `Terminating` (listed or not) begins
+//! terminating at that line: the update that starts a termination only sets the deletion
+//! timestamp, so before it the pod was in the same READY state, not terminating. (Two pods
+//! listed as terminating are therefore judged as terminating at once — which they were.)
+//!
+//! **Incarnations.** A pod name seen again after it terminated and came back, or whose AGE goes
+//! backwards, is a new pod under the same name (a new UID, `name#2`), judged as created at
+//! the first line that shows it.
+//!
+//! **Deletion.** With `--output-watch-events`, `DELETED` is exact. Without, a terminating pod's
+//! last line is its deletion when no container is ready any more (kubectl prints the deletion
+//! as one last line in the final state); a pod whose last line still has ready containers is
+//! left terminating. A pod that comes back under the same name was deleted before it did.
+
+mod parse;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+pub use parse::{Age, Column, Line, Row, WatchEvent, default_columns, parse_age};
+
+use crate::timeline::{Change, Event, PodObs, Timeline, ordinal_of};
+
+/// A parsed transcript: its pod rows, grouped in sessions, and the lines that were not rows.
+#[derive(Debug, Clone, Default)]
+pub struct Transcript {
+    /// Pod rows in order.
+    pub rows: Vec<SourcedRow>,
+    /// Sessions in order.
+    pub sessions: Vec<Session>,
+    /// 1-based numbers of the lines that were neither pod rows nor pod-table headers.
+    pub skipped: Vec<usize>,
+}
+
+/// A pod row with where it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourcedRow {
+    /// 1-based line number.
+    pub line: usize,
+    /// Index of its session in [`Transcript::sessions`].
+    pub session: usize,
+    /// Whether the row belongs to the session's initial listing.
+    pub listing: bool,
+    /// The row.
+    pub row: Row,
+}
+
+/// One uninterrupted stretch of watch output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// Line of its header (or of its first row when it has none).
+    pub line: usize,
+    /// Whether its header has an EVENT column (`--output-watch-events`).
+    pub watch_events: bool,
+}
+
+/// A StatefulSet-like group of pods: `<name>-<ordinal>` in one namespace.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Family {
+    /// Namespace, when the transcript has a NAMESPACE column.
+    pub namespace: Option<String>,
+    /// The StatefulSet name the pods are named after.
+    pub name: String,
+}
+
+impl std::fmt::Display for Family {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.namespace {
+            Some(ns) => write!(f, "{ns}/{}", self.name),
+            None => f.write_str(&self.name),
+        }
+    }
+}
+
+/// The timeline of one family in one session, with the transcript line of each entry.
+#[derive(Debug, Clone)]
+pub struct FamilyHistory {
+    /// Line the session starts at.
+    pub session_line: usize,
+    /// The entries, marked partial.
+    pub timeline: Timeline,
+    /// `lines[seq]` is the transcript line entry `seq` comes from.
+    pub lines: Vec<usize>,
+    /// The first entry of the judged window; those before it describe the pods that existed
+    /// when the session began.
+    pub start: usize,
+}
+
+enum Table {
+    /// No header yet: rows in kubectl's default columns are accepted.
+    None,
+    /// A pod table with these columns.
+    Pods(Vec<Column>),
+    /// Another table: its rows are skipped.
+    Other,
+}
+
+/// Parses a transcript. Never fails: what is not a pod row is listed in `skipped`.
+#[must_use]
+pub fn parse(text: &str) -> Transcript {
+    let mut transcript = Transcript::default();
+    let mut table = Table::None;
+    // Whether something other than a pod row came since the last row (true at the start).
+    let mut interrupted = true;
+    let mut seen: BTreeSet<(Option<String>, String)> = BTreeSet::new();
+    let mut listing = true;
+    let default = default_columns();
+    for (index, text) in text.lines().enumerate() {
+        let number = index + 1;
+        let columns = match &table {
+            Table::None => Some(default.as_slice()),
+            Table::Pods(c) => Some(c.as_slice()),
+            Table::Other => None,
+        };
+        match parse::classify(text, columns) {
+            Line::PodHeader(columns) => {
+                if interrupted || transcript.sessions.is_empty() {
+                    transcript.sessions.push(Session { line: number, watch_events: columns.contains(&Column::Event) });
+                    seen.clear();
+                    listing = true;
+                    interrupted = false;
+                }
+                table = Table::Pods(columns);
+            }
+            Line::OtherHeader => {
+                table = Table::Other;
+                interrupted = true;
+                transcript.skipped.push(number);
+            }
+            Line::Row(row) => {
+                if interrupted && matches!(table, Table::None) {
+                    transcript.sessions.push(Session { line: number, watch_events: false });
+                    seen.clear();
+                    listing = true;
+                }
+                interrupted = false;
+                let key = (row.namespace.clone(), row.name.clone());
+                if !seen.insert(key) || matches!(row.event, Some(WatchEvent::Modified | WatchEvent::Deleted)) {
+                    listing = false;
+                }
+                let session = transcript.sessions.len() - 1;
+                transcript.rows.push(SourcedRow { line: number, session, listing, row });
+            }
+            Line::Other => {
+                // A comment inside a table does not end the session; a new header after it does.
+                interrupted = true;
+                transcript.skipped.push(number);
+            }
+        }
+    }
+    transcript
+}
+
+/// Characters of the random suffixes Kubernetes generates (`k8s.io/apimachinery/pkg/util/rand`).
+const RANDOM_ALPHABET: &str = "bcdfghjklmnpqrstvwxz2456789";
+
+/// Whether `base-suffix` looks like a generated name (ReplicaSet, Job, DaemonSet pod) whose
+/// random 5-character suffix happens to be all digits, rather than a StatefulSet ordinal.
+fn generated_suffix(suffix: &str) -> bool {
+    suffix.len() == 5 && suffix.chars().all(|c| RANDOM_ALPHABET.contains(c))
+}
+
+impl Transcript {
+    /// The StatefulSet-like families, in name order: pods named `<name>-<ordinal>` (an ordinal
+    /// without a leading zero). Names whose last part is a 5-character random suffix that
+    /// happens to be all digits (`my-deploy-6b7f9c-24567`) are left out.
+    #[must_use]
+    pub fn families(&self) -> Vec<Family> {
+        let mut families = BTreeSet::new();
+        for r in &self.rows {
+            if let Some(base) = family_of(&r.row.name) {
+                families.insert(Family { namespace: r.row.namespace.clone(), name: base.to_owned() });
+            }
+        }
+        families.into_iter().collect()
+    }
+
+    /// The pod names of `family`, in ordinal order.
+    #[must_use]
+    pub fn pods_of(&self, family: &Family) -> Vec<String> {
+        let mut pods: BTreeMap<u32, String> = BTreeMap::new();
+        for r in self.rows.iter().filter(|r| r.row.namespace == family.namespace) {
+            if let Some(ordinal) = ordinal_of(&r.row.name, &family.name) {
+                pods.insert(ordinal, r.row.name.clone());
+            }
+        }
+        pods.into_values().collect()
+    }
+
+    /// The history of `family`, one timeline per session in which it appears.
+    #[must_use]
+    pub fn histories(&self, family: &Family) -> Vec<FamilyHistory> {
+        let mut histories = Vec::new();
+        for (index, session) in self.sessions.iter().enumerate() {
+            let rows: Vec<&SourcedRow> = self
+                .rows
+                .iter()
+                .filter(|r| {
+                    r.session == index && r.row.namespace == family.namespace && ordinal_of(&r.row.name, &family.name).is_some()
+                })
+                .collect();
+            if !rows.is_empty() {
+                histories.push(Builder::new(session).build(&rows));
+            }
+        }
+        histories
+    }
+}
+
+/// The family name of a pod name, when it is `<name>-<ordinal>` and not a generated name.
+fn family_of(name: &str) -> Option<&str> {
+    let (base, suffix) = name.rsplit_once('-')?;
+    if base.is_empty() || ordinal_of(name, base).is_none() || generated_suffix(suffix) {
+        return None;
+    }
+    Some(base)
+}
+
+/// The phase kubectl's STATUS implies (`previous` for `Terminating`, which hides it).
+fn phase_of(status: &str, previous: Option<&str>) -> String {
+    let phase = match status {
+        "Running" | "CrashLoopBackOff" | "NotReady" => "Running",
+        "Terminating" => previous.unwrap_or("Running"),
+        "Completed" | "Succeeded" => "Succeeded",
+        "Error" | "Failed" | "OOMKilled" | "Evicted" | "ContainerStatusUnknown" | "StartError" => "Failed",
+        "Pending"
+        | "ContainerCreating"
+        | "PodInitializing"
+        | "ErrImagePull"
+        | "ImagePullBackOff"
+        | "ErrImageNeverPull"
+        | "CreateContainerConfigError"
+        | "CreateContainerError"
+        | "InvalidImageName"
+        | "SchedulingGated" => "Pending",
+        s if s.starts_with("Init:") => "Pending",
+        _ => "Unknown",
+    };
+    phase.to_owned()
+}
+
+/// A row that shows a pod starting: nothing ready, no restart, not terminating, phase Pending.
+fn starting(row: &Row) -> bool {
+    row.ready == 0 && row.restarts == 0 && !row.terminating() && phase_of(&row.status, None) == "Pending"
+}
+
+/// An AGE that is certainly smaller than the previous one: a new pod under the same name.
+fn age_went_back(previous: Option<Age>, now: Option<Age>) -> bool {
+    matches!((previous, now), (Some(p), Some(n)) if n.hi <= p.lo)
+}
+
+struct Incarnation {
+    pod: PodObs,
+    last: Row,
+    /// Index in `Builder::entries` of its latest entry.
+    last_entry: usize,
+    gone: bool,
+}
+
+struct Builder<'a> {
+    session: &'a Session,
+    /// Entries before the judged window: pods known to exist since the session began.
+    prelude: Vec<(Event, usize)>,
+    entries: Vec<(Event, usize)>,
+    current: BTreeMap<String, Incarnation>,
+    incarnations: BTreeMap<String, u32>,
+}
+
+impl<'a> Builder<'a> {
+    fn new(session: &'a Session) -> Self {
+        Self { session, prelude: Vec::new(), entries: Vec::new(), current: BTreeMap::new(), incarnations: BTreeMap::new() }
+    }
+
+    fn observe(row: &Row, uid: &str, previous_phase: Option<&str>) -> PodObs {
+        PodObs {
+            name: row.name.clone(),
+            uid: uid.to_owned(),
+            phase: phase_of(&row.status, previous_phase),
+            ready: row.all_ready(),
+            terminating: row.terminating(),
+            waiting: (!matches!(row.status.as_str(), "Running" | "Terminating" | "Completed")).then(|| row.status.clone()),
+            restarts: row.restarts,
+            ip: row.ip.clone(),
+            node: row.node.clone(),
+            ..PodObs::default()
+        }
+    }
+
+    fn push(&mut self, change: Change, pod: PodObs, line: usize) -> usize {
+        self.entries.push((Event::Pod { change, pod }, line));
+        self.entries.len() - 1
+    }
+
+    /// Starts a new incarnation of `row.name` at this row (`reborn`: it replaces an earlier one).
+    fn begin(&mut self, r: &SourcedRow, reborn: bool) {
+        let n = self.incarnations.entry(r.row.name.clone()).or_default();
+        *n += 1;
+        let uid = if *n == 1 { r.row.name.clone() } else { format!("{}#{n}", r.row.name) };
+        let pod = Self::observe(&r.row, &uid, None);
+        let fresh = r.row.age.is_some_and(|a| a.lo <= 1);
+        let created = reborn || (starting(&r.row) && (fresh || !r.listing));
+        let deleted = r.row.event == Some(WatchEvent::Deleted);
+        let entry = if created && !deleted {
+            self.push(Change::Added, pod.clone(), r.line)
+        } else if r.listing && !deleted && !r.row.terminating() {
+            // Listed: it existed in this state when the session began.
+            self.prelude.push((Event::Pod { change: Change::Added, pod: pod.clone() }, r.line));
+            usize::MAX
+        } else if r.row.terminating() || deleted {
+            // Its termination (or deletion) is this line; before, the same pod, not terminating.
+            let before = PodObs { terminating: false, ..pod.clone() };
+            self.prelude.push((Event::Pod { change: Change::Added, pod: before }, r.line));
+            self.push(if deleted { Change::Deleted } else { Change::Modified }, pod.clone(), r.line)
+        } else {
+            // First seen after the listing in a state it changed to: before this line, unknown.
+            self.push(Change::Modified, pod.clone(), r.line)
+        };
+        self.current.insert(r.row.name.clone(), Incarnation { pod, last: r.row.clone(), last_entry: entry, gone: deleted });
+    }
+
+    /// Ends the incarnation of `name` if it is not gone: its last line becomes its deletion when
+    /// the deletion can be inferred, else (`line` given: it is replaced there) a deletion is
+    /// recorded at `line`.
+    fn end(&mut self, name: &str, line: Option<usize>) {
+        let Some(inc) = self.current.get_mut(name) else { return };
+        if inc.gone {
+            return;
+        }
+        inc.gone = true;
+        let inferable = !self.session.watch_events && inc.last.terminating() && inc.last.ready == 0;
+        if inferable && let Some((Event::Pod { change, .. }, _)) = self.entries.get_mut(inc.last_entry) {
+            *change = Change::Deleted;
+        } else if let Some(line) = line {
+            let pod = inc.pod.clone();
+            self.push(Change::Deleted, pod, line);
+        } else {
+            inc.gone = false;
+        }
+    }
+
+    fn row(&mut self, r: &SourcedRow) {
+        let Some(inc) = self.current.get(&r.row.name) else {
+            self.begin(r, false);
+            return;
+        };
+        let reborn = inc.gone
+            || (inc.pod.terminating && !r.row.terminating())
+            || age_went_back(inc.last.age, r.row.age)
+            || (r.row.event == Some(WatchEvent::Added) && !r.listing);
+        if reborn {
+            self.end(&r.row.name, Some(r.line));
+            self.begin(r, true);
+            return;
+        }
+        let previous_phase = inc.pod.phase.clone();
+        let uid = inc.pod.uid.clone();
+        let pod = Self::observe(&r.row, &uid, Some(&previous_phase));
+        let deleted = r.row.event == Some(WatchEvent::Deleted);
+        let entry = self.push(if deleted { Change::Deleted } else { Change::Modified }, pod.clone(), r.line);
+        self.current.insert(r.row.name.clone(), Incarnation { pod, last: r.row.clone(), last_entry: entry, gone: deleted });
+    }
+
+    fn build(mut self, rows: &[&SourcedRow]) -> FamilyHistory {
+        for r in rows {
+            self.row(r);
+        }
+        let names: Vec<String> = self.current.keys().cloned().collect();
+        for name in names {
+            self.end(&name, None);
+        }
+        let mut timeline = Timeline { partial: true, ..Timeline::default() };
+        let mut lines = Vec::new();
+        let start = self.prelude.len();
+        for (event, line) in self.prelude.into_iter().chain(self.entries) {
+            timeline.push(0, event);
+            lines.push(line);
+        }
+        FamilyHistory { session_line: self.session.line, timeline, lines, start }
+    }
+}
+
+#[cfg(test)]
+mod tests;
