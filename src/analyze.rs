@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::{
     checks::{self, CheckName, Outcome, Policy, Verdict, Window},
     timeline::{Change, Event},
-    transcript::{Family, FamilyHistory, Transcript},
+    transcript::{Family, FamilyHistory},
 };
 
 /// The checks a transcript can feed: they need only pod names, states and order.
@@ -132,21 +132,31 @@ pub fn transcript(text: &str, options: &Options) -> Result<Report, AnalyzeError>
     if parsed.rows.is_empty() {
         return Err(AnalyzeError::NoRows(text.lines().count()));
     }
-    let mut families = parsed.families();
-    if let Some(name) = &options.statefulset {
-        families.retain(|f| &f.name == name);
-        if families.is_empty() {
-            families.push(Family { namespace: None, name: name.clone() });
+    let families = match &options.statefulset {
+        // A name the user gives is judged even when no family-like name matched it.
+        Some(name) => {
+            let mut found: Vec<Family> = parsed.families().into_iter().filter(|f| &f.name == name).collect();
+            if found.is_empty() {
+                found.push(Family { namespace: None, name: name.clone() });
+            }
+            found
+                .into_iter()
+                .map(|f| {
+                    let h = parsed.histories(&f);
+                    (f, h)
+                })
+                .collect()
         }
-    }
-    let statefulsets = families.iter().map(|family| judge_family(&parsed, family, &checks, options.policy)).collect();
+        None => parsed.all_histories(),
+    };
+    let statefulsets =
+        families.iter().map(|(family, histories)| judge_family(family, histories, &checks, options.policy)).collect();
     Ok(Report { statefulsets, skipped_lines: parsed.skipped })
 }
 
-fn judge_family(parsed: &Transcript, family: &Family, checks: &[CheckName], policy: Policy) -> FamilyReport {
-    let histories = parsed.histories(family);
+fn judge_family(family: &Family, histories: &[FamilyHistory], checks: &[CheckName], policy: Policy) -> FamilyReport {
     let mut observed = Observed::default();
-    for history in &histories {
+    for history in histories {
         observe(history, &family.name, &mut observed);
     }
     let checks = checks
@@ -160,11 +170,24 @@ fn judge_family(parsed: &Transcript, family: &Family, checks: &[CheckName], poli
     FamilyReport {
         name: family.name.clone(),
         namespace: family.namespace.clone(),
-        pods: parsed.pods_of(family),
+        pods: pods_of(histories, &family.name),
         sessions: histories.iter().map(|h| h.session_line).collect(),
         observed,
         checks,
     }
+}
+
+/// The pod names in `histories`, by ordinal.
+fn pods_of(histories: &[FamilyHistory], target: &str) -> Vec<String> {
+    let mut pods = std::collections::BTreeMap::new();
+    for entry in histories.iter().flat_map(|h| &h.timeline.entries) {
+        if let Event::Pod { pod, .. } = &entry.event
+            && let Some(ordinal) = pod.ordinal_in(target)
+        {
+            pods.entry(ordinal).or_insert_with(|| pod.name.clone());
+        }
+    }
+    pods.into_values().collect()
 }
 
 fn window<'a>(history: &'a FamilyHistory, target: &'a str, policy: Policy) -> Window<'a> {

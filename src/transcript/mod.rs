@@ -186,44 +186,45 @@ impl Transcript {
     /// happens to be all digits (`my-deploy-6b7f9c-24567`) are left out.
     #[must_use]
     pub fn families(&self) -> Vec<Family> {
-        let mut families = BTreeSet::new();
+        self.rows_by_family().into_keys().collect()
+    }
+
+    /// The rows of each family, in order.
+    fn rows_by_family(&self) -> BTreeMap<Family, Vec<&SourcedRow>> {
+        let mut families: BTreeMap<Family, Vec<&SourcedRow>> = BTreeMap::new();
         for r in &self.rows {
             if let Some(base) = family_of(&r.row.name) {
-                families.insert(Family { namespace: r.row.namespace.clone(), name: base.to_owned() });
+                let family = Family { namespace: r.row.namespace.clone(), name: base.to_owned() };
+                families.entry(family).or_default().push(r);
             }
         }
-        families.into_iter().collect()
+        families
     }
 
-    /// The pod names of `family`, in ordinal order.
+    /// Every family with its histories, one timeline per session in which it appears.
     #[must_use]
-    pub fn pods_of(&self, family: &Family) -> Vec<String> {
-        let mut pods: BTreeMap<u32, String> = BTreeMap::new();
-        for r in self.rows.iter().filter(|r| r.row.namespace == family.namespace) {
-            if let Some(ordinal) = ordinal_of(&r.row.name, &family.name) {
-                pods.insert(ordinal, r.row.name.clone());
-            }
-        }
-        pods.into_values().collect()
+    pub fn all_histories(&self) -> Vec<(Family, Vec<FamilyHistory>)> {
+        self.rows_by_family().into_iter().map(|(family, rows)| (family, self.build(&rows))).collect()
     }
 
-    /// The history of `family`, one timeline per session in which it appears.
+    fn build(&self, rows: &[&SourcedRow]) -> Vec<FamilyHistory> {
+        let mut by_session: BTreeMap<usize, Vec<&SourcedRow>> = BTreeMap::new();
+        for r in rows {
+            by_session.entry(r.session).or_default().push(r);
+        }
+        by_session.into_iter().map(|(session, rows)| Builder::new(&self.sessions[session]).build(&rows)).collect()
+    }
+
+    /// The history of `family`, one timeline per session in which it appears. The family need
+    /// not be one [`Transcript::families`] found (a name given by the user).
     #[must_use]
     pub fn histories(&self, family: &Family) -> Vec<FamilyHistory> {
-        let mut histories = Vec::new();
-        for (index, session) in self.sessions.iter().enumerate() {
-            let rows: Vec<&SourcedRow> = self
-                .rows
-                .iter()
-                .filter(|r| {
-                    r.session == index && r.row.namespace == family.namespace && ordinal_of(&r.row.name, &family.name).is_some()
-                })
-                .collect();
-            if !rows.is_empty() {
-                histories.push(Builder::new(session).build(&rows));
-            }
-        }
-        histories
+        let rows: Vec<&SourcedRow> = self
+            .rows
+            .iter()
+            .filter(|r| r.row.namespace == family.namespace && ordinal_of(&r.row.name, &family.name).is_some())
+            .collect();
+        self.build(&rows)
     }
 }
 
