@@ -6,13 +6,27 @@
 //!
 //!   `parse` and `histories` time its first two stages alone.
 //!
+//! - `suite`: every scenario under `scenarios/` on the simulated cluster (what `run --sim` does).
+//! - `checks`: the check engine over a synthetic 10,000-pod-event timeline — 1,000 pods created
+//!   in order, rolled, and scaled to zero, in three steps — judging at each step what a scenario
+//!   would (8 checks in all); `checks-all` judges all 16 checks at every step.
+//!
+//! The peak resident memory of the whole process is printed at the end (Linux only).
+//!
 //! Each benchmark runs a few times and prints the best and the median wall time.
 
-use std::time::{Duration, Instant};
+use std::{
+    collections::BTreeMap,
+    time::{Duration, Instant},
+};
 
 use sts_conformance::{
     analyze::{self, Options},
-    checks::CheckName,
+    checks::{self, CheckName, Policy, Window},
+    plan::PlanOptions,
+    runner::{self, Quiet, RunSettings},
+    scenario,
+    timeline::{Change, Event, POD_NAME_LABEL, PodObs, REVISION_LABEL, ServiceObs, SetObs, Timeline},
 };
 
 fn measure(name: &str, runs: usize, mut f: impl FnMut() -> String) {
@@ -75,7 +89,133 @@ fn transcript(lines_wanted: usize) -> String {
     out.join("\n") + "\n"
 }
 
+/// 1,000 pods: created in order (step 0), rolled from the top (step 1), scaled to 0 (step 2).
+fn synthetic_timeline(pods: u32) -> Timeline {
+    let mut t = Timeline::new();
+    let mut set = SetObs {
+        name: "web".into(),
+        uid: "set".into(),
+        replicas: pods,
+        service_name: Some("nginx".into()),
+        pod_management_policy: "OrderedReady".into(),
+        update_strategy: "RollingUpdate".into(),
+        when_deleted: "Retain".into(),
+        when_scaled: "Retain".into(),
+        current_revision: Some("r1".into()),
+        update_revision: Some("r1".into()),
+        ..SetObs::default()
+    };
+    let pod = |k: u32, rev: &str, n: u32| PodObs {
+        name: format!("web-{k}"),
+        uid: format!("web-{k}-{n}"),
+        owner: Some("StatefulSet/web".into()),
+        phase: "Pending".into(),
+        hostname: Some(format!("web-{k}")),
+        subdomain: Some("nginx".into()),
+        labels: [(REVISION_LABEL.to_owned(), rev.to_owned()), (POD_NAME_LABEL.to_owned(), format!("web-{k}"))].into(),
+        ip: Some(format!("10.0.{}.{}", k / 250, k % 250)),
+        ..PodObs::default()
+    };
+    let mut at = 0;
+    let mut push = |t: &mut Timeline, e: Event| {
+        at += 1;
+        t.push(at, e);
+    };
+    push(&mut t, Event::Step { index: 0, action: "apply".into() });
+    let service = ServiceObs { name: "nginx".into(), cluster_ip: Some("None".into()), selector: BTreeMap::new() };
+    push(&mut t, Event::Service { change: Change::Added, service });
+    push(&mut t, Event::StatefulSet { change: Change::Added, set: set.clone() });
+    for k in 0..pods {
+        let mut p = pod(k, "r1", 1);
+        push(&mut t, Event::Pod { change: Change::Added, pod: p.clone().into() });
+        p.phase = "Running".into();
+        push(&mut t, Event::Pod { change: Change::Modified, pod: p.clone().into() });
+        p.ready = true;
+        push(&mut t, Event::Pod { change: Change::Modified, pod: p.into() });
+    }
+    push(&mut t, Event::Step { index: 1, action: "roll".into() });
+    set.update_revision = Some("r2".into());
+    push(&mut t, Event::StatefulSet { change: Change::Modified, set: set.clone() });
+    for k in (0..pods).rev() {
+        let mut old = pod(k, "r1", 1);
+        old.phase = "Running".into();
+        old.terminating = true;
+        push(&mut t, Event::Pod { change: Change::Modified, pod: old.clone().into() });
+        push(&mut t, Event::Pod { change: Change::Deleted, pod: old.into() });
+        let mut p = pod(k, "r2", 2);
+        push(&mut t, Event::Pod { change: Change::Added, pod: p.clone().into() });
+        p.phase = "Running".into();
+        push(&mut t, Event::Pod { change: Change::Modified, pod: p.clone().into() });
+        p.ready = true;
+        push(&mut t, Event::Pod { change: Change::Modified, pod: p.into() });
+    }
+    set.current_revision = Some("r2".into());
+    push(&mut t, Event::StatefulSet { change: Change::Modified, set: set.clone() });
+    push(&mut t, Event::Step { index: 2, action: "scale to 0".into() });
+    set.replicas = 0;
+    push(&mut t, Event::StatefulSet { change: Change::Modified, set });
+    for k in (0..pods).rev() {
+        let mut p = pod(k, "r2", 2);
+        p.phase = "Running".into();
+        p.terminating = true;
+        push(&mut t, Event::Pod { change: Change::Modified, pod: p.clone().into() });
+        push(&mut t, Event::Pod { change: Change::Deleted, pod: p.into() });
+    }
+    t
+}
+
+/// Peak resident memory of this process, from /proc (Linux).
+fn peak_memory() -> String {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(|l| l.trim_start_matches("VmHWM:").trim().to_owned()))
+        .unwrap_or_else(|| "unknown".into())
+}
+
 fn main() {
+    let files = scenario::discover(&[std::path::PathBuf::from("scenarios")]).expect("scenarios/");
+    let scenarios: Vec<scenario::Scenario> = files.iter().map(|f| scenario::load(f).expect("valid scenario")).collect();
+    let selected: Vec<&scenario::Scenario> = scenarios.iter().collect();
+    let settings = RunSettings::default();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().expect("runtime");
+    measure("suite", 5, || {
+        let reports = runtime.block_on(runner::run_on_sim(&selected, &PlanOptions::new("bench1"), &settings, &[], &mut Quiet));
+        let failed = reports.iter().filter(|r| r.failed()).count();
+        format!("{} scenarios, {failed} failed", reports.len())
+    });
+
+    let timeline = synthetic_timeline(1_000);
+    let pod_events = timeline.entries.iter().filter(|e| matches!(e.event, Event::Pod { .. })).count();
+    // What a scenario would judge at each step, then every check at every step (a stress).
+    let judged: [&[CheckName]; 3] = [
+        &[CheckName::OrderedCreation, CheckName::StableIdentity, CheckName::HeadlessService, CheckName::PvcNaming],
+        &[CheckName::ReverseRollout],
+        &[CheckName::ReverseTermination, CheckName::SurvivorsUnchanged, CheckName::PvcRetention],
+    ];
+    let evaluate = |per_step: &dyn Fn(usize) -> Vec<CheckName>| {
+        let mut verdicts = Vec::new();
+        for step in 0..3 {
+            let range = timeline.step_range(step).expect("step");
+            for check in per_step(step) {
+                let window = Window {
+                    timeline: &timeline,
+                    range: range.clone(),
+                    target: "web",
+                    namespace: "ns",
+                    cluster_domain: "cluster.local",
+                    expect_body: None,
+                    default_policy: Policy::Ordered,
+                };
+                verdicts.push(checks::evaluate(check, &window).verdict);
+            }
+        }
+        let fails = verdicts.iter().filter(|v| **v == checks::Verdict::Fail).count();
+        format!("{pod_events} pod events, {} verdicts, {fails} fail", verdicts.len())
+    };
+    measure("checks", 5, || evaluate(&|step| judged[step].to_vec()));
+    measure("checks-all", 5, || evaluate(&|_| CheckName::ALL.to_vec()));
+    println!("peak memory so far (VmHWM): {}", peak_memory());
+
     let text = transcript(100_000);
     let lines = text.lines().count();
     let options = Options { expect: vec![CheckName::ReverseTermination, CheckName::ReverseRollout], ..Options::default() };
@@ -87,4 +227,5 @@ fn main() {
         let failed = report.failed();
         format!("{lines} lines, {} StatefulSets, failed: {failed}", report.statefulsets.len())
     });
+    println!("peak memory (VmHWM): {}", peak_memory());
 }

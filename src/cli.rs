@@ -14,11 +14,12 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::{
     analyze,
     checks::{CheckName, Policy},
-    plan::{Plan, PlanOptions},
+    plan::PlanOptions,
     record, report,
     runner::{self, Progress, RunSettings, ScenarioReport, StepReport},
     scenario::{self, Scenario},
-    sim::SimCluster,
+    selftest as self_test,
+    sim::Fault,
 };
 
 /// How the process ends.
@@ -69,8 +70,32 @@ pub enum Command {
     },
     /// Judge a `kubectl get pods -w` transcript, or a timeline file written by `run --output-dir`.
     Analyze(AnalyzeArgs),
+    /// Prove the checks on the simulated cluster: every scenario must pass, and each fault
+    /// must be caught by the check meant for it and by no other.
+    Selftest(SelftestArgs),
     /// Print the JSON Schema of the scenario format (for editors).
     Schema,
+}
+
+/// `selftest` options.
+#[derive(Debug, Args)]
+pub struct SelftestArgs {
+    /// Scenario files or directories.
+    #[arg(long, default_value = "scenarios")]
+    pub scenarios: Vec<PathBuf>,
+    /// Test only this fault (repeatable; default: all).
+    #[arg(long = "fault", value_name = "NAME", value_parser = parse_fault)]
+    pub faults: Vec<Fault>,
+    /// List the faults and the checks each is meant to break, and exit.
+    #[arg(long)]
+    pub list: bool,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+}
+
+fn parse_fault(text: &str) -> Result<Fault, String> {
+    text.parse()
 }
 
 /// `analyze` options.
@@ -148,6 +173,9 @@ pub struct RunArgs {
     /// DIR/<scenario>/verdicts.json (claims, checks, verdicts, evidence).
     #[arg(long, value_name = "DIR")]
     pub output_dir: Option<PathBuf>,
+    /// Make the simulated cluster break one guarantee (repeatable; see `selftest --list`).
+    #[arg(long = "sim-fault", value_name = "NAME", value_parser = parse_fault, requires = "sim")]
+    pub sim_faults: Vec<Fault>,
     /// Print only the summary.
     #[arg(short, long)]
     pub quiet: bool,
@@ -171,6 +199,7 @@ pub fn main_with(cli: Cli) -> ExitCode {
         }
         Command::Run(args) => run(&args),
         Command::Analyze(args) => analyze_file(&args),
+        Command::Selftest(args) => selftest(&args),
     }
 }
 
@@ -399,20 +428,16 @@ fn run(args: &RunArgs) -> ExitCode {
             "Running {} scenarios on the simulated cluster (a test double: a pass here says nothing about a real cluster).",
             selected.len()
         );
+        for fault in &args.sim_faults {
+            println!("Injected fault {fault}: {}.", fault.description());
+        }
     }
     let run_id = run_id();
-    let reports: Vec<ScenarioReport> = runtime.block_on(async {
-        let mut reports = Vec::new();
-        for scenario in &selected {
-            let mut options = PlanOptions::new(run_id.clone());
-            options.image_map.splice(0..0, image_map.iter().cloned());
-            options.storage_class = args.storage_class.clone();
-            let plan = Plan::new(&scenario.name, &runner::scenario_objects(scenario), options);
-            let mut cluster = SimCluster::new(&settings.cluster_domain);
-            reports.push(runner::run_scenario(&mut cluster, scenario, &plan, &settings, &mut printer).await);
-        }
-        reports
-    });
+    let mut options = PlanOptions::new(run_id);
+    options.image_map.splice(0..0, image_map.iter().cloned());
+    options.storage_class = args.storage_class.clone();
+    let reports: Vec<ScenarioReport> =
+        runtime.block_on(runner::run_on_sim(&selected, &options, &settings, &args.sim_faults, &mut printer));
     if let Some(dir) = &args.output_dir {
         for (scenario, report) in selected.iter().zip(&reports) {
             if let Err(e) = write_output(dir, scenario, report, &settings.cluster_domain) {
@@ -424,6 +449,35 @@ fn run(args: &RunArgs) -> ExitCode {
     let width = if std::io::stdout().is_terminal() { 100 } else { 160 };
     print!("\n{}", report::summary_table(&reports, width));
     if reports.iter().any(ScenarioReport::failed) { ExitCode::ClaimFailed } else { ExitCode::Pass }
+}
+
+fn selftest(args: &SelftestArgs) -> ExitCode {
+    let faults: Vec<Fault> = if args.faults.is_empty() { Fault::ALL.to_vec() } else { args.faults.clone() };
+    if args.list {
+        for fault in &faults {
+            let checks: Vec<&str> = fault.breaks().iter().map(|c| c.as_str()).collect();
+            println!("{:30} {} (breaks {})", fault.name(), fault.description(), checks.join(", "));
+        }
+        return ExitCode::Pass;
+    }
+    let scenarios = match load_all(&args.scenarios) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let selected: Vec<&Scenario> = scenarios.iter().collect();
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_time().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::Environment;
+        }
+    };
+    let report = runtime.block_on(self_test::run(&selected, &faults, &RunSettings::default()));
+    match args.output {
+        Output::Json => println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default()),
+        Output::Text => print!("{}", self_test::render_text(&report)),
+    }
+    if report.ok() { ExitCode::Pass } else { ExitCode::ClaimFailed }
 }
 
 /// The live backend is a separate piece of work; until it exists, say so, and say how to get

@@ -17,6 +17,7 @@ pub mod record;
 pub mod report;
 pub mod runner;
 pub mod scenario;
+pub mod selftest;
 pub mod sim;
 pub mod timeline;
 pub mod transcript;

@@ -488,6 +488,7 @@ pub fn holds(until: &Until, view: &View) -> bool {
             let prefix = format!("{d}-");
             view.pods
                 .values()
+                .map(|p| &**p)
                 .filter(|p| p.name.starts_with(&prefix) && p.owner.as_deref().is_some_and(|o| o.starts_with("ReplicaSet/")))
                 .collect()
         }
@@ -559,6 +560,23 @@ fn describe_wait(until: &Until, view: &View) -> String {
     let state: Vec<String> = pods.iter().map(|(n, s)| format!("{n} {s}")).collect();
     let want = serde_json::to_string(until).unwrap_or_default();
     format!("{kind} {name} {want} (now: {})", if state.is_empty() { "no pods".to_owned() } else { state.join(", ") })
+}
+
+/// Runs `scenarios` one after another, each on a fresh simulated cluster with `faults`.
+pub async fn run_on_sim(
+    scenarios: &[&Scenario],
+    options: &crate::plan::PlanOptions,
+    settings: &RunSettings,
+    faults: &[crate::sim::Fault],
+    progress: &mut dyn Progress,
+) -> Vec<ScenarioReport> {
+    let mut reports = Vec::new();
+    for scenario in scenarios {
+        let plan = Plan::new(&scenario.name, &scenario_objects(scenario), options.clone());
+        let mut cluster = crate::sim::SimCluster::new(&settings.cluster_domain).with_faults(faults.iter().copied());
+        reports.push(run_scenario(&mut cluster, scenario, &plan, settings, progress).await);
+    }
+    reports
 }
 
 /// Objects of a scenario, for planning.

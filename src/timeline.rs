@@ -8,7 +8,7 @@
 //!
 //! [`View`] replays entries into the state of the namespace at any point of the history.
 
-use std::collections::BTreeMap;
+use std::{collections::BTreeMap, sync::Arc};
 
 use serde::{Deserialize, Serialize};
 
@@ -61,8 +61,8 @@ pub enum Event {
     Pod {
         /// How it changed.
         change: Change,
-        /// The pod as observed.
-        pod: PodObs,
+        /// The pod as observed (shared: views replaying the history hold it without copying).
+        pod: Arc<PodObs>,
     },
     /// A PersistentVolumeClaim changed.
     Claim {
@@ -476,7 +476,7 @@ impl Timeline {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct View {
     /// Pods by name.
-    pub pods: BTreeMap<String, PodObs>,
+    pub pods: BTreeMap<String, Arc<PodObs>>,
     /// Claims by name.
     pub claims: BTreeMap<String, ClaimObs>,
     /// Volumes by name.
@@ -495,6 +495,8 @@ impl View {
         fn upsert<T: Clone>(map: &mut BTreeMap<String, T>, change: Change, name: &str, value: &T) {
             if change == Change::Deleted {
                 map.remove(name);
+            } else if let Some(slot) = map.get_mut(name) {
+                value.clone_into(slot);
             } else {
                 map.insert(name.to_owned(), value.clone());
             }
@@ -513,7 +515,7 @@ impl View {
     /// The pods of StatefulSet `set` by ordinal (terminating ones included).
     #[must_use]
     pub fn set_pods(&self, set: &str) -> BTreeMap<u32, &PodObs> {
-        self.pods.values().filter(|p| p.belongs_to(set)).filter_map(|p| p.ordinal_in(set).map(|o| (o, p))).collect()
+        self.pods.values().filter(|p| p.belongs_to(set)).filter_map(|p| p.ordinal_in(set).map(|o| (o, &**p))).collect()
     }
 }
 
@@ -549,12 +551,12 @@ mod tests {
     fn view_replays_changes() {
         let mut t = Timeline::new();
         let pod = PodObs { name: "web-0".into(), uid: "u1".into(), phase: "Pending".into(), ..Default::default() };
-        t.push(0, Event::Pod { change: Change::Added, pod: pod.clone() });
+        t.push(0, Event::Pod { change: Change::Added, pod: pod.clone().into() });
         let running = PodObs { phase: "Running".into(), ready: true, ..pod.clone() };
-        t.push(1, Event::Pod { change: Change::Modified, pod: running });
+        t.push(1, Event::Pod { change: Change::Modified, pod: running.into() });
         assert!(t.view_at(2).pods["web-0"].running_and_ready());
         assert!(!t.view_at(1).pods["web-0"].running_and_ready());
-        t.push(2, Event::Pod { change: Change::Deleted, pod });
+        t.push(2, Event::Pod { change: Change::Deleted, pod: pod.into() });
         assert!(t.view_at(3).pods.is_empty());
     }
 

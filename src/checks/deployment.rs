@@ -46,7 +46,7 @@ pub(super) fn deployment_contrast(window: &Window<'_>) -> Outcome {
             replaced += 1;
         }
     });
-    let pods: Vec<&PodObs> = after.pods.values().filter(|p| deployment_of(p) == Some(deployment)).collect();
+    let pods: Vec<&PodObs> = after.pods.values().map(|p| &**p).filter(|p| deployment_of(p) == Some(deployment)).collect();
     for pod in &pods {
         pods_seen += 1;
         let hash = pod.labels.get(TEMPLATE_HASH_LABEL).map_or("", String::as_str);
@@ -134,13 +134,13 @@ mod tests {
             selector: [("app".to_owned(), "a".to_owned())].into(),
         };
         t.push(0, Event::Service { change: Change::Added, service });
-        t.push(0, Event::Pod { change: Change::Added, pod: pod("app-6b4f9c7d5-x7k2p", "1") });
-        t.push(0, Event::Pod { change: Change::Deleted, pod: pod("app-6b4f9c7d5-x7k2p", "1") });
-        t.push(0, Event::Pod { change: Change::Added, pod: pod("app-6b4f9c7d5-q9w4z", "2") });
+        t.push(0, Event::Pod { change: Change::Added, pod: pod("app-6b4f9c7d5-x7k2p", "1").into() });
+        t.push(0, Event::Pod { change: Change::Deleted, pod: pod("app-6b4f9c7d5-x7k2p", "1").into() });
+        t.push(0, Event::Pod { change: Change::Added, pod: pod("app-6b4f9c7d5-q9w4z", "2").into() });
         let out = judge(&t);
         assert_eq!(out.verdict, Verdict::Pass, "{out:?}");
-        t.push(0, Event::Pod { change: Change::Deleted, pod: pod("app-6b4f9c7d5-q9w4z", "2") });
-        t.push(0, Event::Pod { change: Change::Added, pod: pod("app-6b4f9c7d5-x7k2p", "3") });
+        t.push(0, Event::Pod { change: Change::Deleted, pod: pod("app-6b4f9c7d5-q9w4z", "2").into() });
+        t.push(0, Event::Pod { change: Change::Added, pod: pod("app-6b4f9c7d5-x7k2p", "3").into() });
         assert_eq!(judge(&t).verdict, Verdict::Fail);
     }
 }

@@ -383,14 +383,14 @@ pub(crate) mod fixture {
                 ..Default::default()
             };
             self.pods.insert(name.into(), pod.clone());
-            self.timeline.push(0, Event::Pod { change: Change::Added, pod })
+            self.timeline.push(0, Event::Pod { change: Change::Added, pod: pod.into() })
         }
 
         pub fn modify(&mut self, name: &str, f: impl FnOnce(&mut PodObs)) -> usize {
             let pod = self.pods.get_mut(name).expect("pod exists");
             f(pod);
             let pod = pod.clone();
-            self.timeline.push(0, Event::Pod { change: Change::Modified, pod })
+            self.timeline.push(0, Event::Pod { change: Change::Modified, pod: pod.into() })
         }
 
         pub fn ready(&mut self, name: &str) -> usize {
@@ -422,7 +422,7 @@ pub(crate) mod fixture {
 
         pub fn gone(&mut self, name: &str) -> usize {
             let pod = self.pods.remove(name).expect("pod exists");
-            self.timeline.push(0, Event::Pod { change: Change::Deleted, pod })
+            self.timeline.push(0, Event::Pod { change: Change::Deleted, pod: pod.into() })
         }
 
         /// Creates pods 0..n one after another, each Ready before the next.

@@ -7,7 +7,11 @@
 //! the largest ordinal to the smallest)", waiting "until an updated Pod is Running and Ready
 //! prior to updating its predecessor"; pods below the partition are not updated.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    ops::Bound::{Excluded, Unbounded},
+    sync::Arc,
+};
 
 use super::{CheckName, Outcome, Policy, Verdict, Window};
 use crate::timeline::{Change, Entry, Event, PodObs, View};
@@ -40,6 +44,70 @@ fn begins_terminating<'a>(window: &Window<'_>, view: &View, entry: &'a Entry) ->
         Change::Added | Change::Modified => pod.terminating,
     };
     (now && !was_terminating).then_some((ordinal, pod))
+}
+
+/// The target set's pods by ordinal, kept up to date while a window is replayed, so that the
+/// order rules cost a lookup per entry rather than a scan of every pod.
+struct SetState {
+    pods: BTreeMap<u32, Arc<PodObs>>,
+    /// Ordinals of the pods that are Running and Ready.
+    ready: BTreeSet<u32>,
+}
+
+impl SetState {
+    fn of(view: &View, target: &str) -> Self {
+        let mut state = Self { pods: BTreeMap::new(), ready: BTreeSet::new() };
+        for pod in view.pods.values() {
+            state.put(pod, target);
+        }
+        state
+    }
+
+    fn put(&mut self, pod: &Arc<PodObs>, target: &str) {
+        let Some(k) = pod.ordinal_in(target).filter(|_| pod.belongs_to(target)) else { return };
+        if pod.running_and_ready() {
+            self.ready.insert(k);
+        } else {
+            self.ready.remove(&k);
+        }
+        self.pods.insert(k, Arc::clone(pod));
+    }
+
+    fn apply(&mut self, event: &Event, target: &str) {
+        let Event::Pod { change, pod } = event else { return };
+        match change {
+            Change::Deleted => {
+                if let Some(k) = pod.ordinal_in(target)
+                    && self.pods.get(&k).is_some_and(|p| p.name == pod.name)
+                {
+                    self.pods.remove(&k);
+                    self.ready.remove(&k);
+                }
+            }
+            Change::Added | Change::Modified => self.put(pod, target),
+        }
+    }
+
+    /// Pods 0..k all exist and are Running and Ready.
+    fn all_ready_below(&self, k: u32) -> bool {
+        self.ready.range(..k).count() == k as usize
+    }
+
+    /// The pods with an ordinal above `k`, up to (not including) `upper`.
+    fn above(&self, k: u32, upper: u32) -> impl Iterator<Item = (&u32, &Arc<PodObs>)> {
+        self.pods.range((Excluded(k), Unbounded)).take_while(move |(j, _)| **j < upper)
+    }
+}
+
+/// Replays `window`, handing each entry with the state just before it: the whole view and
+/// the target set's pods.
+fn replay_set<'a>(window: &Window<'a>, mut f: impl FnMut(&View, &SetState, &'a Entry)) {
+    let mut set: Option<SetState> = None;
+    window.replay(|view, entry| {
+        let state = set.get_or_insert_with(|| SetState::of(view, window.target));
+        f(view, state, entry);
+        state.apply(&entry.event, window.target);
+    });
 }
 
 /// What a history says about a pod at one point.
@@ -135,9 +203,12 @@ pub(super) fn ordered_creation(window: &Window<'_>) -> Outcome {
     let mut creations = Vec::new();
     let mut violations = Vec::new();
     let mut unknown: Vec<(String, usize)> = Vec::new();
-    window.replay(|view, entry| {
+    replay_set(window, |view, set, entry| {
         let Some((k, pod)) = created(window, view, entry) else { return };
         creations.push((k, entry.seq));
+        if set.all_ready_below(k) {
+            return;
+        }
         let mut unseen = Vec::new();
         for j in 0..k {
             let name = format!("{}-{j}", window.target);
@@ -209,14 +280,13 @@ pub(super) fn reverse_termination(window: &Window<'_>) -> Outcome {
     let mut unjudged = BTreeSet::new();
     let mut terminations = Vec::new();
     let mut violations: Vec<(String, Vec<usize>)> = Vec::new();
-    window.replay(|view, entry| {
+    replay_set(window, |view, set, entry| {
         let Some((k, pod)) = begins_terminating(window, view, entry) else { return };
         if additions.as_ref().is_some_and(|a| a.comes_back(&pod.name, entry.seq)) {
             return;
         }
         terminations.push((k, entry.seq));
-        let pods = view.set_pods(window.target);
-        if let Some((j, higher)) = pods.range(k + 1..).next() {
+        if let Some((j, higher)) = set.above(k, u32::MAX).next() {
             let state = if higher.terminating { "still terminating" } else { "still present" };
             let mut evidence = vec![entry.seq];
             evidence.extend(last_entry_of(window, &higher.name, entry.seq));
@@ -224,6 +294,9 @@ pub(super) fn reverse_termination(window: &Window<'_>) -> Outcome {
                 format!("{} began terminating (#{}) while {}-{j} was {state}", pod.name, entry.seq, window.target),
                 evidence,
             ));
+            return;
+        }
+        if set.all_ready_below(k) {
             return;
         }
         for j in 0..k {
@@ -336,13 +409,17 @@ pub(super) fn parallel_burst(window: &Window<'_>) -> Outcome {
     )
 }
 
-/// **reverse-rollout** — with RollingUpdate, a pod k is replaced (begins terminating) only while
-/// every pod of the set with a higher ordinal is Running, Ready and updated; no pod below the
-/// partition is replaced; at the end every pod at or above the partition is on the update
-/// revision. "Updated" means on the StatefulSet's update revision when the history has
-/// revisions, else replaced earlier in the window (a transcript).
+/// **reverse-rollout** — with RollingUpdate, a pod k at or above the partition is replaced
+/// (begins terminating) only while every pod of the set with a higher ordinal is Running, Ready
+/// and updated; at the end every pod at or above the partition is on the update revision; and
+/// no pod below the partition ends on the update revision unless it was on it before — a pod
+/// below the partition may be deleted (by anyone) but must come back on its old revision.
+/// "Updated" means on the update revision when the history has revisions, else replaced
+/// earlier in the window (a transcript, where a replacement is a pod that terminates and comes
+/// back under its name).
 pub(super) fn reverse_rollout(window: &Window<'_>) -> Outcome {
     let check = CheckName::ReverseRollout;
+    let before = window.view_before();
     let after = window.view_after();
     let set = after.sets.get(window.target);
     if set.is_some_and(|s| s.update_strategy == "OnDelete") {
@@ -352,6 +429,7 @@ pub(super) fn reverse_rollout(window: &Window<'_>) -> Outcome {
     let update_revision = set.and_then(|s| s.update_revision.clone());
     let mut replaced: BTreeSet<u32> = BTreeSet::new();
     let mut replacements = Vec::new();
+    let mut below: Vec<(u32, usize)> = Vec::new();
     let mut violations: Vec<(String, Vec<usize>)> = Vec::new();
     let updated = |pod: &PodObs, ordinal: u32, replaced: &BTreeSet<u32>| match &update_revision {
         Some(rev) => pod.revision() == Some(rev.as_str()),
@@ -360,7 +438,7 @@ pub(super) fn reverse_rollout(window: &Window<'_>) -> Outcome {
     // Without revisions (a transcript), a replacement is a pod that terminates and comes back;
     // one that does not come back was removed (a scale-down), which is not a rollout.
     let additions = update_revision.is_none().then(|| Additions::of(window));
-    window.replay(|view, entry| {
+    replay_set(window, |view, pods, entry| {
         // A pod that reappears after terminating completes a replacement.
         if let Some((k, _)) = created(window, view, entry)
             && replacements.iter().any(|(r, _)| *r == k)
@@ -371,17 +449,19 @@ pub(super) fn reverse_rollout(window: &Window<'_>) -> Outcome {
         if additions.as_ref().is_some_and(|a| !a.comes_back(&pod.name, entry.seq)) {
             return;
         }
-        replacements.push((k, entry.seq));
-        if k < partition {
-            violations.push((
-                format!("{} is below the partition {partition} but was replaced (#{})", pod.name, entry.seq),
-                vec![entry.seq],
-            ));
+        if set.is_some_and(|s| k >= s.replicas) {
+            // Beyond the replica count: removed by a scale-down, not replaced.
             return;
         }
-        let pods = view.set_pods(window.target);
+        if k < partition {
+            // Judged by the revision it comes back on, below.
+            below.push((k, entry.seq));
+            return;
+        }
+        replacements.push((k, entry.seq));
         let upper = set.map_or(u32::MAX, |s| s.replicas);
-        for (j, successor) in pods.range(k + 1..upper) {
+        // Successors up to the replica count (none when k is beyond it, as in a scale-down).
+        for (j, successor) in pods.above(k, upper) {
             if !(successor.running_and_ready() && updated(successor, *j, &replaced)) {
                 let state = if !successor.running_and_ready() { "not yet Running and Ready" } else { "not yet updated" };
                 let mut evidence = vec![entry.seq];
@@ -392,7 +472,8 @@ pub(super) fn reverse_rollout(window: &Window<'_>) -> Outcome {
             }
         }
     });
-    // Completeness, when the history knows the revision to reach.
+    // Completeness and the partition, when the history knows the revision to reach.
+    let mut restored = Vec::new();
     if let (Some(rev), Some(set)) = (&update_revision, set) {
         let pods = after.set_pods(window.target);
         for ordinal in partition..set.replicas {
@@ -412,13 +493,21 @@ pub(super) fn reverse_rollout(window: &Window<'_>) -> Outcome {
                 None => violations.push((format!("{}-{ordinal} did not exist at the end", window.target), vec![])),
             }
         }
+        let old = before.set_pods(window.target);
         for (ordinal, pod) in pods.range(..partition) {
-            if pod.revision() == Some(rev.as_str()) && set.current_revision.as_deref() != Some(rev.as_str()) {
-                let evidence = last_entry_of(window, &pod.name, window.range.end).into_iter().collect();
+            let was = old.get(ordinal).and_then(|p| p.revision());
+            let evidence: Vec<usize> = last_entry_of(window, &pod.name, window.range.end).into_iter().collect();
+            if pod.revision() == Some(rev.as_str()) && was != Some(rev.as_str()) {
                 violations.push((
-                    format!("{} (ordinal {ordinal}) is below the partition {partition} but runs the update revision", pod.name),
+                    format!(
+                        "{} (ordinal {ordinal}) is below the partition {partition} but moved to the update revision {rev} (#{})",
+                        pod.name,
+                        evidence.first().copied().unwrap_or(0)
+                    ),
                     evidence,
                 ));
+            } else if below.iter().any(|(k, _)| k == ordinal) {
+                restored.push((pod.name.clone(), pod.revision().unwrap_or("?").to_owned(), evidence));
             }
         }
     }
@@ -426,20 +515,23 @@ pub(super) fn reverse_rollout(window: &Window<'_>) -> Outcome {
         let evidence = violations.iter().flat_map(|(_, e)| e.iter().copied()).collect();
         return Outcome::new(check, Verdict::Fail, detail.clone(), evidence);
     }
-    if replacements.is_empty() {
+    if replacements.is_empty() && restored.is_empty() {
         return Outcome::new(check, Verdict::NotApplicable, "no pod of the set was replaced in this window", vec![]);
     }
-    let order: Vec<String> = replacements.iter().map(|(k, _)| format!("{}-{k}", window.target)).collect();
-    Outcome::new(
-        check,
-        Verdict::Pass,
-        format!(
+    let mut parts = Vec::new();
+    if !replacements.is_empty() {
+        let order: Vec<String> = replacements.iter().map(|(k, _)| format!("{}-{k}", window.target)).collect();
+        parts.push(format!(
             "replaced {} from the highest ordinal down{}, each after the previous one was Running and Ready",
             order.join(", "),
             if partition > 0 { format!(" to the partition {partition}") } else { String::new() }
-        ),
-        replacements.iter().map(|(_, s)| *s).collect(),
-    )
+        ));
+    }
+    for (name, revision, _) in &restored {
+        parts.push(format!("{name}, below the partition {partition}, came back on its revision {revision}"));
+    }
+    let evidence = replacements.iter().map(|(_, s)| *s).chain(restored.iter().flat_map(|(_, _, e)| e.iter().copied())).collect();
+    Outcome::new(check, Verdict::Pass, parts.join("; "), evidence)
 }
 
 /// **survivors-unchanged** — the pods a scale-down keeps (ordinal below the final replica
@@ -489,6 +581,10 @@ mod tests {
 
     fn verdict(h: &History, check: CheckName) -> Outcome {
         evaluate(check, &h.step_window(0))
+    }
+
+    fn verdict_at(h: &History, step: usize, check: CheckName) -> Outcome {
+        evaluate(check, &h.step_window(step))
     }
 
     #[test]
@@ -695,7 +791,64 @@ mod tests {
         assert_eq!(verdict(&rolled(&[2], 2, false), CheckName::ReverseRollout).verdict, Verdict::Pass);
         let out = verdict(&rolled(&[2, 1], 2, false), CheckName::ReverseRollout);
         assert_eq!(out.verdict, Verdict::Fail);
-        assert!(out.detail.contains("below the partition"), "{}", out.detail);
+        assert!(
+            out.detail.contains("web-1 (ordinal 1) is below the partition 2 but moved to the update revision"),
+            "{}",
+            out.detail
+        );
+    }
+
+    #[test]
+    fn a_pod_below_the_partition_may_be_deleted_but_must_keep_its_revision() {
+        let mut h = rolled(&[2], 2, false);
+        h.step(1);
+        h.terminate("web-0");
+        h.gone("web-0");
+        h.create("web-0");
+        h.ready("web-0");
+        let out = verdict_at(&h, 1, CheckName::ReverseRollout);
+        assert_eq!(out.verdict, Verdict::Pass, "{out:?}");
+        assert!(out.detail.contains("web-0, below the partition 2, came back on its revision rev1"), "{}", out.detail);
+        h.terminate("web-0");
+        h.gone("web-0");
+        h.create("web-0");
+        h.revision("web-0", "rev2");
+        h.ready("web-0");
+        let out = verdict_at(&h, 1, CheckName::ReverseRollout);
+        assert_eq!(out.verdict, Verdict::Fail, "{out:?}");
+    }
+
+    #[test]
+    fn a_scale_down_is_not_a_rollout() {
+        let mut h = History::new().set(3, "OrderedReady");
+        h.bring_up(3);
+        h.step(0);
+        h.update_set(|s| {
+            s.replicas = 1;
+            s.update_revision = Some("rev1".into());
+        });
+        for k in [2, 1] {
+            h.terminate(&format!("web-{k}"));
+            h.gone(&format!("web-{k}"));
+        }
+        assert_eq!(verdict(&h, CheckName::ReverseRollout).verdict, Verdict::NotApplicable);
+    }
+
+    #[test]
+    fn pods_beyond_the_replica_count_and_huge_ordinals_do_not_panic() {
+        let mut h = History::new().set(3, "OrderedReady");
+        h.bring_up(3);
+        h.step(0);
+        h.update_set(|s| s.replicas = 0);
+        for k in [2, 1, 0] {
+            h.terminate(&format!("web-{k}"));
+            h.gone(&format!("web-{k}"));
+        }
+        h.create("web-4294967295");
+        h.terminate("web-4294967295");
+        for check in CheckName::ALL {
+            let _ = verdict(&h, check);
+        }
     }
 
     #[test]

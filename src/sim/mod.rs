@@ -11,6 +11,7 @@
 //!
 //! The sim is a test double and a demo: a pass on it says nothing about a real cluster.
 
+mod faults;
 mod statefulset;
 
 use std::{
@@ -21,6 +22,7 @@ use std::{
 use k8s_openapi::api::core::v1::PodSpec;
 use serde_json::Value;
 
+pub use self::faults::Fault;
 use self::statefulset::SimSet;
 use crate::{
     cluster::{Cluster, ClusterError, ExecCommand, HttpAnswer},
@@ -88,6 +90,9 @@ pub struct SimCluster {
     secrets: BTreeMap<String, Vec<String>>,
     deployments: BTreeMap<String, SimDeployment>,
     files: BTreeMap<String, BTreeMap<String, String>>,
+    faults: BTreeSet<Fault>,
+    /// Pods a user deleted, until the controller recreates them.
+    user_deleted: BTreeSet<String>,
 }
 
 impl SimCluster {
@@ -95,6 +100,17 @@ impl SimCluster {
     #[must_use]
     pub fn new(cluster_domain: &str) -> Self {
         Self { cluster_domain: cluster_domain.to_owned(), rng: 0x9e37_79b9_7f4a_7c15, ..Self::default() }
+    }
+
+    /// The same cluster, misbehaving as `faults` say.
+    #[must_use]
+    pub fn with_faults(mut self, faults: impl IntoIterator<Item = Fault>) -> Self {
+        self.faults.extend(faults);
+        self
+    }
+
+    fn has(&self, fault: Fault) -> bool {
+        self.faults.contains(&fault)
     }
 
     fn emit(&mut self, event: Event) {
@@ -132,7 +148,7 @@ impl SimCluster {
         let name = obs.name.clone();
         let uid = obs.uid.clone();
         self.pods.insert(name.clone(), SimPod { obs: obs.clone(), spec, grace_ms });
-        self.emit(Event::Pod { change: Change::Added, pod: obs });
+        self.emit(Event::Pod { change: Change::Added, pod: obs.into() });
         self.schedule(delay::SCHEDULE, Task::Kubelet(name, uid));
     }
 
@@ -142,7 +158,7 @@ impl SimCluster {
         f(&mut pod.obs);
         if pod.obs != before {
             let obs = pod.obs.clone();
-            self.emit(Event::Pod { change: Change::Modified, pod: obs.clone() });
+            self.emit(Event::Pod { change: Change::Modified, pod: obs.clone().into() });
             self.pod_changed(&obs);
         }
     }
@@ -215,18 +231,28 @@ impl SimCluster {
         let Some(pod) = self.pods.get(name).filter(|p| p.obs.uid == uid).cloned() else { return };
         self.pods.remove(name);
         self.files.remove(&format!("pod/{uid}"));
-        self.emit(Event::Pod { change: Change::Deleted, pod: pod.obs.clone() });
+        self.emit(Event::Pod { change: Change::Deleted, pod: pod.obs.clone().into() });
         // Retention: claims of a pod removed by scale-down go under whenScaled: Delete,
         // all claims of a deleted set under whenDeleted: Delete.
         if let Some(set_name) = pod.obs.owner.as_deref().and_then(|o| o.strip_prefix("StatefulSet/")) {
-            let ordinal = pod.obs.ordinal_in(set_name).unwrap_or(0);
-            let delete_claims = match self.sets.get(set_name) {
-                Some(set) => set.when_scaled_delete() && ordinal >= set.replicas(),
-                None => false,
+            let ordinal = statefulset::pod_ordinal(&pod.obs, set_name).unwrap_or(0);
+            let (scaled_away, kept) = match self.sets.get(set_name) {
+                Some(set) => (ordinal >= set.replicas(), ordinal < set.replicas()),
+                None => (false, false),
             };
+            let scaled_delete = self.sets.get(set_name).is_some_and(statefulset::SimSet::when_scaled_delete);
+            let delete_claims = (scaled_away && (scaled_delete || self.has(Fault::ClaimsDeletedOnScaleDown)))
+                || (kept && self.has(Fault::FreshClaimOnRecreate));
             if delete_claims {
                 for claim in pod.obs.claims.values() {
                     self.delete_claim(claim);
+                }
+            }
+            if kept && self.has(Fault::DataLostOnRecreate) {
+                let volumes: Vec<String> =
+                    pod.obs.claims.values().filter_map(|c| self.claims.get(c).and_then(|c| c.volume.clone())).collect();
+                for volume in volumes {
+                    self.files.remove(&format!("volume/{volume}"));
                 }
             }
         }
@@ -250,6 +276,20 @@ impl SimCluster {
         }
     }
 
+    /// Creates a volume for `claim` of class `class` (dynamic provisioning); returns its name.
+    fn provision(&mut self, claim: &ClaimObs, class: &str) -> String {
+        let name = format!("pvc-{}", claim.uid);
+        let obs = VolumeObs {
+            name: name.clone(),
+            phase: "Bound".into(),
+            storage_class: Some(class.to_owned()),
+            capacity: claim.request.clone(),
+            claim: None,
+        };
+        self.volumes.insert(name.clone(), (obs, true));
+        name
+    }
+
     /// The PersistentVolume binder for one claim.
     fn bind_claim(&mut self, name: &str) {
         let Some(claim) = self.claims.get(name).cloned() else { return };
@@ -258,24 +298,21 @@ impl SimCluster {
         }
         let class = claim.storage_class.clone().unwrap_or_else(|| DEFAULT_STORAGE_CLASS.into());
         let request = claim.request.as_deref().map_or(0, quantity_bytes);
-        let volume_name = if class == DEFAULT_STORAGE_CLASS {
-            let name = format!("pvc-{}", claim.uid);
-            let obs = VolumeObs {
-                name: name.clone(),
-                phase: "Bound".into(),
-                storage_class: Some(class.clone()),
-                capacity: claim.request.clone(),
-                claim: None,
-            };
-            self.volumes.insert(name.clone(), (obs, true));
-            Some(name)
-        } else {
+        let static_match = || {
             self.volumes
                 .values()
                 .filter(|(v, _)| v.phase == "Available" && v.storage_class.as_deref() == Some(class.as_str()))
                 .filter(|(v, _)| v.capacity.as_deref().map_or(0, quantity_bytes) >= request)
                 .map(|(v, _)| v.name.clone())
                 .next()
+        };
+        let volume_name = if class == DEFAULT_STORAGE_CLASS {
+            Some(self.provision(&claim, &class))
+        } else {
+            match static_match() {
+                None if self.has(Fault::StaticShortageBindsAnyway) => Some(self.provision(&claim, &class)),
+                found => found,
+            }
         };
         let Some(volume_name) = volume_name else {
             if self.warned.insert(name.to_owned()) {
@@ -415,13 +452,26 @@ impl SimCluster {
                 .collect();
             let name = format!("{}.{suffix}", service.name);
             if service.is_headless() {
-                records.insert(name.clone(), selected.iter().filter_map(|p| p.ip.clone()).collect());
-                for pod in selected {
-                    if let (Some(host), Some(sub), Some(ip)) = (&pod.hostname, &pod.subdomain, &pod.ip)
-                        && *sub == service.name
-                    {
-                        records.insert(format!("{host}.{name}"), vec![ip.clone()]);
+                let mut addresses: Vec<String> = selected.iter().filter_map(|p| p.ip.clone()).collect();
+                if self.has(Fault::ServiceRecordMissingPod) && addresses.len() > 1 {
+                    addresses.pop();
+                }
+                records.insert(name.clone(), addresses);
+                let members: Vec<(&String, &String)> = selected
+                    .iter()
+                    .filter(|p| p.subdomain.as_deref() == Some(service.name.as_str()))
+                    .filter_map(|p| Some((p.hostname.as_ref()?, p.ip.as_ref()?)))
+                    .collect();
+                for (i, (host, ip)) in members.iter().enumerate() {
+                    let ip = if self.has(Fault::DnsRecordWrongIp) && members.len() > 1 {
+                        members[(i + 1) % members.len()].1
+                    } else {
+                        ip
+                    };
+                    if self.has(Fault::DnsPodRecordMissing) && i + 1 == members.len() {
+                        continue;
                     }
+                    records.insert(format!("{host}.{name}"), vec![(*ip).clone()]);
                 }
             } else if let Some(ip) = &service.cluster_ip {
                 records.insert(name, vec![ip.clone()]);
@@ -558,7 +608,7 @@ impl Cluster for SimCluster {
                 let name = object.name().to_owned();
                 let spec = service.spec.unwrap_or_default();
                 let cluster_ip = match spec.cluster_ip.as_deref() {
-                    Some("None") => Some("None".to_owned()),
+                    Some("None") if !self.has(Fault::HeadlessGetsClusterIp) => Some("None".to_owned()),
                     _ => match self.services.get(&name) {
                         Some(existing) => existing.cluster_ip.clone(),
                         None => {
@@ -662,6 +712,16 @@ impl Cluster for SimCluster {
     }
 
     async fn scale(&mut self, set: &str, replicas: u32) -> Result<(), ClusterError> {
+        let sim = self.sets.get(set).ok_or_else(|| ClusterError(format!("statefulsets.apps \"{set}\" not found")))?;
+        if self.has(Fault::ScalePastUnready) && replicas > sim.replicas() {
+            // A readiness probe of pod 0 fails for a while (legitimate); the fault is that the
+            // controller goes on scaling.
+            let first = format!("{set}-0");
+            if let Some(uid) = self.pods.get(&first).map(|p| p.obs.uid.clone()) {
+                self.update_pod(&first, |p| p.ready = false);
+                self.schedule(5 * delay::READINESS, Task::Kubelet(first, uid));
+            }
+        }
         let sim = self.sets.get_mut(set).ok_or_else(|| ClusterError(format!("statefulsets.apps \"{set}\" not found")))?;
         if let Some(spec) = sim.obj.spec.as_mut() {
             spec.replicas = Some(i32::try_from(replicas).unwrap_or(i32::MAX));
@@ -700,6 +760,7 @@ impl Cluster for SimCluster {
         if !self.pods.contains_key(pod) {
             return Err(ClusterError(format!("pods \"{pod}\" not found")));
         }
+        self.user_deleted.insert(pod.to_owned());
         self.begin_pod_deletion(pod);
         Ok(())
     }
@@ -722,6 +783,9 @@ impl Cluster for SimCluster {
     async fn exec(&mut self, pod: &str, command: &ExecCommand) -> Result<String, String> {
         let target = self.running_pod(pod)?.clone();
         match command {
+            ExecCommand::Hostname if self.has(Fault::HostnameIsNodeName) => {
+                Ok(target.obs.node.clone().unwrap_or_else(|| "sim-node-1".into()))
+            }
             ExecCommand::Hostname => Ok(target.obs.hostname.clone().unwrap_or_else(|| target.obs.name.clone())),
             ExecCommand::Write { path, content } => {
                 let key = self.storage_key(&target, path);

@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::{apps::v1::StatefulSet, core::v1::PodTemplateSpec};
 
-use super::{SimCluster, SimPod, Task};
+use super::{Fault, SimCluster, SimPod, Task};
 use crate::timeline::{Change, ClaimObs, Event, POD_NAME_LABEL, PodObs, REVISION_LABEL, SetObs};
 
 /// A StatefulSet in the simulated API.
@@ -29,6 +29,14 @@ pub(super) struct SimSet {
     pub update_revision: String,
     pub current_revision: String,
     pub obs: SetObs,
+}
+
+/// Label the controller puts on each pod with its ordinal.
+const POD_INDEX_LABEL: &str = "apps.kubernetes.io/pod-index";
+
+/// The ordinal of one of set `set`'s pods: from its pod-index label, else its name.
+pub(super) fn pod_ordinal(pod: &PodObs, set: &str) -> Option<u32> {
+    pod.labels.get(POD_INDEX_LABEL).and_then(|i| i.parse().ok()).or_else(|| pod.ordinal_in(set))
 }
 
 /// The revision name of a template: `<set>-<hash>`, like a ControllerRevision.
@@ -141,14 +149,17 @@ impl SimCluster {
     /// One pass of the controller over StatefulSet `name`.
     pub(super) fn reconcile_set(&mut self, name: &str) {
         let Some(set) = self.sets.get(name).cloned() else { return };
-        let monotonic = !set.parallel();
+        let monotonic = !set.parallel() || self.has(Fault::ParallelAsOrdered);
         let replica_count = set.replicas();
         let pods: BTreeMap<u32, SimPod> = self
             .pods
             .values()
             .filter(|p| p.obs.belongs_to(name))
-            .filter_map(|p| p.obs.ordinal_in(name).map(|o| (o, p.clone())))
+            .filter_map(|p| pod_ordinal(&p.obs, name).map(|o| (o, p.clone())))
             .collect();
+        // Faults that loosen the wait for predecessors.
+        let eager = self.has(Fault::CreateBeforeReady);
+        let newest = pods.keys().next_back().copied();
 
         // Replicas: create, or wait.
         let mut blocked = false;
@@ -156,7 +167,7 @@ impl SimCluster {
             match pods.get(&ordinal) {
                 None => {
                     self.create_set_pod(&set, ordinal);
-                    if monotonic {
+                    if monotonic && !eager {
                         blocked = true;
                         break;
                     }
@@ -168,7 +179,17 @@ impl SimCluster {
                     }
                 }
                 Some(pod) if !pod.obs.running_and_ready() => {
-                    if monotonic {
+                    let waits = if eager {
+                        false
+                    } else if self.has(Fault::CreateWhenRunning) {
+                        pod.obs.phase != "Running"
+                    } else if self.has(Fault::ScalePastUnready) {
+                        // Waits only for the pod it created last.
+                        newest == Some(ordinal)
+                    } else {
+                        true
+                    };
+                    if monotonic && waits {
                         blocked = true;
                         break;
                     }
@@ -179,11 +200,17 @@ impl SimCluster {
 
         // Condemned: from the highest ordinal down.
         if !blocked {
-            let condemned: Vec<&SimPod> = pods.range(replica_count..).map(|(_, p)| p).collect();
+            let mut condemned: Vec<&SimPod> = pods.range(replica_count..).map(|(_, p)| p).collect();
+            if !self.has(Fault::ScaleDownLowestFirst) {
+                condemned.reverse();
+            }
+            let at_once = if self.has(Fault::ScaleDownTwoAtOnce) { 2 } else { 1 };
+            let mut in_flight = 0;
             let first_unhealthy = pods.values().find(|p| !p.obs.running_and_ready()).map(|p| p.obs.name.clone());
-            for pod in condemned.iter().rev() {
+            for pod in condemned {
                 if pod.obs.terminating {
-                    if monotonic {
+                    in_flight += 1;
+                    if monotonic && in_flight >= at_once {
                         blocked = true;
                         break;
                     }
@@ -194,7 +221,11 @@ impl SimCluster {
                     break;
                 }
                 self.begin_pod_deletion(&pod.obs.name);
-                if monotonic {
+                if self.has(Fault::SurvivorsRestarted) && replica_count > 0 {
+                    self.update_pod(&format!("{name}-0"), |p| p.restarts += 1);
+                }
+                in_flight += 1;
+                if monotonic && in_flight >= at_once {
                     blocked = true;
                     break;
                 }
@@ -202,15 +233,20 @@ impl SimCluster {
         }
 
         // Rolling update: from the highest ordinal down to the partition.
-        if !blocked && !set.on_delete() {
-            let partition = set.partition();
-            for ordinal in (partition..replica_count).rev() {
+        let no_wait = self.has(Fault::RolloutNoWait);
+        if (!blocked || no_wait) && !set.on_delete() {
+            let partition = if self.has(Fault::PartitionIgnored) { 0 } else { set.partition() };
+            let mut order: Vec<u32> = (partition..replica_count).collect();
+            if !self.has(Fault::RolloutUpward) {
+                order.reverse();
+            }
+            for ordinal in order {
                 let Some(pod) = pods.get(&ordinal) else { break };
                 if pod.obs.revision() != Some(set.update_revision.as_str()) && !pod.obs.terminating {
                     self.begin_pod_deletion(&pod.obs.name);
                     break;
                 }
-                if !pod.obs.running_and_ready() {
+                if !pod.obs.running_and_ready() && !no_wait {
                     break;
                 }
             }
@@ -239,21 +275,29 @@ impl SimCluster {
 
     fn create_set_pod(&mut self, set: &SimSet, ordinal: u32) {
         let set_name = set.name();
-        let pod_name = format!("{set_name}-{ordinal}");
+        let mut pod_name = format!("{set_name}-{ordinal}");
+        if self.user_deleted.remove(&pod_name) && self.has(Fault::RecreatedRenamed) {
+            pod_name = format!("{pod_name}-{}", self.random_suffix(5));
+        }
         // Pods below the partition are created at the current revision (RollingUpdate);
         // others, and every pod under OnDelete, at the update revision.
-        let revision = if !set.on_delete() && ordinal < set.partition() {
-            set.current_revision.clone()
-        } else {
-            set.update_revision.clone()
-        };
+        let below_partition =
+            ordinal < set.partition() && !self.has(Fault::PartitionRestoreUpdated) && !self.has(Fault::PartitionIgnored);
+        let revision =
+            if !set.on_delete() && below_partition { set.current_revision.clone() } else { set.update_revision.clone() };
         let template = set.revisions.get(&revision).cloned().unwrap_or_default();
         let spec = set.obj.spec.as_ref();
         // Claims first, named <template>-<pod>; an existing claim is reused as it is.
         let mut claims = BTreeMap::new();
         for claim_template in spec.iter().flat_map(|s| s.volume_claim_templates.iter().flatten()) {
             let template_name = claim_template.metadata.name.clone().unwrap_or_default();
-            let claim_name = format!("{template_name}-{pod_name}");
+            let claim_name = if self.has(Fault::PvcNameReversed) {
+                format!("{pod_name}-{template_name}")
+            } else if self.has(Fault::SharedClaim) {
+                format!("{template_name}-{set_name}-0")
+            } else {
+                format!("{template_name}-{pod_name}")
+            };
             if !self.claims.contains_key(&claim_name) {
                 let claim_spec = claim_template.spec.clone().unwrap_or_default();
                 let class = claim_spec.storage_class_name.clone().or_else(|| Some(super::DEFAULT_STORAGE_CLASS.to_owned()));

@@ -308,7 +308,7 @@ impl<'a> Builder<'a> {
     }
 
     fn push(&mut self, change: Change, pod: PodObs, line: usize) -> usize {
-        self.entries.push((Event::Pod { change, pod }, line));
+        self.entries.push((Event::Pod { change, pod: pod.into() }, line));
         self.entries.len() - 1
     }
 
@@ -325,12 +325,12 @@ impl<'a> Builder<'a> {
             self.push(Change::Added, pod.clone(), r.line)
         } else if r.listing && !deleted && !r.row.terminating() {
             // Listed: it existed in this state when the session began.
-            self.prelude.push((Event::Pod { change: Change::Added, pod: pod.clone() }, r.line));
+            self.prelude.push((Event::Pod { change: Change::Added, pod: pod.clone().into() }, r.line));
             usize::MAX
         } else if r.row.terminating() || deleted {
             // Its termination (or deletion) is this line; before, the same pod, not terminating.
             let before = PodObs { terminating: false, ..pod.clone() };
-            self.prelude.push((Event::Pod { change: Change::Added, pod: before }, r.line));
+            self.prelude.push((Event::Pod { change: Change::Added, pod: before.into() }, r.line));
             self.push(if deleted { Change::Deleted } else { Change::Modified }, pod.clone(), r.line)
         } else {
             // First seen after the listing in a state it changed to: before this line, unknown.

@@ -1,0 +1,215 @@
+//! Faults: named, deliberate deviations of the simulated cluster from one documented guarantee
+//! each, to prove that the checks catch what they exist for (`selftest`, `run --sim-fault`).
+//!
+//! A fault changes only the simulated cluster — its controller, kubelet, binder or DNS. The
+//! checks know nothing of faults: they judge the recorded history as they judge any other.
+
+use std::{fmt, str::FromStr};
+
+use crate::checks::CheckName;
+
+/// One deliberate misbehaviour of the simulated cluster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Fault {
+    /// OrderedReady creates the next pod as soon as the previous one exists.
+    CreateBeforeReady,
+    /// OrderedReady creates the next pod once the previous one is Running, before it is Ready.
+    CreateWhenRunning,
+    /// On scale-up a pod's readiness flaps, and the controller scales past it.
+    ScalePastUnready,
+    /// Scale-down removes the lowest condemned ordinal first.
+    ScaleDownLowestFirst,
+    /// Scale-down terminates two pods at once.
+    ScaleDownTwoAtOnce,
+    /// A scale-down restarts a pod it keeps.
+    SurvivorsRestarted,
+    /// A rolling update replaces pods from the lowest ordinal up.
+    RolloutUpward,
+    /// A rolling update replaces the next pod before the replaced one is Ready again.
+    RolloutNoWait,
+    /// A rolling update ignores the partition.
+    PartitionIgnored,
+    /// A pod below the partition that is deleted comes back on the update revision.
+    PartitionRestoreUpdated,
+    /// Claims are named `<pod>-<template>` instead of `<template>-<pod>`.
+    PvcNameReversed,
+    /// Every pod mounts the claim of ordinal 0.
+    SharedClaim,
+    /// Scale-down deletes the removed pods' claims although the policy says Retain.
+    ClaimsDeletedOnScaleDown,
+    /// A recreated pod gets a new, empty claim instead of its old one.
+    FreshClaimOnRecreate,
+    /// A recreated pod keeps its claim but the volume's data is gone.
+    DataLostOnRecreate,
+    /// A pod deleted by a user comes back under another name.
+    RecreatedRenamed,
+    /// `hostname` inside a pod prints the node's name, not the pod's.
+    HostnameIsNodeName,
+    /// The highest ordinal's per-pod DNS record is missing.
+    DnsPodRecordMissing,
+    /// Each per-pod DNS record holds the next pod's IP.
+    DnsRecordWrongIp,
+    /// The Service name's DNS answer leaves out one pod.
+    ServiceRecordMissingPod,
+    /// A Service asking for `clusterIP: None` gets a cluster IP.
+    HeadlessGetsClusterIp,
+    /// `podManagementPolicy: Parallel` behaves like OrderedReady.
+    ParallelAsOrdered,
+    /// A claim whose class has no volume left is bound to a new volume anyway.
+    StaticShortageBindsAnyway,
+}
+
+impl Fault {
+    /// Every fault, in report order.
+    pub const ALL: [Fault; 23] = [
+        Fault::CreateBeforeReady,
+        Fault::CreateWhenRunning,
+        Fault::ScalePastUnready,
+        Fault::ScaleDownLowestFirst,
+        Fault::ScaleDownTwoAtOnce,
+        Fault::SurvivorsRestarted,
+        Fault::RolloutUpward,
+        Fault::RolloutNoWait,
+        Fault::PartitionIgnored,
+        Fault::PartitionRestoreUpdated,
+        Fault::PvcNameReversed,
+        Fault::SharedClaim,
+        Fault::ClaimsDeletedOnScaleDown,
+        Fault::FreshClaimOnRecreate,
+        Fault::DataLostOnRecreate,
+        Fault::RecreatedRenamed,
+        Fault::HostnameIsNodeName,
+        Fault::DnsPodRecordMissing,
+        Fault::DnsRecordWrongIp,
+        Fault::ServiceRecordMissingPod,
+        Fault::HeadlessGetsClusterIp,
+        Fault::ParallelAsOrdered,
+        Fault::StaticShortageBindsAnyway,
+    ];
+
+    /// The name used on the command line (`create-before-ready`).
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Fault::CreateBeforeReady => "create-before-ready",
+            Fault::CreateWhenRunning => "create-when-running",
+            Fault::ScalePastUnready => "scale-past-unready",
+            Fault::ScaleDownLowestFirst => "scale-down-lowest-first",
+            Fault::ScaleDownTwoAtOnce => "scale-down-two-at-once",
+            Fault::SurvivorsRestarted => "survivors-restarted",
+            Fault::RolloutUpward => "rollout-upward",
+            Fault::RolloutNoWait => "rollout-no-wait",
+            Fault::PartitionIgnored => "partition-ignored",
+            Fault::PartitionRestoreUpdated => "partition-restore-updated",
+            Fault::PvcNameReversed => "pvc-name-reversed",
+            Fault::SharedClaim => "shared-claim",
+            Fault::ClaimsDeletedOnScaleDown => "claims-deleted-on-scale-down",
+            Fault::FreshClaimOnRecreate => "fresh-claim-on-recreate",
+            Fault::DataLostOnRecreate => "data-lost-on-recreate",
+            Fault::RecreatedRenamed => "recreated-renamed",
+            Fault::HostnameIsNodeName => "hostname-is-node-name",
+            Fault::DnsPodRecordMissing => "dns-pod-record-missing",
+            Fault::DnsRecordWrongIp => "dns-record-wrong-ip",
+            Fault::ServiceRecordMissingPod => "service-record-missing-pod",
+            Fault::HeadlessGetsClusterIp => "headless-gets-cluster-ip",
+            Fault::ParallelAsOrdered => "parallel-as-ordered",
+            Fault::StaticShortageBindsAnyway => "static-shortage-binds-anyway",
+        }
+    }
+
+    /// What the fault does, in one line.
+    #[must_use]
+    pub fn description(self) -> &'static str {
+        match self {
+            Fault::CreateBeforeReady => "OrderedReady creates the next pod as soon as the previous one exists",
+            Fault::CreateWhenRunning => "OrderedReady creates the next pod once the previous is Running, before it is Ready",
+            Fault::ScalePastUnready => "on scale-up pod 0's readiness flaps and the controller scales past it",
+            Fault::ScaleDownLowestFirst => "scale-down removes the lowest condemned ordinal first",
+            Fault::ScaleDownTwoAtOnce => "scale-down terminates two pods at once",
+            Fault::SurvivorsRestarted => "a scale-down restarts the container of pod 0, which it keeps",
+            Fault::RolloutUpward => "a rolling update replaces pods from the lowest ordinal up",
+            Fault::RolloutNoWait => "a rolling update replaces the next pod before the replaced one is Ready again",
+            Fault::PartitionIgnored => "a rolling update ignores the partition",
+            Fault::PartitionRestoreUpdated => "a deleted pod below the partition comes back on the update revision",
+            Fault::PvcNameReversed => "claims are named <pod>-<template> instead of <template>-<pod>",
+            Fault::SharedClaim => "every pod mounts the claim of ordinal 0",
+            Fault::ClaimsDeletedOnScaleDown => "scale-down deletes the removed pods' claims although the policy is Retain",
+            Fault::FreshClaimOnRecreate => "a recreated pod gets a new, empty claim instead of its old one",
+            Fault::DataLostOnRecreate => "a recreated pod keeps its claim but the volume's data is gone",
+            Fault::RecreatedRenamed => "a pod deleted by a user comes back under another name",
+            Fault::HostnameIsNodeName => "`hostname` inside a pod prints the node's name",
+            Fault::DnsPodRecordMissing => "the highest ordinal's per-pod DNS record is missing",
+            Fault::DnsRecordWrongIp => "each per-pod DNS record holds the next pod's IP",
+            Fault::ServiceRecordMissingPod => "the Service name's DNS answer leaves out one Ready pod",
+            Fault::HeadlessGetsClusterIp => "a Service asking for clusterIP: None gets a cluster IP",
+            Fault::ParallelAsOrdered => "podManagementPolicy: Parallel behaves like OrderedReady",
+            Fault::StaticShortageBindsAnyway => "a claim whose class has no volume left is given a new volume anyway",
+        }
+    }
+
+    /// The checks this fault breaks. A fault is detected when one of them fails; any other
+    /// check failing under it is a false alarm. A fault may break more than one check when
+    /// one guarantee rests on another (a claim deleted cannot be reattached).
+    #[must_use]
+    pub fn breaks(self) -> &'static [CheckName] {
+        use CheckName as C;
+        match self {
+            Fault::CreateBeforeReady | Fault::CreateWhenRunning | Fault::ScalePastUnready => &[C::OrderedCreation],
+            Fault::ScaleDownLowestFirst | Fault::ScaleDownTwoAtOnce => &[C::ReverseTermination],
+            Fault::SurvivorsRestarted => &[C::SurvivorsUnchanged],
+            Fault::RolloutUpward | Fault::RolloutNoWait | Fault::PartitionIgnored | Fault::PartitionRestoreUpdated => {
+                &[C::ReverseRollout]
+            }
+            Fault::PvcNameReversed => &[C::PvcNaming],
+            Fault::SharedClaim => &[C::PvcNaming],
+            Fault::ClaimsDeletedOnScaleDown => &[C::PvcRetention],
+            Fault::FreshClaimOnRecreate => &[C::Reattach, C::Persistence],
+            Fault::DataLostOnRecreate => &[C::Persistence],
+            Fault::RecreatedRenamed => &[C::StableIdentity],
+            Fault::HostnameIsNodeName => &[C::StableIdentity],
+            // pod-http by DNS name reaches the wrong pod or none.
+            Fault::DnsPodRecordMissing | Fault::DnsRecordWrongIp => &[C::Dns, C::PodHttp],
+            Fault::ServiceRecordMissingPod => &[C::Dns],
+            // The dns check judges answers against the Service as observed (with a cluster IP,
+            // per-pod names are rightly absent); pod-http by DNS name fails as a consequence.
+            Fault::HeadlessGetsClusterIp => &[C::HeadlessService, C::PodHttp],
+            Fault::ParallelAsOrdered => &[C::ParallelBurst],
+            Fault::StaticShortageBindsAnyway => &[C::StaticShortage],
+        }
+    }
+}
+
+impl fmt::Display for Fault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Fault {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Fault::ALL.into_iter().find(|f| f.name() == s).ok_or_else(|| {
+            let known: Vec<&str> = Fault::ALL.iter().map(|f| f.name()).collect();
+            format!("unknown fault `{s}` (known: {})", known.join(", "))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_are_unique() {
+        let mut names: Vec<&str> = Fault::ALL.iter().map(|f| f.name()).collect();
+        for fault in Fault::ALL {
+            assert_eq!(fault.name().parse::<Fault>(), Ok(fault));
+            assert!(!fault.breaks().is_empty());
+        }
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), Fault::ALL.len());
+        assert!("nope".parse::<Fault>().unwrap_err().contains("create-before-ready"));
+    }
+}
