@@ -179,7 +179,7 @@ fn main() {
     let settings = RunSettings::default();
     let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().expect("runtime");
     measure("suite", 5, || {
-        let reports = runtime.block_on(runner::run_on_sim(&selected, &PlanOptions::new("bench1"), &settings, &[], &mut Quiet));
+        let reports = runtime.block_on(runner::run_on_sim(&selected, &PlanOptions::new("bench1"), &settings, &[], 1, &mut Quiet));
         let failed = reports.iter().filter(|r| r.failed()).count();
         format!("{} scenarios, {failed} failed", reports.len())
     });

@@ -5,7 +5,7 @@
 //! manifest, flags); 3 cluster or environment problem.
 
 use std::{
-    io::{IsTerminal, Read, Write},
+    io::{IsTerminal, Read},
     path::{Path, PathBuf},
 };
 
@@ -14,9 +14,11 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::{
     analyze,
     checks::{CheckName, Policy},
+    outputs,
     plan::PlanOptions,
+    progress::{Mode, Printer},
     record, report,
-    runner::{self, Progress, RunSettings, ScenarioReport, StepReport},
+    runner::{self, RunSettings, ScenarioReport},
     scenario::{self, Scenario},
     selftest as self_test,
     sim::Fault,
@@ -40,6 +42,9 @@ pub enum ExitCode {
 #[derive(Debug, Parser)]
 #[command(name = "sts-conformance", version, about)]
 pub struct Cli {
+    /// Log what the harness does to stderr (-v debug, -vv trace); `RUST_LOG` overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -49,7 +54,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run scenarios against the current kubeconfig context, or the simulated cluster (--sim).
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Check scenarios and their manifests offline.
     Validate {
         /// Scenario files or directories.
@@ -169,10 +174,24 @@ pub struct RunArgs {
     /// Kubeconfig context (default: the current one).
     #[arg(long)]
     pub context: Option<String>,
-    /// Write DIR/<scenario>/timeline.jsonl (the recorded history, readable by `analyze`) and
-    /// DIR/<scenario>/verdicts.json (claims, checks, verdicts, evidence).
+    /// Write DIR/<scenario>/timeline.jsonl (the recorded history, readable by `analyze`),
+    /// DIR/<scenario>/verdicts.json (claims, checks, verdicts, evidence) and, when the scenario
+    /// failed, DIR/<scenario>/diagnostics.txt (the cluster's state before cleanup).
     #[arg(long, value_name = "DIR")]
     pub output_dir: Option<PathBuf>,
+    /// Write a JUnit XML report: a test suite per scenario, a test case per claim.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Write each scenario's normalized timeline to DIR/<scenario>.txt (a regression snapshot).
+    #[arg(long, value_name = "DIR")]
+    pub snapshots: Option<PathBuf>,
+    /// Compare each scenario's normalized timeline with DIR/<scenario>.txt; print the
+    /// differences and exit 1 on any.
+    #[arg(long, value_name = "DIR")]
+    pub compare: Option<PathBuf>,
+    /// Run up to N scenarios at once, each in its own namespace.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+    pub parallel: u16,
     /// Make the simulated cluster break one guarantee (repeatable; see `selftest --list`).
     #[arg(long = "sim-fault", value_name = "NAME", value_parser = parse_fault, requires = "sim")]
     pub sim_faults: Vec<Fault>,
@@ -258,23 +277,21 @@ fn analyze_timeline(args: &AnalyzeArgs, text: &str) -> ExitCode {
     let judged = runner::judge_expectations(&header.expectations, &timeline, &header.namespace, &header.cluster_domain);
     let steps = header.step_reports();
     let claims = runner::claim_verdicts_for(&header.claims, &header.expectations, &judged, &steps);
-    let report = ScenarioReport { scenario: header.scenario, namespace: header.namespace, steps, judged, claims, timeline };
+    let report = ScenarioReport {
+        scenario: header.scenario,
+        namespace: header.namespace,
+        run_id: header.run_id,
+        steps,
+        judged,
+        claims,
+        diagnostics: None,
+        timeline,
+    };
     match args.output {
         Output::Json => println!("{}", serde_json::to_string_pretty(&report::verdicts_json(&report)).unwrap_or_default()),
         Output::Text => print!("{}", report::summary_table(std::slice::from_ref(&report), 160)),
     }
     if report.failed() { ExitCode::ClaimFailed } else { ExitCode::Pass }
-}
-
-/// Writes `DIR/<scenario>/timeline.jsonl` and `verdicts.json`.
-fn write_output(dir: &Path, scenario: &Scenario, report: &ScenarioReport, cluster_domain: &str) -> std::io::Result<()> {
-    let dir = dir.join(&report.scenario);
-    std::fs::create_dir_all(&dir)?;
-    let mut file = std::io::BufWriter::new(std::fs::File::create(dir.join("timeline.jsonl"))?);
-    record::write(&mut file, &record::Header::of(report, scenario, cluster_domain), &report.timeline)?;
-    file.flush()?;
-    let verdicts = serde_json::to_string_pretty(&report::verdicts_json(report)).map_err(std::io::Error::other)?;
-    std::fs::write(dir.join("verdicts.json"), verdicts + "\n")
 }
 
 /// Loads every scenario under `paths`, printing every error; exit code 2 on any.
@@ -355,30 +372,6 @@ fn list(paths: &[PathBuf], claims: bool, output: Output) -> ExitCode {
     ExitCode::Pass
 }
 
-struct Printer {
-    quiet: bool,
-    out: std::io::Stdout,
-}
-
-impl Progress for Printer {
-    fn step_started(&mut self, scenario: &str, index: usize, total: usize, action: &str) {
-        if !self.quiet {
-            let _ = write!(self.out, "[{scenario}] step {}/{total}: {action} ... ", index + 1);
-            let _ = self.out.flush();
-        }
-    }
-
-    fn step_finished(&mut self, _scenario: &str, report: &StepReport) {
-        if !self.quiet {
-            let secs = report.elapsed_ms as f64 / 1000.0;
-            match &report.error {
-                None => println!("done ({secs:.1}s)"),
-                Some(e) => println!("FAILED ({secs:.1}s)\n    {e}"),
-            }
-        }
-    }
-}
-
 fn run(args: &RunArgs) -> ExitCode {
     let mut image_map = Vec::new();
     for entry in &args.image_map {
@@ -411,6 +404,12 @@ fn run(args: &RunArgs) -> ExitCode {
         .filter(|s| args.only.is_empty() || args.only.contains(&s.name))
         .filter(|s| args.claims.is_empty() || s.claims.iter().any(|c| args.claims.contains(c)))
         .collect();
+    if let Some(dir) = &args.compare
+        && !dir.is_dir()
+    {
+        eprintln!("error: --compare {}: no such directory (write snapshots there first with --snapshots)", dir.display());
+        return ExitCode::BadInput;
+    }
     if !args.sim {
         return live_unavailable(args);
     }
@@ -422,7 +421,7 @@ fn run(args: &RunArgs) -> ExitCode {
         }
     };
     let settings = RunSettings { cluster_domain: args.cluster_domain.clone() };
-    let mut printer = Printer { quiet: args.quiet, out: std::io::stdout() };
+    let mut printer = Printer::new(Mode::detect(args.quiet));
     if !args.quiet {
         println!(
             "Running {} scenarios on the simulated cluster (a test double: a pass here says nothing about a real cluster).",
@@ -436,19 +435,77 @@ fn run(args: &RunArgs) -> ExitCode {
     let mut options = PlanOptions::new(run_id);
     options.image_map.splice(0..0, image_map.iter().cloned());
     options.storage_class = args.storage_class.clone();
+    let parallel = usize::from(args.parallel);
     let reports: Vec<ScenarioReport> =
-        runtime.block_on(runner::run_on_sim(&selected, &options, &settings, &args.sim_faults, &mut printer));
-    if let Some(dir) = &args.output_dir {
-        for (scenario, report) in selected.iter().zip(&reports) {
-            if let Err(e) = write_output(dir, scenario, report, &settings.cluster_domain) {
-                eprintln!("error: cannot write results under {}: {e}", dir.display());
-                return ExitCode::Environment;
-            }
-        }
+        runtime.block_on(runner::run_on_sim(&selected, &options, &settings, &args.sim_faults, parallel, &mut printer));
+    drop(printer);
+    if let Err(code) = write_files(args, &selected, &reports, &settings) {
+        return code;
     }
     let width = if std::io::stdout().is_terminal() { 100 } else { 160 };
     print!("\n{}", report::summary_table(&reports, width));
-    if reports.iter().any(ScenarioReport::failed) { ExitCode::ClaimFailed } else { ExitCode::Pass }
+    let mut code = if reports.iter().any(ScenarioReport::failed) { ExitCode::ClaimFailed } else { ExitCode::Pass };
+    if let Some(dir) = &args.compare {
+        match outputs::compare(dir, &reports) {
+            Ok(comparisons) => {
+                let differing = print_comparisons(&comparisons);
+                if differing > 0 {
+                    code = ExitCode::ClaimFailed;
+                }
+            }
+            Err(e) => {
+                eprintln!("error: cannot read the snapshots in {}: {e}", dir.display());
+                return ExitCode::BadInput;
+            }
+        }
+    }
+    code
+}
+
+/// Writes what `--output-dir`, `--junit` and `--snapshots` ask for.
+fn write_files(
+    args: &RunArgs,
+    selected: &[&Scenario],
+    reports: &[ScenarioReport],
+    settings: &RunSettings,
+) -> Result<(), ExitCode> {
+    let fail = |what: &Path, e: std::io::Error| {
+        eprintln!("error: cannot write {}: {e}", what.display());
+        ExitCode::Environment
+    };
+    if let Some(dir) = &args.output_dir {
+        for (scenario, report) in selected.iter().zip(reports) {
+            outputs::write_output_dir(dir, scenario, report, &settings.cluster_domain).map_err(|e| fail(dir, e))?;
+        }
+    }
+    if let Some(file) = &args.junit {
+        outputs::write_junit(file, reports).map_err(|e| fail(file, e))?;
+    }
+    if let Some(dir) = &args.snapshots {
+        outputs::write_snapshots(dir, reports).map_err(|e| fail(dir, e))?;
+    }
+    Ok(())
+}
+
+/// Prints how each scenario compares with its snapshot; returns how many differ or are missing.
+fn print_comparisons(comparisons: &[(String, outputs::Comparison)]) -> usize {
+    let mut differing = 0;
+    println!();
+    for (scenario, comparison) in comparisons {
+        match comparison {
+            outputs::Comparison::Same => println!("{scenario}: same behaviour as the snapshot"),
+            outputs::Comparison::Differs(diff) => {
+                differing += 1;
+                println!("{scenario}: BEHAVIOUR CHANGED (- stored, + this run)\n{diff}");
+            }
+            outputs::Comparison::Missing(path) => {
+                differing += 1;
+                println!("{scenario}: no snapshot at {}", path.display());
+            }
+        }
+    }
+    println!("{differing} of {} scenarios differ from the snapshots", comparisons.len());
+    differing
 }
 
 fn selftest(args: &SelftestArgs) -> ExitCode {

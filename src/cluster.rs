@@ -106,6 +106,11 @@ pub trait Cluster {
     /// The next observation, waiting until `deadline_ms` at the latest (then `None`).
     async fn next_observation(&mut self, deadline_ms: u64) -> Option<(u64, Event)>;
 
+    /// The state of the run's namespace, for a person explaining a failure: events, pods with
+    /// their state and conditions, container logs, claims and volumes. Never fails: what cannot
+    /// be collected is said in the text.
+    async fn diagnostics(&mut self) -> String;
+
     /// Deletes everything the run created.
     async fn cleanup(&mut self) -> Result<(), ClusterError>;
 }

@@ -1,12 +1,23 @@
 //! The `sts-conformance` command.
 
+use std::io::IsTerminal;
+
 use clap::Parser;
+use tracing_subscriber::EnvFilter;
 
 fn main() -> std::process::ExitCode {
+    let cli = sts_conformance::cli::Cli::parse();
+    let level = match cli.verbose {
+        0 => "warn",
+        1 => "sts_conformance=debug",
+        _ => "sts_conformance=trace",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .init();
-    let code = sts_conformance::cli::main_with(sts_conformance::cli::Cli::parse());
+    let code = sts_conformance::cli::main_with(cli);
     std::process::ExitCode::from(code as u8)
 }

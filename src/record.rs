@@ -38,6 +38,9 @@ pub struct Header {
     pub scenario: String,
     /// Namespace it ran in.
     pub namespace: String,
+    /// The run's id (part of run-unique names).
+    #[serde(default)]
+    pub run_id: String,
     /// Cluster DNS domain of the run.
     pub cluster_domain: String,
     /// Claim ids the scenario proves.
@@ -85,6 +88,7 @@ impl Header {
             version: FORMAT_VERSION,
             scenario: report.scenario.clone(),
             namespace: report.namespace.clone(),
+            run_id: report.run_id.clone(),
             cluster_domain: cluster_domain.into(),
             claims: scenario.claims.clone(),
             steps: report
@@ -188,6 +192,7 @@ mod tests {
             version: FORMAT_VERSION,
             scenario: "s".into(),
             namespace: "ns".into(),
+            run_id: "abc123".into(),
             cluster_domain: "cluster.local".into(),
             claims: vec!["001-ordered-create".into()],
             steps: vec![StepRecord { index: 0, action: "apply".into(), error: None }],

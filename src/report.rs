@@ -97,16 +97,36 @@ pub fn coverage(scenarios: &[Scenario]) -> Vec<(&'static str, Vec<String>)> {
 }
 
 /// The deterministic part of a scenario's result (`verdicts.json`): claims, checks, verdicts
-/// and evidence, steps and their errors — no namespace, run id or timings, so two runs that
-/// behaved the same give the same file.
+/// and evidence, steps and their errors — without timings, and with the run's namespace written
+/// `<ns>` and its run id removed from run-unique names, so that two runs that behaved the same
+/// give the same file.
 #[must_use]
 pub fn verdicts_json(report: &ScenarioReport) -> serde_json::Value {
     let steps: Vec<serde_json::Value> =
         report.steps.iter().map(|s| serde_json::json!({"index": s.index, "action": s.action, "error": s.error})).collect();
-    serde_json::json!({
+    let mut value = serde_json::json!({
         "scenario": report.scenario,
         "claims": report.claims,
         "judged": report.judged,
         "steps": steps,
-    })
+    });
+    scrub(&mut value, &report.namespace, &report.run_id);
+    value
+}
+
+/// Rewrites every string in `value`: the namespace as `<ns>`, `-<run id>` suffixes removed.
+fn scrub(value: &mut serde_json::Value, namespace: &str, run_id: &str) {
+    match value {
+        serde_json::Value::String(s) => {
+            if !namespace.is_empty() && s.contains(namespace) {
+                *s = s.replace(namespace, "<ns>");
+            }
+            if !run_id.is_empty() && s.contains(run_id) {
+                *s = s.replace(&format!("-{run_id}"), "");
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(|v| scrub(v, namespace, run_id)),
+        serde_json::Value::Object(map) => map.values_mut().for_each(|v| scrub(v, namespace, run_id)),
+        _ => {}
+    }
 }

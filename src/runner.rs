@@ -80,12 +80,18 @@ pub struct ScenarioReport {
     pub scenario: String,
     /// Namespace it ran in.
     pub namespace: String,
+    /// The run's id (part of the namespace and of run-unique names).
+    #[serde(skip)]
+    pub run_id: String,
     /// Steps, as run (steps after a failed one are not run).
     pub steps: Vec<StepReport>,
     /// Every judged expectation.
     pub judged: Vec<Judged>,
     /// Verdict per claim.
     pub claims: Vec<ClaimVerdict>,
+    /// What the cluster looked like when the run failed, collected before cleanup.
+    #[serde(skip)]
+    pub diagnostics: Option<String>,
     /// The recorded history.
     #[serde(skip)]
     pub timeline: Timeline,
@@ -103,8 +109,93 @@ impl ScenarioReport {
 pub trait Progress {
     /// A step starts.
     fn step_started(&mut self, scenario: &str, index: usize, total: usize, action: &str);
+    /// A step waits; `status` says for what (`web: 2/3 Ready, waiting for web-2 Ready`).
+    fn waiting(&mut self, _scenario: &str, _status: &str) {}
     /// A step ended.
     fn step_finished(&mut self, scenario: &str, report: &StepReport);
+    /// A scenario ended (judged and cleaned up); `failed` as [`ScenarioReport::failed`].
+    fn scenario_finished(&mut self, _scenario: &str, _failed: bool) {}
+}
+
+/// What a scenario running on its own task tells the progress, through a channel.
+enum Message {
+    Started(String, usize, usize, String),
+    Waiting(String, String),
+    Finished(String, StepReport),
+    Done(String, bool),
+}
+
+/// A [`Progress`] that forwards to a channel.
+struct Forward(tokio::sync::mpsc::UnboundedSender<Message>);
+
+impl Progress for Forward {
+    fn step_started(&mut self, scenario: &str, index: usize, total: usize, action: &str) {
+        let _ = self.0.send(Message::Started(scenario.into(), index, total, action.into()));
+    }
+    fn waiting(&mut self, scenario: &str, status: &str) {
+        let _ = self.0.send(Message::Waiting(scenario.into(), status.into()));
+    }
+    fn step_finished(&mut self, scenario: &str, report: &StepReport) {
+        let _ = self.0.send(Message::Finished(scenario.into(), report.clone()));
+    }
+    fn scenario_finished(&mut self, scenario: &str, failed: bool) {
+        let _ = self.0.send(Message::Done(scenario.into(), failed));
+    }
+}
+
+/// Runs `scenarios`, up to `parallel` at once, each on its own cluster from `connect` and in its
+/// own namespace; the reports come back in the order of `scenarios`. Scenarios share nothing,
+/// so the verdicts do not depend on `parallel`.
+pub async fn run_many<C, F>(
+    scenarios: &[&Scenario],
+    options: &crate::plan::PlanOptions,
+    settings: &RunSettings,
+    parallel: usize,
+    connect: F,
+    progress: &mut dyn Progress,
+) -> Vec<ScenarioReport>
+where
+    C: Cluster + 'static,
+    F: Fn() -> C,
+{
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let permits = std::rc::Rc::new(tokio::sync::Semaphore::new(parallel.max(1)));
+    let local = tokio::task::LocalSet::new();
+    local
+        .run_until(async move {
+            let mut tasks = Vec::new();
+            for scenario in scenarios {
+                let scenario = (*scenario).clone();
+                let plan = Plan::new(&scenario.name, &scenario_objects(&scenario), options.clone());
+                let settings = settings.clone();
+                let mut cluster = connect();
+                let mut forward = Forward(tx.clone());
+                let permits = std::rc::Rc::clone(&permits);
+                tasks.push(tokio::task::spawn_local(async move {
+                    let _permit = permits.acquire().await;
+                    run_scenario(&mut cluster, &scenario, &plan, &settings, &mut forward).await
+                }));
+            }
+            drop(tx);
+            while let Some(message) = rx.recv().await {
+                match message {
+                    Message::Started(s, i, n, a) => progress.step_started(&s, i, n, &a),
+                    Message::Waiting(s, status) => progress.waiting(&s, &status),
+                    Message::Finished(s, r) => progress.step_finished(&s, &r),
+                    Message::Done(s, failed) => progress.scenario_finished(&s, failed),
+                }
+            }
+            let mut reports = Vec::new();
+            for task in tasks {
+                match task.await {
+                    Ok(report) => reports.push(report),
+                    // A panic inside a scenario is a bug; keep it loud.
+                    Err(e) => std::panic::resume_unwind(e.into_panic()),
+                }
+            }
+            reports
+        })
+        .await
 }
 
 /// Progress that goes nowhere.
@@ -123,7 +214,15 @@ pub async fn run_scenario<C: Cluster>(
     settings: &RunSettings,
     progress: &mut dyn Progress,
 ) -> ScenarioReport {
-    let mut runner = Runner { cluster, plan, settings, timeline: Timeline::new(), view: View::default() };
+    let mut runner = Runner {
+        cluster,
+        plan,
+        settings,
+        timeline: Timeline::new(),
+        view: View::default(),
+        scenario: &scenario.name,
+        progress: &mut *progress,
+    };
     let mut steps = Vec::new();
     let setup = runner.cluster.create_namespace(&plan.namespace, &plan.labels).await;
     if let Err(e) = setup {
@@ -131,11 +230,12 @@ pub async fn run_scenario<C: Cluster>(
     } else {
         for step in &scenario.steps {
             let action = step.action.describe();
-            progress.step_started(&scenario.name, step.index, scenario.steps.len(), &action);
+            runner.progress.step_started(&scenario.name, step.index, scenario.steps.len(), &action);
+            tracing::debug!(scenario = %scenario.name, step = step.index + 1, %action, "step");
             let started = runner.cluster.now_ms();
             let error = runner.step(step).await.err();
             let report = StepReport { index: step.index, action, elapsed_ms: runner.cluster.now_ms() - started, error };
-            progress.step_finished(&scenario.name, &report);
+            runner.progress.step_finished(&scenario.name, &report);
             let stop = report.error.is_some();
             steps.push(report);
             if stop {
@@ -143,6 +243,11 @@ pub async fn run_scenario<C: Cluster>(
             }
         }
     }
+    // Judge before cleanup, so that a failure can be explained with the cluster's state.
+    let judged = judge(scenario, &runner.timeline, &plan.namespace, settings);
+    let mut claims = claim_verdicts(scenario, &judged, &steps);
+    let failed = claims.iter().any(|c| c.verdict == Verdict::Fail) || steps.iter().any(|s| s.error.is_some());
+    let diagnostics = if failed { Some(runner.cluster.diagnostics().await) } else { None };
     if let Err(e) = runner.cluster.cleanup().await {
         steps.push(StepReport {
             index: scenario.steps.len(),
@@ -150,11 +255,20 @@ pub async fn run_scenario<C: Cluster>(
             elapsed_ms: 0,
             error: Some(e.to_string()),
         });
+        claims = claim_verdicts(scenario, &judged, &steps);
     }
-    let timeline = runner.timeline;
-    let judged = judge(scenario, &timeline, &plan.namespace, settings);
-    let claims = claim_verdicts(scenario, &judged, &steps);
-    ScenarioReport { scenario: scenario.name.clone(), namespace: plan.namespace.clone(), steps, judged, claims, timeline }
+    let report = ScenarioReport {
+        scenario: scenario.name.clone(),
+        namespace: plan.namespace.clone(),
+        run_id: plan.run_id().to_owned(),
+        steps,
+        judged,
+        claims,
+        diagnostics,
+        timeline: runner.timeline,
+    };
+    progress.scenario_finished(&report.scenario, report.failed());
+    report
 }
 
 /// Judges every expectation of every step that ran.
@@ -246,6 +360,8 @@ struct Runner<'a, C: Cluster> {
     settings: &'a RunSettings,
     timeline: Timeline,
     view: View,
+    scenario: &'a str,
+    progress: &'a mut dyn Progress,
 }
 
 impl<C: Cluster> Runner<'_, C> {
@@ -268,6 +384,25 @@ impl<C: Cluster> Runner<'_, C> {
             match self.cluster.next_observation(deadline_ms).await {
                 Some((at, event)) => self.record(at, event),
                 None => return done(&self.view),
+            }
+        }
+    }
+
+    /// Pulls observations until every `until` holds or `deadline_ms`, telling the progress
+    /// what is awaited whenever that changes.
+    async fn wait_for(&mut self, deadline_ms: u64, until: &[Until]) -> bool {
+        let mut last = String::new();
+        loop {
+            let Some(pending) = until.iter().find(|u| !holds(u, &self.view)) else { return true };
+            let status = waiting_status(pending, &self.view);
+            if status != last {
+                self.progress.waiting(self.scenario, &status);
+                tracing::debug!(scenario = self.scenario, %status, "waiting");
+                last = status;
+            }
+            match self.cluster.next_observation(deadline_ms).await {
+                Some((at, event)) => self.record(at, event),
+                None => return until.iter().all(|u| holds(u, &self.view)),
             }
         }
     }
@@ -296,7 +431,7 @@ impl<C: Cluster> Runner<'_, C> {
             ));
         }
         let until = step.until.clone();
-        if !self.observe_until(deadline, |view| until.iter().all(|u| holds(u, view))).await {
+        if !self.wait_for(deadline, &until).await {
             let waiting: Vec<String> =
                 until.iter().filter(|u| !holds(u, &self.view)).map(|u| describe_wait(u, &self.view)).collect();
             return Err(format!("timed out after {}s waiting for {}", step.timeout.as_secs(), waiting.join("; ")));
@@ -533,6 +668,49 @@ pub fn holds(until: &Until, view: &View) -> bool {
     true
 }
 
+/// What a step waits for, in a few words: `web: 2/3 Ready, waiting for web-2 Ready`.
+#[must_use]
+pub fn waiting_status(until: &Until, view: &View) -> String {
+    let Some(set) = &until.statefulset else { return describe_wait(until, view) };
+    let pods = view.set_pods(set);
+    let spec = view.sets.get(set);
+    let state = |name: &str| match view.pods.get(name) {
+        None => "to be created".to_owned(),
+        Some(p) if p.terminating => "to terminate".to_owned(),
+        Some(p) => match &p.waiting {
+            Some(reason) => format!("Ready ({reason})"),
+            None if p.phase != "Running" => format!("Ready ({})", p.phase),
+            None => "Ready".to_owned(),
+        },
+    };
+    if let Some(n) = until.ready {
+        let ready = pods.values().filter(|p| p.running_and_ready()).count();
+        let next = (0..n).map(|k| format!("{set}-{k}")).find(|name| !view.pods.get(name).is_some_and(|p| p.running_and_ready()));
+        return match next {
+            Some(name) => format!("{set}: {ready}/{n} Ready, waiting for {name} {}", state(&name)),
+            None => format!("{set}: {ready}/{n} Ready, waiting for the rest to go"),
+        };
+    }
+    if let Some(n) = until.pods {
+        let extra = pods.iter().rev().find(|(k, _)| **k >= n).map(|(_, p)| p.name.clone());
+        return match extra {
+            Some(name) => format!("{set}: {} pods, waiting for {name} to go", pods.len()),
+            None => format!("{set}: {} pods, waiting for {n}", pods.len()),
+        };
+    }
+    if until.rolled_out == Some(true)
+        && let Some(rev) = spec.and_then(|s| s.update_revision.as_deref())
+    {
+        let updated = pods.values().filter(|p| p.revision() == Some(rev)).count();
+        let next = pods.iter().rev().find(|(_, p)| p.revision() != Some(rev) || !p.running_and_ready());
+        return match next {
+            Some((_, p)) => format!("{set}: {updated}/{} updated, waiting for {} to be updated and Ready", pods.len(), p.name),
+            None => format!("{set}: {updated}/{} updated", pods.len()),
+        };
+    }
+    describe_wait(until, view)
+}
+
 fn describe_wait(until: &Until, view: &View) -> String {
     let (kind, name) = match (&until.statefulset, &until.deployment) {
         (Some(s), _) => ("statefulset", s.as_str()),
@@ -562,25 +740,57 @@ fn describe_wait(until: &Until, view: &View) -> String {
     format!("{kind} {name} {want} (now: {})", if state.is_empty() { "no pods".to_owned() } else { state.join(", ") })
 }
 
-/// Runs `scenarios` one after another, each on a fresh simulated cluster with `faults`.
+/// Runs `scenarios` on fresh simulated clusters with `faults`, up to `parallel` at once.
 pub async fn run_on_sim(
     scenarios: &[&Scenario],
     options: &crate::plan::PlanOptions,
     settings: &RunSettings,
     faults: &[crate::sim::Fault],
+    parallel: usize,
     progress: &mut dyn Progress,
 ) -> Vec<ScenarioReport> {
-    let mut reports = Vec::new();
-    for scenario in scenarios {
-        let plan = Plan::new(&scenario.name, &scenario_objects(scenario), options.clone());
-        let mut cluster = crate::sim::SimCluster::new(&settings.cluster_domain).with_faults(faults.iter().copied());
-        reports.push(run_scenario(&mut cluster, scenario, &plan, settings, progress).await);
-    }
-    reports
+    let connect = || crate::sim::SimCluster::new(&settings.cluster_domain).with_faults(faults.iter().copied());
+    run_many(scenarios, options, settings, parallel, connect, progress).await
 }
 
 /// Objects of a scenario, for planning.
 #[must_use]
 pub fn scenario_objects(scenario: &Scenario) -> Vec<&Object> {
     scenario.manifests.iter().map(|m| &m.object).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::timeline::{Change, PodObs};
+
+    fn pod(name: &str, phase: &str, ready: bool, waiting: Option<&str>) -> Event {
+        Event::Pod {
+            change: Change::Added,
+            pod: Arc::new(PodObs {
+                name: name.into(),
+                uid: name.into(),
+                phase: phase.into(),
+                ready,
+                waiting: waiting.map(Into::into),
+                ..PodObs::default()
+            }),
+        }
+    }
+
+    #[test]
+    fn waiting_status_names_the_pod_awaited() {
+        let mut view = View::default();
+        view.apply(&pod("web-0", "Running", true, None));
+        view.apply(&pod("web-1", "Running", true, None));
+        view.apply(&pod("web-2", "Pending", false, Some("ContainerCreating")));
+        let until = Until { statefulset: Some("web".into()), ready: Some(3), ..Until::default() };
+        assert_eq!(waiting_status(&until, &view), "web: 2/3 Ready, waiting for web-2 Ready (ContainerCreating)");
+        let until = Until { statefulset: Some("web".into()), ready: Some(4), ..Until::default() };
+        assert_eq!(waiting_status(&until, &view), "web: 2/4 Ready, waiting for web-2 Ready (ContainerCreating)");
+        let until = Until { statefulset: Some("web".into()), pods: Some(1), ..Until::default() };
+        assert_eq!(waiting_status(&until, &view), "web: 3 pods, waiting for web-2 to go");
+    }
 }

@@ -60,7 +60,7 @@ impl SelftestReport {
 /// Runs the self-test over `scenarios` for `faults`.
 pub async fn run(scenarios: &[&Scenario], faults: &[Fault], settings: &RunSettings) -> SelftestReport {
     let options = PlanOptions::new("selftest");
-    let conformant = runner::run_on_sim(scenarios, &options, settings, &[], &mut Quiet).await;
+    let conformant = runner::run_on_sim(scenarios, &options, settings, &[], 1, &mut Quiet).await;
     let conformant_failures: Vec<String> = conformant
         .iter()
         .flat_map(|r| {
@@ -76,7 +76,7 @@ pub async fn run(scenarios: &[&Scenario], faults: &[Fault], settings: &RunSettin
         .collect();
     let mut results = Vec::new();
     for fault in faults {
-        let reports = runner::run_on_sim(scenarios, &options, settings, &[*fault], &mut Quiet).await;
+        let reports = runner::run_on_sim(scenarios, &options, settings, &[*fault], 1, &mut Quiet).await;
         results.push(judge_fault(*fault, &reports));
     }
     SelftestReport { conformant_pass: conformant_failures.is_empty(), conformant_failures, faults: results }

@@ -7,6 +7,7 @@ use rstest::rstest;
 use sts_conformance::{
     checks::Verdict,
     claims::CLAIMS,
+    outputs,
     plan::{Plan, PlanOptions},
     report,
     runner::{self, Quiet, RunSettings},
@@ -55,9 +56,30 @@ fn every_claim_holds_on_the_conformant_sim(#[files("scenarios/**/*.yaml")] path:
         .iter()
         .map(|j| format!("step {} {} {}: {}", j.step + 1, j.outcome.check, j.target, j.outcome.detail))
         .collect();
+    let timeline = outputs::normalized(&report);
     insta::with_settings!({snapshot_path => "../snapshots", snapshot_suffix => report.scenario.clone(), prepend_module_to_snapshot => false}, {
         insta::assert_json_snapshot!("verdicts", verdicts);
+        // The normalized timeline: how the scenario behaved, free of UIDs, IPs, times and names.
+        insta::assert_snapshot!("timeline", timeline);
     });
+}
+
+#[test]
+fn a_second_run_normalizes_to_the_same_timeline() {
+    let path = PathBuf::from("scenarios/seed-002/lifecycle.yaml");
+    let scenario = scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    let settings = RunSettings::default();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+    let run = |run_id: &str| {
+        let plan = Plan::new(&scenario.name, &runner::scenario_objects(&scenario), PlanOptions::new(run_id));
+        rt.block_on(async {
+            let mut cluster = SimCluster::new(&settings.cluster_domain);
+            runner::run_scenario(&mut cluster, &scenario, &plan, &settings, &mut Quiet).await
+        })
+    };
+    let (a, b) = (run("aaaaa1"), run("bbbbb2"));
+    assert_ne!(a.namespace, b.namespace);
+    assert_eq!(outputs::normalized(&a), outputs::normalized(&b));
 }
 
 #[test]

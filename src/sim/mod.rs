@@ -849,6 +849,65 @@ impl Cluster for SimCluster {
         }
     }
 
+    async fn diagnostics(&mut self) -> String {
+        use std::fmt::Write as _;
+        let mut out = format!("namespace {} on the simulated cluster (virtual time {} ms)\n", self.namespace, self.clock);
+        if !self.faults.is_empty() {
+            let faults: Vec<&str> = self.faults.iter().map(|f| f.name()).collect();
+            let _ = writeln!(out, "injected faults: {}", faults.join(", "));
+        }
+        let _ = writeln!(out, "\nwarning events:");
+        for name in &self.warned {
+            let _ = writeln!(out, "  PersistentVolumeClaim/{name}: ProvisioningFailed");
+        }
+        let _ = writeln!(out, "\npods:");
+        for pod in self.pods.values() {
+            let o = &pod.obs;
+            let _ = writeln!(
+                out,
+                "  {} phase={} ready={} terminating={} waiting={} restarts={} ip={} node={} revision={} claims={:?}",
+                o.name,
+                o.phase,
+                o.ready,
+                o.terminating,
+                o.waiting.as_deref().unwrap_or("-"),
+                o.restarts,
+                o.ip.as_deref().unwrap_or("-"),
+                o.node.as_deref().unwrap_or("-"),
+                o.revision().unwrap_or("-"),
+                o.claims
+            );
+        }
+        let _ = writeln!(out, "  (the simulated cluster runs no containers, so there are no container logs)");
+        let _ = writeln!(out, "\nclaims:");
+        for c in self.claims.values() {
+            let _ = writeln!(
+                out,
+                "  {} phase={} volume={} class={}",
+                c.name,
+                c.phase,
+                c.volume.as_deref().unwrap_or("-"),
+                c.storage_class.as_deref().unwrap_or("-")
+            );
+        }
+        let _ = writeln!(out, "\nvolumes:");
+        for (v, dynamic) in self.volumes.values() {
+            let _ = writeln!(
+                out,
+                "  {} phase={} class={} claim={} dynamic={dynamic}",
+                v.name,
+                v.phase,
+                v.storage_class.as_deref().unwrap_or("-"),
+                v.claim.as_deref().unwrap_or("-")
+            );
+        }
+        let _ = writeln!(out, "\nstatefulsets:");
+        for set in self.sets.values() {
+            let _ = writeln!(out, "  {:?}", set.obs);
+        }
+        out
+    }
+
     async fn cleanup(&mut self) -> Result<(), ClusterError> {
         self.volumes.clear();
         self.sets.clear();
