@@ -14,7 +14,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::{
     analyze,
     checks::{CheckName, Policy},
-    outputs,
+    live, outputs,
     plan::PlanOptions,
     progress::{Mode, Printer},
     record, report,
@@ -78,8 +78,24 @@ pub enum Command {
     /// Prove the checks on the simulated cluster: every scenario must pass, and each fault
     /// must be caught by the check meant for it and by no other.
     Selftest(SelftestArgs),
+    /// Delete what earlier runs left behind (namespaces and volumes labelled as the harness's).
+    Cleanup(CleanupArgs),
     /// Print the JSON Schema of the scenario format (for editors).
     Schema,
+}
+
+/// `cleanup` options.
+#[derive(Debug, Args)]
+pub struct CleanupArgs {
+    /// List what would be deleted, and delete nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Kubeconfig file (default: $KUBECONFIG, then ~/.kube/config).
+    #[arg(long, env = "KUBECONFIG")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Kubeconfig context (default: the current one).
+    #[arg(long)]
+    pub context: Option<String>,
 }
 
 /// `selftest` options.
@@ -192,6 +208,13 @@ pub struct RunArgs {
     /// Run up to N scenarios at once, each in its own namespace.
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
     pub parallel: u16,
+    /// Image of the pod that runs DNS and HTTP probes inside each namespace (needs `nslookup`,
+    /// and `curl` or `wget`).
+    #[arg(long, value_name = "IMAGE", default_value = live::DEFAULT_PROBE_IMAGE)]
+    pub probe_image: String,
+    /// Leave each scenario's namespace and objects in place (for debugging).
+    #[arg(long)]
+    pub keep: bool,
     /// Make the simulated cluster break one guarantee (repeatable; see `selftest --list`).
     #[arg(long = "sim-fault", value_name = "NAME", value_parser = parse_fault, requires = "sim")]
     pub sim_faults: Vec<Fault>,
@@ -219,6 +242,7 @@ pub fn main_with(cli: Cli) -> ExitCode {
         Command::Run(args) => run(&args),
         Command::Analyze(args) => analyze_file(&args),
         Command::Selftest(args) => selftest(&args),
+        Command::Cleanup(args) => cleanup(&args),
     }
 }
 
@@ -410,10 +434,7 @@ fn run(args: &RunArgs) -> ExitCode {
         eprintln!("error: --compare {}: no such directory (write snapshots there first with --snapshots)", dir.display());
         return ExitCode::BadInput;
     }
-    if !args.sim {
-        return live_unavailable(args);
-    }
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_time().build() {
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -422,22 +443,28 @@ fn run(args: &RunArgs) -> ExitCode {
     };
     let settings = RunSettings { cluster_domain: args.cluster_domain.clone() };
     let mut printer = Printer::new(Mode::detect(args.quiet));
-    if !args.quiet {
-        println!(
-            "Running {} scenarios on the simulated cluster (a test double: a pass here says nothing about a real cluster).",
-            selected.len()
-        );
-        for fault in &args.sim_faults {
-            println!("Injected fault {fault}: {}.", fault.description());
-        }
-    }
     let run_id = run_id();
     let mut options = PlanOptions::new(run_id);
     options.image_map.splice(0..0, image_map.iter().cloned());
     options.storage_class = args.storage_class.clone();
     let parallel = usize::from(args.parallel);
-    let reports: Vec<ScenarioReport> =
-        runtime.block_on(runner::run_on_sim(&selected, &options, &settings, &args.sim_faults, parallel, &mut printer));
+    let reports: Vec<ScenarioReport> = if args.sim {
+        if !args.quiet {
+            println!(
+                "Running {} scenarios on the simulated cluster (a test double: a pass here says nothing about a real cluster).",
+                selected.len()
+            );
+            for fault in &args.sim_faults {
+                println!("Injected fault {fault}: {}.", fault.description());
+            }
+        }
+        runtime.block_on(runner::run_on_sim(&selected, &options, &settings, &args.sim_faults, parallel, &mut printer))
+    } else {
+        match runtime.block_on(run_live(args, &selected, &options, &settings, &mut printer)) {
+            Ok(reports) => reports,
+            Err(code) => return code,
+        }
+    };
     drop(printer);
     if let Err(code) = write_files(args, &selected, &reports, &settings) {
         return code;
@@ -537,23 +564,101 @@ fn selftest(args: &SelftestArgs) -> ExitCode {
     if report.ok() { ExitCode::Pass } else { ExitCode::ClaimFailed }
 }
 
-/// The live backend is a separate piece of work; until it exists, say so, and say how to get
-/// a cluster for when it does.
-fn live_unavailable(args: &RunArgs) -> ExitCode {
-    let home = std::env::var_os("HOME").map(PathBuf::from);
-    let config = args.kubeconfig.clone().or_else(|| home.map(|h| h.join(".kube/config")));
-    match config.filter(|c| c.is_file()) {
-        None => eprintln!(
-            "error: no Kubernetes cluster: no kubeconfig found ($KUBECONFIG or ~/.kube/config).\n\
-             Create one with `kind create cluster` or `minikube start`, or run on the simulated cluster with --sim."
-        ),
-        Some(path) => eprintln!(
-            "error: the live backend is not available in this build yet; found kubeconfig {} but cannot use it.\n\
-             Run on the simulated cluster with --sim.",
-            path.display()
-        ),
+/// Runs the scenarios on the cluster of the current kubeconfig context: connect, preflight
+/// (nothing is created when it fails: exit 3), then the scenarios, with Ctrl-C cleaning up.
+async fn run_live(
+    args: &RunArgs,
+    selected: &[&Scenario],
+    options: &PlanOptions,
+    settings: &RunSettings,
+    printer: &mut Printer,
+) -> Result<Vec<ScenarioReport>, ExitCode> {
+    let client = live::client(args.kubeconfig.as_deref(), args.context.as_deref()).await.map_err(|e| {
+        eprintln!("error: {e}");
+        ExitCode::Environment
+    })?;
+    let mut classes = std::collections::BTreeSet::new();
+    for scenario in selected {
+        let objects = runner::scenario_objects(scenario);
+        classes.extend(crate::plan::Plan::new(&scenario.name, &objects, options.clone()).dynamic_classes(&objects));
     }
-    ExitCode::Environment
+    let findings = live::preflight(&client, &classes.into_iter().collect::<Vec<_>>()).await;
+    if !findings.problems.is_empty() {
+        eprintln!("error: the cluster cannot run the scenarios; nothing was created:");
+        for problem in &findings.problems {
+            eprintln!("  - {problem}");
+        }
+        return Err(ExitCode::Environment);
+    }
+    if !args.quiet {
+        println!(
+            "Running {} scenarios on Kubernetes {} (run {}, namespaces {}-<scenario>-{}).",
+            selected.len(),
+            findings.server_version,
+            options.run_id,
+            options.namespace_prefix,
+            options.run_id
+        );
+    }
+    // The first Ctrl-C stops the scenarios and cleans up; a second one aborts.
+    let interrupts = tokio::spawn(async {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("\ninterrupted: cleaning up what this run created (Ctrl-C again to abort)");
+            crate::interrupt::request();
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!("aborted: `sts-conformance cleanup` removes what is left");
+                std::process::exit(130);
+            }
+        }
+    });
+    let connect = || live::LiveCluster::new(client.clone(), &args.probe_image).keeping(args.keep);
+    let reports = runner::run_many(selected, options, settings, usize::from(args.parallel), connect, printer).await;
+    interrupts.abort();
+    if crate::interrupt::requested() {
+        return Err(ExitCode::Environment);
+    }
+    Ok(reports)
+}
+
+/// `cleanup`: lists (and unless --dry-run deletes) what earlier runs left behind.
+fn cleanup(args: &CleanupArgs) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::Environment;
+        }
+    };
+    runtime.block_on(async {
+        let client = match live::client(args.kubeconfig.as_deref(), args.context.as_deref()).await {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::Environment;
+            }
+        };
+        let leftovers = match live::leftovers(&client).await {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::Environment;
+            }
+        };
+        if leftovers.is_empty() {
+            println!("nothing to clean up: no namespace or volume is labelled app.kubernetes.io/managed-by=sts-conformance");
+            return ExitCode::Pass;
+        }
+        if args.dry_run {
+            for l in &leftovers {
+                println!("would delete {} {} (run {})", l.kind, l.name, l.run);
+            }
+            return ExitCode::Pass;
+        }
+        for line in live::remove_leftovers(&client, &leftovers).await {
+            println!("{line}");
+        }
+        ExitCode::Pass
+    })
 }
 
 /// A short random run id: 6 lowercase alphanumerics.

@@ -8,7 +8,7 @@ use tracing_subscriber::EnvFilter;
 fn main() -> std::process::ExitCode {
     let cli = sts_conformance::cli::Cli::parse();
     let level = match cli.verbose {
-        0 => "warn",
+        0 => "sts_conformance=warn",
         1 => "sts_conformance=debug",
         _ => "sts_conformance=trace",
     };

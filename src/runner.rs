@@ -233,7 +233,14 @@ pub async fn run_scenario<C: Cluster>(
             runner.progress.step_started(&scenario.name, step.index, scenario.steps.len(), &action);
             tracing::debug!(scenario = %scenario.name, step = step.index + 1, %action, "step");
             let started = runner.cluster.now_ms();
-            let error = runner.step(step).await.err();
+            let error = if crate::interrupt::requested() {
+                Some("interrupted (Ctrl-C) before this step".to_owned())
+            } else {
+                tokio::select! {
+                    result = runner.step(step) => result.err(),
+                    () = crate::interrupt::wait() => Some("interrupted (Ctrl-C): stopped waiting, cleaning up".to_owned()),
+                }
+            };
             let report = StepReport { index: step.index, action, elapsed_ms: runner.cluster.now_ms() - started, error };
             runner.progress.step_finished(&scenario.name, &report);
             let stop = report.error.is_some();

@@ -128,10 +128,32 @@ fn a_misspelled_scenario_exits_2_naming_file_and_line() {
 
 #[test]
 fn run_without_a_cluster_exits_3_and_says_how_to_get_one() {
-    let out = cli(&["run"]);
+    let out = Command::new(env!("CARGO_BIN_EXE_sts-conformance"))
+        .args(["run"])
+        .env("KUBECONFIG", "/nonexistent/kubeconfig")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(3));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("kind create cluster") && err.contains("--sim"), "{err}");
+}
+
+#[test]
+fn an_unreachable_cluster_exits_3_within_seconds_having_created_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("config");
+    std::fs::write(
+        &kubeconfig,
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: dead\n  cluster: {server: \"https://127.0.0.1:1\"}\n\
+         users:\n- name: u\n  user: {token: t}\ncontexts:\n- name: dead\n  context: {cluster: dead, user: u}\ncurrent-context: dead\n",
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    let out = cli(&["run", "--kubeconfig", kubeconfig.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("nothing was created") && err.contains("cannot reach the API server"), "{err}");
 }
 
 #[test]

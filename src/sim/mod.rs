@@ -862,44 +862,16 @@ impl Cluster for SimCluster {
         }
         let _ = writeln!(out, "\npods:");
         for pod in self.pods.values() {
-            let o = &pod.obs;
-            let _ = writeln!(
-                out,
-                "  {} phase={} ready={} terminating={} waiting={} restarts={} ip={} node={} revision={} claims={:?}",
-                o.name,
-                o.phase,
-                o.ready,
-                o.terminating,
-                o.waiting.as_deref().unwrap_or("-"),
-                o.restarts,
-                o.ip.as_deref().unwrap_or("-"),
-                o.node.as_deref().unwrap_or("-"),
-                o.revision().unwrap_or("-"),
-                o.claims
-            );
+            let _ = writeln!(out, "  {}", crate::report::pod_line(&pod.obs));
         }
         let _ = writeln!(out, "  (the simulated cluster runs no containers, so there are no container logs)");
         let _ = writeln!(out, "\nclaims:");
         for c in self.claims.values() {
-            let _ = writeln!(
-                out,
-                "  {} phase={} volume={} class={}",
-                c.name,
-                c.phase,
-                c.volume.as_deref().unwrap_or("-"),
-                c.storage_class.as_deref().unwrap_or("-")
-            );
+            let _ = writeln!(out, "  {}", crate::report::claim_line(c));
         }
         let _ = writeln!(out, "\nvolumes:");
         for (v, dynamic) in self.volumes.values() {
-            let _ = writeln!(
-                out,
-                "  {} phase={} class={} claim={} dynamic={dynamic}",
-                v.name,
-                v.phase,
-                v.storage_class.as_deref().unwrap_or("-"),
-                v.claim.as_deref().unwrap_or("-")
-            );
+            let _ = writeln!(out, "  {} dynamic={dynamic}", crate::report::volume_line(v));
         }
         let _ = writeln!(out, "\nstatefulsets:");
         for set in self.sets.values() {

@@ -1,0 +1,57 @@
+//! Connecting to a cluster like kubectl does, and saying clearly why it failed.
+
+use std::{path::Path, time::Duration};
+
+use kube::{
+    Client, Config,
+    config::{KubeConfigOptions, Kubeconfig},
+};
+
+/// Why the harness cannot use the cluster (exit code 3).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct EnvironmentError(pub String);
+
+/// A client for the current kubeconfig context (or `context`), from `kubeconfig` when given,
+/// else `$KUBECONFIG` / `~/.kube/config`, else the in-cluster service account.
+///
+/// # Errors
+/// No kubeconfig, an unknown context, an unreadable file, or a client that cannot be built.
+pub async fn client(kubeconfig: Option<&Path>, context: Option<&str>) -> Result<Client, EnvironmentError> {
+    let options = KubeConfigOptions { context: context.map(str::to_owned), ..KubeConfigOptions::default() };
+    let config: Result<Config, String> = match kubeconfig {
+        Some(path) => match Kubeconfig::read_from(path) {
+            Ok(file) => Config::from_custom_kubeconfig(file, &options).await.map_err(|e| e.to_string()),
+            Err(e) => Err(format!("cannot read kubeconfig {}: {e}", path.display())),
+        },
+        None if context.is_some() => Config::from_kubeconfig(&options).await.map_err(|e| e.to_string()),
+        None => Config::infer().await.map_err(|e| e.to_string()),
+    };
+    let mut config = config.map_err(|e| {
+        EnvironmentError(format!(
+            "no usable Kubernetes cluster: {e}.\nCreate one with `kind create cluster` or `minikube start`, \
+             choose one with --kubeconfig/--context, or run on the simulated cluster with --sim."
+        ))
+    })?;
+    config.connect_timeout = Some(Duration::from_secs(5));
+    Client::try_from(config).map_err(|e| EnvironmentError(format!("cannot build a Kubernetes client: {e}")))
+}
+
+/// A kube error in words a user can act on; `doing` says what the harness was doing.
+#[must_use]
+pub fn explain(doing: &str, error: &kube::Error) -> String {
+    match error {
+        kube::Error::Api(status) => match status.code {
+            401 => format!("{doing}: 401 Unauthorized — the kubeconfig's credentials were refused (expired token?)"),
+            403 => format!("{doing}: 403 Forbidden — {}", status.message),
+            404 => format!("{doing}: 404 Not Found — {}", status.message),
+            409 => format!("{doing}: 409 Conflict — {}", status.message),
+            410 => format!("{doing}: 410 Gone — {}", status.message),
+            422 => format!("{doing}: rejected by the API server — {}", status.message),
+            code => format!("{doing}: HTTP {code} — {}", status.message),
+        },
+        kube::Error::HyperError(e) => format!("{doing}: cannot reach the API server: {e}"),
+        kube::Error::Service(e) => format!("{doing}: cannot reach the API server: {e}"),
+        other => format!("{doing}: {other}"),
+    }
+}

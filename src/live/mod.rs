@@ -1,0 +1,472 @@
+//! The live backend: the [`Cluster`] interface on a real cluster through kube-rs.
+//!
+//! Every action maps to one API call a reader can follow to what `kubectl` would do:
+//!
+//! | runner action | API call |
+//! |---|---|
+//! | create namespace | `POST /api/v1/namespaces` with the run's labels |
+//! | apply | server-side apply: `PATCH …?fieldManager=sts-conformance&force=true` (`application/apply-patch+yaml`) |
+//! | scale | `PATCH /apis/apps/v1/namespaces/NS/statefulsets/NAME/scale` (merge patch of `spec.replicas`) |
+//! | set image | strategic merge patch of the container in `spec.template` |
+//! | patch | merge patch of the StatefulSet |
+//! | delete pod / StatefulSet | `DELETE` (the StatefulSet with `propagationPolicy=Background`, as `kubectl delete`) |
+//! | exec (`hostname`, write/read a token) | `pods/exec` over a websocket |
+//! | DNS, HTTP | `pods/exec` of `nslookup` / `curl`/`wget` in a probe pod of the namespace |
+//! | observe | watches of pods, claims, StatefulSets, services, secrets, events in the namespace and of volumes |
+//! | cleanup | `DELETE` of the namespace and of the run's labelled volumes, each re-read first |
+
+mod cleanup;
+mod connect;
+mod convert;
+mod preflight;
+mod probe;
+mod watch;
+
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    time::{Duration, Instant},
+};
+
+use futures::{AsyncBufReadExt, TryStreamExt};
+use k8s_openapi::api::{
+    apps::v1::{Deployment, StatefulSet},
+    core::v1::{ConfigMap, Event as CoreEvent, Namespace, PersistentVolume, PersistentVolumeClaim, Pod, Secret, Service},
+};
+use kube::{
+    Api, Client, Resource,
+    api::{AttachParams, DeleteParams, DynamicObject, ListParams, LogParams, Patch, PatchParams, PostParams},
+    core::ApiResource,
+    runtime::watcher,
+};
+use serde_json::json;
+use tokio::{sync::mpsc, task::JoinHandle};
+
+use self::watch::{Stamped, Translator, events};
+pub use self::{
+    cleanup::{Leftover, leftovers, remove_leftovers},
+    connect::{EnvironmentError, client, explain},
+    preflight::{Findings, PERMISSIONS, Permission},
+    probe::DEFAULT_PROBE_IMAGE,
+};
+use crate::{
+    cluster::{Cluster, ClusterError, ExecCommand, HttpAnswer},
+    manifest::Object,
+    plan::{MANAGED_BY, MANAGED_BY_LABEL, RUN_LABEL},
+    timeline::{Event, HttpResponse},
+};
+
+/// The field manager of every server-side apply.
+pub const FIELD_MANAGER: &str = "sts-conformance";
+/// Name of the probe pod the harness creates in each namespace for DNS and HTTP.
+pub const PROBE_POD: &str = "sts-conformance-probe";
+
+/// How long one command inside a pod may take.
+const EXEC_BOUND: Duration = Duration::from_secs(60);
+
+/// How long cleanup waits for the namespace to go before reporting it stuck.
+const NAMESPACE_DELETION_BOUND: Duration = Duration::from_secs(120);
+
+/// Runs preflight; see [`preflight::run`].
+pub async fn preflight(client: &Client, classes: &[Option<String>]) -> Findings {
+    preflight::run(client, classes).await
+}
+
+/// A run's view of a real cluster.
+pub struct LiveCluster {
+    client: Client,
+    namespace: String,
+    labels: BTreeMap<String, String>,
+    probe_image: String,
+    started: Instant,
+    tx: mpsc::UnboundedSender<Stamped>,
+    rx: mpsc::UnboundedReceiver<Stamped>,
+    watches: Vec<JoinHandle<()>>,
+    probe_ready: bool,
+    /// Cluster-scoped objects the run created, by kind and name.
+    cluster_scoped: BTreeSet<(String, String)>,
+    /// Leave everything in place after the run (`--keep`).
+    keep: bool,
+}
+
+impl LiveCluster {
+    /// A backend on `client` whose probe pod runs `probe_image`.
+    #[must_use]
+    pub fn new(client: Client, probe_image: &str) -> Self {
+        let (tx, rx) = mpsc::unbounded_channel();
+        Self {
+            client,
+            namespace: String::new(),
+            labels: BTreeMap::new(),
+            probe_image: probe_image.to_owned(),
+            started: Instant::now(),
+            tx,
+            rx,
+            watches: Vec::new(),
+            probe_ready: false,
+            cluster_scoped: BTreeSet::new(),
+            keep: false,
+        }
+    }
+
+    /// The same backend, leaving the run's objects in place at cleanup (`--keep`).
+    #[must_use]
+    pub fn keeping(mut self, keep: bool) -> Self {
+        self.keep = keep;
+        self
+    }
+
+    fn api<K: Resource<Scope = k8s_openapi::NamespaceResourceScope>>(&self) -> Api<K>
+    where
+        K::DynamicType: Default,
+    {
+        Api::namespaced(self.client.clone(), &self.namespace)
+    }
+
+    fn watch<K>(&mut self, api: Api<K>, config: watcher::Config, translator: Translator<K>)
+    where
+        K: Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
+    {
+        let task = watch::run(api, config, translator, self.started, self.tx.clone());
+        self.watches.push(tokio::spawn(task));
+    }
+
+    fn start_watches(&mut self) {
+        let config = watcher::Config::default;
+        self.watch(self.api::<Pod>(), config(), Translator::new("pods", events::pod));
+        self.watch(self.api::<PersistentVolumeClaim>(), config(), Translator::new("persistentvolumeclaims", events::claim));
+        self.watch(self.api::<StatefulSet>(), config(), Translator::new("statefulsets", events::statefulset));
+        self.watch(self.api::<Service>(), config(), Translator::new("services", events::service));
+        self.watch(self.api::<Secret>(), config(), Translator::new("secrets", events::secret));
+        self.watch(self.api::<CoreEvent>(), config(), Translator::new("events", events::kube_event));
+        // Volumes are cluster-scoped: the run's own (labelled) ones; dynamic ones show up
+        // through their claims.
+        let run = self.labels.get(RUN_LABEL).cloned().unwrap_or_default();
+        let volumes: Api<PersistentVolume> = Api::all(self.client.clone());
+        self.watch(
+            volumes,
+            watcher::Config::default().labels(&format!("{RUN_LABEL}={run}")),
+            Translator::new("persistentvolumes", events::volume),
+        );
+    }
+
+    fn error(&self, doing: &str, e: &kube::Error) -> ClusterError {
+        ClusterError(explain(doing, e))
+    }
+
+    async fn exec_output(&self, pod: &str, argv: Vec<String>) -> Result<String, String> {
+        match tokio::time::timeout(EXEC_BOUND, self.exec_unbounded(pod, argv)).await {
+            Ok(result) => result,
+            Err(_) => Err(format!("exec in pod {pod} did not finish within {}s", EXEC_BOUND.as_secs())),
+        }
+    }
+
+    async fn exec_unbounded(&self, pod: &str, argv: Vec<String>) -> Result<String, String> {
+        let api: Api<Pod> = self.api();
+        let params = AttachParams::default().stdout(true).stderr(true).stdin(false);
+        let mut process = api.exec(pod, argv, &params).await.map_err(|e| explain(&format!("exec in pod {pod}"), &e))?;
+        let stdout = process.stdout();
+        let stderr = process.stderr();
+        let status = process.take_status();
+        let read = |stream: Option<Box<dyn tokio::io::AsyncRead + Unpin + Send>>| async move {
+            let mut text = String::new();
+            if let Some(mut stream) = stream {
+                let _ = tokio::io::AsyncReadExt::read_to_string(&mut stream, &mut text).await;
+            }
+            text
+        };
+        let (out, err) = tokio::join!(
+            read(stdout.map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>)),
+            read(stderr.map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>))
+        );
+        let status = match status {
+            Some(status) => status.await,
+            None => None,
+        };
+        let _ = process.join().await;
+        match status {
+            Some(s) if s.status.as_deref() == Some("Failure") => {
+                Err(format!("{} {}", s.message.unwrap_or_default(), err.trim()).trim().to_owned())
+            }
+            _ => Ok(out),
+        }
+    }
+
+    /// Creates the probe pod once and waits (by watch) until it runs.
+    async fn probe_pod(&mut self) -> Result<(), String> {
+        if self.probe_ready {
+            return Ok(());
+        }
+        let api: Api<Pod> = self.api();
+        let pod: Pod = serde_json::from_value(json!({
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": PROBE_POD, "labels": self.labels},
+            "spec": {
+                "containers": [{"name": "probe", "image": self.probe_image, "command": ["sleep", "86400"]}],
+                "terminationGracePeriodSeconds": 0,
+                "restartPolicy": "Never"
+            }
+        }))
+        .map_err(|e| e.to_string())?;
+        let params = PatchParams::apply(FIELD_MANAGER).force();
+        api.patch(PROBE_POD, &params, &Patch::Apply(&pod)).await.map_err(|e| explain("creating the probe pod", &e))?;
+        let running = kube::runtime::wait::await_condition(api, PROBE_POD, |p: Option<&Pod>| {
+            p.and_then(|p| p.status.as_ref()).and_then(|s| s.phase.as_deref()) == Some("Running")
+        });
+        match tokio::time::timeout(Duration::from_secs(180), running).await {
+            Ok(Ok(_)) => {
+                self.probe_ready = true;
+                Ok(())
+            }
+            Ok(Err(e)) => Err(format!("waiting for the probe pod: {e}")),
+            Err(_) => Err(format!("the probe pod ({}) was not Running after 180s (image pull?)", self.probe_image)),
+        }
+    }
+}
+
+/// The API resource of an object kind.
+fn resource_of(object: &Object) -> ApiResource {
+    match object {
+        Object::StatefulSet(_) => ApiResource::erase::<StatefulSet>(&()),
+        Object::Deployment(_) => ApiResource::erase::<Deployment>(&()),
+        Object::DaemonSet(_) => ApiResource::erase::<k8s_openapi::api::apps::v1::DaemonSet>(&()),
+        Object::Job(_) => ApiResource::erase::<k8s_openapi::api::batch::v1::Job>(&()),
+        Object::CronJob(_) => ApiResource::erase::<k8s_openapi::api::batch::v1::CronJob>(&()),
+        Object::Service(_) => ApiResource::erase::<Service>(&()),
+        Object::Pod(_) => ApiResource::erase::<Pod>(&()),
+        Object::PersistentVolume(_) => ApiResource::erase::<PersistentVolume>(&()),
+        Object::PersistentVolumeClaim(_) => ApiResource::erase::<PersistentVolumeClaim>(&()),
+        Object::Secret(_) => ApiResource::erase::<Secret>(&()),
+        Object::ConfigMap(_) => ApiResource::erase::<ConfigMap>(&()),
+    }
+}
+
+impl Cluster for LiveCluster {
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    async fn create_namespace(&mut self, namespace: &str, labels: &BTreeMap<String, String>) -> Result<(), ClusterError> {
+        let api: Api<Namespace> = Api::all(self.client.clone());
+        let ns: Namespace = serde_json::from_value(json!({"metadata": {"name": namespace, "labels": labels}}))
+            .map_err(|e| ClusterError(e.to_string()))?;
+        api.create(&PostParams::default(), &ns).await.map_err(|e| self.error(&format!("creating namespace {namespace}"), &e))?;
+        self.namespace = namespace.to_owned();
+        self.labels = labels.clone();
+        self.start_watches();
+        Ok(())
+    }
+
+    async fn apply(&mut self, object: &Object) -> Result<(), ClusterError> {
+        let resource = resource_of(object);
+        let name = object.name().to_owned();
+        let json = object.to_json();
+        let api: Api<DynamicObject> = if object.cluster_scoped() {
+            Api::all_with(self.client.clone(), &resource)
+        } else {
+            Api::namespaced_with(self.client.clone(), &self.namespace, &resource)
+        };
+        let params = PatchParams::apply(FIELD_MANAGER).force();
+        api.patch(&name, &params, &Patch::Apply(&json))
+            .await
+            .map_err(|e| self.error(&format!("server-side apply of {}/{name}", object.kind()), &e))?;
+        if object.cluster_scoped() {
+            self.cluster_scoped.insert((object.kind().to_owned(), name));
+        }
+        Ok(())
+    }
+
+    async fn scale(&mut self, set: &str, replicas: u32) -> Result<(), ClusterError> {
+        let api: Api<StatefulSet> = self.api();
+        api.patch_scale(set, &PatchParams::default(), &Patch::Merge(json!({"spec": {"replicas": replicas}})))
+            .await
+            .map_err(|e| self.error(&format!("scaling statefulset {set}"), &e))?;
+        Ok(())
+    }
+
+    async fn set_image(&mut self, set: &str, container: &str, image: &str) -> Result<(), ClusterError> {
+        let api: Api<StatefulSet> = self.api();
+        let patch = json!({"spec": {"template": {"spec": {"containers": [{"name": container, "image": image}]}}}});
+        api.patch(set, &PatchParams::default(), &Patch::Strategic(patch))
+            .await
+            .map_err(|e| self.error(&format!("setting the image of {set}/{container}"), &e))?;
+        Ok(())
+    }
+
+    async fn patch_statefulset(&mut self, set: &str, merge: &serde_json::Value) -> Result<(), ClusterError> {
+        let api: Api<StatefulSet> = self.api();
+        api.patch(set, &PatchParams::default(), &Patch::Merge(merge))
+            .await
+            .map_err(|e| self.error(&format!("patching statefulset {set}"), &e))?;
+        Ok(())
+    }
+
+    async fn delete_pod(&mut self, pod: &str) -> Result<(), ClusterError> {
+        let api: Api<Pod> = self.api();
+        api.delete(pod, &DeleteParams::default()).await.map_err(|e| self.error(&format!("deleting pod {pod}"), &e))?;
+        Ok(())
+    }
+
+    async fn delete_statefulset(&mut self, set: &str) -> Result<(), ClusterError> {
+        let api: Api<StatefulSet> = self.api();
+        api.delete(set, &DeleteParams::background()).await.map_err(|e| self.error(&format!("deleting statefulset {set}"), &e))?;
+        Ok(())
+    }
+
+    async fn exec(&mut self, pod: &str, command: &ExecCommand) -> Result<String, String> {
+        self.exec_output(pod, command.argv()).await.map(|out| out.trim_end().to_owned())
+    }
+
+    async fn resolve(&mut self, name: &str) -> Result<Vec<String>, String> {
+        self.probe_pod().await?;
+        let output = self.exec_output(PROBE_POD, probe::nslookup_argv(name)).await;
+        // nslookup exits non-zero for NXDOMAIN: its output still says why.
+        match output {
+            Ok(text) => probe::parse_nslookup(&text),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn http_get(&mut self, from: Option<&str>, url: &str) -> HttpAnswer {
+        let host = url.strip_prefix("http://").and_then(|r| r.split(['/', ':']).next()).unwrap_or_default().to_owned();
+        let address = if host.parse::<std::net::IpAddr>().is_ok() {
+            Some(host)
+        } else {
+            match self.resolve(&host).await {
+                Ok(addresses) => addresses.first().cloned(),
+                Err(e) => return HttpAnswer { address: None, response: Err(e) },
+            }
+        };
+        let pod = match from {
+            Some(pod) => pod.to_owned(),
+            None => {
+                if let Err(e) = self.probe_pod().await {
+                    return HttpAnswer { address, response: Err(e) };
+                }
+                PROBE_POD.to_owned()
+            }
+        };
+        let response = match self.exec_output(&pod, probe::http_argv(url)).await {
+            Ok(out) => {
+                probe::parse_http(&out).map(|(status, body)| HttpResponse { status, body: body.chars().take(2048).collect() })
+            }
+            Err(e) => Err(e),
+        };
+        HttpAnswer { address, response }
+    }
+
+    async fn next_observation(&mut self, deadline_ms: u64) -> Option<(u64, Event)> {
+        let deadline = self.started + Duration::from_millis(deadline_ms);
+        tokio::time::timeout_at(deadline.into(), self.rx.recv()).await.unwrap_or_default()
+    }
+
+    async fn diagnostics(&mut self) -> String {
+        diagnostics(&self.client, &self.namespace).await
+    }
+
+    async fn cleanup(&mut self) -> Result<(), ClusterError> {
+        for task in self.watches.drain(..) {
+            task.abort();
+        }
+        if self.keep {
+            tracing::info!(namespace = %self.namespace, "--keep: the run's objects are left in place");
+            return Ok(());
+        }
+        let run = self.labels.get(RUN_LABEL).cloned().unwrap_or_default();
+        cleanup::delete_run(&self.client, &self.namespace, &run, &self.cluster_scoped, NAMESPACE_DELETION_BOUND)
+            .await
+            .map_err(ClusterError)
+    }
+}
+
+/// The namespace's state as text: events, pods (phase, conditions, container states, the last
+/// lines of each container's log), claims, and the volumes bound to them.
+pub async fn diagnostics(client: &Client, namespace: &str) -> String {
+    use std::fmt::Write as _;
+    let mut out = format!("namespace {namespace}\n");
+    let lp = ListParams::default();
+    let _ = writeln!(out, "\nevents:");
+    match Api::<CoreEvent>::namespaced(client.clone(), namespace).list(&lp).await {
+        Ok(list) => {
+            for e in list.items {
+                let o = convert::event(&e);
+                let _ = writeln!(out, "  {} {} {}: {}", o.kind, o.reason, o.object, o.message);
+            }
+        }
+        Err(e) => {
+            let _ = writeln!(out, "  {}", explain("listing events", &e));
+        }
+    }
+    let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
+    let _ = writeln!(out, "\npods:");
+    match pods.list(&lp).await {
+        Ok(list) => {
+            for pod in &list.items {
+                let o = convert::pod(pod);
+                let _ = writeln!(out, "  {}", crate::report::pod_line(&o));
+                for c in pod.status.iter().flat_map(|s| s.conditions.iter().flatten()) {
+                    let _ = writeln!(out, "    condition {}={} {}", c.type_, c.status, c.message.clone().unwrap_or_default());
+                }
+                for container in pod.spec.iter().flat_map(|s| s.containers.iter()) {
+                    let params =
+                        LogParams { container: Some(container.name.clone()), tail_lines: Some(30), ..LogParams::default() };
+                    match pods.log_stream(&o.name, &params).await {
+                        Ok(stream) => {
+                            let lines: Vec<String> = stream.lines().try_collect().await.unwrap_or_default();
+                            let _ = writeln!(out, "    log {} (last {} lines):", container.name, lines.len());
+                            for line in lines {
+                                let _ = writeln!(out, "      {line}");
+                            }
+                        }
+                        Err(e) => {
+                            let _ = writeln!(out, "    log {}: {}", container.name, explain("reading the log", &e));
+                        }
+                    }
+                }
+            }
+        }
+        Err(e) => {
+            let _ = writeln!(out, "  {}", explain("listing pods", &e));
+        }
+    }
+    let _ = writeln!(out, "\nclaims:");
+    let mut volumes = Vec::new();
+    match Api::<PersistentVolumeClaim>::namespaced(client.clone(), namespace).list(&lp).await {
+        Ok(list) => {
+            for c in list.items.iter().map(convert::claim) {
+                let _ = writeln!(out, "  {}", crate::report::claim_line(&c));
+                volumes.extend(c.volume);
+            }
+        }
+        Err(e) => {
+            let _ = writeln!(out, "  {}", explain("listing claims", &e));
+        }
+    }
+    let _ = writeln!(out, "\nvolumes:");
+    let pv: Api<PersistentVolume> = Api::all(client.clone());
+    for name in volumes {
+        match pv.get_opt(&name).await {
+            Ok(Some(v)) => {
+                let _ = writeln!(out, "  {}", crate::report::volume_line(&convert::volume(&v)));
+            }
+            Ok(None) => {
+                let _ = writeln!(out, "  {name}: gone");
+            }
+            Err(e) => {
+                let _ = writeln!(out, "  {}", explain(&format!("reading volume {name}"), &e));
+            }
+        }
+    }
+    out
+}
+
+/// Whether an object's labels say the harness created it.
+#[must_use]
+pub fn managed(labels: Option<&BTreeMap<String, String>>, run: Option<&str>) -> bool {
+    let Some(labels) = labels else { return false };
+    labels.get(MANAGED_BY_LABEL).map(String::as_str) == Some(MANAGED_BY)
+        && run.is_none_or(|run| labels.get(RUN_LABEL).map(String::as_str) == Some(run))
+}
+
+#[cfg(test)]
+mod tests;

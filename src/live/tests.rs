@@ -1,0 +1,289 @@
+//! The live backend against a mocked API server (kube-rs's `tower_test` pattern) answering with
+//! real Kubernetes JSON: each test scripts the requests it expects and checks what was sent.
+
+use std::{collections::BTreeSet, pin::pin, time::Duration};
+
+use http::{Request, Response};
+use kube::client::Body;
+use serde_json::{Value, json};
+use tower_test::mock;
+
+use super::*;
+
+/// One expected request and the answer to give.
+struct Expect {
+    method: &'static str,
+    /// A substring of the request's path and query.
+    path: &'static str,
+    status: u16,
+    body: String,
+}
+
+fn expect(method: &'static str, path: &'static str, status: u16, body: Value) -> Expect {
+    Expect { method, path, status, body: body.to_string() }
+}
+
+/// A request as the mock saw it.
+#[derive(Debug, Clone)]
+struct Seen {
+    method: String,
+    uri: String,
+    content_type: String,
+    body: String,
+}
+
+/// A client whose API server answers `script` in order; the task returns what it was sent.
+fn mocked(script: Vec<Expect>) -> (Client, tokio::task::JoinHandle<Vec<Seen>>) {
+    let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
+    let task = tokio::spawn(async move {
+        let mut handle = pin!(handle);
+        let mut seen = Vec::new();
+        for step in script {
+            let (request, send) = handle.next_request().await.expect("the client sent no request");
+            let method = request.method().to_string();
+            let uri = request.uri().to_string();
+            let content_type = request.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+            let body = String::from_utf8_lossy(&request.into_body().collect_bytes().await.unwrap_or_default()).into_owned();
+            assert_eq!(method, step.method, "{uri}");
+            assert!(uri.contains(step.path), "expected {} {}, got {uri}", step.method, step.path);
+            seen.push(Seen { method, uri, content_type, body });
+            send.send_response(
+                Response::builder().status(step.status).body(Body::from(step.body.into_bytes())).expect("response"),
+            );
+        }
+        seen
+    });
+    (Client::new(service, "default"), task)
+}
+
+fn cluster(client: Client) -> LiveCluster {
+    let mut c = LiveCluster::new(client, DEFAULT_PROBE_IMAGE);
+    c.namespace = "stsc-seed-001-abc123".into();
+    c
+}
+
+fn statefulset_json() -> Value {
+    json!({"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "web", "namespace": "stsc-seed-001-abc123", "uid": "u1"},
+           "spec": {"serviceName": "nginx", "replicas": 2, "selector": {"matchLabels": {"app": "nginx"}},
+                    "template": {"metadata": {"labels": {"app": "nginx"}}, "spec": {"containers": [{"name": "nginx", "image": "registry.k8s.io/nginx-slim:0.8"}]}}}})
+}
+
+fn forbidden(message: &str) -> Value {
+    json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "message": message, "reason": "Forbidden", "code": 403})
+}
+
+#[tokio::test]
+async fn apply_is_a_server_side_apply_with_our_field_manager() {
+    let (client, server) =
+        mocked(vec![expect("PATCH", "/apis/apps/v1/namespaces/stsc-seed-001-abc123/statefulsets/web?", 200, statefulset_json())]);
+    let object = Object::from_json(statefulset_json()).expect("a StatefulSet");
+    cluster(client).apply(&object).await.expect("applied");
+    let seen = server.await.expect("server");
+    assert!(seen[0].uri.contains("fieldManager=sts-conformance") && seen[0].uri.contains("force=true"), "{}", seen[0].uri);
+    assert_eq!(seen[0].content_type, "application/apply-patch+yaml");
+    assert!(seen[0].body.contains("\"replicas\":2"), "{}", seen[0].body);
+}
+
+#[tokio::test]
+async fn scale_goes_through_the_scale_subresource() {
+    let scale = json!({"kind": "Scale", "apiVersion": "autoscaling/v1", "metadata": {"name": "web"}, "spec": {"replicas": 5}, "status": {"replicas": 2}});
+    let (client, server) =
+        mocked(vec![expect("PATCH", "/apis/apps/v1/namespaces/stsc-seed-001-abc123/statefulsets/web/scale", 200, scale)]);
+    cluster(client).scale("web", 5).await.expect("scaled");
+    let seen = server.await.expect("server");
+    assert_eq!(seen[0].content_type, "application/merge-patch+json");
+    assert_eq!(serde_json::from_str::<Value>(&seen[0].body).expect("json"), json!({"spec": {"replicas": 5}}));
+}
+
+#[tokio::test]
+async fn image_changes_patch_the_container_and_deletions_are_single_objects() {
+    let (client, server) = mocked(vec![
+        expect("PATCH", "/statefulsets/web", 200, statefulset_json()),
+        expect(
+            "DELETE",
+            "/api/v1/namespaces/stsc-seed-001-abc123/pods/web-0",
+            200,
+            json!({"kind": "Pod", "apiVersion": "v1", "metadata": {"name": "web-0"}}),
+        ),
+        expect("DELETE", "/apis/apps/v1/namespaces/stsc-seed-001-abc123/statefulsets/web", 200, statefulset_json()),
+    ]);
+    let mut c = cluster(client);
+    c.set_image("web", "nginx", "registry.k8s.io/nginx-slim:0.9").await.expect("patched");
+    c.delete_pod("web-0").await.expect("deleted");
+    c.delete_statefulset("web").await.expect("deleted");
+    let seen = server.await.expect("server");
+    assert_eq!(seen[0].content_type, "application/strategic-merge-patch+json");
+    assert!(seen[0].body.contains("nginx-slim:0.9"));
+    assert!(seen[2].body.contains("Background"), "kubectl deletes a StatefulSet in the background: {}", seen[2].body);
+}
+
+#[tokio::test]
+async fn a_forbidden_exec_names_the_verb_and_resource() {
+    let message = "pods \"web-0\" is forbidden: User \"ci\" cannot create resource \"pods/exec\" in API group \"\" in the namespace \"stsc-seed-001-abc123\"";
+    let (client, server) =
+        mocked(vec![expect("GET", "/api/v1/namespaces/stsc-seed-001-abc123/pods/web-0/exec?", 403, forbidden(message))]);
+    let err = cluster(client).exec("web-0", &ExecCommand::Hostname).await.expect_err("forbidden");
+    assert!(err.contains("403 Forbidden") && err.contains("cannot create resource \"pods/exec\""), "{err}");
+    let seen = server.await.expect("server");
+    assert!(seen[0].uri.contains("command=hostname"), "{}", seen[0].uri);
+}
+
+#[tokio::test]
+async fn preflight_reports_every_missing_permission_and_creates_nothing() {
+    let mut script = vec![expect(
+        "GET",
+        "/version",
+        200,
+        json!({"major": "1", "minor": "33", "gitVersion": "v1.33.1", "gitCommit": "", "gitTreeState": "", "buildDate": "", "goVersion": "", "compiler": "", "platform": "linux/amd64"}),
+    )];
+    let index = |name: &str| PERMISSIONS.iter().position(|p| p.to_string() == name).expect(name);
+    let denied: BTreeSet<usize> = [index("create pods/exec"), index("patch statefulsets.apps/scale")].into();
+    for i in 0..PERMISSIONS.len() {
+        let allowed = !denied.contains(&i);
+        script.push(expect(
+            "POST",
+            "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
+            201,
+            json!({"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview", "spec": {}, "status": {"allowed": allowed}}),
+        ));
+    }
+    script.push(expect(
+        "GET",
+        "/apis/storage.k8s.io/v1/storageclasses",
+        200,
+        json!({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClassList", "metadata": {}, "items": []}),
+    ));
+    script.push(expect(
+        "GET",
+        "/api/v1/namespaces/kube-system/services/kube-dns",
+        200,
+        json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "kube-dns"}}),
+    ));
+    let (client, server) = mocked(script);
+    let findings = preflight(&client, &[None]).await;
+    let seen = server.await.expect("server");
+    assert_eq!(findings.server_version, "v1.33.1");
+    assert_eq!(findings.problems.len(), 3, "{:#?}", findings.problems);
+    assert!(findings.problems[0].contains("missing permission: create pods/exec"));
+    assert!(findings.problems[1].contains("missing permission: patch statefulsets.apps/scale"));
+    assert!(findings.problems[2].contains("no default StorageClass"));
+    assert!(seen.iter().all(|s| s.method == "GET" || s.uri.contains("selfsubjectaccessreviews")), "preflight only reads");
+}
+
+#[tokio::test]
+async fn an_unreachable_or_unauthorized_api_server_is_one_clear_problem() {
+    let (client, server) = mocked(vec![expect(
+        "GET",
+        "/version",
+        401,
+        json!({"kind": "Status", "status": "Failure", "message": "Unauthorized", "reason": "Unauthorized", "code": 401}),
+    )]);
+    let findings = preflight(&client, &[]).await;
+    server.await.expect("server");
+    assert_eq!(findings.problems.len(), 1);
+    assert!(findings.problems[0].contains("401 Unauthorized"), "{}", findings.problems[0]);
+}
+
+#[tokio::test]
+async fn cleanup_deletes_only_what_carries_the_runs_labels() {
+    let labels = json!({"app.kubernetes.io/managed-by": "sts-conformance", "sts-conformance/run": "abc123"});
+    let (client, server) = mocked(vec![
+        expect(
+            "GET",
+            "/api/v1/namespaces/stsc-seed-001-abc123",
+            200,
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "stsc-seed-001-abc123", "uid": "ns-uid", "labels": labels}}),
+        ),
+        expect(
+            "DELETE",
+            "/api/v1/namespaces/stsc-seed-001-abc123",
+            200,
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "stsc-seed-001-abc123"}}),
+        ),
+        expect(
+            "GET",
+            "/api/v1/persistentvolumes/pv-sfs01-abc123",
+            200,
+            json!({"apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": "pv-sfs01-abc123", "labels": labels}}),
+        ),
+        expect(
+            "DELETE",
+            "/api/v1/persistentvolumes/pv-sfs01-abc123",
+            200,
+            json!({"apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": "pv-sfs01-abc123"}}),
+        ),
+        expect(
+            "GET",
+            "/api/v1/persistentvolumes/someone-elses",
+            200,
+            json!({"apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": "someone-elses", "labels": {"team": "db"}}}),
+        ),
+        // Waiting for the namespace to go: it is already gone.
+        expect(
+            "GET",
+            "/api/v1/namespaces?",
+            200,
+            json!({"apiVersion": "v1", "kind": "NamespaceList", "metadata": {"resourceVersion": "10"}, "items": []}),
+        ),
+    ]);
+    let created: BTreeSet<(String, String)> = [
+        ("PersistentVolume".to_owned(), "pv-sfs01-abc123".to_owned()),
+        ("PersistentVolume".to_owned(), "someone-elses".to_owned()),
+    ]
+    .into();
+    let result = cleanup::delete_run(&client, "stsc-seed-001-abc123", "abc123", &created, Duration::from_secs(5)).await;
+    let seen = server.await.expect("server");
+    let deleted: Vec<&str> = seen.iter().filter(|s| s.method == "DELETE").map(|s| s.uri.as_str()).collect();
+    assert_eq!(deleted.len(), 2, "{deleted:?}");
+    assert!(deleted.iter().all(|u| !u.contains("someone-elses")));
+    let err = result.expect_err("the unlabelled volume is reported");
+    assert!(err.contains("someone-elses does not carry this run's labels: left alone"), "{err}");
+}
+
+#[tokio::test]
+async fn watch_events_become_timeline_entries_and_a_410_a_gap() {
+    let pod = |rv: &str, phase: &str, ready: &str| {
+        json!({"apiVersion": "v1", "kind": "Pod",
+               "metadata": {"name": "web-0", "namespace": "ns", "uid": "p1", "resourceVersion": rv,
+                            "ownerReferences": [{"apiVersion": "apps/v1", "kind": "StatefulSet", "name": "web", "uid": "s1", "controller": true}]},
+               "status": {"phase": phase, "conditions": [{"type": "Ready", "status": ready}]}})
+    };
+    let list = |rv: &str, items: Vec<Value>| json!({"apiVersion": "v1", "kind": "PodList", "metadata": {"resourceVersion": rv}, "items": items});
+    let watch_body = [
+        json!({"type": "MODIFIED", "object": pod("11", "Running", "True")}).to_string(),
+        json!({"type": "ERROR", "object": {"kind": "Status", "apiVersion": "v1", "status": "Failure", "message": "too old resource version: 11 (20)", "reason": "Expired", "code": 410}}).to_string(),
+    ]
+    .join("\n");
+    let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
+    let server = tokio::spawn(async move {
+        let mut handle = pin!(handle);
+        let answers = [list("10", vec![pod("10", "Pending", "False")]).to_string(), watch_body, list("30", vec![]).to_string()];
+        for answer in answers {
+            let (_request, send) = handle.next_request().await.expect("request");
+            send.send_response(Response::builder().body(Body::from(answer.into_bytes())).expect("response"));
+        }
+        // Keep the last watch open until the test ends.
+        let _pending = handle.next_request().await;
+        std::future::pending::<()>().await;
+    });
+    let client = Client::new(service, "default");
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let api: Api<Pod> = Api::namespaced(client, "ns");
+    let task =
+        tokio::spawn(watch::run(api, watcher::Config::default(), Translator::new("pods", events::pod), Instant::now(), tx));
+    let mut got = Vec::new();
+    while got.len() < 4 {
+        let (_, event) = tokio::time::timeout(Duration::from_secs(10), rx.recv()).await.expect("in time").expect("an event");
+        got.push(match event {
+            Event::Pod { change, pod } => format!("{change:?} {} {} ready={}", pod.name, pod.phase, pod.ready),
+            Event::Gap { resource, .. } => format!("gap {resource}"),
+            other => format!("{other:?}"),
+        });
+    }
+    task.abort();
+    server.abort();
+    assert_eq!(got[0], "Added web-0 Pending ready=false");
+    assert_eq!(got[1], "Modified web-0 Running ready=true");
+    assert_eq!(got[2], "gap pods", "one gap per restart: {got:?}");
+    assert_eq!(got[3], "Deleted web-0 Running ready=true", "the pod vanished during the gap: {got:?}");
+}

@@ -1,0 +1,38 @@
+//! Against a real cluster — the one `KUBECONFIG` (or `~/.kube/config`) points at. Ignored by
+//! default; run with a cluster at hand:
+//!
+//! ```sh
+//! kind create cluster
+//! cargo test --test live -- --ignored
+//! ```
+
+use std::process::Command;
+
+fn cli(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_sts-conformance")).args(args).output().expect("runs");
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+}
+
+#[test]
+#[ignore = "needs a cluster (KUBECONFIG)"]
+fn every_scenario_holds_on_the_cluster_and_leaves_nothing_behind() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("out");
+    let (code, stdout, stderr) = cli(&["run", "--parallel", "2", "--output-dir", out.to_str().expect("utf-8")]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let (code, stdout, stderr) = cli(&["cleanup", "--dry-run"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("nothing to clean up"), "a run must remove what it created: {stdout}");
+}
+
+#[test]
+#[ignore = "needs a cluster (KUBECONFIG)"]
+fn recorded_live_timelines_judge_again_to_the_same_verdicts() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("out");
+    let (code, stdout, stderr) = cli(&["run", "--scenario", "seed-001-practice", "--output-dir", out.to_str().expect("utf-8")]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let timeline = out.join("seed-001-practice/timeline.jsonl");
+    let (code, stdout, _) = cli(&["analyze", timeline.to_str().expect("utf-8")]);
+    assert_eq!(code, 0, "{stdout}");
+}
