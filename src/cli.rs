@@ -178,8 +178,9 @@ pub struct RunArgs {
     /// Cluster DNS domain.
     #[arg(long, default_value = "cluster.local")]
     pub cluster_domain: String,
-    /// Rewrite image prefixes, FROM=TO (repeatable; k8s.gcr.io/=registry.k8s.io/ is always on).
-    #[arg(long = "image-map", value_name = "FROM=TO")]
+    /// Rewrite image prefixes, FROM=TO (repeatable), or @FILE with one FROM=TO per line (`#`
+    /// comments); k8s.gcr.io/=registry.k8s.io/ is always on.
+    #[arg(long = "image-map", value_name = "FROM=TO|@FILE")]
     pub image_map: Vec<String>,
     /// Storage class for claims that need dynamic provisioning.
     #[arg(long)]
@@ -396,17 +397,38 @@ fn list(paths: &[PathBuf], claims: bool, output: Output) -> ExitCode {
     ExitCode::Pass
 }
 
-fn run(args: &RunArgs) -> ExitCode {
-    let mut image_map = Vec::new();
-    for entry in &args.image_map {
-        match entry.split_once('=') {
-            Some((from, to)) if !from.is_empty() => image_map.push((from.to_owned(), to.to_owned())),
-            _ => {
-                eprintln!("error: --image-map {entry:?}: expected FROM=TO");
-                return ExitCode::BadInput;
+/// The `--image-map` entries, files expanded; errors name the file and line.
+fn image_map(entries: &[String]) -> Result<Vec<(String, String)>, String> {
+    let mut map = Vec::new();
+    let parse = |text: &str, origin: &str| match text.split_once('=') {
+        Some((from, to)) if !from.trim().is_empty() => Ok((from.trim().to_owned(), to.trim().to_owned())),
+        _ => Err(format!("{origin}: {text:?}: expected FROM=TO")),
+    };
+    for entry in entries {
+        match entry.strip_prefix('@') {
+            Some(file) => {
+                let text = std::fs::read_to_string(file).map_err(|e| format!("--image-map @{file}: {e}"))?;
+                for (n, line) in text.lines().enumerate() {
+                    let line = line.split('#').next().unwrap_or("").trim();
+                    if !line.is_empty() {
+                        map.push(parse(line, &format!("{file}:{}", n + 1))?);
+                    }
+                }
             }
+            None => map.push(parse(entry, "--image-map")?),
         }
     }
+    Ok(map)
+}
+
+fn run(args: &RunArgs) -> ExitCode {
+    let image_map = match image_map(&args.image_map) {
+        Ok(map) => map,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::BadInput;
+        }
+    };
     let scenarios = match load_all(&args.scenarios) {
         Ok(s) => s,
         Err(code) => return code,
@@ -667,4 +689,22 @@ fn run_id() -> String {
     const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
     let mut rng = rand::rng();
     (0..6).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn image_map_files_and_entries_expand_in_order() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("map.txt");
+        std::fs::write(&file, "# mirrors\nregistry.k8s.io/ = mirror.local/k8s/\n\ndocker.io/=mirror.local/hub/ # hub\n")
+            .expect("write");
+        let entries = vec!["a/=b/".to_owned(), format!("@{}", file.display())];
+        let map = super::image_map(&entries).expect("valid");
+        assert_eq!(map[1], ("registry.k8s.io/".to_owned(), "mirror.local/k8s/".to_owned()));
+        assert_eq!(map.len(), 3);
+        std::fs::write(&file, "ok/=fine/\nbroken\n").expect("write");
+        let err = super::image_map(&entries).expect_err("line 2 is broken");
+        assert!(err.contains("map.txt:2") && err.contains("expected FROM=TO"), "{err}");
+    }
 }

@@ -287,3 +287,42 @@ async fn watch_events_become_timeline_entries_and_a_410_a_gap() {
     assert_eq!(got[2], "gap pods", "one gap per restart: {got:?}");
     assert_eq!(got[3], "Deleted web-0 Running ready=true", "the pod vanished during the gap: {got:?}");
 }
+
+#[test]
+fn a_watch_gap_makes_the_order_checks_of_its_step_inconclusive() {
+    use crate::checks::{CheckName, Policy, Verdict, Window, evaluate};
+    let pod = |name: &str, uid: &str, phase: &str, ready: bool| -> Pod {
+        serde_json::from_value(json!({"metadata": {"name": name, "uid": uid,
+            "ownerReferences": [{"apiVersion": "apps/v1", "kind": "StatefulSet", "name": "web", "uid": "s1", "controller": true}]},
+            "status": {"phase": phase, "conditions": [{"type": "Ready", "status": if ready { "True" } else { "False" }}]}}))
+        .expect("pod")
+    };
+    let mut t = Translator::new("pods", events::pod);
+    let mut timeline = crate::timeline::Timeline::new();
+    timeline.push(0, Event::Step { index: 0, action: "apply".into() });
+    let watch = [
+        Ok(watcher::Event::Init),
+        Ok(watcher::Event::InitDone),
+        Ok(watcher::Event::Apply(pod("web-0", "p0", "Pending", false))),
+        Err(watcher::Error::NoResourceVersion),
+        Ok(watcher::Event::Init),
+        Ok(watcher::Event::InitApply(pod("web-0", "p0", "Running", true))),
+        Ok(watcher::Event::InitApply(pod("web-1", "p1", "Pending", false))),
+        Ok(watcher::Event::InitDone),
+    ];
+    for event in watch {
+        for e in t.translate(event) {
+            timeline.push(0, e);
+        }
+    }
+    let window = Window {
+        timeline: &timeline,
+        range: 0..timeline.len(),
+        target: "web",
+        namespace: "ns",
+        cluster_domain: "cluster.local",
+        expect_body: None,
+        default_policy: Policy::Ordered,
+    };
+    assert_eq!(evaluate(CheckName::OrderedCreation, &window).verdict, Verdict::Inconclusive);
+}
