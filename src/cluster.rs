@@ -76,6 +76,18 @@ pub trait Cluster {
         labels: &std::collections::BTreeMap<String, String>,
     ) -> Result<(), ClusterError>;
 
+    /// Uses a namespace the harness prepared earlier (an upgrade workload) instead of creating
+    /// one: checks that it carries the harness's labels, and reports the objects in it as
+    /// observations, as a watch's initial list does.
+    async fn attach_namespace(
+        &mut self,
+        namespace: &str,
+        labels: &std::collections::BTreeMap<String, String>,
+    ) -> Result<(), ClusterError>;
+
+    /// The data of a ConfigMap in the namespace, if it exists.
+    async fn read_config_map(&mut self, name: &str) -> Result<Option<std::collections::BTreeMap<String, String>>, ClusterError>;
+
     /// Creates or updates an object (server-side apply).
     async fn apply(&mut self, object: &Object) -> Result<(), ClusterError>;
 

@@ -27,3 +27,4 @@ pub mod sim;
 pub mod snapshot;
 pub mod timeline;
 pub mod transcript;
+pub mod upgrade;

@@ -37,6 +37,10 @@ pub struct PlanOptions {
     /// Storage class for claims that rely on dynamic provisioning (replacing the class they
     /// name, or filling in a missing one), when the cluster's default does not fit.
     pub storage_class: Option<String>,
+    /// Run in this existing namespace (prepared earlier) instead of creating one.
+    pub existing_namespace: Option<String>,
+    /// Extra labels for the namespace and every object.
+    pub extra_labels: BTreeMap<String, String>,
 }
 
 impl PlanOptions {
@@ -48,6 +52,8 @@ impl PlanOptions {
             namespace_prefix: "stsc".into(),
             image_map: DEFAULT_IMAGE_MAP.iter().map(|(a, b)| ((*a).to_owned(), (*b).to_owned())).collect(),
             storage_class: None,
+            existing_namespace: None,
+            extra_labels: BTreeMap::new(),
         }
     }
 }
@@ -75,11 +81,15 @@ impl Plan {
             let keep = 63 - options.run_id.len() - 1;
             namespace = format!("{}-{}", namespace[..keep].trim_end_matches('-'), options.run_id);
         }
-        let labels = BTreeMap::from([
+        if let Some(existing) = &options.existing_namespace {
+            namespace.clone_from(existing);
+        }
+        let mut labels = BTreeMap::from([
             (MANAGED_BY_LABEL.to_owned(), MANAGED_BY.to_owned()),
             (RUN_LABEL.to_owned(), options.run_id.clone()),
             (SCENARIO_LABEL.to_owned(), name.to_owned()),
         ]);
+        labels.extend(options.extra_labels.clone());
         let mut renames = BTreeMap::new();
         let mut class_renames = BTreeMap::new();
         for object in objects {
@@ -91,6 +101,12 @@ impl Plan {
             }
         }
         Self { namespace, labels, renames, class_renames, options }
+    }
+
+    /// Whether the run uses a namespace prepared earlier.
+    #[must_use]
+    pub fn attach(&self) -> bool {
+        self.options.existing_namespace.is_some()
     }
 
     /// The run's id.

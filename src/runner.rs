@@ -224,7 +224,11 @@ pub async fn run_scenario<C: Cluster>(
         progress: &mut *progress,
     };
     let mut steps = Vec::new();
-    let setup = runner.cluster.create_namespace(&plan.namespace, &plan.labels).await;
+    let setup = if plan.attach() {
+        runner.cluster.attach_namespace(&plan.namespace, &plan.labels).await
+    } else {
+        runner.cluster.create_namespace(&plan.namespace, &plan.labels).await
+    };
     if let Err(e) = setup {
         steps.push(StepReport { index: 0, action: "create namespace".into(), elapsed_ms: 0, error: Some(e.to_string()) });
     } else {

@@ -37,6 +37,23 @@ pub struct FaultResult {
     pub step_errors: Vec<String>,
 }
 
+/// The result of `upgrade verify` after an upgrade with one fault.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UpgradeFaultResult {
+    /// Fault name.
+    pub fault: String,
+    /// What it does.
+    pub description: String,
+    /// The upgrade claims it must make fail.
+    pub expected_claims: Vec<String>,
+    /// The upgrade claims that failed.
+    pub failed_claims: Vec<String>,
+    /// An expected claim failed.
+    pub detected: bool,
+    /// Claims that failed but are not expected to.
+    pub false_alarms: Vec<String>,
+}
+
 /// The whole self-test.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SelftestReport {
@@ -47,14 +64,77 @@ pub struct SelftestReport {
     pub conformant_failures: Vec<String>,
     /// One result per fault.
     pub faults: Vec<FaultResult>,
+    /// prepare → upgrade → verify passed on the conformant sim (`None`: not run).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upgrade_conformant_pass: Option<bool>,
+    /// One result per upgrade fault.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub upgrade_faults: Vec<UpgradeFaultResult>,
 }
 
 impl SelftestReport {
-    /// The conformant run passed and every fault was detected without a false alarm.
+    /// The conformant runs passed and every fault was detected without a false alarm.
     #[must_use]
     pub fn ok(&self) -> bool {
-        self.conformant_pass && self.faults.iter().all(|f| f.detected && f.false_alarms.is_empty())
+        self.conformant_pass
+            && self.upgrade_conformant_pass != Some(false)
+            && self.faults.iter().all(|f| f.detected && f.false_alarms.is_empty())
+            && self.upgrade_faults.iter().all(|f| f.detected && f.false_alarms.is_empty())
     }
+}
+
+/// prepare → a node-by-node upgrade with `faults` → verify, the state crossing a JSON round
+/// trip between phases as it crosses processes with `--sim-state`. Returns the failed claims,
+/// or why the trial could not run.
+async fn upgrade_trial(
+    workloads: &[crate::upgrade::Workload],
+    faults: &[crate::sim::UpgradeFault],
+    settings: &RunSettings,
+) -> Result<Vec<String>, String> {
+    let reload = |world: &crate::sim::SimWorld| -> Result<crate::sim::SimWorld, String> {
+        serde_json::from_str(&serde_json::to_string(world).map_err(|e| e.to_string())?).map_err(|e| e.to_string())
+    };
+    let mut world = crate::sim::SimWorld::default();
+    crate::upgrade::sim_prepare(&mut world, workloads, &PlanOptions::new("selftest"), settings, &mut Quiet).await?;
+    let mut world = reload(&world)?;
+    world.upgrade(faults);
+    let mut world = reload(&world)?;
+    let baselines = crate::upgrade::sim_baselines(&mut world).await?;
+    let results = crate::upgrade::sim_verify(&mut world, &baselines, settings, true, &mut Quiet).await;
+    let mut failed = BTreeSet::new();
+    for (_, report) in &results {
+        for claim in report.claims.iter().filter(|c| c.verdict == Verdict::Fail) {
+            failed.insert(claim.claim.clone());
+        }
+    }
+    Ok(failed.into_iter().collect())
+}
+
+/// The upgrade part of the self-test: the conformant upgrade, then each of `faults`.
+pub async fn run_upgrade(
+    workloads: &[crate::upgrade::Workload],
+    faults: &[crate::sim::UpgradeFault],
+    settings: &RunSettings,
+    report: &mut SelftestReport,
+) -> Result<(), String> {
+    let conformant = upgrade_trial(workloads, &[], settings).await?;
+    report.upgrade_conformant_pass = Some(conformant.is_empty());
+    if !conformant.is_empty() {
+        report.conformant_failures.push(format!("upgrade verify on the conformant sim failed: {}", conformant.join(", ")));
+    }
+    for fault in faults {
+        let failed = upgrade_trial(workloads, &[*fault], settings).await?;
+        let expected: Vec<String> = fault.breaks().iter().map(|c| (*c).to_owned()).collect();
+        report.upgrade_faults.push(UpgradeFaultResult {
+            fault: fault.name().into(),
+            description: fault.description().into(),
+            detected: failed.iter().any(|c| expected.contains(c)),
+            false_alarms: failed.iter().filter(|c| !expected.contains(c)).cloned().collect(),
+            expected_claims: expected,
+            failed_claims: failed,
+        });
+    }
+    Ok(())
 }
 
 /// Runs the self-test over `scenarios` for `faults`.
@@ -79,7 +159,13 @@ pub async fn run(scenarios: &[&Scenario], faults: &[Fault], settings: &RunSettin
         let reports = runner::run_on_sim(scenarios, &options, settings, &[*fault], 1, &mut Quiet).await;
         results.push(judge_fault(*fault, &reports));
     }
-    SelftestReport { conformant_pass: conformant_failures.is_empty(), conformant_failures, faults: results }
+    SelftestReport {
+        conformant_pass: conformant_failures.is_empty(),
+        conformant_failures,
+        faults: results,
+        upgrade_conformant_pass: None,
+        upgrade_faults: vec![],
+    }
 }
 
 fn judge_fault(fault: Fault, reports: &[ScenarioReport]) -> FaultResult {
@@ -185,8 +271,31 @@ pub fn render_text(report: &SelftestReport) -> String {
     out.push_str("\nX failed as intended   o meant to break, did not fail   ! failed, not meant to   . neither\n");
     let legend: Vec<String> = CheckName::ALL.iter().map(|c| format!("{} {}", abbreviation(*c), c.as_str())).collect();
     out.push_str(&format!("{}\n\n", legend.join(", ")));
-    let detected = report.faults.iter().filter(|f| f.detected).count();
-    let false_alarms: usize = report.faults.iter().map(|f| f.false_alarms.len()).sum();
-    out.push_str(&format!("{detected}/{} faults detected, {false_alarms} false alarms\n", report.faults.len()));
+    if let Some(pass) = report.upgrade_conformant_pass {
+        out.push_str(&format!(
+            "upgrade (prepare -> node-by-node upgrade -> verify): conformant {}\n",
+            if pass { "passed" } else { "FAILED" }
+        ));
+        for f in &report.upgrade_faults {
+            let result = match (f.detected, f.false_alarms.is_empty()) {
+                (true, true) => "detected".to_owned(),
+                (false, _) => "MISSED".to_owned(),
+                (true, false) => format!("FALSE ALARM: {}", f.false_alarms.join(", ")),
+            };
+            out.push_str(&format!(
+                "{:width$}  failed {} (meant: {})  {result}\n",
+                f.fault,
+                if f.failed_claims.is_empty() { "nothing".to_owned() } else { f.failed_claims.join(", ") },
+                f.expected_claims.join(", ")
+            ));
+        }
+        out.push('\n');
+    }
+    let total = report.faults.len() + report.upgrade_faults.len();
+    let detected =
+        report.faults.iter().filter(|f| f.detected).count() + report.upgrade_faults.iter().filter(|f| f.detected).count();
+    let false_alarms: usize = report.faults.iter().map(|f| f.false_alarms.len()).sum::<usize>()
+        + report.upgrade_faults.iter().map(|f| f.false_alarms.len()).sum::<usize>();
+    out.push_str(&format!("{detected}/{total} faults detected, {false_alarms} false alarms\n"));
     out
 }

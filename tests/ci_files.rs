@@ -60,6 +60,15 @@ fn the_github_workflow_runs_kind_on_three_versions_and_minikube() {
         }
     }
     assert_eq!(harness_runs, 2, "one suite run in the kind job (once per matrix entry) and one on minikube");
+
+    // The upgrade job: prepare on the old version, upgrade in place, verify with cleanup.
+    let upgrade = &workflow["jobs"]["upgrade"]["steps"];
+    let scripts: Vec<&str> = upgrade.as_array().expect("steps").iter().filter_map(|s| s["run"].as_str()).collect();
+    let order: Vec<usize> = ["upgrade prepare", "minikube start --kubernetes-version=", "upgrade verify"]
+        .iter()
+        .map(|needle| scripts.iter().position(|s| s.contains(needle)).unwrap_or_else(|| panic!("no step runs {needle}")))
+        .collect();
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "prepare, upgrade, verify in that order: {scripts:?}");
 }
 
 #[test]
@@ -78,4 +87,20 @@ fn the_kind_script_uses_only_existing_commands_and_cleans_up() {
 fn the_parser_of_these_tests_rejects_what_does_not_exist() {
     let bad = invocations("./target/release/sts-conformance run --no-such-flag");
     assert!(Cli::try_parse_from(std::iter::once("sts-conformance".to_owned()).chain(bad[0].iter().cloned())).is_err());
+}
+
+#[test]
+fn the_minikube_upgrade_recipe_prepares_upgrades_and_verifies() {
+    let script = std::fs::read_to_string("ci/upgrade-on-minikube.sh").expect("ci/upgrade-on-minikube.sh");
+    assert!(script.contains("trap cleanup EXIT") && script.contains("minikube delete"));
+    let calls = invocations(&script.replace("\"$profile\"", "sts-conformance-upgrade-1"));
+    let commands: Vec<String> = calls.iter().map(|a| a.iter().take(2).cloned().collect::<Vec<_>>().join(" ")).collect();
+    assert_eq!(commands, ["upgrade prepare", "upgrade verify"], "{calls:?}");
+    for args in &calls {
+        assert_parses(args, "ci/upgrade-on-minikube.sh");
+    }
+    let start = script.find("upgrade prepare").expect("prepare");
+    let upgrade = script[start..].find("minikube start").expect("an in-place upgrade after prepare");
+    assert!(script[start + upgrade..].contains("upgrade verify"));
+    assert!(script.contains("--kubernetes-version=\"$old\"") && script.contains("--kubernetes-version=\"$new\""));
 }

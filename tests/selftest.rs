@@ -3,7 +3,10 @@
 
 use std::process::Command;
 
-use sts_conformance::{checks::CheckName, sim::Fault};
+use sts_conformance::{
+    checks::CheckName,
+    sim::{Fault, UpgradeFault},
+};
 
 fn cli(args: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_sts-conformance")).args(args).output().expect("runs");
@@ -24,6 +27,13 @@ fn every_fault_is_caught_by_its_check_and_no_other() {
         for key in ["fault", "description", "expected_checks", "failed_checks"] {
             assert!(!f[key].is_null(), "{key} missing in {f}");
         }
+    }
+    assert_eq!(report["upgrade_conformant_pass"], true, "{out}");
+    let upgrade = report["upgrade_faults"].as_array().expect("upgrade faults");
+    assert_eq!(upgrade.len(), UpgradeFault::ALL.len());
+    for f in upgrade {
+        assert_eq!(f["detected"], true, "missed: {f}");
+        assert_eq!(f["false_alarms"], serde_json::json!([]), "false alarm: {f}");
     }
     assert_eq!(code, 0, "{err}");
 
@@ -67,5 +77,5 @@ fn faults_need_the_sim_and_a_known_name() {
     assert!(err.contains("unknown fault") && err.contains("rollout-upward"), "{err}");
     let (code, out, _) = cli(&["selftest", "--list"]);
     assert_eq!(code, 0);
-    assert_eq!(out.lines().count(), Fault::ALL.len());
+    assert_eq!(out.lines().count(), Fault::ALL.len() + UpgradeFault::ALL.len());
 }

@@ -257,6 +257,28 @@ impl Cluster for LiveCluster {
         Ok(())
     }
 
+    async fn attach_namespace(&mut self, namespace: &str, labels: &BTreeMap<String, String>) -> Result<(), ClusterError> {
+        let api: Api<Namespace> = Api::all(self.client.clone());
+        let found = api.get_opt(namespace).await.map_err(|e| self.error(&format!("reading namespace {namespace}"), &e))?;
+        match found {
+            Some(ns) if managed(ns.metadata.labels.as_ref(), labels.get(RUN_LABEL).map(String::as_str)) => {}
+            Some(_) => {
+                return Err(ClusterError(format!("namespace {namespace} was not prepared by sts-conformance: left alone")));
+            }
+            None => return Err(ClusterError(format!("namespace {namespace} does not exist (was `upgrade prepare` run?)"))),
+        }
+        self.namespace = namespace.to_owned();
+        self.labels = labels.clone();
+        self.start_watches();
+        Ok(())
+    }
+
+    async fn read_config_map(&mut self, name: &str) -> Result<Option<BTreeMap<String, String>>, ClusterError> {
+        let api: Api<ConfigMap> = self.api();
+        let map = api.get_opt(name).await.map_err(|e| self.error(&format!("reading configmap {name}"), &e))?;
+        Ok(map.map(|m| m.data.unwrap_or_default()))
+    }
+
     async fn apply(&mut self, object: &Object) -> Result<(), ClusterError> {
         let resource = resource_of(object);
         let name = object.name().to_owned();
@@ -458,6 +480,29 @@ pub async fn diagnostics(client: &Client, namespace: &str) -> String {
         }
     }
     out
+}
+
+/// The baselines of every namespace `upgrade prepare` left, from their ConfigMaps.
+///
+/// # Errors
+/// The namespaces cannot be listed, or a ConfigMap does not hold a baseline.
+pub async fn prepared_baselines(client: &Client) -> Result<Vec<crate::upgrade::Baseline>, String> {
+    let selector =
+        ListParams::default().labels(&format!("{}=prepared,{MANAGED_BY_LABEL}={MANAGED_BY}", crate::upgrade::UPGRADE_LABEL));
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    let list = namespaces.list(&selector).await.map_err(|e| explain("listing prepared namespaces", &e))?;
+    let mut baselines = Vec::new();
+    for ns in list.items {
+        let name = ns.metadata.name.clone().unwrap_or_default();
+        let maps: Api<ConfigMap> = Api::namespaced(client.clone(), &name);
+        let map = maps
+            .get_opt(crate::upgrade::BASELINE_CONFIG_MAP)
+            .await
+            .map_err(|e| explain(&format!("reading the baseline in {name}"), &e))?
+            .ok_or_else(|| format!("namespace {name} is labelled prepared but has no {}", crate::upgrade::BASELINE_CONFIG_MAP))?;
+        baselines.push(crate::upgrade::baseline_from_config_map(&map.data.unwrap_or_default())?);
+    }
+    Ok(baselines)
 }
 
 /// Whether an object's labels say the harness created it.

@@ -326,3 +326,46 @@ fn a_watch_gap_makes_the_order_checks_of_its_step_inconclusive() {
     };
     assert_eq!(evaluate(CheckName::OrderedCreation, &window).verdict, Verdict::Inconclusive);
 }
+
+#[tokio::test]
+async fn the_upgrade_baseline_round_trips_through_its_config_map() {
+    let baseline = crate::upgrade::Baseline {
+        format: crate::upgrade::FORMAT.into(),
+        workload: "seed-001-web".into(),
+        namespace: "stsc-seed-001-abc123".into(),
+        run_id: "abc123".into(),
+        statefulset: "web".into(),
+        service: "nginx".into(),
+        replicas: 1,
+        server_version: "v1.33.1".into(),
+        pods: vec![crate::upgrade::PodBaseline {
+            name: "web-0".into(),
+            uid: "p1".into(),
+            claims: [("www".to_owned(), "www-web-0".to_owned())].into(),
+            claim_uids: [("www-web-0".to_owned(), "c1".to_owned())].into(),
+            volumes: [("www-web-0".to_owned(), "pvc-c1".to_owned())].into(),
+            token_path: "/usr/share/nginx/html/sts-conformance-upgrade-token".into(),
+            token: "upgrade-5f2c".into(),
+            dns_name: "web-0.nginx.stsc-seed-001-abc123.svc.cluster.local".into(),
+        }],
+    };
+    let object = crate::upgrade::baseline_config_map(&baseline).expect("a ConfigMap");
+    // The API server answers the apply with the object, and a later GET with the same data.
+    let stored = json!({"apiVersion": "v1", "kind": "ConfigMap",
+                        "metadata": {"name": crate::upgrade::BASELINE_CONFIG_MAP, "namespace": "stsc-seed-001-abc123"},
+                        "data": object.to_json()["data"].clone()});
+    let (client, server) = mocked(vec![
+        expect(
+            "PATCH",
+            "/api/v1/namespaces/stsc-seed-001-abc123/configmaps/sts-conformance-upgrade-baseline?",
+            200,
+            stored.clone(),
+        ),
+        expect("GET", "/api/v1/namespaces/stsc-seed-001-abc123/configmaps/sts-conformance-upgrade-baseline", 200, stored),
+    ]);
+    let mut c = cluster(client);
+    c.apply(&object).await.expect("stored");
+    let data = c.read_config_map(crate::upgrade::BASELINE_CONFIG_MAP).await.expect("read").expect("present");
+    server.await.expect("server");
+    assert_eq!(crate::upgrade::baseline_from_config_map(&data), Ok(baseline));
+}

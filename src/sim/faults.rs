@@ -9,7 +9,8 @@ use std::{fmt, str::FromStr};
 use crate::checks::CheckName;
 
 /// One deliberate misbehaviour of the simulated cluster.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Fault {
     /// OrderedReady creates the next pod as soon as the previous one exists.
     CreateBeforeReady,
@@ -211,5 +212,70 @@ mod tests {
         names.dedup();
         assert_eq!(names.len(), Fault::ALL.len());
         assert!("nope".parse::<Fault>().unwrap_err().contains("create-before-ready"));
+    }
+}
+
+/// A misbehaviour of a simulated node-by-node upgrade (`sim upgrade --sim-fault`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum UpgradeFault {
+    /// The data on the pods' volumes is gone after the upgrade.
+    VolumeLost,
+    /// Every claim is bound to a new, empty volume.
+    ClaimRebound,
+    /// The first pod drained comes back under another name.
+    PodRenamed,
+    /// Per-pod DNS records keep the pods' old addresses.
+    DnsStale,
+}
+
+impl UpgradeFault {
+    /// Every upgrade fault.
+    pub const ALL: [UpgradeFault; 4] =
+        [UpgradeFault::VolumeLost, UpgradeFault::ClaimRebound, UpgradeFault::PodRenamed, UpgradeFault::DnsStale];
+
+    /// The name on the command line.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            UpgradeFault::VolumeLost => "upgrade-volume-lost",
+            UpgradeFault::ClaimRebound => "upgrade-claim-rebound",
+            UpgradeFault::PodRenamed => "upgrade-pod-renamed",
+            UpgradeFault::DnsStale => "upgrade-dns-stale",
+        }
+    }
+
+    /// What it does.
+    #[must_use]
+    pub fn description(self) -> &'static str {
+        match self {
+            UpgradeFault::VolumeLost => "the data on the pods' volumes is gone after the upgrade",
+            UpgradeFault::ClaimRebound => "every claim is bound to a new, empty volume",
+            UpgradeFault::PodRenamed => "the first pod drained comes back under another name",
+            UpgradeFault::DnsStale => "per-pod DNS records keep the pods' old addresses",
+        }
+    }
+
+    /// The upgrade claims it must make `upgrade verify` fail.
+    #[must_use]
+    pub fn breaks(self) -> &'static [&'static str] {
+        match self {
+            UpgradeFault::VolumeLost => &["upgrade-data"],
+            // The data lived on the old volume, so it is gone too.
+            UpgradeFault::ClaimRebound => &["upgrade-storage", "upgrade-data"],
+            UpgradeFault::PodRenamed => &["upgrade-identity"],
+            UpgradeFault::DnsStale => &["upgrade-dns"],
+        }
+    }
+}
+
+impl FromStr for UpgradeFault {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        UpgradeFault::ALL.into_iter().find(|f| f.name() == s).ok_or_else(|| {
+            let known: Vec<&str> = UpgradeFault::ALL.iter().map(|f| f.name()).collect();
+            format!("unknown upgrade fault `{s}` (known: {})", known.join(", "))
+        })
     }
 }

@@ -12,6 +12,7 @@
 //! The sim is a test double and a demo: a pass on it says nothing about a real cluster.
 
 mod faults;
+mod state;
 mod statefulset;
 
 use std::{
@@ -22,8 +23,11 @@ use std::{
 use k8s_openapi::api::core::v1::PodSpec;
 use serde_json::Value;
 
-pub use self::faults::Fault;
 use self::statefulset::SimSet;
+pub use self::{
+    faults::{Fault, UpgradeFault},
+    state::SimWorld,
+};
 use crate::{
     cluster::{Cluster, ClusterError, ExecCommand, HttpAnswer},
     manifest::Object,
@@ -44,7 +48,7 @@ mod delay {
     pub const RETRY: u64 = 5_000;
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 enum Task {
     Reconcile(String),
     ReconcileDeployment(String),
@@ -54,14 +58,14 @@ enum Task {
     CollectSet(String),
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct SimPod {
     obs: PodObs,
     spec: PodSpec,
     grace_ms: u64,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct SimDeployment {
     replicas: u32,
     replica_set: String,
@@ -69,8 +73,9 @@ struct SimDeployment {
     template: k8s_openapi::api::core::v1::PodTemplateSpec,
 }
 
-/// The simulated cluster.
-#[derive(Debug, Default)]
+/// The simulated cluster. Its whole state serializes (`--sim-state`), so that separate
+/// processes can act on one cluster, as around an upgrade.
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct SimCluster {
     clock: u64,
     queue: BinaryHeap<Reverse<(u64, u64, Task)>>,
@@ -93,6 +98,15 @@ pub struct SimCluster {
     faults: BTreeSet<Fault>,
     /// Pods a user deleted, until the controller recreates them.
     user_deleted: BTreeSet<String>,
+    /// ConfigMaps: name → data.
+    #[serde(default)]
+    config_maps: BTreeMap<String, BTreeMap<String, String>>,
+    /// Per-pod DNS records left pointing at an old address (an upgrade fault): host → IP.
+    #[serde(default)]
+    stale_dns: BTreeMap<String, String>,
+    /// Leave everything in place at cleanup (a prepared upgrade workload).
+    #[serde(default)]
+    keep: bool,
 }
 
 impl SimCluster {
@@ -107,6 +121,106 @@ impl SimCluster {
     pub fn with_faults(mut self, faults: impl IntoIterator<Item = Fault>) -> Self {
         self.faults.extend(faults);
         self
+    }
+
+    /// The same cluster, keeping everything at cleanup (a prepared upgrade workload).
+    #[must_use]
+    pub fn keeping(mut self, keep: bool) -> Self {
+        self.keep = keep;
+        self
+    }
+
+    /// The namespace this cluster holds.
+    #[must_use]
+    pub fn namespace(&self) -> &str {
+        &self.namespace
+    }
+
+    /// A node-by-node upgrade: every pod is drained (deleted) and comes back through its
+    /// controller, one at a time, each Ready before the next; volumes are untouched — unless
+    /// `faults` say otherwise.
+    pub fn upgrade_nodes(&mut self, faults: &[UpgradeFault]) {
+        let renamed = faults.contains(&UpgradeFault::PodRenamed);
+        let names: Vec<String> = self.pods.keys().cloned().collect();
+        for (i, name) in names.iter().enumerate() {
+            let Some(pod) = self.pods.get(name).map(|p| p.obs.clone()) else { continue };
+            if faults.contains(&UpgradeFault::VolumeLost) {
+                for claim in pod.claims.values() {
+                    if let Some(volume) = self.claims.get(claim).and_then(|c| c.volume.clone()) {
+                        self.files.remove(&format!("volume/{volume}"));
+                    }
+                }
+            }
+            if renamed && i == 0 {
+                // The first drained pod comes back under another name.
+                self.faults.insert(Fault::RecreatedRenamed);
+                self.user_deleted.insert(name.clone());
+            }
+            self.begin_pod_deletion(name);
+            let until = self.clock + 60_000;
+            self.run_until(until);
+            self.faults.remove(&Fault::RecreatedRenamed);
+            if faults.contains(&UpgradeFault::DnsStale)
+                && let (Some(host), Some(ip)) = (pod.hostname.clone(), pod.ip.clone())
+            {
+                self.stale_dns.entry(host).or_insert(ip);
+            }
+        }
+        if faults.contains(&UpgradeFault::ClaimRebound) {
+            let claims: Vec<String> = self.claims.keys().cloned().collect();
+            for name in claims {
+                let Some(mut claim) = self.claims.get(&name).cloned() else { continue };
+                let class = claim.storage_class.clone().unwrap_or_else(|| DEFAULT_STORAGE_CLASS.into());
+                let fresh = ClaimObs { uid: format!("{}-rebound", claim.uid), ..claim.clone() };
+                let volume = self.provision(&fresh, &class);
+                claim.volume = Some(volume);
+                self.claims.insert(name, claim);
+            }
+        }
+        self.outbox.clear();
+    }
+
+    /// Runs every task due up to `until` (virtual ms), with no observer.
+    fn run_until(&mut self, until: u64) {
+        while let Some(Reverse((at, _, _))) = self.queue.peek() {
+            if *at > until {
+                break;
+            }
+            let Some(Reverse((at, _, task))) = self.queue.pop() else { break };
+            self.clock = self.clock.max(at);
+            self.run_task(task);
+        }
+        self.clock = self.clock.max(until);
+        self.outbox.clear();
+    }
+
+    /// Reports every object as added, as a watch's initial list does (a new observer).
+    fn relist(&mut self) {
+        self.outbox.clear();
+        let services: Vec<ServiceObs> = self.services.values().cloned().collect();
+        for service in services {
+            self.emit(Event::Service { change: Change::Added, service });
+        }
+        let secrets: Vec<(String, Vec<String>)> = self.secrets.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        for (name, keys) in secrets {
+            self.emit(Event::Secret { change: Change::Added, name, keys });
+        }
+        let volumes: Vec<VolumeObs> = self.volumes.values().map(|(v, _)| v.clone()).collect();
+        for volume in volumes {
+            self.emit(Event::Volume { change: Change::Added, volume });
+        }
+        let claims: Vec<ClaimObs> = self.claims.values().cloned().collect();
+        for claim in claims {
+            self.emit(Event::Claim { change: Change::Added, claim });
+        }
+        let sets: Vec<crate::timeline::SetObs> = self.sets.values().map(|s| s.obs.clone()).collect();
+        for set in sets {
+            self.emit(Event::StatefulSet { change: Change::Added, set });
+        }
+        let pods: Vec<PodObs> = self.pods.values().map(|p| p.obs.clone()).collect();
+        for pod in pods {
+            self.emit(Event::Pod { change: Change::Added, pod: pod.into() });
+        }
     }
 
     fn has(&self, fault: Fault) -> bool {
@@ -471,6 +585,7 @@ impl SimCluster {
                     if self.has(Fault::DnsPodRecordMissing) && i + 1 == members.len() {
                         continue;
                     }
+                    let ip = self.stale_dns.get(host.as_str()).unwrap_or(ip);
                     records.insert(format!("{host}.{name}"), vec![(*ip).clone()]);
                 }
             } else if let Some(ip) = &service.cluster_ip {
@@ -601,6 +716,18 @@ impl Cluster for SimCluster {
         Ok(())
     }
 
+    async fn attach_namespace(&mut self, namespace: &str, _labels: &BTreeMap<String, String>) -> Result<(), ClusterError> {
+        if self.namespace != namespace {
+            return Err(ClusterError(format!("namespaces \"{namespace}\" not found in the simulated cluster's state")));
+        }
+        self.relist();
+        Ok(())
+    }
+
+    async fn read_config_map(&mut self, name: &str) -> Result<Option<BTreeMap<String, String>>, ClusterError> {
+        Ok(self.config_maps.get(name).cloned())
+    }
+
     async fn apply(&mut self, object: &Object) -> Result<(), ClusterError> {
         match object.clone() {
             Object::StatefulSet(set) => self.apply_set(set)?,
@@ -703,7 +830,9 @@ impl Cluster for SimCluster {
                 self.emit(Event::Claim { change: Change::Added, claim: obs.clone() });
                 self.schedule(delay::SCHEDULE, Task::BindClaim(obs.name));
             }
-            Object::ConfigMap(_) => {}
+            Object::ConfigMap(map) => {
+                self.config_maps.insert(object.name().to_owned(), map.data.unwrap_or_default());
+            }
             Object::DaemonSet(_) | Object::Job(_) | Object::CronJob(_) => {
                 return Err(ClusterError(format!("the simulated cluster does not run {} objects", object.kind())));
             }
@@ -881,6 +1010,9 @@ impl Cluster for SimCluster {
     }
 
     async fn cleanup(&mut self) -> Result<(), ClusterError> {
+        if self.keep {
+            return Ok(());
+        }
         self.volumes.clear();
         self.sets.clear();
         self.pods.clear();

@@ -21,7 +21,7 @@ use super::{Fault, SimCluster, SimPod, Task};
 use crate::timeline::{Change, ClaimObs, Event, POD_NAME_LABEL, PodObs, REVISION_LABEL, SetObs};
 
 /// A StatefulSet in the simulated API.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(super) struct SimSet {
     pub obj: StatefulSet,
     pub uid: String,

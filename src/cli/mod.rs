@@ -11,6 +11,8 @@ use std::{
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+mod upgrade;
+
 use crate::{
     analyze,
     checks::{CheckName, Policy},
@@ -80,6 +82,12 @@ pub enum Command {
     Selftest(SelftestArgs),
     /// Delete what earlier runs left behind (namespaces and volumes labelled as the harness's).
     Cleanup(CleanupArgs),
+    /// Cluster upgrade validation: `prepare` before the upgrade, `verify` after.
+    #[command(subcommand)]
+    Upgrade(upgrade::UpgradeCommand),
+    /// Act on the simulated cluster's saved state (`sim upgrade`).
+    #[command(subcommand)]
+    Sim(upgrade::SimCommand),
     /// Print the JSON Schema of the scenario format (for editors).
     Schema,
 }
@@ -104,9 +112,9 @@ pub struct SelftestArgs {
     /// Scenario files or directories.
     #[arg(long, default_value = "scenarios")]
     pub scenarios: Vec<PathBuf>,
-    /// Test only this fault (repeatable; default: all).
-    #[arg(long = "fault", value_name = "NAME", value_parser = parse_fault)]
-    pub faults: Vec<Fault>,
+    /// Test only this fault (repeatable; default: all), a scenario fault or an upgrade fault.
+    #[arg(long = "fault", value_name = "NAME")]
+    pub faults: Vec<String>,
     /// List the faults and the checks each is meant to break, and exit.
     #[arg(long)]
     pub list: bool,
@@ -244,6 +252,8 @@ pub fn main_with(cli: Cli) -> ExitCode {
         Command::Analyze(args) => analyze_file(&args),
         Command::Selftest(args) => selftest(&args),
         Command::Cleanup(args) => cleanup(&args),
+        Command::Upgrade(command) => upgrade::upgrade(&command),
+        Command::Sim(command) => upgrade::sim(&command),
     }
 }
 
@@ -558,11 +568,32 @@ fn print_comparisons(comparisons: &[(String, outputs::Comparison)]) -> usize {
 }
 
 fn selftest(args: &SelftestArgs) -> ExitCode {
-    let faults: Vec<Fault> = if args.faults.is_empty() { Fault::ALL.to_vec() } else { args.faults.clone() };
+    let mut faults = Vec::new();
+    let mut upgrade_faults = Vec::new();
+    for name in &args.faults {
+        match (name.parse::<Fault>(), name.parse::<crate::sim::UpgradeFault>()) {
+            (Ok(f), _) => faults.push(f),
+            (_, Ok(f)) => upgrade_faults.push(f),
+            (Err(e), Err(_)) => {
+                eprintln!(
+                    "error: --fault {name}: {e} (or an upgrade fault: {})",
+                    crate::sim::UpgradeFault::ALL.map(|f| f.name()).join(", ")
+                );
+                return ExitCode::BadInput;
+            }
+        }
+    }
+    if args.faults.is_empty() {
+        faults = Fault::ALL.to_vec();
+        upgrade_faults = crate::sim::UpgradeFault::ALL.to_vec();
+    }
     if args.list {
         for fault in &faults {
             let checks: Vec<&str> = fault.breaks().iter().map(|c| c.as_str()).collect();
             println!("{:30} {} (breaks {})", fault.name(), fault.description(), checks.join(", "));
+        }
+        for fault in &upgrade_faults {
+            println!("{:30} {} (breaks {})", fault.name(), fault.description(), fault.breaks().join(", "));
         }
         return ExitCode::Pass;
     }
@@ -578,7 +609,17 @@ fn selftest(args: &SelftestArgs) -> ExitCode {
             return ExitCode::Environment;
         }
     };
-    let report = runtime.block_on(self_test::run(&selected, &faults, &RunSettings::default()));
+    let settings = RunSettings::default();
+    let mut report = runtime.block_on(self_test::run(&selected, &faults, &settings));
+    // The upgrade workloads come from the seed manifests of the scenarios directory.
+    if let Some(dir) = args.scenarios.iter().find(|p| p.is_dir()) {
+        let result = crate::upgrade::workloads(dir)
+            .and_then(|workloads| runtime.block_on(self_test::run_upgrade(&workloads, &upgrade_faults, &settings, &mut report)));
+        if let Err(e) = result {
+            eprintln!("error: the upgrade self-test could not run: {e}");
+            return ExitCode::BadInput;
+        }
+    }
     match args.output {
         Output::Json => println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default()),
         Output::Text => print!("{}", self_test::render_text(&report)),
@@ -684,7 +725,7 @@ fn cleanup(args: &CleanupArgs) -> ExitCode {
 }
 
 /// A short random run id: 6 lowercase alphanumerics.
-fn run_id() -> String {
+pub(crate) fn run_id() -> String {
     use rand::Rng;
     const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
     let mut rng = rand::rng();
