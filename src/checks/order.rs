@@ -173,6 +173,41 @@ impl Additions {
     }
 }
 
+/// What the history says of pods 0..k of the target just before entry `at`.
+#[derive(Default)]
+struct Predecessors<'v> {
+    /// The first that is not Running and Ready: its name and state (`None`: it did not exist).
+    blocking: Option<(String, Option<&'v PodObs>)>,
+    /// Those whose state a partial history cannot tell (before the blocking one).
+    unknown: Vec<String>,
+}
+
+fn predecessors<'v>(
+    window: &Window<'_>,
+    mentions: &FirstMentions<'_>,
+    set: &SetState,
+    view: &'v View,
+    k: u32,
+    at: usize,
+) -> Predecessors<'v> {
+    let mut found = Predecessors::default();
+    if set.all_ready_below(k) {
+        return found;
+    }
+    for j in 0..k {
+        let name = format!("{}-{j}", window.target);
+        match mentions.state(window, view, &name, at) {
+            Known::Pod(Some(p)) if p.running_and_ready() => {}
+            Known::Pod(state) => {
+                found.blocking = Some((name, state));
+                return found;
+            }
+            Known::Unknown => found.unknown.push(name),
+        }
+    }
+    found
+}
+
 /// The latest entry in `[0, end)` that concerns pod `name`, for evidence.
 fn last_entry_of(window: &Window<'_>, name: &str, end: usize) -> Option<usize> {
     window.timeline.entries[..end]
@@ -206,28 +241,15 @@ pub(super) fn ordered_creation(window: &Window<'_>) -> Outcome {
     replay_set(window, |view, set, entry| {
         let Some((k, pod)) = created(window, view, entry) else { return };
         creations.push((k, entry.seq));
-        if set.all_ready_below(k) {
-            return;
-        }
-        let mut unseen = Vec::new();
-        for j in 0..k {
-            let name = format!("{}-{j}", window.target);
-            let predecessor = match mentions.state(window, view, &name, entry.seq) {
-                Known::Pod(Some(p)) if p.running_and_ready() => continue,
-                Known::Pod(p) => p,
-                Known::Unknown => {
-                    unseen.push(name);
-                    continue;
-                }
-            };
+        let found = predecessors(window, &mentions, set, view, k, entry.seq);
+        if let Some((name, state)) = found.blocking {
             let mut evidence = vec![entry.seq];
             evidence.extend(last_entry_of(window, &name, entry.seq));
-            violations.push((
-                format!("{} was created (#{}) while {name} {}", pod.name, entry.seq, describe(predecessor.as_ref())),
-                evidence,
-            ));
+            violations
+                .push((format!("{} was created (#{}) while {name} {}", pod.name, entry.seq, describe(state.as_ref())), evidence));
             return;
         }
+        let unseen = found.unknown;
         if !unseen.is_empty() {
             unknown.push((
                 format!(
@@ -296,19 +318,9 @@ pub(super) fn reverse_termination(window: &Window<'_>) -> Outcome {
             ));
             return;
         }
-        if set.all_ready_below(k) {
-            return;
-        }
-        for j in 0..k {
-            let name = format!("{}-{j}", window.target);
-            let predecessor = match mentions.state(window, view, &name, entry.seq) {
-                Known::Pod(Some(p)) if p.running_and_ready() => continue,
-                Known::Pod(p) => p,
-                Known::Unknown => {
-                    unjudged.insert(name);
-                    continue;
-                }
-            };
+        let found = predecessors(window, &mentions, set, view, k, entry.seq);
+        unjudged.extend(found.unknown);
+        if let Some((name, state)) = found.blocking {
             let mut evidence = vec![entry.seq];
             evidence.extend(last_entry_of(window, &name, entry.seq));
             violations.push((
@@ -316,11 +328,10 @@ pub(super) fn reverse_termination(window: &Window<'_>) -> Outcome {
                     "{} began terminating (#{}) while its predecessor {name} {}",
                     pod.name,
                     entry.seq,
-                    describe(predecessor.as_ref())
+                    describe(state.as_ref())
                 ),
                 evidence,
             ));
-            break;
         }
     });
     if terminations.is_empty() {
