@@ -126,6 +126,18 @@ fn start_before_end(blocks: &mut Blocks, early: usize, late: usize) -> Vec<Strin
     lines
 }
 
+/// Blocks `i` and `i + 1` out of order: the second starts before the first ends (`overlap`),
+/// or the two swap places.
+fn disorder(blocks: &Blocks, i: usize, overlap: bool) -> Vec<String> {
+    let mut broken = blocks.clone();
+    if overlap {
+        start_before_end(&mut broken, i, i + 1)
+    } else {
+        broken.swap(i, i + 1);
+        broken.concat()
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
@@ -158,17 +170,9 @@ proptest! {
         let (v, why) = verdict(&text, Policy::Ordered, CheckName::ReverseTermination);
         prop_assert_eq!(v, Verdict::Pass, "{}", why);
 
-        let i = pick % (blocks.len() - 1);
-        let lines = if overlap {
-            // The next pod begins terminating before this one is gone.
-            let mut broken = blocks.clone();
-            start_before_end(&mut broken, i, i + 1)
-        } else {
-            // Two neighbours terminate in the wrong order.
-            let mut broken = blocks.clone();
-            broken.swap(i, i + 1);
-            broken.concat()
-        };
+        // The next pod begins terminating before this one is gone, or two neighbours
+        // terminate in the wrong order.
+        let lines = disorder(&blocks, pick % (blocks.len() - 1), overlap);
         let text = transcript(&style, &listing(&style, 0..from), lines);
         let (v, why) = verdict(&text, Policy::Ordered, CheckName::ReverseTermination);
         prop_assert_eq!(v, Verdict::Fail, "{}", why);
@@ -183,17 +187,9 @@ proptest! {
         let (v, why) = verdict(&text, Policy::Ordered, CheckName::ReverseRollout);
         prop_assert_eq!(v, Verdict::Pass, "{}", why);
 
-        let i = pick % (blocks.len() - 1);
-        let lines = if early {
-            // The next replacement begins before the replaced pod is Running and Ready again.
-            let mut broken = blocks.clone();
-            start_before_end(&mut broken, i, i + 1)
-        } else {
-            // A lower ordinal is replaced before a higher one.
-            let mut broken = blocks.clone();
-            broken.swap(i, i + 1);
-            broken.concat()
-        };
+        // The next replacement begins before the replaced pod is Running and Ready again, or a
+        // lower ordinal is replaced before a higher one.
+        let lines = disorder(&blocks, pick % (blocks.len() - 1), early);
         let text = transcript(&style, &listing(&style, 0..pods), lines);
         let (v, why) = verdict(&text, Policy::Ordered, CheckName::ReverseRollout);
         prop_assert_eq!(v, Verdict::Fail, "{}", why);

@@ -627,6 +627,14 @@ fn selftest(args: &SelftestArgs) -> ExitCode {
     if report.ok() { ExitCode::Pass } else { ExitCode::ClaimFailed }
 }
 
+/// A client for the kubeconfig context, or the reason printed and exit code 3.
+pub(crate) async fn connect(kubeconfig: Option<&Path>, context: Option<&str>) -> Result<kube::Client, ExitCode> {
+    live::client(kubeconfig, context).await.map_err(|e| {
+        eprintln!("error: {e}");
+        ExitCode::Environment
+    })
+}
+
 /// Runs the scenarios on the cluster of the current kubeconfig context: connect, preflight
 /// (nothing is created when it fails: exit 3), then the scenarios, with Ctrl-C cleaning up.
 async fn run_live(
@@ -636,10 +644,7 @@ async fn run_live(
     settings: &RunSettings,
     printer: &mut Printer,
 ) -> Result<Vec<ScenarioReport>, ExitCode> {
-    let client = live::client(args.kubeconfig.as_deref(), args.context.as_deref()).await.map_err(|e| {
-        eprintln!("error: {e}");
-        ExitCode::Environment
-    })?;
+    let client = connect(args.kubeconfig.as_deref(), args.context.as_deref()).await?;
     let mut classes = std::collections::BTreeSet::new();
     for scenario in selected {
         let objects = runner::scenario_objects(scenario);
@@ -693,12 +698,9 @@ fn cleanup(args: &CleanupArgs) -> ExitCode {
         }
     };
     runtime.block_on(async {
-        let client = match live::client(args.kubeconfig.as_deref(), args.context.as_deref()).await {
+        let client = match connect(args.kubeconfig.as_deref(), args.context.as_deref()).await {
             Ok(c) => c,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return ExitCode::Environment;
-            }
+            Err(code) => return code,
         };
         let leftovers = match live::leftovers(&client).await {
             Ok(l) => l,

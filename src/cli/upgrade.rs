@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
-use super::{ExitCode, run_id};
+use super::{ExitCode, connect, run_id};
 use crate::{
     live, outputs,
     plan::PlanOptions,
@@ -172,12 +172,9 @@ async fn prepare(args: &UpgradeArgs) -> ExitCode {
         }
         result
     } else {
-        let client = match live::client(args.kubeconfig.as_deref(), args.context.as_deref()).await {
+        let client = match connect(args.kubeconfig.as_deref(), args.context.as_deref()).await {
             Ok(c) => c,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return ExitCode::Environment;
-            }
+            Err(code) => return code,
         };
         let findings = live::preflight(&client, &[None]).await;
         if !findings.problems.is_empty() {
@@ -281,12 +278,9 @@ async fn verify(args: &VerifyArgs) -> ExitCode {
         }
         results
     } else {
-        let client = match live::client(common.kubeconfig.as_deref(), common.context.as_deref()).await {
+        let client = match connect(common.kubeconfig.as_deref(), common.context.as_deref()).await {
             Ok(c) => c,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return ExitCode::Environment;
-            }
+            Err(code) => return code,
         };
         let baselines = match from_file {
             Some(b) => b,
