@@ -190,20 +190,66 @@ fn predecessors<'v>(
     k: u32,
     at: usize,
 ) -> Predecessors<'v> {
+    predecessors_among(window, mentions, set, view, k, at, u32::MAX, &BTreeSet::new())
+}
+
+/// [`predecessors`], for the ordinals below `min(k, upto)` that are not in `except`.
+///
+/// The walk visits the ordinals the history knows (pods in the view or mentioned anywhere) and
+/// jumps over each run of ordinals a partial history never mentions, so its cost follows the
+/// history's size and not the ordinal's value (`web-4294967295`).
+#[allow(clippy::too_many_arguments)]
+fn predecessors_among<'v>(
+    window: &Window<'_>,
+    mentions: &FirstMentions<'_>,
+    set: &SetState,
+    view: &'v View,
+    k: u32,
+    at: usize,
+    upto: u32,
+    except: &BTreeSet<u32>,
+) -> Predecessors<'v> {
     let mut found = Predecessors::default();
     if set.all_ready_below(k) {
         return found;
     }
-    for j in 0..k {
-        let name = format!("{}-{j}", window.target);
-        match mentions.state(window, view, &name, at) {
-            Known::Pod(Some(p)) if p.running_and_ready() => {}
-            Known::Pod(state) => {
-                found.blocking = Some((name, state));
-                return found;
+    let limit = k.min(upto);
+    let known: BTreeSet<u32> = view
+        .pods
+        .keys()
+        .map(String::as_str)
+        .chain(mentions.0.keys().copied())
+        .filter_map(|name| crate::timeline::ordinal_of(name, window.target))
+        .filter(|j| *j < limit)
+        .collect();
+    let name = |j: u32| format!("{}-{j}", window.target);
+    let mut j = 0;
+    while j < limit {
+        if known.contains(&j) || !window.timeline.partial {
+            // A complete history knows every pod: one it never saw did not exist, and blocks.
+            if !except.contains(&j) {
+                match mentions.state(window, view, &name(j), at) {
+                    Known::Pod(Some(p)) if p.running_and_ready() => {}
+                    Known::Pod(state) => {
+                        found.blocking = Some((name(j), state));
+                        return found;
+                    }
+                    Known::Unknown => found.unknown.push(name(j)),
+                }
             }
-            Known::Unknown => found.unknown.push(name),
+            j += 1;
+            continue;
         }
+        // A run of ordinals a partial history never mentions: unknown, named as one range.
+        let next = known.range(j..).next().copied().unwrap_or(limit);
+        let first = (j..next).find(|o| !except.contains(o));
+        let last = (j..next).rev().find(|o| !except.contains(o));
+        match (first, last) {
+            (Some(a), Some(b)) if a == b => found.unknown.push(name(a)),
+            (Some(a), Some(b)) => found.unknown.push(format!("{}…{}", name(a), name(b))),
+            _ => {}
+        }
+        j = next;
     }
     found
 }
@@ -287,6 +333,18 @@ pub(super) fn ordered_creation(window: &Window<'_>) -> Outcome {
     )
 }
 
+/// Whether pod `k` may have been deleted by a rolling update rather than by a scale-down: the
+/// set rolls with RollingUpdate, the pod is at or above the partition and not on the update
+/// revision. The controller may have decided that replacement in a sync that began before the
+/// scale-down was seen (`stateful_set_control.go` deletes "for update" the highest such pod).
+fn update_candidate(view: &View, target: &str, k: u32, pod: &PodObs) -> Option<String> {
+    let set = view.sets.get(target)?;
+    let update = set.update_revision.as_deref()?;
+    let revision = pod.revision()?;
+    (set.update_strategy == "RollingUpdate" && k >= set.partition && revision != update)
+        .then(|| format!("{} was on revision {revision} while the set rolled out {update}", pod.name))
+}
+
 /// **reverse-termination** — with OrderedReady, when pod k begins terminating no pod of the set
 /// with a higher ordinal exists any more (so termination runs from the highest ordinal down,
 /// one at a time, each after the previous one is gone), and pods 0..k-1 are Running and Ready.
@@ -299,9 +357,17 @@ pub(super) fn reverse_termination(window: &Window<'_>) -> Outcome {
     // Without the StatefulSet's spec (a transcript), a pod that terminates and comes back was
     // replaced, not scaled away: reverse-rollout judges those.
     let additions = (!window.view_after().sets.contains_key(window.target)).then(|| Additions::of(window));
+    // Without the spec (a transcript), the pods that stay are those that never terminate here.
+    let mut condemned = BTreeSet::new();
+    window.replay(|view, entry| {
+        if let Some((k, _)) = begins_terminating(window, view, entry) {
+            condemned.insert(k);
+        }
+    });
     let mut unjudged = BTreeSet::new();
     let mut terminations = Vec::new();
     let mut violations: Vec<(String, Vec<usize>)> = Vec::new();
+    let mut by_update: Vec<(String, usize)> = Vec::new();
     replay_set(window, |view, set, entry| {
         let Some((k, pod)) = begins_terminating(window, view, entry) else { return };
         if additions.as_ref().is_some_and(|a| a.comes_back(&pod.name, entry.seq)) {
@@ -309,6 +375,10 @@ pub(super) fn reverse_termination(window: &Window<'_>) -> Outcome {
         }
         terminations.push((k, entry.seq));
         if let Some((j, higher)) = set.above(k, u32::MAX).next() {
+            if let Some(why) = update_candidate(view, window.target, k, pod) {
+                by_update.push((why, entry.seq));
+                return;
+            }
             let state = if higher.terminating { "still terminating" } else { "still present" };
             let mut evidence = vec![entry.seq];
             evidence.extend(last_entry_of(window, &higher.name, entry.seq));
@@ -318,7 +388,13 @@ pub(super) fn reverse_termination(window: &Window<'_>) -> Outcome {
             ));
             return;
         }
-        let found = predecessors(window, &mentions, set, view, k, entry.seq);
+        // The controller waits for the pods that stay (ordinals below the new replica count) to
+        // be Running and Ready; a condemned predecessor may be in any state
+        // (`processReplica` then `processCondemned` in stateful_set_control.go).
+        let found = match view.sets.get(window.target) {
+            Some(spec) => predecessors_among(window, &mentions, set, view, k, entry.seq, spec.replicas, &BTreeSet::new()),
+            None => predecessors_among(window, &mentions, set, view, k, entry.seq, u32::MAX, &condemned),
+        };
         unjudged.extend(found.unknown);
         if let Some((name, state)) = found.blocking {
             let mut evidence = vec![entry.seq];
@@ -340,6 +416,14 @@ pub(super) fn reverse_termination(window: &Window<'_>) -> Outcome {
     if let Some((detail, _)) = violations.first() {
         let evidence = violations.iter().flat_map(|(_, e)| e.iter().copied()).collect();
         return Outcome::new(check, Verdict::Fail, detail.clone(), evidence);
+    }
+    if let Some((why, _)) = by_update.first() {
+        return Outcome::new(
+            check,
+            Verdict::Inconclusive,
+            format!("{why}: it may have been replaced by the update rather than scaled down, so the order cannot be judged"),
+            by_update.iter().map(|(_, seq)| *seq).collect(),
+        );
     }
     let order: Vec<String> = terminations.iter().map(|(k, _)| format!("{}-{k}", window.target)).collect();
     let unjudged = if unjudged.is_empty() {
@@ -683,6 +767,63 @@ mod tests {
         let out = verdict(&h, CheckName::ReverseTermination);
         assert_eq!(out.verdict, Verdict::Pass, "{out:?}");
         assert!(out.detail.contains("web-4, web-3, web-2, web-1"));
+    }
+
+    #[test]
+    fn reverse_termination_does_not_wait_for_condemned_predecessors() {
+        // Scale 5 -> 1 while web-2, itself condemned, is not Ready: the controller deletes web-4
+        // anyway (processCondemned blocks only on the remaining replicas and on a terminating
+        // condemned pod above); a conformant cluster must not fail.
+        let mut h = History::new().set(5, "OrderedReady");
+        h.bring_up(5);
+        h.step(0);
+        h.unready("web-2");
+        h.update_set(|s| s.replicas = 1);
+        for name in ["web-4", "web-3", "web-2", "web-1"] {
+            h.terminate(name);
+            h.gone(name);
+        }
+        let out = verdict(&h, CheckName::ReverseTermination);
+        assert_eq!(out.verdict, Verdict::Pass, "{out:?}");
+        // But a pod that stays must be Ready before any deletion.
+        let mut h = History::new().set(5, "OrderedReady");
+        h.bring_up(5);
+        h.step(0);
+        h.unready("web-0");
+        h.update_set(|s| s.replicas = 1);
+        h.terminate("web-4");
+        let out = verdict(&h, CheckName::ReverseTermination);
+        assert_eq!(out.verdict, Verdict::Fail, "{out:?}");
+        assert!(out.detail.contains("predecessor web-0"), "{}", out.detail);
+    }
+
+    #[test]
+    fn a_pod_replaced_by_a_rolling_update_during_a_scale_down_is_not_blamed_on_it() {
+        // Seen on kube-controller-manager v1.34.4: partition lowered to 0, then scaled to 0 at
+        // once; the sync that saw only the partition deleted web-1 "for update" just as the
+        // scale-down began, and the next deleted web-2 for the scale-down.
+        let mut h = History::new().set(3, "OrderedReady");
+        h.bring_up(3);
+        h.revision("web-2", "rev2");
+        h.modify("web-2", |_| {});
+        h.update_set(|s| s.update_revision = Some("rev2".into()));
+        h.step(0);
+        h.update_set(|s| s.replicas = 0);
+        h.terminate("web-1");
+        h.terminate("web-2");
+        h.gone("web-2");
+        h.gone("web-1");
+        let out = verdict(&h, CheckName::ReverseTermination);
+        assert_eq!(out.verdict, Verdict::Inconclusive, "{out:?}");
+        assert!(out.detail.contains("web-1 was on revision rev1 while the set rolled out rev2"), "{}", out.detail);
+        // The same order without a roll-out in progress is a violation.
+        let mut h = History::new().set(3, "OrderedReady");
+        h.bring_up(3);
+        h.step(0);
+        h.update_set(|s| s.replicas = 0);
+        h.terminate("web-1");
+        let out = verdict(&h, CheckName::ReverseTermination);
+        assert_eq!(out.verdict, Verdict::Fail, "{out:?}");
     }
 
     #[test]
