@@ -229,7 +229,7 @@ fn observe(history: &FamilyHistory, target: &str, observed: &mut Observed) {
 fn combine(check: CheckName, outcomes: &[(&FamilyHistory, Outcome)], target: &str) -> CheckReport {
     let rank = |v: Verdict| match v {
         Verdict::Fail => 3,
-        Verdict::Inconclusive => 2,
+        Verdict::Inconclusive | Verdict::Skipped => 2,
         Verdict::Pass => 1,
         Verdict::NotApplicable => 0,
     };

@@ -10,10 +10,106 @@ use crate::{
     timeline::{Event, HttpResponse},
 };
 
-/// A failure of the cluster or its environment (not of a guarantee).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct ClusterError(pub String);
+/// A failure of the cluster or its environment (not of a guarantee), typed so that a caller
+/// can tell a refusal from a conflict, a throttled request, a broken connection or a timeout.
+#[derive(Debug, thiserror::Error)]
+pub enum ClusterError {
+    /// The API server answered with an error status.
+    #[error("{doing}: {}", describe_status(*.code, .message))]
+    Api {
+        /// What the harness was doing.
+        doing: String,
+        /// HTTP status code (403, 409, 429, …).
+        code: u16,
+        /// The status's reason (`Forbidden`, `AlreadyExists`, …).
+        reason: String,
+        /// The API server's message.
+        message: String,
+        /// The client's error.
+        #[source]
+        source: Option<Box<kube::Error>>,
+    },
+    /// The API server could not be reached, or the connection broke.
+    #[error("{doing}: cannot reach the API server: {source}")]
+    Transport {
+        /// What the harness was doing.
+        doing: String,
+        /// The client's error.
+        #[source]
+        source: Box<kube::Error>,
+    },
+    /// A request got no answer in time.
+    #[error("{doing}: no answer from the API server within {}s", .after.as_secs())]
+    Timeout {
+        /// What the harness was doing.
+        doing: String,
+        /// How long it waited.
+        after: std::time::Duration,
+    },
+    /// The run cannot observe its namespace: its watches could not start.
+    #[error("{0}")]
+    Watch(String),
+    /// Cleanup could not remove everything the run created; says what is left and why.
+    #[error("{0}")]
+    Cleanup(String),
+    /// The cluster refused the action for a reason of its own (the simulated cluster's
+    /// refusals, a client that could not be built, a request the client could not make).
+    #[error("{0}")]
+    Refused(String),
+}
+
+/// An API status in words a user can act on.
+fn describe_status(code: u16, message: &str) -> String {
+    match code {
+        401 => "401 Unauthorized — the kubeconfig's credentials were refused (expired token?)".to_owned(),
+        403 => format!("403 Forbidden — {message}"),
+        404 => format!("404 Not Found — {message}"),
+        409 => format!("409 Conflict — {message}"),
+        410 => format!("410 Gone — {message}"),
+        422 => format!("rejected by the API server — {message}"),
+        429 => format!("429 Too Many Requests — the API server is throttling: {message}"),
+        code => format!("HTTP {code} — {message}"),
+    }
+}
+
+impl ClusterError {
+    /// The error of a kube request made while `doing`.
+    #[must_use]
+    pub fn kube(doing: impl Into<String>, error: kube::Error) -> Self {
+        let doing = doing.into();
+        match error {
+            kube::Error::Api(status) => Self::Api {
+                doing,
+                code: status.code,
+                reason: status.reason.clone(),
+                message: status.message.clone(),
+                source: Some(Box::new(kube::Error::Api(status))),
+            },
+            e @ (kube::Error::HyperError(_) | kube::Error::Service(_)) => Self::Transport { doing, source: Box::new(e) },
+            other => Self::Refused(format!("{doing}: {other}")),
+        }
+    }
+
+    /// The HTTP status code, when the API server answered.
+    #[must_use]
+    pub fn code(&self) -> Option<u16> {
+        match self {
+            Self::Api { code, .. } => Some(*code),
+            _ => None,
+        }
+    }
+
+    /// Whether trying again later may succeed: throttling, an API server that is restarting or
+    /// overloaded, a broken connection, no answer.
+    #[must_use]
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Api { code, .. } => matches!(code, 429 | 500 | 502 | 503 | 504),
+            Self::Transport { .. } | Self::Timeout { .. } => true,
+            Self::Watch(_) | Self::Cleanup(_) | Self::Refused(_) => false,
+        }
+    }
+}
 
 /// What `exec` runs inside a pod.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,6 +148,39 @@ impl ExecCommand {
             ExecCommand::Read { path } => vec!["cat".into(), "--".into(), path.clone()],
         }
     }
+}
+
+/// `http://HOST:PORT/PATH`, with an IPv6 address in brackets as URLs require.
+#[must_use]
+pub fn http_url(host: &str, port: u16, path: &str) -> String {
+    let path = if path.starts_with('/') { path.to_owned() } else { format!("/{path}") };
+    if host.parse::<std::net::Ipv6Addr>().is_ok() {
+        format!("http://[{host}]:{port}{path}")
+    } else {
+        format!("http://{host}:{port}{path}")
+    }
+}
+
+/// Host (without brackets), port (80 when absent) and path of an `http://` URL.
+#[must_use]
+pub fn parse_http_url(url: &str) -> Option<(String, u16, String)> {
+    let rest = url.strip_prefix("http://")?;
+    let (authority, path) = rest.split_once('/').map_or((rest, "/".to_owned()), |(a, p)| (a, format!("/{p}")));
+    let (host, port) = if let Some(bracketed) = authority.strip_prefix('[') {
+        let (host, after) = bracketed.split_once(']')?;
+        let port = match after.strip_prefix(':') {
+            Some(p) => p.parse().ok()?,
+            None if after.is_empty() => 80,
+            None => return None,
+        };
+        (host, port)
+    } else {
+        match authority.rsplit_once(':') {
+            Some((h, p)) => (h, p.parse().ok()?),
+            None => (authority, 80),
+        }
+    };
+    (!host.is_empty()).then(|| (host.to_owned(), port, path))
 }
 
 /// The answer to an HTTP probe: where the connection went, and what came back.
@@ -97,8 +226,9 @@ pub trait Cluster {
     /// Sets one container's image in a StatefulSet's template.
     async fn set_image(&mut self, set: &str, container: &str, image: &str) -> Result<(), ClusterError>;
 
-    /// Merge-patches a StatefulSet.
-    async fn patch_statefulset(&mut self, set: &str, merge: &serde_json::Value) -> Result<(), ClusterError>;
+    /// Merge-patches a StatefulSet; returns its `metadata.generation` after the patch, when the
+    /// cluster reports one.
+    async fn patch_statefulset(&mut self, set: &str, merge: &serde_json::Value) -> Result<Option<i64>, ClusterError>;
 
     /// Deletes a pod (default grace period).
     async fn delete_pod(&mut self, pod: &str) -> Result<(), ClusterError>;
@@ -130,6 +260,18 @@ pub trait Cluster {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn urls_bracket_ipv6_and_parse_back() {
+        assert_eq!(http_url("10.0.0.7", 80, "/"), "http://10.0.0.7:80/");
+        assert_eq!(http_url("fd00:10:244::7", 8080, "x"), "http://[fd00:10:244::7]:8080/x");
+        assert_eq!(parse_http_url("http://[fd00:10:244::7]:8080/x"), Some(("fd00:10:244::7".into(), 8080, "/x".into())));
+        assert_eq!(parse_http_url("http://[fd00::1]/"), Some(("fd00::1".into(), 80, "/".into())));
+        assert_eq!(parse_http_url("http://web-0.nginx:8080/x"), Some(("web-0.nginx".into(), 8080, "/x".into())));
+        assert_eq!(parse_http_url("http://10.0.0.1"), Some(("10.0.0.1".into(), 80, "/".into())));
+        assert_eq!(parse_http_url("http://[fd00::1"), None);
+        assert_eq!(parse_http_url("ftp://x"), None);
+    }
 
     #[test]
     fn write_passes_content_as_an_argument_not_as_script() {

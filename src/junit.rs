@@ -30,6 +30,11 @@ pub fn report(name: &str, reports: &[ScenarioReport]) -> Report {
                         .set_description(checks_of(scenario, &claim.claim));
                     status
                 }
+                Verdict::Skipped => {
+                    let mut status = TestCaseStatus::skipped();
+                    status.set_message(format!("skipped: {}", claim.evidence)).set_type("skipped");
+                    status
+                }
                 Verdict::Inconclusive | Verdict::NotApplicable => {
                     let mut status = TestCaseStatus::skipped();
                     status.set_message(format!("inconclusive: {}", claim.evidence)).set_type("inconclusive");
@@ -97,7 +102,9 @@ mod tests {
                 index: 1,
                 action: "scale web to 3".into(),
                 elapsed_ms: 1500,
+                outcome: crate::runner::StepOutcome::TimedOut,
                 error: Some("timed out".into()),
+                skipped: None,
             }],
             judged: vec![Judged { step: 0, target: "web".into(), claims: vec!["001-ordered-create".into()], outcome }],
             claims: vec![
@@ -110,6 +117,7 @@ mod tests {
                 ClaimVerdict { claim: "001-pvc".into(), verdict: Verdict::Inconclusive, evidence: "not reached".into() },
             ],
             diagnostics: None,
+            cleanup_error: None,
             timeline: Timeline::new(),
         };
         let xml = report("sts-conformance", &[scenario]).to_string().expect("serializes");

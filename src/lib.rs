@@ -7,6 +7,7 @@
 //! [`timeline`] (what was observed) → [`checks`] (verdicts) → [`report`].
 
 pub mod analyze;
+pub mod capability;
 pub mod checks;
 pub mod claims;
 pub mod cli;

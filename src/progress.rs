@@ -92,9 +92,11 @@ impl Progress for Printer {
 
     fn step_finished(&mut self, scenario: &str, report: &StepReport) {
         let secs = report.elapsed_ms as f64 / 1000.0;
-        let text = match &report.error {
-            None => format!("[{scenario}] step {}: {} — done ({secs:.1}s)", report.index + 1, report.action),
-            Some(e) => format!("[{scenario}] step {}: {} — FAILED ({secs:.1}s)\n    {e}", report.index + 1, report.action),
+        let step = format!("[{scenario}] step {}: {}", report.index + 1, report.action);
+        let text = match (&report.error, &report.skipped) {
+            (Some(e), _) => format!("{step} — FAILED ({secs:.1}s)\n    {e}"),
+            (None, Some(why)) => format!("{step} — skipped ({why})"),
+            (None, None) => format!("{step} — done ({secs:.1}s)"),
         };
         self.line(&text);
     }

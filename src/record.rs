@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::{
     checks::CheckName,
     manifest::InputError,
-    runner::{ScenarioReport, StepReport},
+    runner::{ScenarioReport, StepOutcome, StepReport},
     timeline::{Entry, FORMAT_VERSION, Timeline},
 };
 
@@ -61,6 +61,12 @@ pub struct StepRecord {
     /// Why it failed, if it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// How it ended (absent in version 1 files: then read from `error`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<StepOutcome>,
+    /// Why it was skipped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
 }
 
 /// One check a step expects.
@@ -94,7 +100,13 @@ impl Header {
             steps: report
                 .steps
                 .iter()
-                .map(|s| StepRecord { index: s.index, action: s.action.clone(), error: s.error.clone() })
+                .map(|s| StepRecord {
+                    index: s.index,
+                    action: s.action.clone(),
+                    error: s.error.clone(),
+                    outcome: Some(s.outcome),
+                    skipped: s.skipped.clone(),
+                })
                 .collect(),
             expectations: expectations(scenario),
         }
@@ -105,7 +117,14 @@ impl Header {
     pub fn step_reports(&self) -> Vec<StepReport> {
         self.steps
             .iter()
-            .map(|s| StepReport { index: s.index, action: s.action.clone(), elapsed_ms: 0, error: s.error.clone() })
+            .map(|s| StepReport {
+                index: s.index,
+                action: s.action.clone(),
+                elapsed_ms: 0,
+                outcome: s.outcome.unwrap_or(if s.error.is_some() { StepOutcome::ActionFailed } else { StepOutcome::Completed }),
+                error: s.error.clone(),
+                skipped: s.skipped.clone(),
+            })
             .collect()
     }
 }
@@ -164,10 +183,13 @@ pub fn read(file: &std::path::Path, text: &str) -> Result<(Header, Timeline), In
     if header.format != FORMAT {
         return Err(error(n + 1, format!("format is {:?}, expected {FORMAT:?}", header.format)));
     }
-    if header.version != FORMAT_VERSION {
+    if !(1..=FORMAT_VERSION).contains(&header.version) {
         return Err(error(
             n + 1,
-            format!("timeline format version {} is not supported (this build reads version {FORMAT_VERSION})", header.version),
+            format!(
+                "timeline format version {} is not supported (this build reads versions 1 to {FORMAT_VERSION})",
+                header.version
+            ),
         ));
     }
     let mut timeline = Timeline::new();
@@ -195,7 +217,7 @@ mod tests {
             run_id: "abc123".into(),
             cluster_domain: "cluster.local".into(),
             claims: vec!["001-ordered-create".into()],
-            steps: vec![StepRecord { index: 0, action: "apply".into(), error: None }],
+            steps: vec![StepRecord { index: 0, action: "apply".into(), error: None, outcome: None, skipped: None }],
             expectations: vec![Expectation {
                 step: 0,
                 check: CheckName::OrderedCreation,
@@ -224,7 +246,7 @@ mod tests {
         text.push_str("\n{\"seq\":0,\"atMs\":0,\"event\":{\"type\":\"step\",\"index\":0,\"action\":\"a\"}}\n{\"seq\":5}\n");
         let err = read(std::path::Path::new("t.jsonl"), &text).unwrap_err();
         assert_eq!(err.line, 3);
-        let future = text.replacen("\"version\":1", "\"version\":9", 1);
+        let future = text.replacen(&format!("\"version\":{FORMAT_VERSION}"), "\"version\":9", 1);
         assert!(read(std::path::Path::new("t.jsonl"), &future).unwrap_err().message.contains("version 9"));
     }
 }

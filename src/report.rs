@@ -13,6 +13,8 @@ pub struct Totals {
     pub fail: usize,
     /// Claims the run could not decide.
     pub inconclusive: usize,
+    /// Claims not judged: the cluster lacks a capability their evidence needs.
+    pub skipped: usize,
     /// Steps that could not complete (action error or timeout).
     pub step_errors: usize,
 }
@@ -28,9 +30,10 @@ impl Totals {
                     Verdict::Pass => t.pass += 1,
                     Verdict::Fail => t.fail += 1,
                     Verdict::Inconclusive | Verdict::NotApplicable => t.inconclusive += 1,
+                    Verdict::Skipped => t.skipped += 1,
                 }
             }
-            t.step_errors += r.steps.iter().filter(|s| s.error.is_some()).count();
+            t.step_errors += r.steps.iter().filter(|s| s.outcome.failed()).count();
         }
         t
     }
@@ -62,7 +65,7 @@ pub fn summary_table(reports: &[ScenarioReport], evidence_width: usize) -> Strin
                 cut(&c.evidence, evidence_width)
             );
         }
-        for s in r.steps.iter().filter(|s| s.error.is_some()) {
+        for s in r.steps.iter().filter(|s| s.outcome.failed()) {
             let _ = writeln!(
                 out,
                 "{:sw$}  {:cw$}  {:12}  step {} ({}): {}",
@@ -75,10 +78,16 @@ pub fn summary_table(reports: &[ScenarioReport], evidence_width: usize) -> Strin
             );
         }
     }
+    for r in reports {
+        if let Some(e) = &r.cleanup_error {
+            let _ = writeln!(out, "{:sw$}  {:cw$}  {:12}  {}", r.scenario, "-", "cleanup", cut(e, evidence_width));
+        }
+    }
     let t = Totals::of(reports);
+    let skipped = if t.skipped > 0 { format!(", {} skipped", t.skipped) } else { String::new() };
     let _ = writeln!(
         out,
-        "\n{} passed, {} failed, {} inconclusive claims; {} step errors",
+        "\n{} passed, {} failed, {} inconclusive{skipped} claims; {} step errors",
         t.pass, t.fail, t.inconclusive, t.step_errors
     );
     out
@@ -103,7 +112,7 @@ pub fn coverage(scenarios: &[Scenario]) -> Vec<(&'static str, Vec<String>)> {
 #[must_use]
 pub fn verdicts_json(report: &ScenarioReport) -> serde_json::Value {
     let steps: Vec<serde_json::Value> =
-        report.steps.iter().map(|s| serde_json::json!({"index": s.index, "action": s.action, "error": s.error})).collect();
+        report.steps.iter().map(|s| serde_json::json!({"index": s.index, "action": s.action, "outcome": s.outcome, "error": s.error, "skipped": s.skipped})).collect();
     let mut value = serde_json::json!({
         "scenario": report.scenario,
         "claims": report.claims,

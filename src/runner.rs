@@ -27,11 +27,13 @@ use crate::{
 pub struct RunSettings {
     /// Cluster DNS domain.
     pub cluster_domain: String,
+    /// Capabilities the cluster lacks, whose steps are skipped (`--skip-unsupported`).
+    pub skip: crate::capability::Missing,
 }
 
 impl Default for RunSettings {
     fn default() -> Self {
-        Self { cluster_domain: "cluster.local".into() }
+        Self { cluster_domain: "cluster.local".into(), skip: crate::capability::Missing::new() }
     }
 }
 
@@ -60,6 +62,30 @@ pub struct ClaimVerdict {
     pub evidence: String,
 }
 
+/// How a step ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StepOutcome {
+    /// It ran and its `until` held.
+    Completed,
+    /// It did not run: the cluster lacks a capability it needs, and the user accepted skipping.
+    Skipped,
+    /// Its action failed (the API refused it, or could not be reached).
+    ActionFailed,
+    /// The cluster did not reach its `until` (or show the action's effect) in time.
+    TimedOut,
+    /// The user interrupted the run (Ctrl-C).
+    Interrupted,
+}
+
+impl StepOutcome {
+    /// Whether the step could not complete (the scenario stops there).
+    #[must_use]
+    pub fn failed(self) -> bool {
+        matches!(self, StepOutcome::ActionFailed | StepOutcome::TimedOut | StepOutcome::Interrupted)
+    }
+}
+
 /// What happened to one step.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StepReport {
@@ -69,8 +95,38 @@ pub struct StepReport {
     pub action: String,
     /// Virtual or wall milliseconds it took.
     pub elapsed_ms: u64,
-    /// An action error or an `until` that timed out.
+    /// How it ended.
+    pub outcome: StepOutcome,
+    /// Why it could not complete (an action error, a timeout, an interruption); `None` when it
+    /// completed or was skipped.
     pub error: Option<String>,
+    /// Why it was skipped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
+}
+
+impl StepReport {
+    /// A step that could not complete.
+    #[must_use]
+    pub fn failed(index: usize, action: String, elapsed_ms: u64, outcome: StepOutcome, error: String) -> Self {
+        Self { index, action, elapsed_ms, outcome, error: Some(error), skipped: None }
+    }
+}
+
+/// Why a step could not complete.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct StepFailure {
+    outcome: StepOutcome,
+    message: String,
+}
+
+impl StepFailure {
+    fn action(message: impl Into<String>) -> Self {
+        Self { outcome: StepOutcome::ActionFailed, message: message.into() }
+    }
+    fn timeout(message: impl Into<String>) -> Self {
+        Self { outcome: StepOutcome::TimedOut, message: message.into() }
+    }
 }
 
 /// Everything one scenario run produced.
@@ -92,6 +148,9 @@ pub struct ScenarioReport {
     /// What the cluster looked like when the run failed, collected before cleanup.
     #[serde(skip)]
     pub diagnostics: Option<String>,
+    /// Cleanup could not remove everything the run created: an environment problem, reported
+    /// on its own and never as a failed claim.
+    pub cleanup_error: Option<String>,
     /// The recorded history.
     #[serde(skip)]
     pub timeline: Timeline,
@@ -101,7 +160,7 @@ impl ScenarioReport {
     /// Whether any claim failed or any step could not complete.
     #[must_use]
     pub fn failed(&self) -> bool {
-        self.claims.iter().any(|c| c.verdict == Verdict::Fail) || self.steps.iter().any(|s| s.error.is_some())
+        self.claims.iter().any(|c| c.verdict == Verdict::Fail) || self.steps.iter().any(|s| s.outcome.failed())
     }
 }
 
@@ -230,24 +289,53 @@ pub async fn run_scenario<C: Cluster>(
         runner.cluster.create_namespace(&plan.namespace, &plan.labels).await
     };
     if let Err(e) = setup {
-        steps.push(StepReport { index: 0, action: "create namespace".into(), elapsed_ms: 0, error: Some(e.to_string()) });
+        let outcome = if e.is_transient() { StepOutcome::TimedOut } else { StepOutcome::ActionFailed };
+        steps.push(StepReport::failed(0, "create namespace".into(), 0, outcome, e.to_string()));
     } else {
         for step in &scenario.steps {
             let action = step.action.describe();
             runner.progress.step_started(&scenario.name, step.index, scenario.steps.len(), &action);
             tracing::debug!(scenario = %scenario.name, step = step.index + 1, %action, "step");
+            if let Some((capability, why)) = crate::capability::lacking(&step.action, &settings.skip) {
+                let reason = format!("needs {capability}: {why}");
+                let report = StepReport {
+                    index: step.index,
+                    action,
+                    elapsed_ms: 0,
+                    outcome: StepOutcome::Skipped,
+                    error: None,
+                    skipped: Some(reason),
+                };
+                runner.progress.step_finished(&scenario.name, &report);
+                steps.push(report);
+                continue;
+            }
             let started = runner.cluster.now_ms();
-            let error = if crate::interrupt::requested() {
-                Some("interrupted (Ctrl-C) before this step".to_owned())
+            let failure = if crate::interrupt::requested() {
+                Some(StepFailure { outcome: StepOutcome::Interrupted, message: "interrupted (Ctrl-C) before this step".into() })
             } else {
                 tokio::select! {
                     result = runner.step(step) => result.err(),
-                    () = crate::interrupt::wait() => Some("interrupted (Ctrl-C): stopped waiting, cleaning up".to_owned()),
+                    () = crate::interrupt::wait() => Some(StepFailure {
+                        outcome: StepOutcome::Interrupted,
+                        message: "interrupted (Ctrl-C): stopped waiting, cleaning up".into(),
+                    }),
                 }
             };
-            let report = StepReport { index: step.index, action, elapsed_ms: runner.cluster.now_ms() - started, error };
+            let elapsed_ms = runner.cluster.now_ms() - started;
+            let report = match failure {
+                Some(f) => StepReport::failed(step.index, action, elapsed_ms, f.outcome, f.message),
+                None => StepReport {
+                    index: step.index,
+                    action,
+                    elapsed_ms,
+                    outcome: StepOutcome::Completed,
+                    error: None,
+                    skipped: None,
+                },
+            };
             runner.progress.step_finished(&scenario.name, &report);
-            let stop = report.error.is_some();
+            let stop = report.outcome.failed();
             steps.push(report);
             if stop {
                 break;
@@ -256,18 +344,10 @@ pub async fn run_scenario<C: Cluster>(
     }
     // Judge before cleanup, so that a failure can be explained with the cluster's state.
     let judged = judge(scenario, &runner.timeline, &plan.namespace, settings);
-    let mut claims = claim_verdicts(scenario, &judged, &steps);
-    let failed = claims.iter().any(|c| c.verdict == Verdict::Fail) || steps.iter().any(|s| s.error.is_some());
+    let claims = claim_verdicts(scenario, &judged, &steps);
+    let failed = claims.iter().any(|c| c.verdict == Verdict::Fail) || steps.iter().any(|s| s.outcome.failed());
     let diagnostics = if failed { Some(runner.cluster.diagnostics().await) } else { None };
-    if let Err(e) = runner.cluster.cleanup().await {
-        steps.push(StepReport {
-            index: scenario.steps.len(),
-            action: "cleanup".into(),
-            elapsed_ms: 0,
-            error: Some(e.to_string()),
-        });
-        claims = claim_verdicts(scenario, &judged, &steps);
-    }
+    let cleanup_error = runner.cluster.cleanup().await.err().map(|e| e.to_string());
     let report = ScenarioReport {
         scenario: scenario.name.clone(),
         namespace: plan.namespace.clone(),
@@ -276,6 +356,7 @@ pub async fn run_scenario<C: Cluster>(
         judged,
         claims,
         diagnostics,
+        cleanup_error,
         timeline: runner.timeline,
     };
     progress.scenario_finished(&report.scenario, report.failed());
@@ -329,15 +410,20 @@ pub fn claim_verdicts_for(
     judged: &[Judged],
     steps: &[StepReport],
 ) -> Vec<ClaimVerdict> {
-    let failed_step = steps.iter().find(|s| s.error.is_some());
+    let failed_step = steps.iter().find(|s| s.outcome.failed());
     claims
         .iter()
         .map(|claim| {
             let relevant: Vec<&Judged> = judged.iter().filter(|j| j.claims.contains(claim)).collect();
             let planned = expectations.iter().filter(|e| e.claims.contains(claim)).count();
+            let skipped = expectations
+                .iter()
+                .filter(|e| e.claims.contains(claim))
+                .find_map(|e| steps.iter().find(|s| s.index == e.step).and_then(|s| s.skipped.as_ref().map(|why| (s, why))));
             let worst = relevant.iter().max_by_key(|j| j.outcome.verdict);
-            let (verdict, evidence) = match worst {
-                Some(j) if j.outcome.verdict == Verdict::Fail => (Verdict::Fail, describe(j)),
+            let (verdict, evidence) = match (worst, skipped) {
+                (Some(j), _) if j.outcome.verdict == Verdict::Fail => (Verdict::Fail, describe(j)),
+                (_, Some((s, why))) => (Verdict::Skipped, format!("step {} ({}) skipped: {why}", s.index + 1, s.action)),
                 _ if relevant.len() < planned => {
                     let why = failed_step.map_or_else(
                         || "its checks did not run".to_owned(),
@@ -352,9 +438,9 @@ pub fn claim_verdicts_for(
                     );
                     (Verdict::Inconclusive, why)
                 }
-                Some(j) if j.outcome.verdict == Verdict::Pass => (Verdict::Pass, describe(j)),
-                Some(j) => (Verdict::Inconclusive, describe(j)),
-                None => (Verdict::Inconclusive, "no check proves it".into()),
+                (Some(j), _) if j.outcome.verdict == Verdict::Pass => (Verdict::Pass, describe(j)),
+                (Some(j), _) => (Verdict::Inconclusive, describe(j)),
+                (None, _) => (Verdict::Inconclusive, "no check proves it".into()),
             };
             ClaimVerdict { claim: claim.clone(), verdict, evidence }
         })
@@ -424,28 +510,44 @@ impl<C: Cluster> Runner<'_, C> {
         self.observe_until(now, |_| false).await;
     }
 
-    async fn step(&mut self, step: &ResolvedStep) -> Result<(), String> {
+    async fn step(&mut self, step: &ResolvedStep) -> Result<(), StepFailure> {
         self.drain().await;
         let now = self.cluster.now_ms();
         self.record(now, Event::Step { index: step.index, action: step.action.describe() });
         let before = self.view.clone();
-        let deleted = self.act(&step.action, step.timeout.as_millis() as u64).await?;
-        let deadline = self.cluster.now_ms() + step.timeout.as_millis() as u64;
+        let timeout_ms = step.timeout.as_millis() as u64;
+        // The action itself is bounded by the step's time: a request the API server never
+        // answers ends the step instead of hanging the run.
+        let acted = match tokio::time::timeout(step.timeout, self.act(&step.action, timeout_ms)).await {
+            Ok(result) => result.map_err(StepFailure::action)?,
+            Err(_) => {
+                return Err(StepFailure::timeout(format!(
+                    "timed out after {}s: `{}` got no answer from the cluster",
+                    step.timeout.as_secs(),
+                    step.action.describe()
+                )));
+            }
+        };
+        let deadline = self.cluster.now_ms() + timeout_ms;
         // Wait until the action itself shows in the observed state, so that `until` is never
         // judged on a state from before the action (watch events arrive after the request).
         let action = &step.action;
-        if !self.observe_until(deadline, |view| acknowledged(action, deleted.as_deref(), &before, view)).await {
-            return Err(format!(
+        if !self.observe_until(deadline, |view| acknowledged(action, &acted, &before, view)).await {
+            return Err(StepFailure::timeout(format!(
                 "timed out after {}s: the cluster never showed the effect of `{}`",
                 step.timeout.as_secs(),
                 action.describe()
-            ));
+            )));
         }
         let until = step.until.clone();
         if !self.wait_for(deadline, &until).await {
             let waiting: Vec<String> =
                 until.iter().filter(|u| !holds(u, &self.view)).map(|u| describe_wait(u, &self.view)).collect();
-            return Err(format!("timed out after {}s waiting for {}", step.timeout.as_secs(), waiting.join("; ")));
+            return Err(StepFailure::timeout(format!(
+                "timed out after {}s waiting for {}",
+                step.timeout.as_secs(),
+                waiting.join("; ")
+            )));
         }
         if !step.settle.is_zero() {
             let deadline = self.cluster.now_ms() + step.settle.as_millis() as u64;
@@ -454,12 +556,16 @@ impl<C: Cluster> Runner<'_, C> {
         Ok(())
     }
 
-    /// Performs the action; returns the name of the pod it deleted, if it deleted one.
-    async fn act(&mut self, action: &Action, timeout_ms: u64) -> Result<Option<String>, String> {
+    /// Performs the action; says what the runner needs to recognise its effect.
+    async fn act(&mut self, action: &Action, timeout_ms: u64) -> Result<Acted, String> {
         match action {
             Action::DeletePod(pod) => {
                 self.cluster.delete_pod(pod).await.map_err(|e| e.to_string())?;
-                Ok(Some(pod.clone()))
+                Ok(Acted { deleted: Some(pod.clone()), generation: None })
+            }
+            Action::Patch { set, merge } => {
+                let generation = self.cluster.patch_statefulset(set, merge).await.map_err(|e| e.to_string())?;
+                Ok(Acted { deleted: None, generation })
             }
             Action::DeleteDeploymentPod(deployment) => {
                 let prefix = format!("{deployment}-");
@@ -471,15 +577,15 @@ impl<C: Cluster> Runner<'_, C> {
                     .map(|p| p.name.clone())
                     .ok_or_else(|| format!("Deployment {deployment} has no pod to delete"))?;
                 self.cluster.delete_pod(&pod).await.map_err(|e| e.to_string())?;
-                Ok(Some(pod))
+                Ok(Acted { deleted: Some(pod), generation: None })
             }
-            other => self.act_in_place(other, timeout_ms).await.map(|()| None),
+            other => self.act_in_place(other, timeout_ms).await.map(|()| Acted::default()),
         }
     }
 
     async fn act_in_place(&mut self, action: &Action, timeout_ms: u64) -> Result<(), String> {
         match action {
-            Action::Wait | Action::DeletePod(_) | Action::DeleteDeploymentPod(_) => Ok(()),
+            Action::Wait | Action::DeletePod(_) | Action::DeleteDeploymentPod(_) | Action::Patch { .. } => Ok(()),
             Action::Apply(objects) => {
                 for object in objects {
                     let concrete = self.plan.concrete(object)?;
@@ -491,7 +597,6 @@ impl<C: Cluster> Runner<'_, C> {
             Action::SetImage { set, container, image } => {
                 self.cluster.set_image(set, container, &self.plan.image(image)).await.map_err(|e| e.to_string())
             }
-            Action::Patch { set, merge } => self.cluster.patch_statefulset(set, merge).await.map_err(|e| e.to_string()),
             Action::DeleteStatefulSet(set) => self.cluster.delete_statefulset(set).await.map_err(|e| e.to_string()),
             Action::WriteToken { pod, path, prefix } => {
                 let token: u64 = rand::rng().random();
@@ -531,7 +636,7 @@ impl<C: Cluster> Runner<'_, C> {
                         Via::Ip => self.view.pods.get(&pod).and_then(|p| p.ip.clone()).unwrap_or_default(),
                         Via::Dns => format!("{pod}.{service}"),
                     };
-                    let url = format!("http://{host}:{}{}", http.port, http.path);
+                    let url = crate::cluster::http_url(&host, http.port, &http.path);
                     let answer = self.cluster.http_get(http.from.as_deref(), &url).await;
                     let from = http.from.clone().unwrap_or_else(|| "probe".into());
                     self.probe(ProbeObs::Http { from, url, target: pod, address: answer.address, response: answer.response });
@@ -588,9 +693,24 @@ impl<C: Cluster> Runner<'_, C> {
     }
 }
 
+/// What an action left for the runner to recognise its effect by.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Acted {
+    /// The pod it deleted.
+    deleted: Option<String>,
+    /// The StatefulSet's generation after a patch.
+    generation: Option<i64>,
+}
+
 /// Whether the effect of `action` shows in `view` (compared with `before`, the state when it
-/// was sent): the deleted pod terminating or gone, the new replica count, a changed spec.
-fn acknowledged(action: &Action, deleted: Option<&str>, before: &View, view: &View) -> bool {
+/// was sent): the deleted pod terminating or gone, the new replica count, the patched spec.
+///
+/// A patch is recognised by the generation the API server answered with: a watch event of the
+/// set that arrives after the request may still carry an older spec (a status update written
+/// before the patch), so "the set changed" alone would let the step go on too early — seen on a
+/// real kube-controller-manager, where a partition patch's step ended before the roll-out.
+fn acknowledged(action: &Action, acted: &Acted, before: &View, view: &View) -> bool {
+    let deleted = acted.deleted.as_deref();
     let set_changed = |set: &str| match (before.sets.get(set), view.sets.get(set)) {
         (Some(old), Some(new)) => old != new,
         (None, Some(_)) => true,
@@ -608,7 +728,10 @@ fn acknowledged(action: &Action, deleted: Option<&str>, before: &View, view: &Vi
         Action::SetImage { set, .. } => {
             view.sets.get(set).is_some_and(|s| before.sets.get(set).is_none_or(|old| old.update_revision != s.update_revision))
         }
-        Action::Patch { set, .. } => set_changed(set),
+        Action::Patch { set, .. } => match (acted.generation, view.sets.get(set).and_then(|s| s.generation)) {
+            (Some(wanted), Some(seen)) => seen >= wanted,
+            _ => set_changed(set),
+        },
         Action::Apply(objects) => objects.iter().all(|o| match o {
             Object::StatefulSet(s) => {
                 let replicas = s.spec.as_ref().and_then(|s| s.replicas).map_or(1, |r| u32::try_from(r).unwrap_or(0));

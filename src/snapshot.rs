@@ -201,6 +201,8 @@ impl Normalizer<'_> {
             Event::KubeEvent(_) => None,
             Event::Probe(probe) => Some(self.probe(probe)),
             Event::Gap { resource, .. } => Some(format!("gap in the {resource} watch")),
+            Event::GapEnd { resource, relisted: true } => Some(format!("the {resource} watch re-listed")),
+            Event::GapEnd { resource, relisted: false } => Some(format!("the {resource} watch resumed")),
         }
     }
 

@@ -13,7 +13,10 @@ use std::{collections::BTreeMap, sync::Arc};
 use serde::{Deserialize, Serialize};
 
 /// The version of the timeline file format (`timeline.jsonl`), written in its header line.
-pub const FORMAT_VERSION: u32 = 1;
+///
+/// Version 2 added [`Event::GapEnd`]; version 1 files are still read (their gaps never end, so
+/// every later order check is inconclusive — never wrongly decided).
+pub const FORMAT_VERSION: u32 = 2;
 
 /// Label the StatefulSet controller puts on each of its pods with the pod's own name.
 pub const POD_NAME_LABEL: &str = "statefulset.kubernetes.io/pod-name";
@@ -105,13 +108,25 @@ pub enum Event {
     KubeEvent(KubeEventObs),
     /// The result of something the harness did inside the cluster (exec, DNS, HTTP).
     Probe(ProbeObs),
-    /// The observer may have missed events here (a watch restarted). Order checks whose
-    /// window spans a gap are inconclusive.
+    /// From here the watch of `resource` may be missing events (it failed). The span lasts until
+    /// the matching [`Event::GapEnd`], or to the end of the history when there is none. Order
+    /// checks whose window overlaps a span in which events may really have been lost are
+    /// inconclusive.
     Gap {
-        /// Which watch restarted.
+        /// Which watch failed.
         resource: String,
         /// Why.
         reason: String,
+    },
+    /// The watch of `resource` is known to be continuous again, closing the open [`Event::Gap`].
+    GapEnd {
+        /// Which watch.
+        resource: String,
+        /// `false`: it resumed from the last version it had seen, so the API server replayed
+        /// every change in between: nothing was lost, some events only arrived late. `true`: it
+        /// had to list again (its version expired), so changes in the span may be lost; what the
+        /// list found changed is recorded just before this entry.
+        relisted: bool,
     },
 }
 
@@ -283,6 +298,10 @@ pub struct SetObs {
     pub name: String,
     /// UID: a StatefulSet deleted and created again has a new one.
     pub uid: String,
+    /// `metadata.generation`: the API server raises it on every change of the spec, so it tells
+    /// whether an observed state already includes a given change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generation: Option<i64>,
     /// `spec.replicas` (default 1).
     pub replicas: u32,
     /// `spec.serviceName`.
@@ -508,7 +527,7 @@ impl View {
             Event::Service { change, service } => upsert(&mut self.services, *change, &service.name, service),
             Event::StatefulSet { change, set } => upsert(&mut self.sets, *change, &set.name, set),
             Event::Secret { change, name, keys } => upsert(&mut self.secrets, *change, name, keys),
-            Event::Step { .. } | Event::KubeEvent(_) | Event::Probe(_) | Event::Gap { .. } => {}
+            Event::Step { .. } | Event::KubeEvent(_) | Event::Probe(_) | Event::Gap { .. } | Event::GapEnd { .. } => {}
         }
     }
 

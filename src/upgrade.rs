@@ -507,6 +507,7 @@ pub async fn sim_verify(
                 judged: vec![],
                 claims: unverifiable(&format!("namespace {} is not in the simulated cluster's state", baseline.namespace)),
                 diagnostics: None,
+                cleanup_error: None,
                 timeline: crate::timeline::Timeline::new(),
             };
             out.push((scenario, report));

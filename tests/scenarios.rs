@@ -165,3 +165,126 @@ fn schema_describes_the_step_actions() {
         assert!(text.contains(field), "schema lacks {field}");
     }
 }
+
+#[test]
+fn on_a_cluster_without_containers_their_steps_are_skipped_and_their_claims_say_so() {
+    use sts_conformance::capability::{Capability, Missing, claims_needing, needs};
+    let path = PathBuf::from("scenarios/seed-002/lifecycle.yaml");
+    let scenario = scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    let plan = Plan::new(&scenario.name, &runner::scenario_objects(&scenario), PlanOptions::new("test01"));
+    let settings = RunSettings {
+        skip: Missing::from([(Capability::Containers, "nodes n1 are simulated by kwok".to_owned())]),
+        ..RunSettings::default()
+    };
+    let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+    let report = rt.block_on(async {
+        let mut cluster = SimCluster::new(&settings.cluster_domain);
+        runner::run_scenario(&mut cluster, &scenario, &plan, &settings, &mut Quiet).await
+    });
+    let needing = claims_needing(&[&scenario], &settings.skip);
+    let skipped_claims = &needing[&Capability::Containers];
+    assert_eq!(skipped_claims, &vec!["002-dns".to_owned()]);
+    for (step, report) in scenario.steps.iter().zip(&report.steps) {
+        let skip = !needs(&step.action).is_empty();
+        assert_eq!(report.outcome == runner::StepOutcome::Skipped, skip, "step {}", step.index + 1);
+        assert!(report.error.is_none(), "step {}: {:?}", step.index + 1, report.error);
+    }
+    for claim in &report.claims {
+        let want = if skipped_claims.contains(&claim.claim) { Verdict::Skipped } else { Verdict::Pass };
+        assert_eq!(claim.verdict, want, "{}: {}", claim.claim, claim.evidence);
+    }
+    let dns = report.claims.iter().find(|c| c.claim == "002-dns").expect("claim");
+    assert!(dns.evidence.contains("skipped: needs containers: nodes n1 are simulated by kwok"), "{}", dns.evidence);
+    assert!(!report.failed());
+}
+
+/// The simulated cluster, except that a scale request never gets an answer (a stalled API
+/// server).
+struct Stalling(SimCluster);
+
+impl sts_conformance::cluster::Cluster for Stalling {
+    fn now_ms(&self) -> u64 {
+        self.0.now_ms()
+    }
+    async fn create_namespace(
+        &mut self,
+        ns: &str,
+        labels: &std::collections::BTreeMap<String, String>,
+    ) -> Result<(), sts_conformance::cluster::ClusterError> {
+        self.0.create_namespace(ns, labels).await
+    }
+    async fn attach_namespace(
+        &mut self,
+        ns: &str,
+        labels: &std::collections::BTreeMap<String, String>,
+    ) -> Result<(), sts_conformance::cluster::ClusterError> {
+        self.0.attach_namespace(ns, labels).await
+    }
+    async fn read_config_map(
+        &mut self,
+        name: &str,
+    ) -> Result<Option<std::collections::BTreeMap<String, String>>, sts_conformance::cluster::ClusterError> {
+        self.0.read_config_map(name).await
+    }
+    async fn apply(&mut self, object: &sts_conformance::manifest::Object) -> Result<(), sts_conformance::cluster::ClusterError> {
+        self.0.apply(object).await
+    }
+    async fn scale(&mut self, _set: &str, _replicas: u32) -> Result<(), sts_conformance::cluster::ClusterError> {
+        std::future::pending().await
+    }
+    async fn set_image(&mut self, set: &str, c: &str, image: &str) -> Result<(), sts_conformance::cluster::ClusterError> {
+        self.0.set_image(set, c, image).await
+    }
+    async fn patch_statefulset(
+        &mut self,
+        set: &str,
+        merge: &serde_json::Value,
+    ) -> Result<Option<i64>, sts_conformance::cluster::ClusterError> {
+        self.0.patch_statefulset(set, merge).await
+    }
+    async fn delete_pod(&mut self, pod: &str) -> Result<(), sts_conformance::cluster::ClusterError> {
+        self.0.delete_pod(pod).await
+    }
+    async fn delete_statefulset(&mut self, set: &str) -> Result<(), sts_conformance::cluster::ClusterError> {
+        self.0.delete_statefulset(set).await
+    }
+    async fn exec(&mut self, pod: &str, command: &sts_conformance::cluster::ExecCommand) -> Result<String, String> {
+        self.0.exec(pod, command).await
+    }
+    async fn resolve(&mut self, name: &str) -> Result<Vec<String>, String> {
+        self.0.resolve(name).await
+    }
+    async fn http_get(&mut self, from: Option<&str>, url: &str) -> sts_conformance::cluster::HttpAnswer {
+        self.0.http_get(from, url).await
+    }
+    async fn next_observation(&mut self, deadline_ms: u64) -> Option<(u64, sts_conformance::timeline::Event)> {
+        self.0.next_observation(deadline_ms).await
+    }
+    async fn diagnostics(&mut self) -> String {
+        self.0.diagnostics().await
+    }
+    async fn cleanup(&mut self) -> Result<(), sts_conformance::cluster::ClusterError> {
+        self.0.cleanup().await
+    }
+}
+
+#[test]
+fn a_request_that_never_answers_ends_its_step_at_the_step_timeout() {
+    let path = PathBuf::from("scenarios/seed-002/lifecycle.yaml");
+    let scenario = scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    let plan = Plan::new(&scenario.name, &runner::scenario_objects(&scenario), PlanOptions::new("test01"));
+    let settings = RunSettings::default();
+    // Paused time: the runtime jumps to the next timer when every task waits, so the step's
+    // whole timeout passes at once — and the test proves the bound, not a wall-clock wait.
+    let rt = tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true).build().unwrap();
+    let report = rt.block_on(async {
+        let mut cluster = Stalling(SimCluster::new(&settings.cluster_domain));
+        runner::run_scenario(&mut cluster, &scenario, &plan, &settings, &mut Quiet).await
+    });
+    let stalled =
+        report.steps.iter().find(|s| s.outcome != runner::StepOutcome::Completed).expect("a step that did not complete");
+    assert_eq!(stalled.outcome, runner::StepOutcome::TimedOut, "{stalled:?}");
+    assert!(stalled.action.starts_with("scale"), "{stalled:?}");
+    assert!(stalled.error.as_deref().unwrap_or_default().contains("got no answer from the cluster"), "{stalled:?}");
+    assert!(report.failed());
+}

@@ -15,7 +15,7 @@ mod network;
 mod order;
 mod storage;
 
-use std::{fmt, ops::Range, str::FromStr};
+use std::{collections::BTreeMap, fmt, ops::Range, str::FromStr};
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -153,6 +153,9 @@ pub enum Verdict {
     /// What the check needs to see is absent from the history (nothing was created, no
     /// probe ran): it neither held nor broke.
     NotApplicable,
+    /// Not judged: the step that gathers the evidence needs a capability the cluster lacks,
+    /// and the user accepted skipping it (claims only; no check returns it).
+    Skipped,
     /// The history cannot decide (a watch gap, a probe that could not run).
     Inconclusive,
     /// The history shows the guarantee broken.
@@ -166,6 +169,7 @@ impl Verdict {
         match self {
             Verdict::Pass => "pass",
             Verdict::NotApplicable => "not-applicable",
+            Verdict::Skipped => "skipped",
             Verdict::Inconclusive => "inconclusive",
             Verdict::Fail => "fail",
         }
@@ -258,10 +262,32 @@ impl<'a> Window<'a> {
         }
     }
 
-    /// The first gap inside the window, if any.
+    /// The first gap whose span overlaps the window and may have lost events: a watch failed
+    /// and then re-listed, or had not recovered by the window's end. A gap closed by a watch
+    /// that resumed from its last version lost nothing (the API server replayed every change)
+    /// and does not count.
     #[must_use]
-    pub fn first_gap(&self) -> Option<&'a Entry> {
-        self.entries().iter().find(|e| matches!(e.event, Event::Gap { .. }))
+    pub fn lossy_gap(&self) -> Option<&'a Entry> {
+        let entries = &self.timeline.entries[..self.range.end.min(self.timeline.len())];
+        let mut open: BTreeMap<&str, &'a Entry> = BTreeMap::new();
+        let mut lossy: Option<&'a Entry> = None;
+        for (i, entry) in entries.iter().enumerate() {
+            match &entry.event {
+                Event::Gap { resource, .. } => {
+                    open.entry(resource.as_str()).or_insert(entry);
+                }
+                Event::GapEnd { resource, relisted } => {
+                    if let Some(start) = open.remove(resource.as_str())
+                        && *relisted
+                        && i >= self.range.start
+                    {
+                        lossy = lossy.or(Some(start));
+                    }
+                }
+                _ => {}
+            }
+        }
+        lossy.or_else(|| open.into_values().min_by_key(|e| e.seq))
     }
 
     /// Replays the window entry by entry, handing each entry with the state just before it.
@@ -280,7 +306,7 @@ impl<'a> Window<'a> {
 #[must_use]
 pub fn evaluate(check: CheckName, window: &Window<'_>) -> Outcome {
     if check.is_order_check()
-        && let Some(gap) = window.first_gap()
+        && let Some(gap) = window.lossy_gap()
     {
         return Outcome::new(
             check,
@@ -478,5 +504,61 @@ mod tests {
         let w = h.step_window(0);
         assert_eq!(evaluate(CheckName::OrderedCreation, &w).verdict, Verdict::Inconclusive);
         assert_ne!(evaluate(CheckName::StableIdentity, &w).verdict, Verdict::Inconclusive);
+    }
+
+    fn gap(h: &mut History) {
+        h.timeline.push(0, Event::Gap { resource: "pods".into(), reason: "connection reset".into() });
+    }
+    fn gap_end(h: &mut History, relisted: bool) {
+        h.timeline.push(0, Event::GapEnd { resource: "pods".into(), relisted });
+    }
+
+    #[test]
+    fn a_watch_that_resumed_lost_nothing_and_decides_nothing() {
+        let mut h = History::new().set(2, "OrderedReady");
+        h.step(0);
+        h.create("web-0");
+        gap(&mut h);
+        gap_end(&mut h, false);
+        h.ready("web-0");
+        h.create("web-1");
+        assert_eq!(evaluate(CheckName::OrderedCreation, &h.step_window(0)).verdict, Verdict::Pass);
+    }
+
+    #[test]
+    fn a_gap_spans_steps_until_it_closes() {
+        // Step 0 fails its watch; the relist that closes the gap comes in step 1: events of
+        // step 0 may be lost, so both steps are undecided; step 2 is after the gap.
+        let mut h = History::new().set(3, "OrderedReady");
+        h.step(0);
+        h.create("web-0");
+        gap(&mut h);
+        h.step(1);
+        h.ready("web-0");
+        h.create("web-1");
+        gap_end(&mut h, true);
+        h.step(2);
+        h.ready("web-1");
+        h.create("web-2");
+        let verdict = |i: usize| {
+            let range = h.timeline.step_range(i).expect("step");
+            evaluate(CheckName::OrderedCreation, &h.window(range)).verdict
+        };
+        assert_eq!(verdict(0), Verdict::Inconclusive);
+        assert_eq!(verdict(1), Verdict::Inconclusive);
+        assert_eq!(verdict(2), Verdict::Pass);
+    }
+
+    #[test]
+    fn a_gap_that_never_closes_leaves_every_later_window_undecided() {
+        let mut h = History::new().set(2, "OrderedReady");
+        h.step(0);
+        gap(&mut h);
+        h.step(1);
+        h.create("web-0");
+        h.ready("web-0");
+        h.create("web-1");
+        let range = h.timeline.step_range(1).expect("step");
+        assert_eq!(evaluate(CheckName::OrderedCreation, &h.window(range)).verdict, Verdict::Inconclusive);
     }
 }

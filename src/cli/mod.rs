@@ -90,6 +90,12 @@ pub enum Command {
     Sim(upgrade::SimCommand),
     /// Print the JSON Schema of the scenario format (for editors).
     Schema,
+    /// Print a ClusterRole granting exactly what a run needs (the table preflight checks).
+    Rbac {
+        /// The ClusterRole's name.
+        #[arg(long, default_value = "sts-conformance")]
+        name: String,
+    },
 }
 
 /// `cleanup` options.
@@ -98,8 +104,9 @@ pub struct CleanupArgs {
     /// List what would be deleted, and delete nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// Kubeconfig file (default: $KUBECONFIG, then ~/.kube/config).
-    #[arg(long, env = "KUBECONFIG")]
+    /// Kubeconfig file (default: $KUBECONFIG — several files separated by `:` are merged as
+    /// kubectl does — then ~/.kube/config, then the in-cluster service account).
+    #[arg(long)]
     pub kubeconfig: Option<PathBuf>,
     /// Kubeconfig context (default: the current one).
     #[arg(long)]
@@ -193,8 +200,9 @@ pub struct RunArgs {
     /// Storage class for claims that need dynamic provisioning.
     #[arg(long)]
     pub storage_class: Option<String>,
-    /// Kubeconfig file (default: $KUBECONFIG, then ~/.kube/config).
-    #[arg(long, env = "KUBECONFIG")]
+    /// Kubeconfig file (default: $KUBECONFIG — several files separated by `:` are merged as
+    /// kubectl does — then ~/.kube/config, then the in-cluster service account).
+    #[arg(long)]
     pub kubeconfig: Option<PathBuf>,
     /// Kubeconfig context (default: the current one).
     #[arg(long)]
@@ -224,6 +232,11 @@ pub struct RunArgs {
     /// Leave each scenario's namespace and objects in place (for debugging).
     #[arg(long)]
     pub keep: bool,
+    /// Run on a cluster that lacks a capability some steps need (containers that run, cluster
+    /// DNS): those steps do not run and their claims are reported `skipped` with the reason.
+    /// Without it, a missing capability is an environment error (exit 3).
+    #[arg(long)]
+    pub skip_unsupported: bool,
     /// Make the simulated cluster break one guarantee (repeatable; see `selftest --list`).
     #[arg(long = "sim-fault", value_name = "NAME", value_parser = parse_fault, requires = "sim")]
     pub sim_faults: Vec<Fault>,
@@ -246,6 +259,10 @@ pub fn main_with(cli: Cli) -> ExitCode {
         Command::Schema => {
             let schema = schemars::schema_for!(scenario::ScenarioDoc);
             println!("{}", serde_json::to_string_pretty(&schema).unwrap_or_default());
+            ExitCode::Pass
+        }
+        Command::Rbac { name } => {
+            print!("{}", live::cluster_role(&name));
             ExitCode::Pass
         }
         Command::Run(args) => run(&args),
@@ -320,6 +337,7 @@ fn analyze_timeline(args: &AnalyzeArgs, text: &str) -> ExitCode {
         judged,
         claims,
         diagnostics: None,
+        cleanup_error: None,
         timeline,
     };
     match args.output {
@@ -473,7 +491,7 @@ fn run(args: &RunArgs) -> ExitCode {
             return ExitCode::Environment;
         }
     };
-    let settings = RunSettings { cluster_domain: args.cluster_domain.clone() };
+    let mut settings = RunSettings { cluster_domain: args.cluster_domain.clone(), ..RunSettings::default() };
     let mut printer = Printer::new(Mode::detect(args.quiet));
     let run_id = run_id();
     let mut options = PlanOptions::new(run_id);
@@ -492,7 +510,7 @@ fn run(args: &RunArgs) -> ExitCode {
         }
         runtime.block_on(runner::run_on_sim(&selected, &options, &settings, &args.sim_faults, parallel, &mut printer))
     } else {
-        match runtime.block_on(run_live(args, &selected, &options, &settings, &mut printer)) {
+        match runtime.block_on(run_live(args, &selected, &options, &mut settings, &mut printer)) {
             Ok(reports) => reports,
             Err(code) => return code,
         }
@@ -503,7 +521,18 @@ fn run(args: &RunArgs) -> ExitCode {
     }
     let width = if std::io::stdout().is_terminal() { 100 } else { 160 };
     print!("\n{}", report::summary_table(&reports, width));
-    let mut code = if reports.iter().any(ScenarioReport::failed) { ExitCode::ClaimFailed } else { ExitCode::Pass };
+    for r in reports.iter().filter(|r| r.cleanup_error.is_some()) {
+        eprintln!("error: cleanup of {} failed: {}", r.namespace, r.cleanup_error.as_deref().unwrap_or_default());
+    }
+    // A failed claim says the most; a cleanup that failed is an environment problem, never a
+    // failed claim.
+    let mut code = if reports.iter().any(ScenarioReport::failed) {
+        ExitCode::ClaimFailed
+    } else if reports.iter().any(|r| r.cleanup_error.is_some()) {
+        ExitCode::Environment
+    } else {
+        ExitCode::Pass
+    };
     if let Some(dir) = &args.compare {
         match outputs::compare(dir, &reports) {
             Ok(comparisons) => {
@@ -641,7 +670,7 @@ async fn run_live(
     args: &RunArgs,
     selected: &[&Scenario],
     options: &PlanOptions,
-    settings: &RunSettings,
+    settings: &mut RunSettings,
     printer: &mut Printer,
 ) -> Result<Vec<ScenarioReport>, ExitCode> {
     let client = connect(args.kubeconfig.as_deref(), args.context.as_deref()).await?;
@@ -658,7 +687,22 @@ async fn run_live(
         }
         return Err(ExitCode::Environment);
     }
+    let needing = crate::capability::claims_needing(selected, &findings.missing);
+    if !needing.is_empty() && !args.skip_unsupported {
+        eprintln!("error: the cluster lacks what some claims need; nothing was created:");
+        for (capability, claims) in &needing {
+            eprintln!("  - {capability}: {} — needed by {}", findings.missing[capability], claims.join(", "));
+        }
+        eprintln!(
+            "  Run on a cluster that has them, leave those claims out (--claim/--scenario), or pass --skip-unsupported to report them skipped."
+        );
+        return Err(ExitCode::Environment);
+    }
+    settings.skip = findings.missing.into_iter().filter(|(c, _)| needing.contains_key(c)).collect();
     if !args.quiet {
+        for (capability, why) in &settings.skip {
+            println!("Skipping the steps that need {capability}: {why} (--skip-unsupported).");
+        }
         println!(
             "Running {} scenarios on Kubernetes {} (run {}, namespaces {}-<scenario>-{}).",
             selected.len(),

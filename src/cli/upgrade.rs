@@ -45,7 +45,7 @@ pub struct UpgradeArgs {
     #[arg(long, default_value = "cluster.local")]
     pub cluster_domain: String,
     /// Kubeconfig file (default: $KUBECONFIG, then ~/.kube/config).
-    #[arg(long, env = "KUBECONFIG")]
+    #[arg(long)]
     pub kubeconfig: Option<PathBuf>,
     /// Kubeconfig context (default: the current one).
     #[arg(long)]
@@ -154,7 +154,7 @@ async fn prepare(args: &UpgradeArgs) -> ExitCode {
             return ExitCode::BadInput;
         }
     };
-    let settings = RunSettings { cluster_domain: args.cluster_domain.clone() };
+    let settings = RunSettings { cluster_domain: args.cluster_domain.clone(), ..RunSettings::default() };
     let options = PlanOptions::new(run_id());
     let mut printer = Printer::new(Mode::detect(args.quiet));
     let baselines = if let (true, Some(state)) = (args.sim, &args.sim_state) {
@@ -237,7 +237,7 @@ fn read_baseline_file(file: &std::path::Path) -> Result<Vec<Baseline>, String> {
 
 async fn verify(args: &VerifyArgs) -> ExitCode {
     let common = &args.common;
-    let settings = RunSettings { cluster_domain: common.cluster_domain.clone() };
+    let settings = RunSettings { cluster_domain: common.cluster_domain.clone(), ..RunSettings::default() };
     let mut printer = Printer::new(Mode::detect(common.quiet));
     let from_file = match common.baseline.as_deref().map(read_baseline_file).transpose() {
         Ok(b) => b,

@@ -45,7 +45,7 @@ use self::watch::{Stamped, Translator, events};
 pub use self::{
     cleanup::{Leftover, leftovers, remove_leftovers},
     connect::{EnvironmentError, client, explain},
-    preflight::{Findings, PERMISSIONS, Permission},
+    preflight::{Findings, Permission, cluster_role, permissions},
     probe::DEFAULT_PROBE_IMAGE,
 };
 use crate::{
@@ -62,6 +62,49 @@ pub const PROBE_POD: &str = "sts-conformance-probe";
 
 /// How long one command inside a pod may take.
 const EXEC_BOUND: Duration = Duration::from_secs(60);
+
+/// How long one API request may take before the harness gives up on it (the client itself sets
+/// no read timeout, so a stalled request would otherwise hang).
+const REQUEST_BOUND: Duration = Duration::from_secs(30);
+
+/// How often a transient failure (429, 5xx, a broken connection, no answer) is tried again.
+const RETRIES: u32 = 4;
+
+/// How long the first list of every watch may take before the run gives up on the namespace.
+const LIST_BOUND: Duration = Duration::from_secs(60);
+
+/// Makes one API request, bounded by [`REQUEST_BOUND`], and tries it again with a growing delay
+/// while its failure is transient. `retried_404_ok`: a 404 after a retry means an earlier try
+/// succeeded (a deletion whose answer was lost), not a failure.
+async fn request<T, F, Fut>(doing: &str, retried_404_ok: Option<T>, mut make: F) -> Result<T, ClusterError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, kube::Error>>,
+{
+    let mut delay = Duration::from_millis(250);
+    let mut fallback = retried_404_ok;
+    let mut attempt = 0;
+    loop {
+        let error = match tokio::time::timeout(REQUEST_BOUND, make()).await {
+            Ok(Ok(value)) => return Ok(value),
+            Ok(Err(e)) => ClusterError::kube(doing, e),
+            Err(_) => ClusterError::Timeout { doing: doing.to_owned(), after: REQUEST_BOUND },
+        };
+        if attempt > 0
+            && error.code() == Some(404)
+            && let Some(value) = fallback.take()
+        {
+            return Ok(value);
+        }
+        if !error.is_transient() || attempt == RETRIES {
+            return Err(error);
+        }
+        tracing::debug!(%error, attempt, "transient failure; trying again");
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(8));
+        attempt += 1;
+    }
+}
 
 /// How long cleanup waits for the namespace to go before reporting it stuck.
 const NAMESPACE_DELETION_BOUND: Duration = Duration::from_secs(120);
@@ -81,6 +124,8 @@ pub struct LiveCluster {
     tx: mpsc::UnboundedSender<Stamped>,
     rx: mpsc::UnboundedReceiver<Stamped>,
     watches: Vec<JoinHandle<()>>,
+    /// How far each watch has come, by resource, for the barrier before the first action.
+    progress: Vec<(&'static str, tokio::sync::watch::Receiver<watch::Progress>)>,
     probe_ready: bool,
     /// Cluster-scoped objects the run created, by kind and name.
     cluster_scoped: BTreeSet<(String, String)>,
@@ -102,6 +147,7 @@ impl LiveCluster {
             tx,
             rx,
             watches: Vec::new(),
+            progress: Vec::new(),
             probe_ready: false,
             cluster_scoped: BTreeSet::new(),
             keep: false,
@@ -126,8 +172,34 @@ impl LiveCluster {
     where
         K: Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
     {
-        let task = watch::run(api, config, translator, self.started, self.tx.clone());
+        let (progress, seen) = tokio::sync::watch::channel(translator.progress());
+        self.progress.push((translator.resource(), seen));
+        let task = watch::run(api, config, translator, self.started, self.tx.clone(), progress);
         self.watches.push(tokio::spawn(task));
+    }
+
+    /// Waits until every watch has completed its first list, so that nothing the first action
+    /// causes can be missed; past `bound`, names the watches that did not start and why.
+    async fn watches_listed(&mut self, bound: Duration) -> Result<(), ClusterError> {
+        let all =
+            futures::future::join_all(self.progress.iter_mut().map(|(_, seen)| seen.wait_for(|p| *p == watch::Progress::Listed)));
+        if tokio::time::timeout(bound, all).await.is_ok() {
+            return Ok(());
+        }
+        let stuck: Vec<String> = self
+            .progress
+            .iter()
+            .filter_map(|(resource, seen)| match &*seen.borrow() {
+                watch::Progress::Listed => None,
+                watch::Progress::Starting(None) => Some(format!("{resource} (no answer)")),
+                watch::Progress::Starting(Some(e)) => Some(format!("{resource} ({e})")),
+            })
+            .collect();
+        Err(ClusterError::Watch(format!(
+            "the watches of {} did not list within {}s; nothing was done in the namespace",
+            stuck.join(", "),
+            bound.as_secs()
+        )))
     }
 
     fn start_watches(&mut self) {
@@ -149,10 +221,6 @@ impl LiveCluster {
         );
     }
 
-    fn error(&self, doing: &str, e: &kube::Error) -> ClusterError {
-        ClusterError(explain(doing, e))
-    }
-
     async fn exec_output(&self, pod: &str, argv: Vec<String>) -> Result<String, String> {
         match tokio::time::timeout(EXEC_BOUND, self.exec_unbounded(pod, argv)).await {
             Ok(result) => result,
@@ -162,7 +230,15 @@ impl LiveCluster {
 
     async fn exec_unbounded(&self, pod: &str, argv: Vec<String>) -> Result<String, String> {
         let api: Api<Pod> = self.api();
-        let params = AttachParams::default().stdout(true).stderr(true).stdin(false);
+        // Name the container: the API refuses an exec without one in a pod that has several
+        // (sidecars). The first container is the workload's, as `kubectl exec` assumes.
+        let spec = api.get(pod).await.map_err(|e| explain(&format!("reading pod {pod}"), &e))?;
+        let container = spec
+            .spec
+            .and_then(|s| s.containers.into_iter().next())
+            .map(|c| c.name)
+            .ok_or_else(|| format!("pod {pod} has no container to exec in"))?;
+        let params = AttachParams::default().container(container).stdout(true).stderr(true).stdin(false);
         let mut process = api.exec(pod, argv, &params).await.map_err(|e| explain(&format!("exec in pod {pod}"), &e))?;
         let stdout = process.stdout();
         let stderr = process.stderr();
@@ -249,33 +325,50 @@ impl Cluster for LiveCluster {
     async fn create_namespace(&mut self, namespace: &str, labels: &BTreeMap<String, String>) -> Result<(), ClusterError> {
         let api: Api<Namespace> = Api::all(self.client.clone());
         let ns: Namespace = serde_json::from_value(json!({"metadata": {"name": namespace, "labels": labels}}))
-            .map_err(|e| ClusterError(e.to_string()))?;
-        api.create(&PostParams::default(), &ns).await.map_err(|e| self.error(&format!("creating namespace {namespace}"), &e))?;
-        self.namespace = namespace.to_owned();
-        self.labels = labels.clone();
-        self.start_watches();
-        Ok(())
-    }
-
-    async fn attach_namespace(&mut self, namespace: &str, labels: &BTreeMap<String, String>) -> Result<(), ClusterError> {
-        let api: Api<Namespace> = Api::all(self.client.clone());
-        let found = api.get_opt(namespace).await.map_err(|e| self.error(&format!("reading namespace {namespace}"), &e))?;
-        match found {
-            Some(ns) if managed(ns.metadata.labels.as_ref(), labels.get(RUN_LABEL).map(String::as_str)) => {}
-            Some(_) => {
-                return Err(ClusterError(format!("namespace {namespace} was not prepared by sts-conformance: left alone")));
+            .map_err(|e| ClusterError::Refused(e.to_string()))?;
+        let doing = format!("creating namespace {namespace}");
+        // A retried creation that finds the namespace already there found its own first try
+        // (the name is run-unique): 409 then means done.
+        let post = PostParams::default();
+        match request(&doing, None, || api.create(&post, &ns)).await {
+            Ok(_) => {}
+            Err(e) if e.code() == Some(409) => {
+                let found = request(&doing, None, || api.get_opt(namespace)).await?;
+                if !found.is_some_and(|n| managed(n.metadata.labels.as_ref(), labels.get(RUN_LABEL).map(String::as_str))) {
+                    return Err(e);
+                }
             }
-            None => return Err(ClusterError(format!("namespace {namespace} does not exist (was `upgrade prepare` run?)"))),
+            Err(e) => return Err(e),
         }
         self.namespace = namespace.to_owned();
         self.labels = labels.clone();
         self.start_watches();
-        Ok(())
+        self.watches_listed(LIST_BOUND).await
+    }
+
+    async fn attach_namespace(&mut self, namespace: &str, labels: &BTreeMap<String, String>) -> Result<(), ClusterError> {
+        let api: Api<Namespace> = Api::all(self.client.clone());
+        let found = request(&format!("reading namespace {namespace}"), None, || api.get_opt(namespace)).await?;
+        match found {
+            Some(ns) if managed(ns.metadata.labels.as_ref(), labels.get(RUN_LABEL).map(String::as_str)) => {}
+            Some(_) => {
+                return Err(ClusterError::Refused(format!(
+                    "namespace {namespace} was not prepared by sts-conformance: left alone"
+                )));
+            }
+            None => {
+                return Err(ClusterError::Refused(format!("namespace {namespace} does not exist (was `upgrade prepare` run?)")));
+            }
+        }
+        self.namespace = namespace.to_owned();
+        self.labels = labels.clone();
+        self.start_watches();
+        self.watches_listed(LIST_BOUND).await
     }
 
     async fn read_config_map(&mut self, name: &str) -> Result<Option<BTreeMap<String, String>>, ClusterError> {
         let api: Api<ConfigMap> = self.api();
-        let map = api.get_opt(name).await.map_err(|e| self.error(&format!("reading configmap {name}"), &e))?;
+        let map = request(&format!("reading configmap {name}"), None, || api.get_opt(name)).await?;
         Ok(map.map(|m| m.data.unwrap_or_default()))
     }
 
@@ -289,50 +382,56 @@ impl Cluster for LiveCluster {
             Api::namespaced_with(self.client.clone(), &self.namespace, &resource)
         };
         let params = PatchParams::apply(FIELD_MANAGER).force();
-        api.patch(&name, &params, &Patch::Apply(&json))
-            .await
-            .map_err(|e| self.error(&format!("server-side apply of {}/{name}", object.kind()), &e))?;
+        let patch = Patch::Apply(&json);
+        let doing = format!("server-side apply of {}/{name}", object.kind());
+        // Remember a cluster-scoped object before asking: a request whose answer is lost may
+        // still have created it, and cleanup must then find it.
         if object.cluster_scoped() {
-            self.cluster_scoped.insert((object.kind().to_owned(), name));
+            self.cluster_scoped.insert((object.kind().to_owned(), name.clone()));
         }
+        request(&doing, None, || api.patch(&name, &params, &patch)).await?;
         Ok(())
     }
 
     async fn scale(&mut self, set: &str, replicas: u32) -> Result<(), ClusterError> {
         let api: Api<StatefulSet> = self.api();
-        api.patch_scale(set, &PatchParams::default(), &Patch::Merge(json!({"spec": {"replicas": replicas}})))
-            .await
-            .map_err(|e| self.error(&format!("scaling statefulset {set}"), &e))?;
+        let patch = Patch::Merge(json!({"spec": {"replicas": replicas}}));
+        let params = PatchParams::default();
+        request(&format!("scaling statefulset {set}"), None, || api.patch_scale(set, &params, &patch)).await?;
         Ok(())
     }
 
     async fn set_image(&mut self, set: &str, container: &str, image: &str) -> Result<(), ClusterError> {
         let api: Api<StatefulSet> = self.api();
-        let patch = json!({"spec": {"template": {"spec": {"containers": [{"name": container, "image": image}]}}}});
-        api.patch(set, &PatchParams::default(), &Patch::Strategic(patch))
-            .await
-            .map_err(|e| self.error(&format!("setting the image of {set}/{container}"), &e))?;
+        let patch =
+            Patch::Strategic(json!({"spec": {"template": {"spec": {"containers": [{"name": container, "image": image}]}}}}));
+        let params = PatchParams::default();
+        request(&format!("setting the image of {set}/{container}"), None, || api.patch(set, &params, &patch)).await?;
         Ok(())
     }
 
-    async fn patch_statefulset(&mut self, set: &str, merge: &serde_json::Value) -> Result<(), ClusterError> {
+    async fn patch_statefulset(&mut self, set: &str, merge: &serde_json::Value) -> Result<Option<i64>, ClusterError> {
         let api: Api<StatefulSet> = self.api();
-        api.patch(set, &PatchParams::default(), &Patch::Merge(merge))
-            .await
-            .map_err(|e| self.error(&format!("patching statefulset {set}"), &e))?;
-        Ok(())
+        let patch = Patch::Merge(merge);
+        let params = PatchParams::default();
+        let patched = request(&format!("patching statefulset {set}"), None, || api.patch(set, &params, &patch)).await?;
+        Ok(patched.metadata.generation)
     }
 
     async fn delete_pod(&mut self, pod: &str) -> Result<(), ClusterError> {
         let api: Api<Pod> = self.api();
-        api.delete(pod, &DeleteParams::default()).await.map_err(|e| self.error(&format!("deleting pod {pod}"), &e))?;
-        Ok(())
+        request(&format!("deleting pod {pod}"), Some(()), || async {
+            api.delete(pod, &DeleteParams::default()).await.map(|_| ())
+        })
+        .await
     }
 
     async fn delete_statefulset(&mut self, set: &str) -> Result<(), ClusterError> {
         let api: Api<StatefulSet> = self.api();
-        api.delete(set, &DeleteParams::background()).await.map_err(|e| self.error(&format!("deleting statefulset {set}"), &e))?;
-        Ok(())
+        request(&format!("deleting statefulset {set}"), Some(()), || async {
+            api.delete(set, &DeleteParams::background()).await.map(|_| ())
+        })
+        .await
     }
 
     async fn exec(&mut self, pod: &str, command: &ExecCommand) -> Result<String, String> {
@@ -350,7 +449,7 @@ impl Cluster for LiveCluster {
     }
 
     async fn http_get(&mut self, from: Option<&str>, url: &str) -> HttpAnswer {
-        let host = url.strip_prefix("http://").and_then(|r| r.split(['/', ':']).next()).unwrap_or_default().to_owned();
+        let host = crate::cluster::parse_http_url(url).map(|(host, _, _)| host).unwrap_or_default();
         let address = if host.parse::<std::net::IpAddr>().is_ok() {
             Some(host)
         } else {
@@ -397,7 +496,7 @@ impl Cluster for LiveCluster {
         let run = self.labels.get(RUN_LABEL).cloned().unwrap_or_default();
         cleanup::delete_run(&self.client, &self.namespace, &run, &self.cluster_scoped, NAMESPACE_DELETION_BOUND)
             .await
-            .map_err(ClusterError)
+            .map_err(ClusterError::Cleanup)
     }
 }
 

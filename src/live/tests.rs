@@ -120,54 +120,218 @@ async fn image_changes_patch_the_container_and_deletions_are_single_objects() {
 #[tokio::test]
 async fn a_forbidden_exec_names_the_verb_and_resource() {
     let message = "pods \"web-0\" is forbidden: User \"ci\" cannot create resource \"pods/exec\" in API group \"\" in the namespace \"stsc-seed-001-abc123\"";
-    let (client, server) =
-        mocked(vec![expect("GET", "/api/v1/namespaces/stsc-seed-001-abc123/pods/web-0/exec?", 403, forbidden(message))]);
+    // A pod with a sidecar: the exec must name the workload's container, or the API refuses it.
+    let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web-0", "namespace": "stsc-seed-001-abc123"},
+                     "spec": {"containers": [{"name": "nginx", "image": "nginx"}, {"name": "log-shipper", "image": "busybox"}]}});
+    let (client, server) = mocked(vec![
+        expect("GET", "/api/v1/namespaces/stsc-seed-001-abc123/pods/web-0", 200, pod),
+        expect("GET", "/api/v1/namespaces/stsc-seed-001-abc123/pods/web-0/exec?", 403, forbidden(message)),
+    ]);
     let err = cluster(client).exec("web-0", &ExecCommand::Hostname).await.expect_err("forbidden");
     assert!(err.contains("403 Forbidden") && err.contains("cannot create resource \"pods/exec\""), "{err}");
     let seen = server.await.expect("server");
-    assert!(seen[0].uri.contains("command=hostname"), "{}", seen[0].uri);
+    assert!(seen[1].uri.contains("command=hostname"), "{}", seen[1].uri);
+    assert!(seen[1].uri.contains("container=nginx"), "the first container is named: {}", seen[1].uri);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_request_the_api_server_never_answers_ends_in_a_timeout_error() {
+    let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
+    let server = tokio::spawn(async move {
+        let mut handle = pin!(handle);
+        let mut held = Vec::new();
+        // Take every request and answer none.
+        while let Some((request, send)) = handle.next_request().await {
+            held.push((request.uri().to_string(), send));
+        }
+        held.len()
+    });
+    let mut c = cluster(Client::new(service, "default"));
+    let err = c.scale("web", 3).await.expect_err("no answer");
+    assert!(matches!(err, ClusterError::Timeout { .. }), "{err:?}");
+    assert!(err.to_string().contains("scaling statefulset web: no answer from the API server within 30s"), "{err}");
+    drop(c);
+    assert_eq!(server.await.expect("server"), 1 + RETRIES as usize, "tried again, a bounded number of times");
+}
+
+#[tokio::test(start_paused = true)]
+async fn throttling_is_retried_and_a_conflict_is_typed() {
+    let throttled = json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "message": "slow down", "reason": "TooManyRequests", "code": 429});
+    let conflict = json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "message": "the object has been modified", "reason": "Conflict", "code": 409});
+    let scale = json!({"apiVersion": "autoscaling/v1", "kind": "Scale", "metadata": {"name": "web"}, "spec": {"replicas": 3}});
+    let (client, server) = mocked(vec![
+        expect("PATCH", "/statefulsets/web/scale", 429, throttled),
+        expect("PATCH", "/statefulsets/web/scale", 200, scale),
+        expect("PATCH", "/statefulsets/web?", 409, conflict),
+    ]);
+    let mut c = cluster(client);
+    c.scale("web", 3).await.expect("retried after the 429");
+    let err = c.patch_statefulset("web", &json!({"spec": {"minReadySeconds": 1}})).await.expect_err("a conflict");
+    assert_eq!(err.code(), Some(409));
+    assert!(!err.is_transient(), "a conflict is not retried");
+    assert!(err.to_string().contains("409 Conflict"), "{err}");
+    server.await.expect("server");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_deletion_whose_answer_was_lost_is_done_when_the_retry_finds_nothing() {
+    let unavailable = json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "message": "etcd leader changed", "reason": "ServiceUnavailable", "code": 503});
+    let gone = json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "message": "pods \"web-0\" not found", "reason": "NotFound", "code": 404});
+    let (client, server) = mocked(vec![
+        expect("DELETE", "/pods/web-0", 503, unavailable),
+        expect("DELETE", "/pods/web-0", 404, gone.clone()),
+        expect("DELETE", "/pods/web-1", 404, gone),
+    ]);
+    let mut c = cluster(client);
+    c.delete_pod("web-0").await.expect("the first try deleted it");
+    let err = c.delete_pod("web-1").await.expect_err("a pod that never existed is an error");
+    assert_eq!(err.code(), Some(404));
+    server.await.expect("server");
+}
+
+/// A client whose API server answers every request with `answer(request)`, in whatever order
+/// they come (for concurrent requests); the task returns what it was sent once the client is
+/// dropped.
+fn served(answer: impl Fn(&Seen) -> (u16, Value) + Send + 'static) -> (Client, tokio::task::JoinHandle<Vec<Seen>>) {
+    let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
+    let task = tokio::spawn(async move {
+        let mut handle = pin!(handle);
+        let mut seen = Vec::new();
+        while let Some((request, send)) = handle.next_request().await {
+            let method = request.method().to_string();
+            let uri = request.uri().to_string();
+            let content_type = request.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+            let body = String::from_utf8_lossy(&request.into_body().collect_bytes().await.unwrap_or_default()).into_owned();
+            let request = Seen { method, uri, content_type, body };
+            let (status, body) = answer(&request);
+            seen.push(request);
+            send.send_response(
+                Response::builder().status(status).body(Body::from(body.to_string().into_bytes())).expect("response"),
+            );
+        }
+        seen
+    });
+    (Client::new(service, "default"), task)
+}
+
+/// A cluster for preflight: `denied` permissions (as `verb resource[.group][/sub]`) are refused,
+/// the nodes are `nodes` (name, simulated by kwok), kube-dns exists with `dns_ready` endpoints.
+fn preflight_cluster(
+    denied: &'static [&'static str],
+    nodes: &'static [(&'static str, bool)],
+    dns_ready: bool,
+) -> impl Fn(&Seen) -> (u16, Value) {
+    move |request: &Seen| {
+        let path = request.uri.split('?').next().unwrap_or_default();
+        match path {
+            "/version" => (
+                200,
+                json!({"major": "1", "minor": "34", "gitVersion": "v1.34.4", "gitCommit": "", "gitTreeState": "", "buildDate": "", "goVersion": "", "compiler": "", "platform": "linux/amd64"}),
+            ),
+            "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews" => {
+                let review: Value = serde_json::from_str(&request.body).expect("a review");
+                let a = &review["spec"]["resourceAttributes"];
+                let group = a["group"].as_str().unwrap_or_default();
+                let sub = a["subresource"].as_str().map(|s| format!("/{s}")).unwrap_or_default();
+                let name = format!(
+                    "{} {}{}{sub}",
+                    a["verb"].as_str().unwrap_or_default(),
+                    a["resource"].as_str().unwrap_or_default(),
+                    if group.is_empty() { String::new() } else { format!(".{group}") }
+                );
+                let allowed = !denied.contains(&name.as_str());
+                (
+                    201,
+                    json!({"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview", "spec": {}, "status": {"allowed": allowed}}),
+                )
+            }
+            "/apis/storage.k8s.io/v1/storageclasses" => {
+                (200, json!({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClassList", "metadata": {}, "items": []}))
+            }
+            "/api/v1/nodes" => {
+                let items: Vec<Value> = nodes
+                    .iter()
+                    .map(|(name, kwok)| {
+                        let annotations = if *kwok { json!({"kwok.x-k8s.io/node": "fake"}) } else { json!({}) };
+                        json!({"metadata": {"name": name, "annotations": annotations}, "spec": {}})
+                    })
+                    .collect();
+                (200, json!({"apiVersion": "v1", "kind": "NodeList", "metadata": {}, "items": items}))
+            }
+            "/api/v1/namespaces/kube-system/services/kube-dns" => {
+                (200, json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "kube-dns"}}))
+            }
+            "/apis/discovery.k8s.io/v1/namespaces/kube-system/endpointslices" => {
+                let endpoints =
+                    if dns_ready { json!([{"addresses": ["10.0.0.10"], "conditions": {"ready": true}}]) } else { json!([]) };
+                (
+                    200,
+                    json!({"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSliceList", "metadata": {},
+                             "items": [{"metadata": {"name": "kube-dns-x"}, "addressType": "IPv4", "endpoints": endpoints}]}),
+                )
+            }
+            other => panic!("preflight asked for {other}"),
+        }
+    }
 }
 
 #[tokio::test]
 async fn preflight_reports_every_missing_permission_and_creates_nothing() {
-    let mut script = vec![expect(
-        "GET",
-        "/version",
-        200,
-        json!({"major": "1", "minor": "33", "gitVersion": "v1.33.1", "gitCommit": "", "gitTreeState": "", "buildDate": "", "goVersion": "", "compiler": "", "platform": "linux/amd64"}),
-    )];
-    let index = |name: &str| PERMISSIONS.iter().position(|p| p.to_string() == name).expect(name);
-    let denied: BTreeSet<usize> = [index("create pods/exec"), index("patch statefulsets.apps/scale")].into();
-    for i in 0..PERMISSIONS.len() {
-        let allowed = !denied.contains(&i);
-        script.push(expect(
-            "POST",
-            "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
-            201,
-            json!({"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview", "spec": {}, "status": {"allowed": allowed}}),
-        ));
-    }
-    script.push(expect(
-        "GET",
-        "/apis/storage.k8s.io/v1/storageclasses",
-        200,
-        json!({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClassList", "metadata": {}, "items": []}),
+    let (client, server) = served(preflight_cluster(
+        &["create pods/exec", "patch statefulsets.apps/scale", "watch namespaces"],
+        &[("node-1", false)],
+        true,
     ));
-    script.push(expect(
-        "GET",
-        "/api/v1/namespaces/kube-system/services/kube-dns",
-        200,
-        json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "kube-dns"}}),
-    ));
-    let (client, server) = mocked(script);
     let findings = preflight(&client, &[None]).await;
+    drop(client);
     let seen = server.await.expect("server");
-    assert_eq!(findings.server_version, "v1.33.1");
-    assert_eq!(findings.problems.len(), 3, "{:#?}", findings.problems);
-    assert!(findings.problems[0].contains("missing permission: create pods/exec"));
-    assert!(findings.problems[1].contains("missing permission: patch statefulsets.apps/scale"));
-    assert!(findings.problems[2].contains("no default StorageClass"));
+    assert_eq!(findings.server_version, "v1.34.4");
+    let problems = findings.problems.join("\n");
+    assert!(problems.contains("missing permission: create pods/exec"), "{problems}");
+    assert!(problems.contains("missing permission: patch statefulsets.apps/scale (for scale steps)"), "{problems}");
+    assert!(
+        problems.contains("missing permission: watch namespaces (for cleanup waits for its namespace to be gone)"),
+        "cleanup's wait is asked about: {problems}"
+    );
+    assert!(problems.contains("sts-conformance rbac"), "{problems}");
+    assert!(problems.contains("no default StorageClass"), "{problems}");
+    assert_eq!(findings.problems.len(), 5, "{problems}");
+    assert!(findings.missing.is_empty(), "{:?}", findings.missing);
     assert!(seen.iter().all(|s| s.method == "GET" || s.uri.contains("selfsubjectaccessreviews")), "preflight only reads");
+    let reviews = seen.iter().filter(|s| s.uri.contains("selfsubjectaccessreviews")).count();
+    assert_eq!(reviews, preflight::permissions().len(), "one review per permission of the table");
+}
+
+#[test]
+fn the_permission_table_covers_every_kind_apply_accepts_and_every_watch() {
+    let table: BTreeSet<String> = preflight::permissions().iter().map(|(p, _)| p.to_string()).collect();
+    for (group, resource) in preflight::APPLIED {
+        for verb in ["create", "patch"] {
+            let g = if group.is_empty() { String::new() } else { format!(".{group}") };
+            assert!(table.contains(&format!("{verb} {resource}{g}")), "{verb} {resource}{g}");
+        }
+    }
+    for wanted in ["watch namespaces", "get configmaps", "create jobs.batch", "patch daemonsets.apps", "list persistentvolumes"] {
+        assert!(table.contains(wanted), "{wanted}");
+    }
+    // Every object kind the manifests may hold is applied through the table's kinds.
+    let role = preflight::cluster_role("sts-conformance");
+    let parsed: Value = serde_saphyr::from_str(&role).expect("the ClusterRole is YAML");
+    assert_eq!(parsed["kind"], "ClusterRole");
+    assert!(role.contains("resources: [\"statefulsets/scale\"]"), "{role}");
+}
+
+#[tokio::test]
+async fn preflight_finds_simulated_nodes_and_missing_dns() {
+    let (client, server) = served(preflight_cluster(&[], &[("kwok-node-0", true), ("kwok-node-1", true)], false));
+    let findings = preflight(&client, &[]).await;
+    drop(client);
+    server.await.expect("server");
+    assert!(findings.problems.is_empty(), "{:?}", findings.problems);
+    let containers = &findings.missing[&crate::capability::Capability::Containers];
+    assert!(containers.contains("kwok-node-0, kwok-node-1 are simulated by kwok"), "{containers}");
+    let dns = &findings.missing[&crate::capability::Capability::ClusterDns];
+    assert!(dns.contains("no ready endpoint"), "{dns}");
 }
 
 #[tokio::test]
@@ -269,14 +433,22 @@ async fn watch_events_become_timeline_entries_and_a_410_a_gap() {
     let client = Client::new(service, "default");
     let (tx, mut rx) = mpsc::unbounded_channel();
     let api: Api<Pod> = Api::namespaced(client, "ns");
-    let task =
-        tokio::spawn(watch::run(api, watcher::Config::default(), Translator::new("pods", events::pod), Instant::now(), tx));
+    let (progress, _) = tokio::sync::watch::channel(watch::Progress::Starting(None));
+    let task = tokio::spawn(watch::run(
+        api,
+        watcher::Config::default(),
+        Translator::new("pods", events::pod),
+        Instant::now(),
+        tx,
+        progress,
+    ));
     let mut got = Vec::new();
-    while got.len() < 4 {
+    while got.len() < 5 {
         let (_, event) = tokio::time::timeout(Duration::from_secs(10), rx.recv()).await.expect("in time").expect("an event");
         got.push(match event {
             Event::Pod { change, pod } => format!("{change:?} {} {} ready={}", pod.name, pod.phase, pod.ready),
             Event::Gap { resource, .. } => format!("gap {resource}"),
+            Event::GapEnd { resource, relisted } => format!("gap end {resource} relisted={relisted}"),
             other => format!("{other:?}"),
         });
     }
@@ -286,6 +458,7 @@ async fn watch_events_become_timeline_entries_and_a_410_a_gap() {
     assert_eq!(got[1], "Modified web-0 Running ready=true");
     assert_eq!(got[2], "gap pods", "one gap per restart: {got:?}");
     assert_eq!(got[3], "Deleted web-0 Running ready=true", "the pod vanished during the gap: {got:?}");
+    assert_eq!(got[4], "gap end pods relisted=true", "the re-list closes the gap: {got:?}");
 }
 
 #[test]

@@ -1,48 +1,90 @@
 //! Watches of the run's namespace feeding the timeline.
 //!
-//! One `kube::runtime::watcher` per resource type; each delivers its objects in
-//! resourceVersion order, and every event is stamped on arrival. A watch that restarts (410
-//! Gone, a dropped connection, a desync) re-lists: the restart is recorded as a
-//! [`Event::Gap`] — order checks spanning it are then inconclusive — and objects that vanished
-//! while the watch was down are recorded as deleted.
+//! One `kube::runtime::watcher` per resource type (with kube's default backoff, so a failing
+//! API server is retried, not hammered); each delivers its objects in resourceVersion order,
+//! and every event is stamped on arrival.
+//!
+//! What a watch failure means depends on what follows it (kube-runtime's `watcher`): after an
+//! error the watcher *resumes* from the last resourceVersion it saw, and the API server replays
+//! every change since — nothing is lost; only when that version has expired (410 Gone) does it
+//! list again (`Init`, `InitApply`…, `InitDone`), and changes in between may be lost. So an
+//! error opens an [`Event::Gap`], and the gap closes with an [`Event::GapEnd`] as soon as the
+//! watch is known to be continuous again: at its next event (resumed) or at the end of the
+//! re-list. A re-list is buffered until `InitDone` and compared with what was known by UID, so
+//! an object deleted and recreated under the same name while the watch was down is recorded as
+//! deleted, then added.
 
-use std::{collections::BTreeMap, sync::Arc, time::Instant};
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    sync::Arc,
+    time::Instant,
+};
 
 use futures::StreamExt;
 use kube::{
     Api, Resource,
-    runtime::watcher::{self, Event as WatchEvent},
+    runtime::{
+        WatchStreamExt,
+        watcher::{self, Event as WatchEvent},
+    },
 };
 use serde::de::DeserializeOwned;
-use tokio::sync::mpsc::UnboundedSender;
+use tokio::sync::{mpsc::UnboundedSender, watch};
 
 use crate::timeline::{Change, Event};
 
 /// A timeline event with its arrival time in milliseconds since the run began.
 pub type Stamped = (u64, Event);
 
+/// How far a watch has come, for the barrier before a run's first action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Progress {
+    /// Its first list has not completed; the last error, if any.
+    Starting(Option<String>),
+    /// Its first list completed: from here on it misses nothing unnoticed.
+    Listed,
+}
+
 /// Turns one resource's watch events into timeline events.
 pub struct Translator<K> {
     resource: &'static str,
     convert: fn(&K, Change) -> Event,
-    /// UID → name of every object seen, to tell Added from Modified and find missed deletions.
+    /// Every object the timeline holds, by UID.
     known: BTreeMap<String, K>,
-    /// Objects seen during the current (re-)list.
-    relist: Option<BTreeMap<String, K>>,
-    /// Whether the first list completed: any later list is a restart.
+    /// The objects of a list in progress, in the order listed.
+    relist: Option<Vec<K>>,
+    /// Whether the first list completed: any later list is a re-list.
     listed: bool,
-    /// A gap was recorded and the re-list that closes it has not finished.
+    /// A gap was recorded and has not been closed.
     gap_open: bool,
+    /// The last error, while the first list has not completed.
+    last_error: Option<String>,
 }
 
 fn uid_of<K: Resource>(object: &K) -> String {
     object.meta().uid.clone().unwrap_or_else(|| object.meta().name.clone().unwrap_or_default())
 }
 
+fn version_of<K: Resource>(object: &K) -> Option<&str> {
+    object.meta().resource_version.as_deref()
+}
+
 impl<K: Resource + Clone> Translator<K> {
     /// A translator for `resource` (its name in gap entries) using `convert`.
     pub fn new(resource: &'static str, convert: fn(&K, Change) -> Event) -> Self {
-        Self { resource, convert, known: BTreeMap::new(), relist: None, listed: false, gap_open: false }
+        Self { resource, convert, known: BTreeMap::new(), relist: None, listed: false, gap_open: false, last_error: None }
+    }
+
+    /// The resource it translates, as named in gap entries.
+    #[must_use]
+    pub fn resource(&self) -> &'static str {
+        self.resource
+    }
+
+    /// How far the watch has come.
+    #[must_use]
+    pub fn progress(&self) -> Progress {
+        if self.listed { Progress::Listed } else { Progress::Starting(self.last_error.clone()) }
     }
 
     fn applied(&mut self, object: &K) -> Event {
@@ -50,66 +92,109 @@ impl<K: Resource + Clone> Translator<K> {
         (self.convert)(object, change)
     }
 
-    /// The timeline events for one watch event (or error).
-    pub fn translate(&mut self, event: Result<WatchEvent<K>, watcher::Error>) -> Vec<Event> {
-        match event {
-            Ok(WatchEvent::Apply(object)) => vec![self.applied(&object)],
-            Ok(WatchEvent::Delete(object)) => {
-                self.known.remove(&uid_of(&object));
-                vec![(self.convert)(&object, Change::Deleted)]
-            }
-            Ok(WatchEvent::Init) => {
-                self.relist = Some(BTreeMap::new());
-                if self.listed && !self.gap_open {
-                    self.gap_open = true;
-                    vec![Event::Gap { resource: self.resource.into(), reason: "the watch restarted and re-listed".into() }]
-                } else {
-                    vec![]
-                }
-            }
-            Ok(WatchEvent::InitApply(object)) => {
-                if let Some(relist) = &mut self.relist {
-                    relist.insert(uid_of(&object), object.clone());
-                }
-                vec![self.applied(&object)]
-            }
-            Ok(WatchEvent::InitDone) => {
-                self.listed = true;
-                self.gap_open = false;
-                let seen = self.relist.take().unwrap_or_default();
-                let gone: Vec<String> = self.known.keys().filter(|uid| !seen.contains_key(*uid)).cloned().collect();
-                gone.into_iter()
-                    .filter_map(|uid| self.known.remove(&uid))
-                    .map(|object| (self.convert)(&object, Change::Deleted))
-                    .collect()
-            }
-            Err(_) if self.gap_open => vec![],
-            Err(e) => {
-                self.gap_open = true;
-                vec![Event::Gap { resource: self.resource.into(), reason: e.to_string() }]
+    /// Closes an open gap: the watch delivers again from where it was.
+    fn resumed(&mut self, out: &mut Vec<Event>) {
+        if self.gap_open && self.relist.is_none() {
+            self.gap_open = false;
+            out.push(Event::GapEnd { resource: self.resource.into(), relisted: false });
+        }
+    }
+
+    /// The end of a list: what vanished (by UID), then what is new or changed, in list order.
+    fn list_done(&mut self) -> Vec<Event> {
+        let listed = self.relist.take().unwrap_or_default();
+        let seen: BTreeSet<String> = listed.iter().map(uid_of).collect();
+        let mut out: Vec<Event> = Vec::new();
+        let gone: Vec<String> = self.known.keys().filter(|uid| !seen.contains(*uid)).cloned().collect();
+        for uid in gone {
+            if let Some(object) = self.known.remove(&uid) {
+                out.push((self.convert)(&object, Change::Deleted));
             }
         }
+        for object in &listed {
+            let unchanged =
+                self.known.get(&uid_of(object)).is_some_and(|k| version_of(k).is_some() && version_of(k) == version_of(object));
+            if !unchanged {
+                out.push(self.applied(object));
+            }
+        }
+        if self.gap_open {
+            self.gap_open = false;
+            out.push(Event::GapEnd { resource: self.resource.into(), relisted: true });
+        }
+        self.listed = true;
+        self.last_error = None;
+        out
+    }
+
+    /// The timeline events for one watch event (or error).
+    pub fn translate(&mut self, event: Result<WatchEvent<K>, watcher::Error>) -> Vec<Event> {
+        let mut out = Vec::new();
+        match event {
+            Ok(WatchEvent::Apply(object)) => {
+                self.resumed(&mut out);
+                out.push(self.applied(&object));
+            }
+            Ok(WatchEvent::Delete(object)) => {
+                self.resumed(&mut out);
+                self.known.remove(&uid_of(&object));
+                out.push((self.convert)(&object, Change::Deleted));
+            }
+            Ok(WatchEvent::Init) => {
+                self.relist = Some(Vec::new());
+                if self.listed && !self.gap_open {
+                    self.gap_open = true;
+                    out.push(Event::Gap { resource: self.resource.into(), reason: "the watch had to list again".into() });
+                }
+            }
+            Ok(WatchEvent::InitApply(object)) => match &mut self.relist {
+                Some(relist) => relist.push(object),
+                // kube never sends InitApply outside a list; keep the object rather than drop it.
+                None => out.push(self.applied(&object)),
+            },
+            Ok(WatchEvent::InitDone) => out = self.list_done(),
+            Err(e) => {
+                if !self.listed {
+                    self.last_error = Some(e.to_string());
+                } else if !self.gap_open {
+                    self.gap_open = true;
+                    out.push(Event::Gap { resource: self.resource.into(), reason: e.to_string() });
+                }
+            }
+        }
+        out
     }
 }
 
-/// Runs a watch of `api` until the receiver is dropped, sending what it observes.
+/// Runs a watch of `api` until the receiver is dropped, sending what it observes and telling
+/// `progress` how far it has come.
 pub async fn run<K>(
     api: Api<K>,
     config: watcher::Config,
     mut translator: Translator<K>,
     started: Instant,
     out: UnboundedSender<Stamped>,
+    progress: watch::Sender<Progress>,
 ) where
     K: Resource + Clone + DeserializeOwned + std::fmt::Debug + Send + 'static,
 {
-    let mut stream = watcher::watcher(api, config).boxed();
+    let mut stream = watcher::watcher(api, config).default_backoff().boxed();
     while let Some(event) = stream.next().await {
         let at = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        if let Err(e) = &event {
+            tracing::debug!(resource = translator.resource, error = %e, "watch error");
+        }
         for event in translator.translate(event) {
             if out.send((at, event)).is_err() {
                 return;
             }
         }
+        progress.send_if_modified(|p| {
+            let now = translator.progress();
+            let changed = *p != now;
+            *p = now;
+            changed
+        });
     }
 }
 
@@ -161,9 +246,9 @@ mod tests {
 
     use super::*;
 
-    fn pod(uid: &str, phase: &str) -> Pod {
+    fn pod(uid: &str, version: &str, phase: &str) -> Pod {
         serde_json::from_value(serde_json::json!({
-            "metadata": {"name": "web-0", "uid": uid, "namespace": "ns"},
+            "metadata": {"name": "web-0", "uid": uid, "namespace": "ns", "resourceVersion": version},
             "status": {"phase": phase}
         }))
         .expect("pod")
@@ -175,34 +260,103 @@ mod tests {
             .map(|e| match e {
                 Event::Pod { change, pod } => format!("{change:?} {} {}", pod.uid, pod.phase),
                 Event::Gap { resource, .. } => format!("gap {resource}"),
+                Event::GapEnd { resource, relisted } => format!("gap end {resource} relisted={relisted}"),
                 other => format!("{other:?}"),
             })
             .collect()
     }
 
-    #[test]
-    fn a_relist_is_a_gap_and_finds_missed_deletions() {
-        let mut t = Translator::new("pods", events::pod);
+    fn feed(t: &mut Translator<Pod>, events: Vec<Result<WatchEvent<Pod>, watcher::Error>>) -> Vec<String> {
         let mut all = Vec::new();
-        all.extend(t.translate(Ok(WatchEvent::Init)));
-        all.extend(t.translate(Ok(WatchEvent::InitApply(pod("u1", "Running")))));
-        all.extend(t.translate(Ok(WatchEvent::InitDone)));
-        all.extend(t.translate(Ok(WatchEvent::Apply(pod("u1", "Running")))));
-        all.extend(t.translate(Ok(WatchEvent::Apply(pod("u2", "Pending")))));
-        // 410 Gone: the watcher re-lists; u1 vanished meanwhile.
-        all.extend(t.translate(Ok(WatchEvent::Init)));
-        all.extend(t.translate(Ok(WatchEvent::InitApply(pod("u2", "Running")))));
-        all.extend(t.translate(Ok(WatchEvent::InitDone)));
+        for e in events {
+            all.extend(t.translate(e));
+        }
+        changes(&all)
+    }
+
+    fn transient() -> watcher::Error {
+        watcher::Error::NoResourceVersion
+    }
+
+    fn list(objects: Vec<Pod>) -> Vec<Result<WatchEvent<Pod>, watcher::Error>> {
+        let mut events = vec![Ok(WatchEvent::Init)];
+        events.extend(objects.into_iter().map(|p| Ok(WatchEvent::InitApply(p))));
+        events.push(Ok(WatchEvent::InitDone));
+        events
+    }
+
+    #[test]
+    fn the_first_list_is_history_not_a_gap() {
+        let mut t = Translator::new("pods", events::pod);
+        assert_eq!(t.progress(), Progress::Starting(None));
+        assert_eq!(feed(&mut t, list(vec![pod("u1", "1", "Running")])), ["Added u1 Running"]);
+        assert_eq!(t.progress(), Progress::Listed);
+    }
+
+    #[test]
+    fn errors_before_the_first_list_are_kept_for_the_barrier() {
+        let mut t = Translator::new("pods", events::pod);
+        assert!(feed(&mut t, vec![Err(transient())]).is_empty());
+        assert!(matches!(t.progress(), Progress::Starting(Some(_))));
+    }
+
+    #[test]
+    fn a_transient_error_then_a_resumed_watch_closes_the_gap_and_a_later_relist_opens_one() {
+        let mut t = Translator::new("pods", events::pod);
+        let mut events = list(vec![pod("u1", "1", "Pending")]);
+        events.push(Err(transient()));
+        events.push(Ok(WatchEvent::Apply(pod("u1", "2", "Running"))));
+        // Later: the version expired (410), the watcher lists again; u1 is unchanged.
+        events.push(Err(transient()));
+        events.extend(list(vec![pod("u1", "2", "Running"), pod("u2", "3", "Pending")]));
         assert_eq!(
-            changes(&all),
+            feed(&mut t, events),
             [
-                "Added u1 Running",
-                "Modified u1 Running",
-                "Added u2 Pending",
+                "Added u1 Pending",
                 "gap pods",
-                "Modified u2 Running",
-                "Deleted u1 Running"
+                "gap end pods relisted=false",
+                "Modified u1 Running",
+                "gap pods",
+                "Added u2 Pending",
+                "gap end pods relisted=true",
             ]
         );
+    }
+
+    #[test]
+    fn a_relist_without_an_error_is_still_a_gap() {
+        let mut t = Translator::new("pods", events::pod);
+        let mut events = list(vec![]);
+        events.extend(list(vec![pod("u1", "5", "Running")]));
+        assert_eq!(feed(&mut t, events), ["gap pods", "Added u1 Running", "gap end pods relisted=true"]);
+    }
+
+    #[test]
+    fn a_pod_recreated_under_the_same_name_during_a_relist_is_deleted_then_added() {
+        let mut t = Translator::new("pods", events::pod);
+        let mut events = list(vec![pod("u1", "1", "Running")]);
+        events.push(Err(transient()));
+        events.extend(list(vec![pod("u2", "9", "Pending")]));
+        let got = feed(&mut t, events);
+        assert_eq!(got, ["Added u1 Running", "gap pods", "Deleted u1 Running", "Added u2 Pending", "gap end pods relisted=true"]);
+        // And a view replaying them ends with the new pod, not with nothing.
+        let mut view = crate::timeline::View::default();
+        let mut t = Translator::new("pods", events::pod);
+        let mut events = list(vec![pod("u1", "1", "Running")]);
+        events.extend(list(vec![pod("u2", "9", "Pending")]));
+        for e in events {
+            for event in t.translate(e) {
+                view.apply(&event);
+            }
+        }
+        assert_eq!(view.pods["web-0"].uid, "u2");
+    }
+
+    #[test]
+    fn repeated_errors_open_one_gap() {
+        let mut t = Translator::new("pods", events::pod);
+        let mut events = list(vec![]);
+        events.extend([Err(transient()), Err(transient()), Err(transient())]);
+        assert_eq!(feed(&mut t, events), ["gap pods"]);
     }
 }

@@ -508,6 +508,10 @@ impl SimCluster {
                 let new = set.spec.clone().unwrap_or_default();
                 forbid_immutable(&name, &old, &new)?;
                 let template_changed = old.template != new.template;
+                if old != new {
+                    // As the API server does: every change of the spec is a new generation.
+                    existing.obj.metadata.generation = Some(existing.obj.metadata.generation.unwrap_or(1) + 1);
+                }
                 existing.obj.spec = Some(new);
                 if template_changed {
                     existing.template_changed();
@@ -668,7 +672,7 @@ fn forbid_immutable(
         spec.ordinals = None;
     }
     if a != b {
-        return Err(ClusterError(format!(
+        return Err(ClusterError::Refused(format!(
             "StatefulSet.apps \"{name}\" is invalid: spec: Forbidden: updates to statefulset spec for fields other than \
              'replicas', 'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden"
         )));
@@ -696,16 +700,6 @@ fn quantity_bytes(q: &str) -> u64 {
     (n * factor) as u64
 }
 
-fn parse_url(url: &str) -> Option<(String, u16, String)> {
-    let rest = url.strip_prefix("http://")?;
-    let (authority, path) = rest.split_once('/').map_or((rest, "/".to_owned()), |(a, p)| (a, format!("/{p}")));
-    let (host, port) = match authority.rsplit_once(':') {
-        Some((h, p)) => (h.to_owned(), p.parse().ok()?),
-        None => (authority.to_owned(), 80),
-    };
-    Some((host, port, path))
-}
-
 impl Cluster for SimCluster {
     fn now_ms(&self) -> u64 {
         self.clock
@@ -718,7 +712,7 @@ impl Cluster for SimCluster {
 
     async fn attach_namespace(&mut self, namespace: &str, _labels: &BTreeMap<String, String>) -> Result<(), ClusterError> {
         if self.namespace != namespace {
-            return Err(ClusterError(format!("namespaces \"{namespace}\" not found in the simulated cluster's state")));
+            return Err(ClusterError::Refused(format!("namespaces \"{namespace}\" not found in the simulated cluster's state")));
         }
         self.relist();
         Ok(())
@@ -779,7 +773,7 @@ impl Cluster for SimCluster {
             Object::Pod(pod) => {
                 let name = object.name().to_owned();
                 if self.pods.contains_key(&name) {
-                    return Err(ClusterError(format!("pods \"{name}\" already exists and pods are immutable")));
+                    return Err(ClusterError::Refused(format!("pods \"{name}\" already exists and pods are immutable")));
                 }
                 let spec = pod.spec.unwrap_or_default();
                 let obs = PodObs {
@@ -834,14 +828,14 @@ impl Cluster for SimCluster {
                 self.config_maps.insert(object.name().to_owned(), map.data.unwrap_or_default());
             }
             Object::DaemonSet(_) | Object::Job(_) | Object::CronJob(_) => {
-                return Err(ClusterError(format!("the simulated cluster does not run {} objects", object.kind())));
+                return Err(ClusterError::Refused(format!("the simulated cluster does not run {} objects", object.kind())));
             }
         }
         Ok(())
     }
 
     async fn scale(&mut self, set: &str, replicas: u32) -> Result<(), ClusterError> {
-        let sim = self.sets.get(set).ok_or_else(|| ClusterError(format!("statefulsets.apps \"{set}\" not found")))?;
+        let sim = self.sets.get(set).ok_or_else(|| ClusterError::Refused(format!("statefulsets.apps \"{set}\" not found")))?;
         if self.has(Fault::ScalePastUnready) && replicas > sim.replicas() {
             // A readiness probe of pod 0 fails for a while (legitimate); the fault is that the
             // controller goes on scaling.
@@ -851,9 +845,14 @@ impl Cluster for SimCluster {
                 self.schedule(5 * delay::READINESS, Task::Kubelet(first, uid));
             }
         }
-        let sim = self.sets.get_mut(set).ok_or_else(|| ClusterError(format!("statefulsets.apps \"{set}\" not found")))?;
+        let sim =
+            self.sets.get_mut(set).ok_or_else(|| ClusterError::Refused(format!("statefulsets.apps \"{set}\" not found")))?;
         if let Some(spec) = sim.obj.spec.as_mut() {
-            spec.replicas = Some(i32::try_from(replicas).unwrap_or(i32::MAX));
+            let wanted = Some(i32::try_from(replicas).unwrap_or(i32::MAX));
+            if spec.replicas != wanted {
+                spec.replicas = wanted;
+                sim.obj.metadata.generation = Some(sim.obj.metadata.generation.unwrap_or(1) + 1);
+            }
         }
         self.update_set_status(set);
         self.schedule(delay::CONTROLLER, Task::Reconcile(set.to_owned()));
@@ -861,33 +860,38 @@ impl Cluster for SimCluster {
     }
 
     async fn set_image(&mut self, set: &str, container: &str, image: &str) -> Result<(), ClusterError> {
-        let sim = self.sets.get_mut(set).ok_or_else(|| ClusterError(format!("statefulsets.apps \"{set}\" not found")))?;
+        let sim =
+            self.sets.get_mut(set).ok_or_else(|| ClusterError::Refused(format!("statefulsets.apps \"{set}\" not found")))?;
         let spec = sim.obj.spec.as_mut().and_then(|s| s.template.spec.as_mut());
         let target = spec.and_then(|s| s.containers.iter_mut().find(|c| c.name == container));
         let Some(target) = target else {
-            return Err(ClusterError(format!("unable to find container named \"{container}\" in {set}")));
+            return Err(ClusterError::Refused(format!("unable to find container named \"{container}\" in {set}")));
         };
-        target.image = Some(image.to_owned());
+        if target.image.as_deref() != Some(image) {
+            target.image = Some(image.to_owned());
+            sim.obj.metadata.generation = Some(sim.obj.metadata.generation.unwrap_or(1) + 1);
+        }
         sim.template_changed();
         self.update_set_status(set);
         self.schedule(delay::CONTROLLER, Task::Reconcile(set.to_owned()));
         Ok(())
     }
 
-    async fn patch_statefulset(&mut self, set: &str, merge: &Value) -> Result<(), ClusterError> {
-        let sim = self.sets.get(set).ok_or_else(|| ClusterError(format!("statefulsets.apps \"{set}\" not found")))?;
-        let mut json = serde_json::to_value(&sim.obj).map_err(|e| ClusterError(e.to_string()))?;
+    async fn patch_statefulset(&mut self, set: &str, merge: &Value) -> Result<Option<i64>, ClusterError> {
+        let sim = self.sets.get(set).ok_or_else(|| ClusterError::Refused(format!("statefulsets.apps \"{set}\" not found")))?;
+        let mut json = serde_json::to_value(&sim.obj).map_err(|e| ClusterError::Refused(e.to_string()))?;
         json["apiVersion"] = "apps/v1".into();
         json["kind"] = "StatefulSet".into();
         crate::scenario::merge_patch(&mut json, merge);
-        let patched: k8s_openapi::api::apps::v1::StatefulSet =
-            serde_json::from_value(json).map_err(|e| ClusterError(format!("the patch does not fit a StatefulSet: {e}")))?;
-        self.apply_set(patched)
+        let patched: k8s_openapi::api::apps::v1::StatefulSet = serde_json::from_value(json)
+            .map_err(|e| ClusterError::Refused(format!("the patch does not fit a StatefulSet: {e}")))?;
+        self.apply_set(patched)?;
+        Ok(self.sets.get(set).and_then(|s| s.obj.metadata.generation))
     }
 
     async fn delete_pod(&mut self, pod: &str) -> Result<(), ClusterError> {
         if !self.pods.contains_key(pod) {
-            return Err(ClusterError(format!("pods \"{pod}\" not found")));
+            return Err(ClusterError::Refused(format!("pods \"{pod}\" not found")));
         }
         self.user_deleted.insert(pod.to_owned());
         self.begin_pod_deletion(pod);
@@ -895,7 +899,7 @@ impl Cluster for SimCluster {
     }
 
     async fn delete_statefulset(&mut self, set: &str) -> Result<(), ClusterError> {
-        let sim = self.sets.remove(set).ok_or_else(|| ClusterError(format!("statefulsets.apps \"{set}\" not found")))?;
+        let sim = self.sets.remove(set).ok_or_else(|| ClusterError::Refused(format!("statefulsets.apps \"{set}\" not found")))?;
         self.emit(Event::StatefulSet { change: Change::Deleted, set: sim.obs.clone() });
         if sim.when_deleted_delete() {
             let prefixes: Vec<String> = sim.obs.claim_templates.iter().map(|t| format!("{t}-{set}-")).collect();
@@ -937,7 +941,7 @@ impl Cluster for SimCluster {
         {
             return HttpAnswer { address: None, response: Err(e) };
         }
-        let Some((host, port, path)) = parse_url(url) else {
+        let Some((host, port, path)) = crate::cluster::parse_http_url(url) else {
             return HttpAnswer { address: None, response: Err(format!("malformed URL {url}")) };
         };
         let address = if host.parse::<std::net::IpAddr>().is_ok() {
@@ -1040,8 +1044,8 @@ mod tests {
 
     #[test]
     fn urls() {
-        assert_eq!(parse_url("http://web-0.nginx:8080/x"), Some(("web-0.nginx".into(), 8080, "/x".into())));
-        assert_eq!(parse_url("http://10.0.0.1"), Some(("10.0.0.1".into(), 80, "/".into())));
-        assert_eq!(parse_url("ftp://x"), None);
+        assert_eq!(crate::cluster::parse_http_url("http://web-0.nginx:8080/x"), Some(("web-0.nginx".into(), 8080, "/x".into())));
+        assert_eq!(crate::cluster::parse_http_url("http://10.0.0.1"), Some(("10.0.0.1".into(), 80, "/".into())));
+        assert_eq!(crate::cluster::parse_http_url("ftp://x"), None);
     }
 }

@@ -52,7 +52,8 @@ pub(super) fn revision_name(set: &str, template: &PodTemplateSpec) -> String {
 }
 
 impl SimSet {
-    pub fn new(obj: StatefulSet, uid: String) -> Self {
+    pub fn new(mut obj: StatefulSet, uid: String) -> Self {
+        obj.metadata.generation = Some(1);
         let name = obj.metadata.name.clone().unwrap_or_default();
         let template = obj.spec.as_ref().map(|s| s.template.clone()).unwrap_or_default();
         let revision = revision_name(&name, &template);
@@ -124,6 +125,7 @@ impl SimSet {
         SetObs {
             name: self.name(),
             uid: self.uid.clone(),
+            generation: self.obj.metadata.generation,
             replicas: self.replicas(),
             service_name: spec.and_then(|s| s.service_name.clone()),
             pod_management_policy: if self.parallel() { "Parallel".into() } else { "OrderedReady".into() },
