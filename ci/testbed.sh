@@ -6,6 +6,7 @@
 #   ci/testbed.sh down    stop every process `up` started and remove its data
 #   ci/testbed.sh logs    print the components' logs (the last lines of each)
 #   ci/testbed.sh status  say whether it is up
+#   ci/testbed.sh restart-apiserver   stop and start the control plane (breaks every watch)
 #
 # What runs: etcd, kube-apiserver, kube-controller-manager (with the hostPath provisioner behind
 # a default StorageClass `standard`) and kube-scheduler as host processes, started by kwokctl's
@@ -34,10 +35,18 @@ kwok_env() {
 
 kubectl_() { "$bin/kubectl" --kubeconfig "$kubeconfig" "$@"; }
 
+answers() {
+  [ -f "$state/up" ] && "$bin/kubectl" --kubeconfig "$kubeconfig" --request-timeout=5s get --raw /readyz >/dev/null 2>&1
+}
+
 up() {
-  if [ -f "$state/up" ]; then log "already up ($kubeconfig)"; return 0; fi
   bin=$("$root/testbed/build.sh" kubernetes etcd kwok)
   kwok_env "$bin"
+  if answers; then log "already up ($kubeconfig)"; return 0; fi
+  if [ -e "$state" ]; then
+    log "clearing a testbed that no longer answers (its processes were ended)"
+    down
+  fi
   mkdir -p "$state"
   [ -d /tmp/hostpath_pv ] || touch "$state/owns-hostpath-dir"
   local args=(
@@ -135,6 +144,19 @@ case "${1:-}" in
     echo "export KUBECONFIG='$kubeconfig'"
     ;;
   logs) logs_ ;;
-  status) if [ -f "$state/up" ]; then echo "up: KUBECONFIG=$kubeconfig"; else echo "down"; exit 1; fi ;;
-  *) echo "usage: ci/testbed.sh up|env|down|logs|status" >&2; exit 2 ;;
+  status)
+    bin=$("$root/testbed/build.sh" kubernetes etcd kwok 2>/dev/null)
+    if answers; then echo "up: KUBECONFIG=$kubeconfig"; else echo "down"; exit 1; fi
+    ;;
+  restart-apiserver)
+    # Stops kube-apiserver (by its recorded pid) and starts it again with the same command
+    # line: every watch breaks, as on an API server upgrade. For the testbed's own tests.
+    bin=$("$root/testbed/build.sh" kubernetes etcd kwok 2>/dev/null)
+    kwok_env "$bin"
+    "$bin/kwokctl" --name "$name" stop cluster >&2
+    "$bin/kwokctl" --name "$name" start cluster >&2
+    deadline=$((SECONDS + 60))
+    until answers; do [ $SECONDS -lt $deadline ] || die "the API server did not come back"; sleep 1; done
+    ;;
+  *) echo "usage: ci/testbed.sh up|env|down|logs|status|restart-apiserver" >&2; exit 2 ;;
 esac

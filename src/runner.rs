@@ -779,6 +779,10 @@ pub fn holds(until: &Until, view: &View) -> bool {
     }
     if let Some(true) = until.rolled_out {
         let Some(set) = until.statefulset.as_ref().and_then(|s| view.sets.get(s)) else { return false };
+        // Until the controller has seen the latest spec, its status names an older revision.
+        if !set.status_current() {
+            return false;
+        }
         let Some(rev) = &set.update_revision else { return false };
         let by_ordinal = view.set_pods(&set.name);
         let done = (set.partition..set.replicas)
@@ -831,6 +835,9 @@ pub fn waiting_status(until: &Until, view: &View) -> String {
             Some(name) => format!("{set}: {} pods, waiting for {name} to go", pods.len()),
             None => format!("{set}: {} pods, waiting for {n}", pods.len()),
         };
+    }
+    if until.rolled_out == Some(true) && spec.is_some_and(|s| !s.status_current()) {
+        return format!("{set}: waiting for the controller to observe the new spec");
     }
     if until.rolled_out == Some(true)
         && let Some(rev) = spec.and_then(|s| s.update_revision.as_deref())
@@ -926,5 +933,55 @@ mod tests {
         assert_eq!(waiting_status(&until, &view), "web: 2/4 Ready, waiting for web-2 Ready (ContainerCreating)");
         let until = Until { statefulset: Some("web".into()), pods: Some(1), ..Until::default() };
         assert_eq!(waiting_status(&until, &view), "web: 3 pods, waiting for web-2 to go");
+    }
+}
+
+#[cfg(test)]
+mod rollout_tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::timeline::{Change, PodObs, REVISION_LABEL, SetObs};
+
+    fn view_with(set: SetObs, pods: &[(&str, &str)]) -> View {
+        let mut view = View::default();
+        view.apply(&Event::StatefulSet { change: Change::Added, set });
+        for (name, rev) in pods {
+            let pod = PodObs {
+                name: (*name).into(),
+                uid: (*name).into(),
+                owner: Some("StatefulSet/mysql".into()),
+                phase: "Running".into(),
+                ready: true,
+                labels: [(REVISION_LABEL.to_owned(), (*rev).to_owned())].into(),
+                ..PodObs::default()
+            };
+            view.apply(&Event::Pod { change: Change::Added, pod: Arc::new(pod) });
+        }
+        view
+    }
+
+    #[test]
+    fn rolled_out_waits_until_the_controller_has_observed_the_new_spec() {
+        // As seen on kube-controller-manager v1.34.4 right after a template patch: the spec is
+        // at generation 3, the status still at 2 and naming the old revision, which every pod has.
+        let set = SetObs {
+            name: "mysql".into(),
+            replicas: 3,
+            partition: 2,
+            generation: Some(3),
+            observed_generation: Some(2),
+            update_revision: Some("old".into()),
+            ..SetObs::default()
+        };
+        let pods = [("mysql-0", "old"), ("mysql-1", "old"), ("mysql-2", "old")];
+        let until = Until { statefulset: Some("mysql".into()), rolled_out: Some(true), ..Until::default() };
+        let view = view_with(set.clone(), &pods);
+        assert!(!holds(&until, &view), "an unobserved spec is not rolled out");
+        assert!(waiting_status(&until, &view).contains("observe the new spec"));
+        let observed = SetObs { observed_generation: Some(3), update_revision: Some("new".into()), ..set };
+        assert!(!holds(&until, &view_with(observed.clone(), &pods)), "mysql-2 is not on the new revision yet");
+        let done = [("mysql-0", "old"), ("mysql-1", "old"), ("mysql-2", "new")];
+        assert!(holds(&until, &view_with(observed, &done)), "the canary is done");
     }
 }

@@ -289,6 +289,19 @@ impl ServiceObs {
     }
 }
 
+impl SetObs {
+    /// Whether the status describes the current spec: the controller has observed its latest
+    /// generation (as `kubectl rollout status` requires). A history without generations (the
+    /// simulated cluster before version 2, a transcript) is taken as observed.
+    #[must_use]
+    pub fn status_current(&self) -> bool {
+        match self.generation {
+            Some(generation) => self.observed_generation.is_some_and(|observed| observed >= generation),
+            None => true,
+        }
+    }
+}
+
 /// The facts about a StatefulSet that the checks use: the spec that decides what the
 /// controller must do, and the status it reports.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -302,6 +315,10 @@ pub struct SetObs {
     /// whether an observed state already includes a given change.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub generation: Option<i64>,
+    /// `status.observedGeneration`: the generation the controller last acted on. Until it
+    /// reaches `generation`, the status (revisions, counts) describes an older spec.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
     /// `spec.replicas` (default 1).
     pub replicas: u32,
     /// `spec.serviceName`.

@@ -104,6 +104,7 @@ pub fn statefulset(set: &StatefulSet) -> SetObs {
         name: name(&set.metadata),
         uid: uid(&set.metadata),
         generation: set.metadata.generation,
+        observed_generation: status.observed_generation,
         replicas: spec.replicas.map_or(1, |r| u32::try_from(r).unwrap_or(0)),
         service_name: spec.service_name.clone(),
         pod_management_policy: spec.pod_management_policy.clone().unwrap_or_else(|| "OrderedReady".into()),

@@ -68,7 +68,7 @@ const EXEC_BOUND: Duration = Duration::from_secs(60);
 const REQUEST_BOUND: Duration = Duration::from_secs(30);
 
 /// How often a transient failure (429, 5xx, a broken connection, no answer) is tried again.
-const RETRIES: u32 = 4;
+const RETRIES: u32 = 6;
 
 /// How long the first list of every watch may take before the run gives up on the namespace.
 const LIST_BOUND: Duration = Duration::from_secs(60);

@@ -126,6 +126,7 @@ impl SimSet {
             name: self.name(),
             uid: self.uid.clone(),
             generation: self.obj.metadata.generation,
+            observed_generation: self.obj.metadata.generation,
             replicas: self.replicas(),
             service_name: spec.and_then(|s| s.service_name.clone()),
             pod_management_policy: if self.parallel() { "Parallel".into() } else { "OrderedReady".into() },
