@@ -288,3 +288,23 @@ fn a_request_that_never_answers_ends_its_step_at_the_step_timeout() {
     assert!(stalled.error.as_deref().unwrap_or_default().contains("got no answer from the cluster"), "{stalled:?}");
     assert!(report.failed());
 }
+
+#[test]
+fn a_kubeconfig_list_is_merged_as_kubectl_merges_it() {
+    // The context and user in one file, the cluster in another: only a merge finds the server.
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a");
+    let b = dir.path().join("b");
+    std::fs::write(
+        &a,
+        "apiVersion: v1\nkind: Config\nusers:\n- name: u\n  user: {token: t}\ncontexts:\n- name: dead\n  context: {cluster: dead, user: u}\ncurrent-context: dead\n",
+    )
+    .unwrap();
+    std::fs::write(&b, "apiVersion: v1\nkind: Config\nclusters:\n- name: dead\n  cluster: {server: \"https://127.0.0.1:1\"}\n")
+        .unwrap();
+    let list = std::env::join_paths([&a, &b]).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_sts-conformance")).arg("run").env("KUBECONFIG", &list).output().unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cannot reach the API server"), "the merged config was used: {err}");
+}

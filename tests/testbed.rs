@@ -198,21 +198,27 @@ fn sigint_in_the_middle_of_a_scenario_stops_cleans_up_and_leaves_nothing() {
         .spawn()
         .expect("runs");
     let stdout = child.stdout.take().expect("stdout");
-    let mut seen = String::new();
-    for line in BufReader::new(stdout).lines() {
-        let line = line.expect("a line");
-        seen.push_str(&line);
-        seen.push('\n');
-        // In the middle: the scale-up is under way.
-        if line.contains("step 2:") {
-            break;
+    // Keep reading the output to its end (a closed pipe would be another test).
+    let (started_tx, started_rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut seen = String::new();
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            // In the middle: the scale-up is under way.
+            if line.contains("step 3:") {
+                let _ = started_tx.send(());
+            }
+            seen.push_str(&line);
+            seen.push('\n');
         }
-    }
+        seen
+    });
+    started_rx.recv_timeout(Duration::from_secs(180)).expect("the scenario reached its third step");
     std::thread::sleep(Duration::from_secs(2));
     let pid = child.id().to_string();
     assert!(Command::new("kill").args(["-INT", &pid]).status().expect("kill").success());
     let started = Instant::now();
     let out = child.wait_with_output().expect("it ends");
+    let seen = reader.join().expect("reader");
     assert!(started.elapsed() < Duration::from_secs(240), "cleaning up took {:?}", started.elapsed());
     assert_eq!(out.status.code(), Some(3), "interrupted runs exit 3: {seen}{}", text(&out));
     assert!(String::from_utf8_lossy(&out.stderr).contains("interrupted"), "{}", text(&out));

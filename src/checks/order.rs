@@ -242,12 +242,12 @@ fn predecessors_among<'v>(
         }
         // A run of ordinals a partial history never mentions: unknown, named as one range.
         let next = known.range(j..).next().copied().unwrap_or(limit);
-        let first = (j..next).find(|o| !except.contains(o));
-        let last = (j..next).rev().find(|o| !except.contains(o));
-        match (first, last) {
-            (Some(a), Some(b)) if a == b => found.unknown.push(name(a)),
-            (Some(a), Some(b)) => found.unknown.push(format!("{}…{}", name(a), name(b))),
-            _ => {}
+        // A short run is named pod by pod; a long one as a range.
+        let few: Vec<u32> = (j..next).filter(|o| !except.contains(o)).take(5).collect();
+        if few.len() < 5 {
+            found.unknown.extend(few.into_iter().map(name));
+        } else if let Some(last) = (j..next).rev().find(|o| !except.contains(o)) {
+            found.unknown.push(format!("{}…{}", name(few[0]), name(last)));
         }
         j = next;
     }

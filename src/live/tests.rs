@@ -190,13 +190,14 @@ async fn a_deletion_whose_answer_was_lost_is_done_when_the_retry_finds_nothing()
 }
 
 /// A client whose API server answers every request with `answer(request)`, in whatever order
-/// they come (for concurrent requests); the task returns what it was sent once the client is
-/// dropped.
+/// they come (for concurrent requests); status 0 holds the request open without an answer, as
+/// an API server holds a watch. The task returns what it was sent once the client is dropped.
 fn served(answer: impl Fn(&Seen) -> (u16, Value) + Send + 'static) -> (Client, tokio::task::JoinHandle<Vec<Seen>>) {
     let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
     let task = tokio::spawn(async move {
         let mut handle = pin!(handle);
         let mut seen = Vec::new();
+        let mut held = Vec::new();
         while let Some((request, send)) = handle.next_request().await {
             let method = request.method().to_string();
             let uri = request.uri().to_string();
@@ -205,6 +206,10 @@ fn served(answer: impl Fn(&Seen) -> (u16, Value) + Send + 'static) -> (Client, t
             let request = Seen { method, uri, content_type, body };
             let (status, body) = answer(&request);
             seen.push(request);
+            if status == 0 {
+                held.push(send);
+                continue;
+            }
             send.send_response(
                 Response::builder().status(status).body(Body::from(body.to_string().into_bytes())).expect("response"),
             );
@@ -541,4 +546,60 @@ async fn the_upgrade_baseline_round_trips_through_its_config_map() {
     let data = c.read_config_map(crate::upgrade::BASELINE_CONFIG_MAP).await.expect("read").expect("present");
     server.await.expect("server");
     assert_eq!(crate::upgrade::baseline_from_config_map(&data), Ok(baseline));
+}
+
+#[tokio::test]
+async fn a_watch_that_keeps_failing_backs_off_instead_of_hammering_the_api_server() {
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = std::sync::Arc::clone(&count);
+    let (client, _server) = served(move |_| {
+        seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        (403, forbidden("pods is forbidden: User \"ci\" cannot list resource \"pods\""))
+    });
+    let (tx, _rx) = mpsc::unbounded_channel();
+    let (progress, watched) = tokio::sync::watch::channel(watch::Progress::Starting(None));
+    let api: Api<Pod> = Api::namespaced(client, "ns");
+    let task = tokio::spawn(watch::run(
+        api,
+        watcher::Config::default(),
+        Translator::new("pods", events::pod),
+        Instant::now(),
+        tx,
+        progress,
+    ));
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    task.abort();
+    let requests = count.load(std::sync::atomic::Ordering::SeqCst);
+    assert!((1..=6).contains(&requests), "{requests} list requests in 2 s: no backoff");
+    assert!(matches!(&*watched.borrow(), watch::Progress::Starting(Some(e)) if e.contains("403")), "the last error is kept");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_namespace_whose_watches_cannot_list_is_refused_before_any_action() {
+    let (client, server) = served(|request| {
+        let path = request.uri.split('?').next().unwrap_or_default().to_owned();
+        match (request.method.as_str(), path.as_str()) {
+            ("POST", "/api/v1/namespaces") => {
+                (201, json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "stsc-x-abc123"}}))
+            }
+            // The pods watch is refused; every other watch lists an empty namespace.
+            (_, p) if p.ends_with("/pods") => (403, forbidden("pods is forbidden: User \"ci\" cannot list resource \"pods\"")),
+            // A watch stays open with nothing to say.
+            _ if request.uri.contains("watch=true") => (0, Value::Null),
+            (_, p) => {
+                let kind = if p.contains("persistentvolumes") && !p.contains("claims") { "PersistentVolumeList" } else { "List" };
+                (200, json!({"apiVersion": "v1", "kind": kind, "metadata": {"resourceVersion": "1"}, "items": []}))
+            }
+        }
+    });
+    let mut c = LiveCluster::new(client, DEFAULT_PROBE_IMAGE);
+    let labels: BTreeMap<String, String> = [(RUN_LABEL.to_owned(), "abc123".to_owned())].into();
+    let err = c.create_namespace("stsc-x-abc123", &labels).await.expect_err("the barrier holds");
+    assert!(matches!(err, ClusterError::Watch(_)), "{err:?}");
+    let text = err.to_string();
+    assert!(text.contains("pods (") && text.contains("403"), "{text}");
+    assert!(!text.contains("statefulsets"), "only the failing watch is named: {text}");
+    c.watches.drain(..).for_each(|t| t.abort());
+    drop(c);
+    server.abort();
 }
