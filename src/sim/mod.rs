@@ -507,15 +507,12 @@ impl SimCluster {
                 let old = existing.obj.spec.clone().unwrap_or_default();
                 let new = set.spec.clone().unwrap_or_default();
                 forbid_immutable(&name, &old, &new)?;
-                let template_changed = old.template != new.template;
                 if old != new {
                     // As the API server does: every change of the spec is a new generation.
                     existing.obj.metadata.generation = Some(existing.obj.metadata.generation.unwrap_or(1) + 1);
                 }
+                // The new template becomes the update revision when the controller observes it.
                 existing.obj.spec = Some(new);
-                if template_changed {
-                    existing.template_changed();
-                }
             }
             None => {
                 let uid = self.new_uid();
@@ -871,7 +868,6 @@ impl Cluster for SimCluster {
             target.image = Some(image.to_owned());
             sim.obj.metadata.generation = Some(sim.obj.metadata.generation.unwrap_or(1) + 1);
         }
-        sim.template_changed();
         self.update_set_status(set);
         self.schedule(delay::CONTROLLER, Task::Reconcile(set.to_owned()));
         Ok(())

@@ -29,6 +29,11 @@ pub(super) struct SimSet {
     pub update_revision: String,
     pub current_revision: String,
     pub obs: SetObs,
+    /// `status.observedGeneration`: the generation the controller last acted on. As in
+    /// kube-controller-manager, a change of the spec shows in the status (a new update revision)
+    /// only once the controller's next pass has observed it.
+    #[serde(default)]
+    pub observed_generation: i64,
 }
 
 /// Label the controller puts on each pod with its ordinal.
@@ -64,6 +69,7 @@ impl SimSet {
             update_revision: revision.clone(),
             current_revision: revision,
             obs: SetObs::default(),
+            observed_generation: 0,
         };
         set.obs = set.observe(0, 0);
         set
@@ -111,6 +117,19 @@ impl SimSet {
         self.retention().1 == "Delete"
     }
 
+    /// The controller observes the latest spec: a changed template becomes the update revision.
+    pub fn observe_spec(&mut self) {
+        let generation = self.obj.metadata.generation.unwrap_or(1);
+        if self.observed_generation >= generation {
+            return;
+        }
+        let template = self.obj.spec.as_ref().map(|s| s.template.clone()).unwrap_or_default();
+        if revision_name(&self.name(), &template) != self.update_revision {
+            self.template_changed();
+        }
+        self.observed_generation = generation;
+    }
+
     /// Records a template change: a new update revision.
     pub fn template_changed(&mut self) {
         let template = self.obj.spec.as_ref().map(|s| s.template.clone()).unwrap_or_default();
@@ -126,7 +145,7 @@ impl SimSet {
             name: self.name(),
             uid: self.uid.clone(),
             generation: self.obj.metadata.generation,
-            observed_generation: self.obj.metadata.generation,
+            observed_generation: (self.observed_generation > 0).then_some(self.observed_generation),
             replicas: self.replicas(),
             service_name: spec.and_then(|s| s.service_name.clone()),
             pod_management_policy: if self.parallel() { "Parallel".into() } else { "OrderedReady".into() },
@@ -151,6 +170,9 @@ impl SimSet {
 impl SimCluster {
     /// One pass of the controller over StatefulSet `name`.
     pub(super) fn reconcile_set(&mut self, name: &str) {
+        if let Some(set) = self.sets.get_mut(name) {
+            set.observe_spec();
+        }
         let Some(set) = self.sets.get(name).cloned() else { return };
         let monotonic = !set.parallel() || self.has(Fault::ParallelAsOrdered);
         let replica_count = set.replicas();
