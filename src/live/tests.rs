@@ -603,3 +603,110 @@ async fn a_namespace_whose_watches_cannot_list_is_refused_before_any_action() {
     drop(c);
     server.abort();
 }
+
+/// A loopback API server for exec, which a tower mock cannot serve (kube opens it with an HTTP
+/// upgrade to a websocket): `GET` of a pod answers a pod with a sidecar; an exec is accepted
+/// with the channel protocol kube offers, prints `stdout` on channel 1 and `stderr` on 2, and
+/// ends with `status` on channel 3. Returns its URL and the exec request paths it saw.
+async fn exec_server(
+    stdout: &'static str,
+    stderr: &'static str,
+    status: Value,
+) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use futures::SinkExt;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio_tungstenite::tungstenite::{Message, handshake::server};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
+    let url = format!("http://{}", listener.local_addr().expect("address"));
+    let paths = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = std::sync::Arc::clone(&paths);
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let seen = std::sync::Arc::clone(&seen);
+            let status = status.clone();
+            tokio::spawn(async move {
+                loop {
+                    // Look at the request head without taking it, to choose plain HTTP or websocket.
+                    let mut head = vec![0u8; 8192];
+                    let n = match stream.peek(&mut head).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => n,
+                    };
+                    let text = String::from_utf8_lossy(&head[..n]).to_string();
+                    let Some(end) = text.find("\r\n\r\n") else { continue };
+                    if text.to_ascii_lowercase().contains("upgrade: websocket") {
+                        let path = text.split_whitespace().nth(1).unwrap_or_default().to_owned();
+                        seen.lock().expect("lock").push(path);
+                        let choose = |request: &server::Request, mut response: server::Response| {
+                            let offered =
+                                request.headers().get("sec-websocket-protocol").and_then(|v| v.to_str().ok()).unwrap_or("");
+                            let chosen = offered
+                                .split(',')
+                                .map(str::trim)
+                                .find(|p| p.starts_with("v4.channel"))
+                                .unwrap_or("v4.channel.k8s.io");
+                            response.headers_mut().insert("sec-websocket-protocol", chosen.parse().expect("header"));
+                            Ok(response)
+                        };
+                        let Ok(mut ws) = tokio_tungstenite::accept_hdr_async(stream, choose).await else { return };
+                        for (channel, text) in [(1u8, stdout), (2u8, stderr)] {
+                            if !text.is_empty() {
+                                let mut frame = vec![channel];
+                                frame.extend_from_slice(text.as_bytes());
+                                let _ = ws.send(Message::binary(frame)).await;
+                            }
+                        }
+                        let mut frame = vec![3u8];
+                        frame.extend_from_slice(status.to_string().as_bytes());
+                        let _ = ws.send(Message::binary(frame)).await;
+                        let _ = ws.close(None).await;
+                        return;
+                    }
+                    let mut taken = vec![0u8; end + 4];
+                    if stream.read_exact(&mut taken).await.is_err() {
+                        return;
+                    }
+                    let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web-0", "namespace": "stsc-seed-001-abc123"},
+                                     "spec": {"containers": [{"name": "nginx", "image": "nginx"}, {"name": "log-shipper", "image": "busybox"}]}})
+                    .to_string();
+                    let response = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{pod}",
+                        pod.len()
+                    );
+                    if stream.write_all(response.as_bytes()).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (url, paths)
+}
+
+fn loopback_cluster(url: &str) -> LiveCluster {
+    let config = kube::Config::new(url.parse().expect("url"));
+    cluster(Client::try_from(config).expect("client"))
+}
+
+#[tokio::test]
+async fn exec_reads_the_commands_output_from_the_named_container() {
+    let (url, paths) = exec_server("web-0\n", "", json!({"metadata": {}, "status": "Success"})).await;
+    let mut c = loopback_cluster(&url);
+    let out = c.exec("web-0", &ExecCommand::Hostname).await.expect("hostname ran");
+    assert_eq!(out, "web-0");
+    let paths = paths.lock().expect("lock").clone();
+    assert_eq!(paths.len(), 1, "{paths:?}");
+    assert!(paths[0].contains("/api/v1/namespaces/stsc-seed-001-abc123/pods/web-0/exec?"), "{}", paths[0]);
+    assert!(paths[0].contains("container=nginx") && paths[0].contains("command=hostname"), "{}", paths[0]);
+}
+
+#[tokio::test]
+async fn an_exec_that_exits_non_zero_is_an_error_with_what_it_printed() {
+    let failure = json!({"metadata": {}, "status": "Failure", "message": "command terminated with non-zero exit code: error executing command [cat -- /data/token], exit code 1",
+                         "reason": "NonZeroExitCode", "details": {"causes": [{"reason": "ExitCode", "message": "1"}]}});
+    let (url, _) = exec_server("", "cat: can't open '/data/token': No such file or directory\n", failure).await;
+    let mut c = loopback_cluster(&url);
+    let err = c.exec("web-0", &ExecCommand::Read { path: "/data/token".into() }).await.expect_err("exit code 1");
+    assert!(err.contains("non-zero exit code"), "{err}");
+    assert!(err.contains("No such file or directory"), "what the command printed is kept: {err}");
+}
