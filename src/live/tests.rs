@@ -608,6 +608,8 @@ async fn a_namespace_whose_watches_cannot_list_is_refused_before_any_action() {
 /// upgrade to a websocket): `GET` of a pod answers a pod with a sidecar; an exec is accepted
 /// with the channel protocol kube offers, prints `stdout` on channel 1 and `stderr` on 2, and
 /// ends with `status` on channel 3. Returns its URL and the exec request paths it saw.
+// The handshake callback's error type is tungstenite's own (a whole HTTP response).
+#[allow(clippy::result_large_err)]
 async fn exec_server(
     stdout: &'static str,
     stderr: &'static str,
