@@ -658,10 +658,15 @@ fn selftest(args: &SelftestArgs) -> ExitCode {
 
 /// A client for the kubeconfig context, or the reason printed and exit code 3.
 pub(crate) async fn connect(kubeconfig: Option<&Path>, context: Option<&str>) -> Result<kube::Client, ExitCode> {
-    live::client(kubeconfig, context).await.map_err(|e| {
-        eprintln!("error: {e}");
-        ExitCode::Environment
-    })
+    match live::client(kubeconfig, context).await {
+        Ok(client) => Ok(client),
+        Err(e) => {
+            eprintln!("error: {e}");
+            // Nothing exists yet to clean up, and a credential plugin that never returned may
+            // still hold a thread the runtime would wait for on its way out.
+            std::process::exit(ExitCode::Environment as i32);
+        }
+    }
 }
 
 /// Runs the scenarios on the cluster of the current kubeconfig context: connect, preflight

@@ -34,8 +34,22 @@ pub async fn client(kubeconfig: Option<&Path>, context: Option<&str>) -> Result<
         ))
     })?;
     config.connect_timeout = Some(Duration::from_secs(5));
-    Client::try_from(config).map_err(|e| EnvironmentError(format!("cannot build a Kubernetes client: {e}")))
+    // kube runs a kubeconfig's credential plugin (`exec`) synchronously while it builds the
+    // client: on the blocking pool, so that a plugin that never returns is bounded too.
+    let built = tokio::time::timeout(CLIENT_BOUND, tokio::task::spawn_blocking(move || Client::try_from(config))).await;
+    match built {
+        Ok(Ok(Ok(client))) => Ok(client),
+        Ok(Ok(Err(e))) => Err(EnvironmentError(format!("cannot build a Kubernetes client: {e}"))),
+        Ok(Err(e)) => Err(EnvironmentError(format!("cannot build a Kubernetes client: {e}"))),
+        Err(_) => Err(EnvironmentError(format!(
+            "the kubeconfig's credential plugin did not answer within {}s; nothing was created",
+            CLIENT_BOUND.as_secs()
+        ))),
+    }
 }
+
+/// How long building a client may take (a credential plugin runs meanwhile).
+pub const CLIENT_BOUND: Duration = Duration::from_secs(30);
 
 /// A kube error in words a user can act on; `doing` says what the harness was doing.
 #[must_use]
