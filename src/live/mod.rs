@@ -51,7 +51,7 @@ pub use self::{
 use crate::{
     cluster::{Cluster, ClusterError, ExecCommand, HttpAnswer},
     manifest::Object,
-    plan::{MANAGED_BY, MANAGED_BY_LABEL, RUN_LABEL},
+    plan::{MANAGED_BY, MANAGED_BY_LABEL, RUN_LABEL, SCENARIO_LABEL},
     timeline::{Event, HttpResponse},
 };
 
@@ -210,15 +210,13 @@ impl LiveCluster {
         self.watch(self.api::<Service>(), config(), Translator::new("services", events::service));
         self.watch(self.api::<Secret>(), config(), Translator::new("secrets", events::secret));
         self.watch(self.api::<CoreEvent>(), config(), Translator::new("events", events::kube_event));
-        // Volumes are cluster-scoped: the run's own (labelled) ones; dynamic ones show up
-        // through their claims.
-        let run = self.labels.get(RUN_LABEL).cloned().unwrap_or_default();
+        // Volumes are cluster-scoped: this scenario's own (labelled with the run and the
+        // scenario: the scenarios of one run share its id, and a volume of another scenario has
+        // no place in this one's history — seen on the testbed); dynamic ones show up through
+        // their claims.
+        let selector = volume_selector(&self.labels);
         let volumes: Api<PersistentVolume> = Api::all(self.client.clone());
-        self.watch(
-            volumes,
-            watcher::Config::default().labels(&format!("{RUN_LABEL}={run}")),
-            Translator::new("persistentvolumes", events::volume),
-        );
+        self.watch(volumes, watcher::Config::default().labels(&selector), Translator::new("persistentvolumes", events::volume));
     }
 
     async fn exec_output(&self, pod: &str, argv: Vec<String>) -> Result<String, String> {
@@ -602,6 +600,15 @@ pub async fn prepared_baselines(client: &Client) -> Result<Vec<crate::upgrade::B
         baselines.push(crate::upgrade::baseline_from_config_map(&map.data.unwrap_or_default())?);
     }
     Ok(baselines)
+}
+
+/// The label selector of one scenario run's own volumes.
+fn volume_selector(labels: &BTreeMap<String, String>) -> String {
+    [RUN_LABEL, SCENARIO_LABEL]
+        .iter()
+        .map(|key| format!("{key}={}", labels.get(*key).map_or("", String::as_str)))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// Whether an object's labels say the harness created it.

@@ -712,3 +712,14 @@ async fn an_exec_that_exits_non_zero_is_an_error_with_what_it_printed() {
     assert!(err.contains("non-zero exit code"), "{err}");
     assert!(err.contains("No such file or directory"), "what the command printed is kept: {err}");
 }
+
+#[test]
+fn a_scenario_watches_only_its_own_volumes_not_those_of_its_run() {
+    let labels: BTreeMap<String, String> = [
+        (RUN_LABEL.to_owned(), "abc123".to_owned()),
+        (crate::plan::SCENARIO_LABEL.to_owned(), "seed-000-identity".to_owned()),
+        (MANAGED_BY_LABEL.to_owned(), MANAGED_BY.to_owned()),
+    ]
+    .into();
+    assert_eq!(volume_selector(&labels), "sts-conformance/run=abc123,sts-conformance/scenario=seed-000-identity");
+}
