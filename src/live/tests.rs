@@ -409,6 +409,25 @@ async fn cleanup_deletes_only_what_carries_the_runs_labels() {
     assert!(err.contains("someone-elses does not carry this run's labels: left alone"), "{err}");
 }
 
+/// A watch of the pods of namespace `ns` on `client`, running: its task, the timeline events it
+/// sends, and how far it has come.
+fn spawn_pod_watch(
+    client: Client,
+) -> (JoinHandle<()>, mpsc::UnboundedReceiver<Stamped>, tokio::sync::watch::Receiver<watch::Progress>) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let (progress, watched) = tokio::sync::watch::channel(watch::Progress::Starting(None));
+    let api: Api<Pod> = Api::namespaced(client, "ns");
+    let task = tokio::spawn(watch::run(
+        api,
+        watcher::Config::default(),
+        Translator::new("pods", events::pod),
+        Instant::now(),
+        tx,
+        progress,
+    ));
+    (task, rx, watched)
+}
+
 #[tokio::test]
 async fn watch_events_become_timeline_entries_and_a_410_a_gap() {
     let pod = |rv: &str, phase: &str, ready: &str| {
@@ -435,18 +454,7 @@ async fn watch_events_become_timeline_entries_and_a_410_a_gap() {
         let _pending = handle.next_request().await;
         std::future::pending::<()>().await;
     });
-    let client = Client::new(service, "default");
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let api: Api<Pod> = Api::namespaced(client, "ns");
-    let (progress, _) = tokio::sync::watch::channel(watch::Progress::Starting(None));
-    let task = tokio::spawn(watch::run(
-        api,
-        watcher::Config::default(),
-        Translator::new("pods", events::pod),
-        Instant::now(),
-        tx,
-        progress,
-    ));
+    let (task, mut rx, _) = spawn_pod_watch(Client::new(service, "default"));
     let mut got = Vec::new();
     while got.len() < 5 {
         let (_, event) = tokio::time::timeout(Duration::from_secs(10), rx.recv()).await.expect("in time").expect("an event");
@@ -556,17 +564,7 @@ async fn a_watch_that_keeps_failing_backs_off_instead_of_hammering_the_api_serve
         seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         (403, forbidden("pods is forbidden: User \"ci\" cannot list resource \"pods\""))
     });
-    let (tx, _rx) = mpsc::unbounded_channel();
-    let (progress, watched) = tokio::sync::watch::channel(watch::Progress::Starting(None));
-    let api: Api<Pod> = Api::namespaced(client, "ns");
-    let task = tokio::spawn(watch::run(
-        api,
-        watcher::Config::default(),
-        Translator::new("pods", events::pod),
-        Instant::now(),
-        tx,
-        progress,
-    ));
+    let (task, _rx, watched) = spawn_pod_watch(client);
     tokio::time::sleep(Duration::from_secs(2)).await;
     task.abort();
     let requests = count.load(std::sync::atomic::Ordering::SeqCst);
