@@ -105,6 +105,7 @@ mod tests {
                 outcome: crate::runner::StepOutcome::TimedOut,
                 error: Some("timed out".into()),
                 skipped: None,
+                timing: None,
             }],
             judged: vec![Judged { step: 0, target: "web".into(), claims: vec!["001-ordered-create".into()], outcome }],
             claims: vec![

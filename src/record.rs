@@ -124,6 +124,7 @@ impl Header {
                 outcome: s.outcome.unwrap_or(if s.error.is_some() { StepOutcome::ActionFailed } else { StepOutcome::Completed }),
                 error: s.error.clone(),
                 skipped: s.skipped.clone(),
+                timing: None,
             })
             .collect()
     }

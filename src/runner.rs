@@ -103,13 +103,38 @@ pub struct StepReport {
     /// Why it was skipped.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub skipped: Option<String>,
+    /// When its condition was decided, against the cluster's last event (for benchmarks; not
+    /// in the report files, whose contents must not depend on timing).
+    #[serde(skip)]
+    pub timing: Option<StepTiming>,
+}
+
+/// How a completed step's time divides between the cluster and the harness, in milliseconds
+/// since the run started (wall time on a live cluster, virtual time on the sim).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct StepTiming {
+    /// The step began (before its action).
+    pub started_ms: u64,
+    /// The last watch event the harness had received when the step's `until` was decided: the
+    /// cluster's part of the step ends here.
+    pub last_event_ms: u64,
+    /// The step's `until` held and the harness moved on (before any `settle`).
+    pub decided_ms: u64,
+}
+
+impl StepTiming {
+    /// From the last relevant event to the decision: the harness's own reaction time.
+    #[must_use]
+    pub fn reaction_ms(&self) -> u64 {
+        self.decided_ms.saturating_sub(self.last_event_ms)
+    }
 }
 
 impl StepReport {
     /// A step that could not complete.
     #[must_use]
     pub fn failed(index: usize, action: String, elapsed_ms: u64, outcome: StepOutcome, error: String) -> Self {
-        Self { index, action, elapsed_ms, outcome, error: Some(error), skipped: None }
+        Self { index, action, elapsed_ms, outcome, error: Some(error), skipped: None, timing: None }
     }
 }
 
@@ -281,6 +306,7 @@ pub async fn run_scenario<C: Cluster>(
         view: View::default(),
         scenario: &scenario.name,
         progress: &mut *progress,
+        decided: None,
     };
     let mut steps = Vec::new();
     let setup = if plan.attach() {
@@ -305,12 +331,14 @@ pub async fn run_scenario<C: Cluster>(
                     outcome: StepOutcome::Skipped,
                     error: None,
                     skipped: Some(reason),
+                    timing: None,
                 };
                 runner.progress.step_finished(&scenario.name, &report);
                 steps.push(report);
                 continue;
             }
             let started = runner.cluster.now_ms();
+            runner.decided = None;
             let failure = if crate::interrupt::requested() {
                 Some(StepFailure { outcome: StepOutcome::Interrupted, message: "interrupted (Ctrl-C) before this step".into() })
             } else {
@@ -332,6 +360,11 @@ pub async fn run_scenario<C: Cluster>(
                     outcome: StepOutcome::Completed,
                     error: None,
                     skipped: None,
+                    timing: runner.decided.map(|(last_event_ms, decided_ms)| StepTiming {
+                        started_ms: started,
+                        last_event_ms: last_event_ms.max(started),
+                        decided_ms,
+                    }),
                 },
             };
             runner.progress.step_finished(&scenario.name, &report);
@@ -459,6 +492,8 @@ struct Runner<'a, C: Cluster> {
     view: View,
     scenario: &'a str,
     progress: &'a mut dyn Progress,
+    /// When the current step's `until` was decided: (last watch event, decision), in ms.
+    decided: Option<(u64, u64)>,
 }
 
 impl<C: Cluster> Runner<'_, C> {
@@ -549,6 +584,8 @@ impl<C: Cluster> Runner<'_, C> {
                 waiting.join("; ")
             )));
         }
+        let last_event = self.timeline.entries.iter().rev().find(|e| e.event.is_watched()).map_or(0, |e| e.at_ms);
+        self.decided = Some((last_event, self.cluster.now_ms()));
         if !step.settle.is_zero() {
             let deadline = self.cluster.now_ms() + step.settle.as_millis() as u64;
             self.observe_until(deadline, |_| false).await;
@@ -647,8 +684,8 @@ impl<C: Cluster> Runner<'_, C> {
     }
 
     /// Looks up the Service and every ready pod's record (short and fully qualified forms);
-    /// each name is retried until its answer matches what the observed state predicts or the
-    /// step's time is up (records follow readiness with a delay, and CoreDNS caches negative
+    /// each name is retried until its answer matches what the observed state predicts or half
+    /// the step's time is up (records follow readiness with a delay, and CoreDNS caches negative
     /// answers). Every answer is recorded; the `dns` check judges the last one of each name.
     async fn lookups(&mut self, set: &str, timeout_ms: u64) {
         let Some(service) = self.view.sets.get(set).and_then(|s| s.service_name.clone()) else { return };
@@ -659,7 +696,11 @@ impl<C: Cluster> Runner<'_, C> {
             names.push(format!("{pod}.{service}"));
             names.push(format!("{pod}.{service}.{ns}.svc.{domain}"));
         }
-        let deadline = self.cluster.now_ms() + timeout_ms;
+        // Retrying stops halfway through the step's time: a name that never settles (a broken
+        // cluster DNS) leaves the rest of the step for one answer to each remaining name, so
+        // that the step completes and the `dns` check judges every name, instead of the step
+        // timing out with names never asked.
+        let deadline = self.cluster.now_ms() + timeout_ms / 2;
         for name in names {
             loop {
                 let answer = self.cluster.resolve(&name).await;

@@ -130,6 +130,23 @@ pub enum Event {
     },
 }
 
+impl Event {
+    /// Whether this came from a watch of the cluster (not a step marker, a probe or a gap).
+    #[must_use]
+    pub fn is_watched(&self) -> bool {
+        matches!(
+            self,
+            Self::Pod { .. }
+                | Self::Claim { .. }
+                | Self::Volume { .. }
+                | Self::Service { .. }
+                | Self::StatefulSet { .. }
+                | Self::Secret { .. }
+                | Self::KubeEvent(_)
+        )
+    }
+}
+
 /// The facts about a pod that the checks use.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

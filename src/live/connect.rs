@@ -36,7 +36,13 @@ pub async fn client(kubeconfig: Option<&Path>, context: Option<&str>) -> Result<
     config.connect_timeout = Some(Duration::from_secs(5));
     // kube runs a kubeconfig's credential plugin (`exec`) synchronously while it builds the
     // client: on the blocking pool, so that a plugin that never returns is bounded too.
-    let built = tokio::time::timeout(CLIENT_BOUND, tokio::task::spawn_blocking(move || Client::try_from(config))).await;
+    let built = tokio::time::timeout(
+        CLIENT_BOUND,
+        tokio::task::spawn_blocking(move || {
+            kube::client::ClientBuilder::try_from(config).map(|builder| builder.with_layer(&counting()).build())
+        }),
+    )
+    .await;
     match built {
         Ok(Ok(Ok(client))) => Ok(client),
         Ok(Ok(Err(e))) => Err(EnvironmentError(format!("cannot build a Kubernetes client: {e}"))),
@@ -46,6 +52,25 @@ pub async fn client(kubeconfig: Option<&Path>, context: Option<&str>) -> Result<
             CLIENT_BOUND.as_secs()
         ))),
     }
+}
+
+/// Requests sent to the API server by every client [`client`] built in this process.
+static REQUESTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// The number of requests clients from [`client`] have sent to the API server so far (each
+/// watch counts once, however long it runs; each retry counts again).
+#[must_use]
+pub fn requests_sent() -> u64 {
+    REQUESTS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// A layer that counts each request as it is sent.
+fn counting() -> tower::util::MapRequestLayer<fn(http::Request<kube::client::Body>) -> http::Request<kube::client::Body>> {
+    fn count(request: http::Request<kube::client::Body>) -> http::Request<kube::client::Body> {
+        REQUESTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        request
+    }
+    tower::util::MapRequestLayer::new(count as fn(_) -> _)
 }
 
 /// How long building a client may take (a credential plugin runs meanwhile).

@@ -44,7 +44,7 @@ use tokio::{sync::mpsc, task::JoinHandle};
 use self::watch::{Stamped, Translator, events};
 pub use self::{
     cleanup::{Leftover, leftovers, remove_leftovers},
-    connect::{EnvironmentError, client, explain},
+    connect::{EnvironmentError, client, explain, requests_sent},
     preflight::{Findings, Permission, cluster_role, permissions},
     probe::DEFAULT_PROBE_IMAGE,
 };
