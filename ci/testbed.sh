@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # The local testbed: a real Kubernetes control plane built from Go modules, on this machine.
 #
-#   ci/testbed.sh up      build what is missing (testbed/build.sh), start the cluster, wait for it
+#   ci/testbed.sh up [--nodes kwok|real]
+#                         build what is missing (testbed/build.sh), start the cluster, wait for it
 #   ci/testbed.sh env     print the exports a run needs:  eval "$(ci/testbed.sh env)"
 #   ci/testbed.sh down    stop every process `up` started and remove its data
 #   ci/testbed.sh logs    print the components' logs (the last lines of each)
 #   ci/testbed.sh status  say whether it is up
 #   ci/testbed.sh restart-apiserver   stop and start the control plane (breaks every watch)
+#   ci/testbed.sh restart-node        real node: drain, stop kubelet and containerd, start, uncordon
+#   ci/testbed.sh dns stop|start      real node: stop or start CoreDNS (a deliberate fault)
 #
 # What runs: etcd, kube-apiserver, kube-controller-manager (with the hostPath provisioner behind
 # a default StorageClass `standard`) and kube-scheduler as host processes, started by kwokctl's
@@ -14,6 +17,10 @@
 # tainted like a control-plane node), whose pods go Pending → Running → Ready through the
 # Stages in testbed/kwok/stages.yaml. Nothing is downloaded: `up` refuses to start when
 # kwokctl plans a download. Everything listens on loopback, and no pod runs a container.
+#
+# `--nodes real` starts one real node instead (ci/node.sh): kubelet on containerd, the CNI
+# bridge, kube-proxy and CoreDNS, with images built locally (testbed/images.sh) and the network
+# rule applied before the first pod. `env` then also prints the image map the scenarios need.
 #
 # Environment: STS_TESTBED_DIR (state; default ~/.local/state/sts-conformance/testbed),
 # STS_TESTBED_CACHE (binaries; see testbed/build.sh).
@@ -40,9 +47,27 @@ answers() {
 }
 
 up() {
-  bin=$("$root/testbed/build.sh" kubernetes etcd kwok)
+  local nodes=kwok
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --nodes) nodes=${2:-}; shift 2 ;;
+      --nodes=*) nodes=${1#--nodes=}; shift ;;
+      *) die "unknown option '$1' (up [--nodes kwok|real])" ;;
+    esac
+  done
+  case "$nodes" in kwok | real) ;; *) die "--nodes takes kwok or real, not '$nodes'" ;; esac
+  local components=(kubernetes etcd kwok)
+  [ "$nodes" = kwok ] || components+=(coredns)
+  bin=$("$root/testbed/build.sh" "${components[@]}")
   kwok_env "$bin"
-  if answers; then log "already up ($kubeconfig)"; return 0; fi
+  if answers; then
+    [ "$(cat "$state/nodes" 2>/dev/null || echo kwok)" = "$nodes" ] ||
+      die "already up with $(cat "$state/nodes" 2>/dev/null || echo kwok) nodes; ci/testbed.sh down first"
+    log "already up ($kubeconfig)"
+    return 0
+  fi
+  local images=""
+  if [ "$nodes" = real ]; then images=$("$root/testbed/images.sh"); fi
   if [ -e "$state" ]; then
     log "clearing a testbed that no longer answers (its processes were ended)"
     down
@@ -54,8 +79,14 @@ up() {
     --etcd-binary "$bin/etcd" --kube-apiserver-binary "$bin/kube-apiserver"
     --kube-controller-manager-binary "$bin/kube-controller-manager"
     --kube-scheduler-binary "$bin/kube-scheduler" --kwok-controller-binary "$bin/kwok"
-    --config "$root/testbed/kwok/cluster.yaml" --config "$root/testbed/kwok/stages.yaml"
+    --config "$root/testbed/kwok/cluster.yaml"
   )
+  if [ "$nodes" = kwok ]; then
+    args+=(--config "$root/testbed/kwok/stages.yaml")
+  else
+    # Nothing simulated: no kwok controller, so no Stage can touch a pod.
+    args+=(--disable kwok-controller)
+  fi
   local plan
   plan=$("$bin/kwokctl" --dry-run create cluster "${args[@]}" 2>&1) || die "kwokctl cannot plan the cluster: $plan"
   if grep -E '^# Download https?://' <<<"$plan"; then
@@ -68,8 +99,14 @@ up() {
     die "the cluster did not start"
   fi
   touch "$state/up"
+  echo "$nodes" >"$state/nodes"
+  if [ "$nodes" = real ]; then
+    echo "$images" >"$state/images"
+    "$root/ci/node.sh" up "$state" "$bin" "$kubeconfig" "$images" || { logs_ >&2; die "the real node did not start"; }
+  fi
   # Nodes: kwok manages every node; one carries the control-plane taint, as on kubeadm clusters.
   for i in 0 1 2; do
+    [ "$nodes" = kwok ] || break
     local taint=""
     if [ "$i" = 0 ]; then
       taint='  taints: [{key: node-role.kubernetes.io/control-plane, effect: NoSchedule}]'
@@ -96,8 +133,9 @@ provisioner: kubernetes.io/host-path
 reclaimPolicy: Delete
 volumeBindingMode: Immediate
 YAML
-  local deadline=$((SECONDS + 120))
-  until [ "$(kubectl_ get nodes --no-headers 2>/dev/null | grep -c ' Ready')" = 3 ]; do
+  local deadline=$((SECONDS + 120)) want=3
+  [ "$nodes" = kwok ] || want=1
+  until [ "$(kubectl_ get nodes --no-headers 2>/dev/null | grep -c ' Ready')" = $want ]; do
     [ $SECONDS -lt $deadline ] || { logs_ >&2; die "the nodes did not become Ready within 120s"; }
     sleep 1
   done
@@ -105,13 +143,19 @@ YAML
     [ $SECONDS -lt $deadline ] || { logs_ >&2; die "the service account controller did not start"; }
     sleep 1
   done
-  log "up: $(kubectl_ version -o json | grep -m1 gitVersion | tr -d ' ,"') with 3 kwok nodes; KUBECONFIG=$kubeconfig"
+  local described="3 kwok nodes"
+  [ "$nodes" = kwok ] || described="a real node"
+  log "up: $(kubectl_ version -o json | grep -m1 gitVersion | tr -d ' ,"') with $described; KUBECONFIG=$kubeconfig"
 }
 
 down() {
+  local bin
+  bin=$("$root/testbed/build.sh" kubernetes etcd kwok 2>/dev/null)
+  # The real node first, while the API server still answers (its pods are deleted through it).
+  if [ -d "$state/node" ]; then
+    "$root/ci/node.sh" down "$state" "$bin" "$kubeconfig" || log "the real node could not be stopped cleanly"
+  fi
   if [ -d "$state/kwok/clusters/$name" ]; then
-    local bin
-    bin=$("$root/testbed/build.sh" kubernetes etcd kwok 2>/dev/null)
     kwok_env "$bin"
     "$bin/kwokctl" delete cluster --name "$name" --kubeconfig "$kubeconfig" >&2 || log "kwokctl could not delete the cluster"
   fi
@@ -128,6 +172,7 @@ down() {
 }
 
 logs_() {
+  if [ -d "$state/node" ]; then "$root/ci/node.sh" logs "$state"; fi
   local dir="$state/kwok/clusters/$name/logs"
   [ -d "$dir" ] || { echo "no testbed logs in $dir"; return 0; }
   for f in "$dir"/*.log; do
@@ -137,11 +182,14 @@ logs_() {
 }
 
 case "${1:-}" in
-  up) up ;;
+  up) shift; up "$@" ;;
   down) down ;;
   env)
     [ -f "$state/up" ] || die "the testbed is not up (ci/testbed.sh up)"
-    echo "export KUBECONFIG='$kubeconfig'"
+    echo "export KUBECONFIG='$kubeconfig' STS_TESTBED_NODES='$(cat "$state/nodes" 2>/dev/null || echo kwok)'"
+    if [ -f "$state/images" ]; then
+      echo "export STS_CONFORMANCE_IMAGE_MAP='@$(cat "$state/images")/image-map'"
+    fi
     ;;
   logs) logs_ ;;
   status)
@@ -158,5 +206,18 @@ case "${1:-}" in
     deadline=$((SECONDS + 60))
     until answers; do [ $SECONDS -lt $deadline ] || die "the API server did not come back"; sleep 1; done
     ;;
-  *) echo "usage: ci/testbed.sh up|env|down|logs|status|restart-apiserver" >&2; exit 2 ;;
+  restart-node | dns)
+    [ -d "$state/node" ] || die "no real node (ci/testbed.sh up --nodes real)"
+    bin=$("$root/testbed/build.sh" kubernetes coredns 2>/dev/null)
+    if [ "$1" = restart-node ]; then
+      "$root/ci/node.sh" restart "$state" "$bin" "$kubeconfig"
+    else
+      case "${2:-}" in
+        stop) "$root/ci/node.sh" dns-stop "$state" ;;
+        start) "$root/ci/node.sh" dns-start "$state" "$bin" ;;
+        *) die "usage: ci/testbed.sh dns stop|start" ;;
+      esac
+    fi
+    ;;
+  *) echo "usage: ci/testbed.sh up [--nodes kwok|real]|env|down|logs|status|restart-apiserver|restart-node|dns stop|start" >&2; exit 2 ;;
 esac

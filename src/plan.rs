@@ -58,6 +58,19 @@ impl PlanOptions {
     }
 }
 
+impl PlanOptions {
+    /// `image` after the image map: the first entry whose FROM is a prefix of it rewrites it.
+    #[must_use]
+    pub fn map_image(&self, image: &str) -> String {
+        for (from, to) in &self.image_map {
+            if let Some(rest) = image.strip_prefix(from.as_str()) {
+                return format!("{to}{rest}");
+            }
+        }
+        image.to_owned()
+    }
+}
+
 /// One scenario run's concrete names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
@@ -118,12 +131,7 @@ impl Plan {
     /// An image after the image map.
     #[must_use]
     pub fn image(&self, image: &str) -> String {
-        for (from, to) in &self.options.image_map {
-            if let Some(rest) = image.strip_prefix(from.as_str()) {
-                return format!("{to}{rest}");
-            }
-        }
-        image.to_owned()
+        self.options.map_image(image)
     }
 
     /// The name an object has in this run.

@@ -194,8 +194,9 @@ pub struct RunArgs {
     #[arg(long, default_value = "cluster.local")]
     pub cluster_domain: String,
     /// Rewrite image prefixes, FROM=TO (repeatable), or @FILE with one FROM=TO per line (`#`
-    /// comments); k8s.gcr.io/=registry.k8s.io/ is always on.
-    #[arg(long = "image-map", value_name = "FROM=TO|@FILE")]
+    /// comments); the first matching entry wins, and k8s.gcr.io/=registry.k8s.io/ is always
+    /// on. The probe image is mapped too. Default: $STS_CONFORMANCE_IMAGE_MAP (one entry).
+    #[arg(long = "image-map", value_name = "FROM=TO|@FILE", env = IMAGE_MAP_ENV)]
     pub image_map: Vec<String>,
     /// Storage class for claims that need dynamic provisioning.
     #[arg(long)]
@@ -425,8 +426,11 @@ fn list(paths: &[PathBuf], claims: bool, output: Output) -> ExitCode {
     ExitCode::Pass
 }
 
+/// The variable that gives `--image-map` when the flag is absent (`ci/testbed.sh env` sets it).
+pub const IMAGE_MAP_ENV: &str = "STS_CONFORMANCE_IMAGE_MAP";
+
 /// The `--image-map` entries, files expanded; errors name the file and line.
-fn image_map(entries: &[String]) -> Result<Vec<(String, String)>, String> {
+pub(crate) fn image_map(entries: &[String]) -> Result<Vec<(String, String)>, String> {
     let mut map = Vec::new();
     let parse = |text: &str, origin: &str| match text.split_once('=') {
         Some((from, to)) if !from.trim().is_empty() => Ok((from.trim().to_owned(), to.trim().to_owned())),
@@ -728,7 +732,8 @@ async fn run_live(
             }
         }
     });
-    let connect = || live::LiveCluster::new(client.clone(), &args.probe_image).keeping(args.keep);
+    let probe_image = options.map_image(&args.probe_image);
+    let connect = || live::LiveCluster::new(client.clone(), &probe_image).keeping(args.keep);
     let reports = runner::run_many(selected, options, settings, usize::from(args.parallel), connect, printer).await;
     interrupts.abort();
     if crate::interrupt::requested() {

@@ -53,6 +53,9 @@ pub struct UpgradeArgs {
     /// Image of the DNS/HTTP probe pod.
     #[arg(long, value_name = "IMAGE", default_value = live::DEFAULT_PROBE_IMAGE)]
     pub probe_image: String,
+    /// Rewrite image prefixes, as `run --image-map` (the workload's and the probe's images).
+    #[arg(long = "image-map", value_name = "FROM=TO|@FILE", env = super::IMAGE_MAP_ENV)]
+    pub image_map: Vec<String>,
     /// Print only the summary.
     #[arg(short, long)]
     pub quiet: bool,
@@ -155,7 +158,14 @@ async fn prepare(args: &UpgradeArgs) -> ExitCode {
         }
     };
     let settings = RunSettings { cluster_domain: args.cluster_domain.clone(), ..RunSettings::default() };
-    let options = PlanOptions::new(run_id());
+    let mut options = PlanOptions::new(run_id());
+    match super::image_map(&args.image_map) {
+        Ok(map) => drop(options.image_map.splice(0..0, map)),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::BadInput;
+        }
+    }
     let mut printer = Printer::new(Mode::detect(args.quiet));
     let baselines = if let (true, Some(state)) = (args.sim, &args.sim_state) {
         let mut world = match SimWorld::load(state) {
@@ -187,7 +197,7 @@ async fn prepare(args: &UpgradeArgs) -> ExitCode {
         let mut baselines = Vec::new();
         let mut failure = None;
         for workload in &workloads {
-            let mut cluster = live::LiveCluster::new(client.clone(), &args.probe_image).keeping(true);
+            let mut cluster = live::LiveCluster::new(client.clone(), &options.map_image(&args.probe_image)).keeping(true);
             match upgrade::prepare(&mut cluster, workload, &options, &settings, &findings.server_version, &mut printer).await {
                 Ok((b, _)) => baselines.push(b),
                 Err(e) => {
@@ -238,6 +248,15 @@ fn read_baseline_file(file: &std::path::Path) -> Result<Vec<Baseline>, String> {
 async fn verify(args: &VerifyArgs) -> ExitCode {
     let common = &args.common;
     let settings = RunSettings { cluster_domain: common.cluster_domain.clone(), ..RunSettings::default() };
+    let mut images = PlanOptions::new("");
+    match super::image_map(&common.image_map) {
+        Ok(map) => drop(images.image_map.splice(0..0, map)),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::BadInput;
+        }
+    }
+    let probe_image = images.map_image(&common.probe_image);
     let mut printer = Printer::new(Mode::detect(common.quiet));
     let from_file = match common.baseline.as_deref().map(read_baseline_file).transpose() {
         Ok(b) => b,
@@ -301,7 +320,7 @@ async fn verify(args: &VerifyArgs) -> ExitCode {
         }
         let mut results = Vec::new();
         for baseline in &baselines {
-            let mut cluster = live::LiveCluster::new(client.clone(), &common.probe_image).keeping(!args.cleanup);
+            let mut cluster = live::LiveCluster::new(client.clone(), &probe_image).keeping(!args.cleanup);
             results.push(upgrade::verify(&mut cluster, baseline, &settings, &mut printer).await);
         }
         results

@@ -6,14 +6,41 @@
 //! after) and bind-utils (`Address: 10.0.0.7`, the server as `10.96.0.10#53`).
 
 /// The probe pod's image when `--probe-image` does not say otherwise: busybox 1.28, as in the
-/// seed documents and the Kubernetes DNS debugging guide — later busybox `nslookup` ignores the
-/// pod's search path, so short names (`web-0.nginx`) would not resolve.
+/// seed documents and the Kubernetes DNS debugging guide.
 pub const DEFAULT_PROBE_IMAGE: &str = "busybox:1.28";
 
-/// `nslookup NAME`.
+/// `nslookup` of `name` as the pod's own resolver would look it up: through the search path
+/// and `ndots` of the pod's `/etc/resolv.conf` (resolv.conf(5)), asking each candidate as a
+/// fully qualified name and printing the answer of the first that resolves, or else the failure
+/// of the first (the namespace's own name, the most telling).
+///
+/// The search is done here rather than left to `nslookup`: busybox up to 1.28 looked names up
+/// through libc and so used the search path, but later busybox `nslookup` (the one Debian and
+/// current images ship) asks a name with a dot in it (`web-0.nginx`) only as it is, which no
+/// pod's resolver does. Doing the search in the probe gives every image the pod's answer.
 #[must_use]
 pub fn nslookup_argv(name: &str) -> Vec<String> {
-    vec!["nslookup".into(), name.into()]
+    let script = r#"name=$1
+conf=${RESOLV_CONF:-/etc/resolv.conf}
+search=$(sed -n 's/^search[[:space:]]*//p' "$conf" 2>/dev/null | tail -n 1)
+ndots=$(sed -n 's/^options.*ndots:\([0-9]*\).*/\1/p' "$conf" 2>/dev/null | tail -n 1)
+dots=$(printf '%s' "$name" | tr -cd . | wc -c)
+case "$name" in
+  *.) candidates=$name ;;
+  *)
+    expanded=""
+    for domain in $search; do expanded="$expanded $name.$domain."; done
+    if [ "$dots" -lt "${ndots:-1}" ]; then candidates="$expanded $name."; else candidates="$name. $expanded"; fi ;;
+esac
+first=""
+for candidate in $candidates; do
+  out=$(nslookup "$candidate" 2>&1)
+  if printf '%s\n' "$out" | grep -q '^Name:'; then printf '%s\n' "$out"; exit 0; fi
+  [ -n "$first" ] || first=$out
+done
+printf '%s\n' "$first"
+exit 1"#;
+    vec!["sh".into(), "-c".into(), script.into(), "sh".into(), name.into()]
 }
 
 /// The addresses `nslookup` printed for the name asked, sorted; or why there are none.
@@ -53,14 +80,15 @@ pub fn parse_nslookup(output: &str) -> Result<Vec<String>, String> {
 }
 
 /// A shell command that fetches `url` and prints the body, then a last line `HTTP <status>`;
-/// curl when the image has it, else busybox wget.
+/// curl when the image has it, else busybox wget. wget's 10 s bound is the shell's own, not
+/// `-T`: Debian's static busybox 1.35 crashes (SIGSEGV) on `wget -T`.
 #[must_use]
 pub fn http_argv(url: &str) -> Vec<String> {
     let script = r#"if command -v curl >/dev/null 2>&1; then
   curl -sS -m 10 -o - -w '\nHTTP %{http_code}\n' "$1"
 else
-  out=$(wget -S -T 10 -O - "$1" 2>&1); code=$?
-  body=$(printf '%s\n' "$out" | grep -v '^  [A-Za-z-]*[:/ ]' | grep -v '^Connecting to' | grep -v '^wget: ')
+  out=$( (wget -q -S -O - "$1" 2>&1 & p=$!; (sleep 10; kill $p) >/dev/null 2>&1 & d=$!; wait $p; c=$?; kill $d 2>/dev/null; exit $c) ); code=$?
+  body=$(printf '%s\n' "$out" | grep -v '^  [A-Za-z-]*[:/ ]' | grep -vx '  ' | grep -v '^Connecting to' | grep -v '^wget: ')
   status=$(printf '%s\n' "$out" | sed -n 's/^  HTTP\/[0-9.]* \([0-9][0-9][0-9]\).*/\1/p' | tail -n 1)
   printf '%s\nHTTP %s\n' "$body" "${status:-000}"
   exit $code
@@ -99,6 +127,62 @@ mod tests {
         assert_eq!(parse_nslookup(BUSYBOX_128), Ok(vec!["10.32.2.12".to_owned()]));
         assert_eq!(parse_nslookup(BUSYBOX_136), Ok(vec!["10.244.1.7".to_owned(), "10.244.2.3".to_owned()]));
         assert_eq!(parse_nslookup(BIND), Ok(vec!["10.244.2.3".to_owned()]));
+    }
+
+    /// Runs the lookup script with a stand-in `nslookup` that knows `known` and the resolv.conf
+    /// `conf`; returns what it printed and its exit status, and the names it was asked.
+    fn lookup(name: &str, conf: &str, known: &str) -> (String, bool, Vec<String>) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let asked = dir.path().join("asked");
+        let fake = format!(
+            "#!/bin/sh\necho \"$1\" >> {asked}\necho 'Server: 10.0.0.10'\n\
+             if [ \"$1\" = '{known}' ]; then printf 'Name:\\t%s\\nAddress: 10.1.2.3\\n' \"$1\"; exit 0; fi\n\
+             echo \"** server can't find $1: NXDOMAIN\"; exit 1\n",
+            asked = asked.display()
+        );
+        let bin = dir.path().join("nslookup");
+        std::fs::write(&bin, fake).expect("write fake");
+        std::fs::set_permissions(&bin, std::os::unix::fs::PermissionsExt::from_mode(0o755)).expect("chmod");
+        std::fs::write(dir.path().join("resolv.conf"), conf).expect("write conf");
+        let argv = nslookup_argv(name);
+        let out = std::process::Command::new(&argv[0])
+            .args(&argv[1..])
+            .env("PATH", format!("{}:/usr/bin:/bin", dir.path().display()))
+            .env("RESOLV_CONF", dir.path().join("resolv.conf"))
+            .output()
+            .expect("sh runs");
+        let asked = std::fs::read_to_string(asked).unwrap_or_default().lines().map(str::to_owned).collect();
+        (String::from_utf8_lossy(&out.stdout).into_owned(), out.status.success(), asked)
+    }
+
+    const POD_CONF: &str = "search ns.svc.cluster.local svc.cluster.local cluster.local\nnameserver 10.0.0.10\noptions ndots:5\n";
+
+    #[test]
+    fn lookups_follow_the_pods_search_path_and_ndots() {
+        // Fewer dots than ndots: the search path first, in order; the first answer wins.
+        let (out, ok, asked) = lookup("web-0.nginx", POD_CONF, "web-0.nginx.ns.svc.cluster.local.");
+        assert!(ok, "{out}");
+        assert_eq!(parse_nslookup(&out), Ok(vec!["10.1.2.3".to_owned()]));
+        assert_eq!(asked, ["web-0.nginx.ns.svc.cluster.local."]);
+        // A name only the last candidate (itself) answers: every search domain was tried first.
+        let (_, ok, asked) = lookup("example.test", POD_CONF, "example.test.");
+        assert!(ok);
+        assert_eq!(asked.len(), 4, "{asked:?}");
+        assert_eq!(asked[3], "example.test.");
+        // At least ndots dots: the name as it is first.
+        let (_, _, asked) = lookup("a.b.c.d.e.f", POD_CONF, "none.");
+        assert_eq!(asked[0], "a.b.c.d.e.f.");
+        // A fully qualified name is asked alone.
+        let (_, _, asked) = lookup("web-0.nginx.ns.svc.cluster.local.", POD_CONF, "none.");
+        assert_eq!(asked, ["web-0.nginx.ns.svc.cluster.local."]);
+    }
+
+    #[test]
+    fn a_name_nothing_answers_reports_the_namespaces_own_failure() {
+        let (out, ok, asked) = lookup("web-9.nginx", POD_CONF, "none.");
+        assert!(!ok);
+        assert_eq!(asked.len(), 4);
+        assert_eq!(parse_nslookup(&out), Err("** server can't find web-9.nginx.ns.svc.cluster.local.: NXDOMAIN".to_owned()));
     }
 
     #[test]
