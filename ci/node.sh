@@ -318,12 +318,14 @@ up() {
 }
 
 # Removes every pod from the node through the API (so kubelet tears each sandbox and its network
-# down), then stops the processes and undoes the network changes in reverse order.
+# down), then stops the processes and undoes the network changes in reverse order. Best effort:
+# every step runs whatever the one before did; it fails at the end if anything is left.
 down() {
   [ -d "$n" ] || return 0
-  if [ -f "$n/pids/kubelet.pid" ] && [ -n "${kubeconfig:-}" ] && [ -f "$kubeconfig" ] && [ -x "${bin:-}/kubectl" ]; then
+  set +e
+  if [ -f "$n/pids/kubelet.pid" ] && [ -f "${kubeconfig:-/nonexistent}" ] && [ -x "${bin:-}/kubectl" ]; then
     local k=("$bin/kubectl" --kubeconfig "$kubeconfig" --request-timeout=10s)
-    "${k[@]}" delete pods --all-namespaces --all --grace-period=1 --wait=false >/dev/null 2>&1 || true
+    "${k[@]}" delete pods --all-namespaces --all --grace-period=1 --wait=false >/dev/null 2>&1
     local deadline=$((SECONDS + 60))
     while [ -n "$(ctr_ -n k8s.io tasks ls -q 2>/dev/null)" ] && [ $SECONDS -lt $deadline ]; do sleep 1; done
   fi
@@ -334,19 +336,26 @@ down() {
   if [ -S "$n/containerd/containerd.sock" ]; then
     local id
     for id in $(ctr_ -n k8s.io tasks ls -q 2>/dev/null); do
-      ctr_ -n k8s.io tasks kill -s SIGKILL "$id" >/dev/null 2>&1 || true
-      ctr_ -n k8s.io tasks rm -f "$id" >/dev/null 2>&1 || true
+      ctr_ -n k8s.io tasks kill -s SIGKILL "$id" >/dev/null 2>&1
+      ctr_ -n k8s.io tasks rm -f "$id" >/dev/null 2>&1
     done
   fi
   stop_pid containerd
-  [ -f "$n/chains-before" ] && remove_new_kube_chains >/dev/null 2>&1
+  if [ -f "$n/chains-before" ]; then remove_new_kube_chains >/dev/null 2>&1; fi
   if [ -f "$n/undo" ]; then
-    tac "$n/undo" | while read -r line; do eval "$line" >/dev/null 2>&1 || true; done
+    tac "$n/undo" | while read -r line; do eval "$line" >/dev/null 2>&1; done
   fi
-  # kubelet's pod cgroups and the mounts under its root.
-  for c in /sys/fs/cgroup/*/kubepods; do [ -d "$c" ] && find "$c" -depth -type d -exec rmdir {} + 2>/dev/null; done
-  grep -F " $n/" /proc/mounts | awk '{print $2}' | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
+  # kubelet's pod cgroups, and what kubelet and containerd mounted under the state folder.
+  local c m
+  for c in /sys/fs/cgroup/*/kubepods; do
+    if [ -d "$c" ]; then find "$c" -depth -type d -exec rmdir {} + 2>/dev/null; fi
+  done
+  for m in $(awk -v p="$n/" 'index($2, p) == 1 {print $2}' /proc/mounts | sort -r); do umount -l "$m"; done
   rm -rf "$n"
+  set -e
+  if [ -e "$n" ] || iptables -t mangle -S "$CHAIN" >/dev/null 2>&1 || ip -4 route show | grep -q "$POD_RANGE"; then
+    die "the real node was not wholly removed (state left in $n)"
+  fi
 }
 
 wait_ready() {

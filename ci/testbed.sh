@@ -153,7 +153,9 @@ down() {
   bin=$("$root/testbed/build.sh" kubernetes etcd kwok 2>/dev/null)
   # The real node first, while the API server still answers (its pods are deleted through it).
   if [ -d "$state/node" ]; then
-    "$root/ci/node.sh" down "$state" "$bin" "$kubeconfig" || log "the real node could not be stopped cleanly"
+    # Its record of what to undo lives in the state folder: keep that folder until it is done.
+    "$root/ci/node.sh" down "$state" "$bin" "$kubeconfig" ||
+      die "the real node could not be removed; its state is kept in $state/node (ci/testbed.sh down again)"
   fi
   if [ -d "$state/kwok/clusters/$name" ]; then
     kwok_env "$bin"

@@ -83,6 +83,19 @@ pub fn summary_table(reports: &[ScenarioReport], evidence_width: usize) -> Strin
             let _ = writeln!(out, "{:sw$}  {:cw$}  {:12}  {}", r.scenario, "-", "cleanup", cut(e, evidence_width));
         }
     }
+    // A failed claim's evidence in full: the table's line is cut to the terminal.
+    let failed: Vec<String> = reports
+        .iter()
+        .flat_map(|r| {
+            r.claims
+                .iter()
+                .filter(|c| c.verdict == Verdict::Fail)
+                .map(|c| format!("  {} {}: {}", r.scenario, c.claim, c.evidence))
+        })
+        .collect();
+    if !failed.is_empty() {
+        let _ = writeln!(out, "\nFailed claims, in full:\n{}", failed.join("\n"));
+    }
     let t = Totals::of(reports);
     let skipped = if t.skipped > 0 { format!(", {} skipped", t.skipped) } else { String::new() };
     let _ = writeln!(
@@ -180,4 +193,35 @@ pub fn volume_line(v: &crate::timeline::VolumeObs) -> String {
         v.storage_class.as_deref().unwrap_or("-"),
         v.claim.as_deref().unwrap_or("-")
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runner::ClaimVerdict;
+
+    #[test]
+    fn a_failed_claims_evidence_is_printed_whole_below_the_table() {
+        let evidence =
+            format!("step 3 dns web: nginx resolved to nslookup: write to '10.96.0.10': Connection refused{}", " …".repeat(60));
+        let report = ScenarioReport {
+            scenario: "seed-001-practice".into(),
+            namespace: "ns".into(),
+            run_id: "abc".into(),
+            steps: vec![],
+            judged: vec![],
+            claims: vec![
+                ClaimVerdict { claim: "001-dns".into(), verdict: Verdict::Fail, evidence: evidence.clone() },
+                ClaimVerdict { claim: "001-pvc".into(), verdict: Verdict::Pass, evidence: "fine".into() },
+            ],
+            diagnostics: None,
+            cleanup_error: None,
+            timeline: crate::timeline::Timeline::new(),
+        };
+        let table = summary_table(&[report], 40);
+        let (rows, rest) = table.split_once("Failed claims, in full:").expect("a section for the failed claim");
+        assert!(!rows.contains(&evidence), "the table row is cut: {rows}");
+        assert!(rest.contains(&format!("  seed-001-practice 001-dns: {evidence}")), "{rest}");
+        assert!(!rest.contains("001-pvc"), "only failed claims: {rest}");
+    }
 }

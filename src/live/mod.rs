@@ -220,13 +220,24 @@ impl LiveCluster {
     }
 
     async fn exec_output(&self, pod: &str, argv: Vec<String>) -> Result<String, String> {
-        match tokio::time::timeout(EXEC_BOUND, self.exec_unbounded(pod, argv)).await {
+        self.exec_bounded(pod, argv, false).await
+    }
+
+    /// What a probe command printed, whatever its exit status: a probe's failure is told by its
+    /// output (`nslookup` exits 1 for NXDOMAIN and says so), which the parsers read. `Err` only
+    /// when the command could not run.
+    async fn probe_output(&self, pod: &str, argv: Vec<String>) -> Result<String, String> {
+        self.exec_bounded(pod, argv, true).await
+    }
+
+    async fn exec_bounded(&self, pod: &str, argv: Vec<String>, any_status: bool) -> Result<String, String> {
+        match tokio::time::timeout(EXEC_BOUND, self.exec_unbounded(pod, argv, any_status)).await {
             Ok(result) => result,
             Err(_) => Err(format!("exec in pod {pod} did not finish within {}s", EXEC_BOUND.as_secs())),
         }
     }
 
-    async fn exec_unbounded(&self, pod: &str, argv: Vec<String>) -> Result<String, String> {
+    async fn exec_unbounded(&self, pod: &str, argv: Vec<String>, any_status: bool) -> Result<String, String> {
         let api: Api<Pod> = self.api();
         // Name the container: the API refuses an exec without one in a pod that has several
         // (sidecars). The first container is the workload's, as `kubectl exec` assumes.
@@ -259,6 +270,9 @@ impl LiveCluster {
         let _ = process.join().await;
         match status {
             Some(s) if s.status.as_deref() == Some("Failure") => {
+                if any_status && s.reason.as_deref() == Some("NonZeroExitCode") {
+                    return Ok(format!("{out}{err}"));
+                }
                 Err(format!("{} {}", s.message.unwrap_or_default(), err.trim()).trim().to_owned())
             }
             _ => Ok(out),
@@ -438,8 +452,8 @@ impl Cluster for LiveCluster {
 
     async fn resolve(&mut self, name: &str) -> Result<Vec<String>, String> {
         self.probe_pod().await?;
-        let output = self.exec_output(PROBE_POD, probe::nslookup_argv(name)).await;
-        // nslookup exits non-zero for NXDOMAIN: its output still says why.
+        // nslookup exits non-zero for NXDOMAIN: its output says why.
+        let output = self.probe_output(PROBE_POD, probe::nslookup_argv(name)).await;
         match output {
             Ok(text) => probe::parse_nslookup(&text),
             Err(e) => Err(e),
@@ -465,7 +479,7 @@ impl Cluster for LiveCluster {
                 PROBE_POD.to_owned()
             }
         };
-        let response = match self.exec_output(&pod, probe::http_argv(url)).await {
+        let response = match self.probe_output(&pod, probe::http_argv(url)).await {
             Ok(out) => {
                 probe::parse_http(&out).map(|(status, body)| HttpResponse { status, body: body.chars().take(2048).collect() })
             }

@@ -72,7 +72,15 @@ pub fn parse_nslookup(output: &str) -> Result<Vec<String>, String> {
         }
     }
     if addresses.is_empty() {
-        return Err(failure.map_or_else(|| "no address in the answer".to_owned(), |l| l.trim().to_owned()));
+        // Else the probe's own last words (`nslookup: write to '10.96.0.10': Connection refused`).
+        let last = || {
+            output
+                .lines()
+                .map(str::trim)
+                .rfind(|l| !l.is_empty() && !l.starts_with("Server:") && !l.starts_with("Address"))
+                .map(str::to_owned)
+        };
+        return Err(failure.map(|l| l.trim().to_owned()).or_else(last).unwrap_or_else(|| "no address in the answer".to_owned()));
     }
     addresses.sort();
     addresses.dedup();
@@ -192,6 +200,9 @@ mod tests {
         let old = "Server:    10.0.0.10\nAddress 1: 10.0.0.10\n\nnslookup: can't resolve 'web-9.nginx'\n";
         assert!(parse_nslookup(old).unwrap_err().contains("can't resolve"));
         assert!(parse_nslookup("").is_err());
+        // No DNS server answering: the probe's own words.
+        let refused = "Server:\t\t10.96.0.10\nAddress:\t10.96.0.10:53\n\nnslookup: write to '10.96.0.10': Connection refused\n";
+        assert_eq!(parse_nslookup(refused), Err("nslookup: write to '10.96.0.10': Connection refused".to_owned()));
     }
 
     #[test]

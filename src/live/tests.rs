@@ -711,6 +711,22 @@ async fn an_exec_that_exits_non_zero_is_an_error_with_what_it_printed() {
     assert!(err.contains("No such file or directory"), "what the command printed is kept: {err}");
 }
 
+#[tokio::test]
+async fn a_lookup_that_exits_non_zero_is_judged_by_what_nslookup_printed() {
+    // On a real cluster nslookup exits 1 for NXDOMAIN (and when no server answers): the answer
+    // is in its output, which must reach the check rather than "exit code 1".
+    let failure = json!({"metadata": {}, "status": "Failure", "message": "command terminated with non-zero exit code: error executing command [sh -c …], exit code 1",
+                         "reason": "NonZeroExitCode", "details": {"causes": [{"reason": "ExitCode", "message": "1"}]}});
+    let printed =
+        "Server:\t\t10.96.0.10\nAddress:\t10.96.0.10:53\n\n** server can't find web-9.nginx.ns.svc.cluster.local.: NXDOMAIN\n";
+    let (url, paths) = exec_server(printed, "", failure).await;
+    let mut c = loopback_cluster(&url);
+    c.probe_ready = true;
+    let err = c.resolve("web-9.nginx").await.expect_err("NXDOMAIN");
+    assert_eq!(err, "** server can't find web-9.nginx.ns.svc.cluster.local.: NXDOMAIN");
+    assert!(paths.lock().expect("lock")[0].contains("/pods/sts-conformance-probe/exec?"));
+}
+
 #[test]
 fn a_scenario_watches_only_its_own_volumes_not_those_of_its_run() {
     let labels: BTreeMap<String, String> = [
