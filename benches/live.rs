@@ -14,7 +14,8 @@
 //!   parallel-burst and reverse-rollout; with the harness's CPU time and peak memory.
 //!
 //! Options: `--replicas N`, `--only suite|scale`. Steps that need what the cluster lacks
-//! (containers, DNS on simulated nodes) are skipped, as with `run --skip-unsupported`.
+//! (containers, DNS on simulated nodes) are skipped, as with `run --skip-unsupported`; the
+//! image map comes from `$STS_CONFORMANCE_IMAGE_MAP`, as for `run`.
 //! Everything is created in the harness's own namespaces and removed afterwards.
 
 use std::{
@@ -67,7 +68,13 @@ fn usage() -> ! {
 
 /// Runs `scenarios` one at a time on the cluster, the steps needing what it lacks skipped.
 async fn run(client: &kube::Client, scenario: &Scenario) -> (ScenarioReport, Measure) {
-    let options = PlanOptions::new(format!("b{}", std::process::id() % 100_000));
+    let mut options = PlanOptions::new(format!("b{}", std::process::id() % 100_000));
+    // The testbed's real node needs its image map, as `run` reads it.
+    if let Ok(entry) = std::env::var(sts_conformance::cli::IMAGE_MAP_ENV) {
+        let map = sts_conformance::cli::image_map(&[entry]).expect("a valid image map");
+        options.image_map.splice(0..0, map);
+    }
+    let probe_image = options.map_image(sts_conformance::live::DEFAULT_PROBE_IMAGE);
     let objects = runner::scenario_objects(scenario);
     let classes: Vec<_> = Plan::new(&scenario.name, &objects, options.clone()).dynamic_classes(&objects).into_iter().collect();
     let findings = live::preflight(client, &classes).await;
@@ -77,7 +84,7 @@ async fn run(client: &kube::Client, scenario: &Scenario) -> (ScenarioReport, Mea
     let sent_before = live::requests_sent();
     let cpu_before = cpu_ms();
     let started = Instant::now();
-    let connect = || live::LiveCluster::new(client.clone(), "busybox:1.28");
+    let connect = || live::LiveCluster::new(client.clone(), &probe_image);
     let mut reports = runner::run_many(&[scenario], &options, &settings, 1, connect, &mut Quiet).await;
     let wall = started.elapsed();
     let measure = Measure {

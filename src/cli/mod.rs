@@ -430,7 +430,10 @@ fn list(paths: &[PathBuf], claims: bool, output: Output) -> ExitCode {
 pub const IMAGE_MAP_ENV: &str = "STS_CONFORMANCE_IMAGE_MAP";
 
 /// The `--image-map` entries, files expanded; errors name the file and line.
-pub(crate) fn image_map(entries: &[String]) -> Result<Vec<(String, String)>, String> {
+///
+/// # Errors
+/// An entry that is not FROM=TO, or a file that cannot be read.
+pub fn image_map(entries: &[String]) -> Result<Vec<(String, String)>, String> {
     let mut map = Vec::new();
     let parse = |text: &str, origin: &str| match text.split_once('=') {
         Some((from, to)) if !from.trim().is_empty() => Ok((from.trim().to_owned(), to.trim().to_owned())),
