@@ -419,6 +419,16 @@ pub(crate) mod fixture {
             self.timeline.push(0, Event::Pod { change: Change::Modified, pod: pod.into() })
         }
 
+        /// A new incarnation of `name` appears already Running and Ready (no Pending seen).
+        pub fn create_ready(&mut self, name: &str) -> usize {
+            let seq = self.create(name);
+            let pod = self.pods.get_mut(name).expect("just created");
+            pod.phase = "Running".into();
+            pod.ready = true;
+            self.timeline.entries[seq].event = Event::Pod { change: Change::Added, pod: pod.clone().into() };
+            seq
+        }
+
         pub fn ready(&mut self, name: &str) -> usize {
             self.modify(name, |p| {
                 p.phase = "Running".into();

@@ -441,48 +441,92 @@ pub(super) fn reverse_termination(window: &Window<'_>) -> Outcome {
 }
 
 /// **parallel-burst** — with Parallel, the controller launches (and terminates) pods without
-/// waiting: every pod created in the window appears before the first of them becomes Ready, and
-/// every pod that terminates begins before the first of them is gone. Needs two or more pods.
+/// waiting (`stateful_set_control.go`: with a non-monotonic policy one sync creates every missing
+/// pod and deletes every condemned one, whatever their readiness). The proof is one pod created
+/// while a predecessor (a lower ordinal) was not Running and Ready, or one pod that began
+/// terminating while a successor (a higher ordinal) still existed: OrderedReady never does that.
+///
+/// A burst is not instant: the controller issues its requests in growing batches under its
+/// client's rate limit, so in a large set later pods are created after earlier ones became Ready.
+/// Only when *no* creation (termination) in the window was out of order is it judged: `fail` when
+/// the controller demonstrably waited — a pod came only after its predecessor, which had been
+/// seen not Ready, became Ready (its successor, seen terminating, was gone) — and `inconclusive`
+/// when the pods were Ready (gone) as soon as they were seen, so the history cannot tell a burst
+/// from waiting. Each direction needs two or more pods.
 pub(super) fn parallel_burst(window: &Window<'_>) -> Outcome {
     let check = CheckName::ParallelBurst;
     if window.policy(&window.view_after()) != Policy::Parallel {
         return Outcome::new(check, Verdict::NotApplicable, "the set is not Parallel", vec![]);
     }
-    let mut created_uids = BTreeMap::new();
-    let mut first_ready: Option<(String, usize)> = None;
-    let mut late_creations = Vec::new();
-    let mut terminating_uids = BTreeMap::new();
-    let mut first_gone: Option<(String, usize)> = None;
-    let mut late_terminations = Vec::new();
+    let mut creations = Burst::default();
+    let mut terminations = Burst::default();
+    // Per pod UID: when it was created, and when it became Ready after being seen not Ready.
+    let mut created_at: BTreeMap<String, usize> = BTreeMap::new();
+    let mut ready_after_wait: BTreeMap<String, usize> = BTreeMap::new();
+    // Per pod UID: when it began terminating, and when it was gone after being seen terminating.
+    let mut terminating_at: BTreeMap<String, usize> = BTreeMap::new();
+    let mut gone_after_wait: BTreeMap<u32, (String, usize)> = BTreeMap::new();
     window.replay(|view, entry| {
-        if let Some((_, pod)) = created(window, view, entry) {
-            if let Some((ready, at)) = &first_ready {
-                late_creations.push((
-                    format!("{} was created (#{}) only after {ready} was Ready (#{at})", pod.name, entry.seq),
-                    vec![entry.seq, *at],
+        let pods = view.set_pods(window.target);
+        if let Some((k, pod)) = created(window, view, entry) {
+            creations.count += 1;
+            let unready = (0..k).find(|i| pods.get(i).is_none_or(|p| !p.running_and_ready() || p.terminating));
+            if let Some(i) = unready {
+                creations.proof.get_or_insert_with(|| {
+                    (
+                        format!(
+                            "{} was created (#{}) while {}-{i} was not Running and Ready",
+                            pod.name, entry.seq, window.target
+                        ),
+                        entry.seq,
+                    )
+                });
+            } else if let Some((p, at)) =
+                k.checked_sub(1).and_then(|i| pods.get(&i)).and_then(|p| Some((p, *ready_after_wait.get(&p.uid)?)))
+            {
+                creations.waited.push((
+                    format!("{} was created (#{}) only after {} became Ready (#{at})", pod.name, entry.seq, p.name),
+                    vec![at, entry.seq],
                 ));
             }
-            created_uids.insert(pod.uid.clone(), entry.seq);
+            created_at.insert(pod.uid.clone(), entry.seq);
         }
-        if let Some((_, pod)) = begins_terminating(window, view, entry) {
-            if let Some((gone, at)) = &first_gone {
-                late_terminations.push((
-                    format!("{} began terminating (#{}) only after {gone} was gone (#{at})", pod.name, entry.seq),
-                    vec![entry.seq, *at],
-                ));
+        if let Some((k, pod)) = begins_terminating(window, view, entry) {
+            terminations.count += 1;
+            let successor = pods.iter().find(|(o, p)| **o > k && p.uid != pod.uid).map(|(_, p)| p.name.clone());
+            match successor {
+                Some(next) => {
+                    terminations.proof.get_or_insert_with(|| {
+                        (format!("{} began terminating (#{}) while {next} still existed", pod.name, entry.seq), entry.seq)
+                    });
+                }
+                None => {
+                    if let Some((name, at)) = gone_after_wait.get(&(k + 1)) {
+                        terminations.waited.push((
+                            format!("{} began terminating (#{}) only after {name} was gone (#{at})", pod.name, entry.seq),
+                            vec![*at, entry.seq],
+                        ));
+                    }
+                }
             }
-            terminating_uids.insert(pod.uid.clone(), entry.seq);
+            terminating_at.insert(pod.uid.clone(), entry.seq);
         }
         if let Event::Pod { change, pod } = &entry.event {
-            if first_ready.is_none() && created_uids.contains_key(&pod.uid) && pod.running_and_ready() {
-                first_ready = Some((pod.name.clone(), entry.seq));
+            let before = view.pods.get(&pod.name).filter(|old| old.uid == pod.uid);
+            if created_at.contains_key(&pod.uid) && pod.running_and_ready() && before.is_some_and(|old| !old.running_and_ready())
+            {
+                ready_after_wait.entry(pod.uid.clone()).or_insert(entry.seq);
             }
-            if first_gone.is_none() && *change == Change::Deleted && terminating_uids.contains_key(&pod.uid) {
-                first_gone = Some((pod.name.clone(), entry.seq));
+            if *change == Change::Deleted
+                && terminating_at.get(&pod.uid).is_some_and(|at| *at < entry.seq)
+                && let Some(k) = pod.ordinal_in(window.target)
+            {
+                gone_after_wait.insert(k, (pod.name.clone(), entry.seq));
             }
         }
     });
-    if created_uids.len() < 2 && terminating_uids.len() < 2 {
+    let judged = [("created", creations), ("terminated", terminations)].map(|(what, b)| (what, b.judge(what)));
+    if judged.iter().all(|(_, j)| j.is_none()) {
         return Outcome::new(
             check,
             Verdict::NotApplicable,
@@ -490,18 +534,47 @@ pub(super) fn parallel_burst(window: &Window<'_>) -> Outcome {
             vec![],
         );
     }
-    let violations: Vec<_> = late_creations.into_iter().chain(late_terminations).collect();
-    if let Some((detail, _)) = violations.first() {
-        let evidence = violations.iter().flat_map(|(_, e)| e.iter().copied()).collect();
-        return Outcome::new(check, Verdict::Fail, format!("{detail}: the controller waited"), evidence);
+    let verdict = |v: Verdict| judged.iter().filter_map(move |(what, j)| j.as_ref().filter(|j| j.0 == v).map(|j| (*what, j)));
+    if let Some((_, (_, detail, evidence))) = verdict(Verdict::Fail).next() {
+        return Outcome::new(check, Verdict::Fail, format!("{detail}: the controller waited"), evidence.clone());
     }
-    let evidence = created_uids.values().chain(terminating_uids.values()).copied().collect();
-    Outcome::new(
-        check,
-        Verdict::Pass,
-        format!("{} pods created and {} terminated without waiting for each other", created_uids.len(), terminating_uids.len()),
-        evidence,
-    )
+    if let Some((what, (_, detail, evidence))) = verdict(Verdict::Inconclusive).next() {
+        return Outcome::new(check, Verdict::Inconclusive, format!("pods {what} in order, {detail}"), evidence.clone());
+    }
+    let details: Vec<String> = verdict(Verdict::Pass).map(|(_, (_, detail, _))| detail.clone()).collect();
+    let evidence = verdict(Verdict::Pass).flat_map(|(_, (_, _, e))| e.iter().copied()).collect();
+    Outcome::new(check, Verdict::Pass, details.join("; "), evidence)
+}
+
+/// One direction (creations or terminations) of a [`parallel_burst`] window.
+#[derive(Default)]
+struct Burst {
+    count: usize,
+    /// The first event out of OrderedReady's order: proof of a burst.
+    proof: Option<(String, usize)>,
+    /// Events that came only after a wait OrderedReady would have made.
+    waited: Vec<(String, Vec<usize>)>,
+}
+
+impl Burst {
+    /// `None` with fewer than two events; else the verdict, its detail and evidence. `what`:
+    /// "created" or "terminated".
+    fn judge(self, what: &str) -> Option<(Verdict, String, Vec<usize>)> {
+        if self.count < 2 {
+            return None;
+        }
+        Some(match (self.proof, self.waited.first()) {
+            (Some((detail, seq)), _) => {
+                (Verdict::Pass, format!("{} pods {what} without waiting for each other: {detail}", self.count), vec![seq])
+            }
+            (None, Some((detail, evidence))) => (Verdict::Fail, detail.clone(), evidence.clone()),
+            (None, None) => (
+                Verdict::Inconclusive,
+                "each already Ready (gone) when seen: the history cannot tell a burst from waiting".to_owned(),
+                vec![],
+            ),
+        })
+    }
 }
 
 /// **reverse-rollout** — with RollingUpdate, a pod k at or above the partition is replaced
@@ -872,6 +945,60 @@ mod tests {
         let out = verdict(&s, CheckName::ParallelBurst);
         assert_eq!(out.verdict, Verdict::Fail);
         assert!(out.detail.contains("web-1 was created") && out.detail.contains("waited"), "{}", out.detail);
+    }
+
+    #[test]
+    fn a_rate_limited_burst_still_passes() {
+        // A large Parallel set: the controller's requests are throttled, so later pods are
+        // created after earlier ones became Ready. One out-of-order creation proves the burst.
+        let mut h = History::new().set(4, "Parallel");
+        h.step(0);
+        h.create("web-0");
+        h.create("web-1");
+        h.ready("web-0");
+        h.ready("web-1");
+        h.create("web-2");
+        h.ready("web-2");
+        h.create("web-3");
+        let out = verdict(&h, CheckName::ParallelBurst);
+        assert_eq!(out.verdict, Verdict::Pass, "{}", out.detail);
+        assert!(
+            out.detail.contains("web-1 was created") && out.detail.contains("web-0 was not Running and Ready"),
+            "{}",
+            out.detail
+        );
+    }
+
+    #[test]
+    fn pods_ready_as_soon_as_seen_cannot_tell_a_burst_from_waiting() {
+        // Each creation came after its predecessors were Ready, but none was ever seen not Ready.
+        let mut instant = History::new().set(3, "Parallel");
+        instant.step(0);
+        for i in 0..3 {
+            instant.create_ready(&format!("web-{i}"));
+        }
+        let out = verdict(&instant, CheckName::ParallelBurst);
+        assert_eq!(out.verdict, Verdict::Inconclusive, "{}", out.detail);
+    }
+
+    #[test]
+    fn a_rate_limited_scale_down_still_passes() {
+        let mut h = History::new().set(3, "Parallel");
+        h.bring_up(3);
+        h.step(0);
+        h.terminate("web-2");
+        h.terminate("web-1");
+        h.gone("web-2");
+        h.gone("web-1");
+        h.terminate("web-0");
+        h.gone("web-0");
+        let out = verdict(&h, CheckName::ParallelBurst);
+        assert_eq!(out.verdict, Verdict::Pass, "{}", out.detail);
+        assert!(
+            out.detail.contains("web-1 began terminating") && out.detail.contains("while web-2 still existed"),
+            "{}",
+            out.detail
+        );
     }
 
     #[test]
