@@ -175,6 +175,12 @@ async fn scale(client: &kube::Client, replicas: u32) {
         m.server.map_or("-".into(), |n| n.to_string())
     );
     println!("  verdicts: {}", verdicts(&report));
+    for judged in report.judged.iter().filter(|j| j.outcome.verdict != Verdict::Pass) {
+        println!("    step {} {:?} {}: {}", judged.step + 1, judged.outcome.check, judged.outcome.verdict.as_str(), judged.outcome.detail);
+    }
+    for step in report.steps.iter().filter(|s| s.outcome.failed()) {
+        println!("    step {} {}: {}", step.index + 1, step.action, step.error.as_deref().unwrap_or(""));
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -214,8 +220,9 @@ spec:
 }
 
 fn scale_scenario(replicas: u32) -> String {
-    // The roll-out replaces one pod at a time and waits for it to be Ready: allow ~10 s a pod.
-    let roll = 60 + u64::from(replicas) * 10;
+    // The roll-out replaces one pod at a time and waits for it to be Ready: allow ~20 s a pod
+    // (on the kwok testbed a pod takes 3-7 s: grace period, Running, Ready).
+    let roll = 60 + u64::from(replicas) * 20;
     format!(
         "apiVersion: sts-conformance/v1alpha1
 kind: Scenario
