@@ -176,7 +176,13 @@ async fn scale(client: &kube::Client, replicas: u32) {
     );
     println!("  verdicts: {}", verdicts(&report));
     for judged in report.judged.iter().filter(|j| j.outcome.verdict != Verdict::Pass) {
-        println!("    step {} {:?} {}: {}", judged.step + 1, judged.outcome.check, judged.outcome.verdict.as_str(), judged.outcome.detail);
+        println!(
+            "    step {} {:?} {}: {}",
+            judged.step + 1,
+            judged.outcome.check,
+            judged.outcome.verdict.as_str(),
+            judged.outcome.detail
+        );
     }
     for step in report.steps.iter().filter(|s| s.outcome.failed()) {
         println!("    step {} {}: {}", step.index + 1, step.action, step.error.as_deref().unwrap_or(""));
