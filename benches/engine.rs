@@ -205,6 +205,7 @@ fn main() {
                     cluster_domain: "cluster.local",
                     expect_body: None,
                     default_policy: Policy::Ordered,
+                    ended_early: false,
                 };
                 verdicts.push(checks::evaluate(check, &window).verdict);
             }

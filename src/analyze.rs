@@ -199,6 +199,7 @@ fn window<'a>(history: &'a FamilyHistory, target: &'a str, policy: Policy) -> Wi
         cluster_domain: "cluster.local",
         expect_body: None,
         default_policy: policy,
+        ended_early: false,
     }
 }
 

@@ -376,7 +376,7 @@ pub async fn run_scenario<C: Cluster>(
         }
     }
     // Judge before cleanup, so that a failure can be explained with the cluster's state.
-    let judged = judge(scenario, &runner.timeline, &plan.namespace, settings);
+    let judged = judge(scenario, &runner.timeline, &plan.namespace, settings, &steps);
     let claims = claim_verdicts(scenario, &judged, &steps);
     let failed = claims.iter().any(|c| c.verdict == Verdict::Fail) || steps.iter().any(|s| s.outcome.failed());
     let diagnostics = if failed { Some(runner.cluster.diagnostics().await) } else { None };
@@ -398,17 +398,27 @@ pub async fn run_scenario<C: Cluster>(
 
 /// Judges every expectation of every step that ran.
 #[must_use]
-pub fn judge(scenario: &Scenario, timeline: &Timeline, namespace: &str, settings: &RunSettings) -> Vec<Judged> {
-    judge_expectations(&record::expectations(scenario), timeline, namespace, &settings.cluster_domain)
+pub fn judge(
+    scenario: &Scenario,
+    timeline: &Timeline,
+    namespace: &str,
+    settings: &RunSettings,
+    steps: &[StepReport],
+) -> Vec<Judged> {
+    judge_expectations(&record::expectations(scenario), timeline, namespace, &settings.cluster_domain, steps)
 }
 
 /// Judges each expectation whose step is in `timeline` (a live, simulated or recorded run).
 #[must_use]
+///
+/// `steps` says how each step ended: a step that ended before its condition held is judged
+/// without its end state ([`Window::ended_early`]).
 pub fn judge_expectations(
     expectations: &[record::Expectation],
     timeline: &Timeline,
     namespace: &str,
     cluster_domain: &str,
+    steps: &[StepReport],
 ) -> Vec<Judged> {
     let mut judged = Vec::new();
     for e in expectations {
@@ -421,6 +431,7 @@ pub fn judge_expectations(
             cluster_domain,
             expect_body: e.body.as_deref(),
             default_policy: Policy::Ordered,
+            ended_early: steps.iter().any(|s| s.index == e.step && s.outcome.failed()),
         };
         let outcome = checks::evaluate(e.check, &window);
         judged.push(Judged { step: e.step, target: e.target.clone(), claims: e.claims.clone(), outcome });

@@ -303,7 +303,13 @@ fn a_recorded_timeline_with_the_order_broken_fails_on_the_claim() {
     for (seq, e) in timeline.entries.iter_mut().enumerate() {
         e.seq = seq;
     }
-    let judged = runner::judge_expectations(&header.expectations, &timeline, &header.namespace, &header.cluster_domain);
+    let judged = runner::judge_expectations(
+        &header.expectations,
+        &timeline,
+        &header.namespace,
+        &header.cluster_domain,
+        &header.step_reports(),
+    );
     let claims = runner::claim_verdicts_for(&header.claims, &header.expectations, &judged, &header.step_reports());
     let ordered = claims.iter().find(|c| c.claim == "001-ordered-create").expect("claim");
     assert_eq!(ordered.verdict, Verdict::Fail, "{}", ordered.evidence);

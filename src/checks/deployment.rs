@@ -121,6 +121,7 @@ mod tests {
             cluster_domain: "cluster.local",
             expect_body: None,
             default_policy: Policy::Ordered,
+            ended_early: false,
         };
         evaluate(CheckName::DeploymentContrast, &w)
     }

@@ -231,6 +231,10 @@ pub struct Window<'a> {
     pub expect_body: Option<&'a str>,
     /// Policy to assume when the history holds no StatefulSet object.
     pub default_policy: Policy,
+    /// The step ended before its condition held (timed out, interrupted, its action failed):
+    /// what the window shows "at the end" is where the harness stopped watching, not where the
+    /// controller stopped, so checks judge no end state from it.
+    pub ended_early: bool,
 }
 
 impl<'a> Window<'a> {
@@ -479,6 +483,7 @@ pub(crate) mod fixture {
                 cluster_domain: "cluster.local",
                 expect_body: None,
                 default_policy: Policy::Ordered,
+                ended_early: false,
             }
         }
 

@@ -640,10 +640,14 @@ pub(super) fn reverse_rollout(window: &Window<'_>) -> Outcome {
             }
         }
     });
-    // Completeness and the partition, when the history knows the revision to reach.
+    // Completeness and the partition, when the history knows the revision to reach. A step
+    // that ended early (the harness stopped waiting) shows no end state: what is not done
+    // there is unfinished, not wrong.
     let mut restored = Vec::new();
+    let mut unfinished = None;
     if let (Some(rev), Some(set)) = (&update_revision, set) {
         let pods = after.set_pods(window.target);
+        let before_completeness = violations.len();
         for ordinal in partition..set.replicas {
             match pods.get(&ordinal) {
                 Some(pod) if pod.revision() == Some(rev.as_str()) && pod.running_and_ready() => {}
@@ -660,6 +664,9 @@ pub(super) fn reverse_rollout(window: &Window<'_>) -> Outcome {
                 }
                 None => violations.push((format!("{}-{ordinal} did not exist at the end", window.target), vec![])),
             }
+        }
+        if window.ended_early && violations.len() > before_completeness {
+            unfinished = violations.drain(before_completeness..).next().map(|(detail, _)| detail);
         }
         let old = before.set_pods(window.target);
         for (ordinal, pod) in pods.range(..partition) {
@@ -682,6 +689,15 @@ pub(super) fn reverse_rollout(window: &Window<'_>) -> Outcome {
     if let Some((detail, _)) = violations.first() {
         let evidence = violations.iter().flat_map(|(_, e)| e.iter().copied()).collect();
         return Outcome::new(check, Verdict::Fail, detail.clone(), evidence);
+    }
+    if let Some(detail) = unfinished {
+        let evidence = replacements.iter().map(|(_, seq)| *seq).collect();
+        return Outcome::new(
+            check,
+            Verdict::Inconclusive,
+            format!("the step ended before the roll-out did ({detail}); what was replaced followed the order"),
+            evidence,
+        );
     }
     if replacements.is_empty() && restored.is_empty() {
         return Outcome::new(check, Verdict::NotApplicable, "no pod of the set was replaced in this window", vec![]);
@@ -1135,6 +1151,23 @@ mod tests {
         let out = verdict(&rolled(&[2, 1], 0, false), CheckName::ReverseRollout);
         assert_eq!(out.verdict, Verdict::Fail);
         assert!(out.detail.contains("web-0 was still on revision rev1"), "{}", out.detail);
+    }
+
+    #[test]
+    fn an_unfinished_rollout_in_a_step_that_ended_early_is_inconclusive() {
+        // The harness stopped waiting (the step timed out): the pods not yet replaced say
+        // nothing against the controller, and those replaced were in order.
+        let h = rolled(&[2, 1], 0, false);
+        let mut window = h.step_window(0);
+        window.ended_early = true;
+        let out = evaluate(CheckName::ReverseRollout, &window);
+        assert_eq!(out.verdict, Verdict::Inconclusive, "{}", out.detail);
+        assert!(out.detail.contains("ended before the roll-out") && out.detail.contains("web-0"), "{}", out.detail);
+        // An order violation still fails, however the step ended.
+        let h = rolled(&[1, 2], 0, false);
+        let mut window = h.step_window(0);
+        window.ended_early = true;
+        assert_eq!(evaluate(CheckName::ReverseRollout, &window).verdict, Verdict::Fail);
     }
 
     #[test]

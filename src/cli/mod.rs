@@ -327,8 +327,8 @@ fn analyze_timeline(args: &AnalyzeArgs, text: &str) -> ExitCode {
             return ExitCode::BadInput;
         }
     };
-    let judged = runner::judge_expectations(&header.expectations, &timeline, &header.namespace, &header.cluster_domain);
     let steps = header.step_reports();
+    let judged = runner::judge_expectations(&header.expectations, &timeline, &header.namespace, &header.cluster_domain, &steps);
     let claims = runner::claim_verdicts_for(&header.claims, &header.expectations, &judged, &steps);
     let report = ScenarioReport {
         scenario: header.scenario,

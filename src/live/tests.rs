@@ -509,6 +509,7 @@ fn a_watch_gap_makes_the_order_checks_of_its_step_inconclusive() {
         cluster_domain: "cluster.local",
         expect_body: None,
         default_policy: Policy::Ordered,
+        ended_early: false,
     };
     assert_eq!(evaluate(CheckName::OrderedCreation, &window).verdict, Verdict::Inconclusive);
 }
