@@ -159,9 +159,13 @@ fn replacement_before_the_previous_one_is_ready_again_fails() {
     assert_eq!(c.lines, [14, 15]);
 }
 
+/// A watch whose listing holds one unrelated pod and has ended: the rows after it are events.
+const WATCHING: &str = "NAME READY STATUS RESTARTS AGE\nother-0 1/1 Running 0 5m\nother-0 1/1 Running 0 5m\n";
+
 #[test]
 fn pods_the_transcript_never_shows_make_creation_inconclusive() {
-    let text = "NAME READY STATUS RESTARTS AGE\nweb-2 0/1 Pending 0 0s\nweb-2 1/1 Running 0 5s\n";
+    let text = format!("{WATCHING}web-2 0/1 Pending 0 0s\nweb-2 1/1 Running 0 5s\n");
+    let text = text.as_str();
     let c = judged(text, &Options::default(), CheckName::OrderedCreation);
     assert_eq!(c.verdict, Verdict::Inconclusive, "{}", c.detail);
     assert!(c.detail.contains("web-0, web-1"), "{}", c.detail);
@@ -169,18 +173,28 @@ fn pods_the_transcript_never_shows_make_creation_inconclusive() {
 
 #[test]
 fn a_predecessor_created_later_is_a_failure_not_unknown() {
+    let text = format!("{WATCHING}web-1 0/1 Pending 0 0s\nweb-0 0/1 Pending 0 0s\nweb-0 1/1 Running 0 3s\n");
+    assert_eq!(judged(&text, &Options::default(), CheckName::OrderedCreation).verdict, Verdict::Fail);
+    // Straight after the header, web-1 is listed: a snapshot of a pod created before the watch,
+    // when web-0 may have existed (and been force-deleted since). web-0 sorts before web-1, so
+    // its row is an event: the listing ended. Only web-0's creation is judged.
     let text = "NAME READY STATUS RESTARTS AGE\nweb-1 0/1 Pending 0 0s\nweb-0 0/1 Pending 0 0s\nweb-0 1/1 Running 0 3s\n";
-    assert_eq!(judged(text, &Options::default(), CheckName::OrderedCreation).verdict, Verdict::Fail);
+    let c = judged(text, &Options::default(), CheckName::OrderedCreation);
+    assert_eq!((c.verdict, c.lines.as_slice()), (Verdict::Pass, &[3][..]), "{}", c.detail);
 }
 
 #[test]
 fn parallel_policy_reports_parallelism_instead_of_order() {
-    let text = "NAME READY STATUS RESTARTS AGE\nweb-0 0/1 Pending 0 0s\nweb-1 0/1 Pending 0 0s\nweb-2 0/1 Pending 0 0s\n\
-                web-1 1/1 Running 0 4s\nweb-0 1/1 Running 0 4s\nweb-2 1/1 Running 0 5s\n";
+    let text = format!(
+        "{WATCHING}web-0 0/1 Pending 0 0s\nweb-1 0/1 Pending 0 0s\nweb-2 0/1 Pending 0 0s\n\
+         web-1 1/1 Running 0 4s\nweb-0 1/1 Running 0 4s\nweb-2 1/1 Running 0 5s\n"
+    );
+    let text = text.as_str();
     let options = Options { policy: Policy::Parallel, ..Options::default() };
     let report = analyze::transcript(text, &options).expect("analyzable");
-    assert!(report.statefulsets[0].checks.is_empty());
-    assert_eq!(report.statefulsets[0].observed.max_starting_together, 3);
+    let web = report.statefulsets.iter().find(|s| s.name == "web").expect("web found");
+    assert!(web.checks.is_empty());
+    assert_eq!(web.observed.max_starting_together, 3);
     let burst = Options { policy: Policy::Parallel, expect: vec![CheckName::ParallelBurst], ..Options::default() };
     assert_eq!(judged(text, &burst, CheckName::ParallelBurst).verdict, Verdict::Pass);
     assert_eq!(judged(text, &Options::default(), CheckName::OrderedCreation).verdict, Verdict::Fail);
@@ -314,4 +328,166 @@ fn a_recorded_timeline_with_the_order_broken_fails_on_the_claim() {
     let ordered = claims.iter().find(|c| c.claim == "001-ordered-create").expect("claim");
     assert_eq!(ordered.verdict, Verdict::Fail, "{}", ordered.evidence);
     assert!(ordered.evidence.contains("web-1 was created"), "{}", ordered.evidence);
+}
+
+/// Transcripts whose watch began in the middle of history, from how kubectl lists and then
+/// prints changes: the listing is a snapshot, and nothing before it is known.
+mod mid_history {
+    use super::*;
+
+    const HEADER: &str = "NAME    READY   STATUS              RESTARTS   AGE\n";
+
+    fn all() -> Options {
+        expect(&[CheckName::ReverseTermination, CheckName::ReverseRollout])
+    }
+
+    fn verdicts(body: &str) -> Vec<(CheckName, Verdict, String)> {
+        let report = analyze::transcript(&format!("{HEADER}{body}"), &all()).expect("analyzable");
+        let web = report.statefulsets.iter().find(|s| s.name == "web").expect("web found");
+        web.checks.iter().map(|c| (c.check, c.verdict, c.detail.clone())).collect()
+    }
+
+    fn verdict(body: &str, check: CheckName) -> (Verdict, String) {
+        verdicts(body).into_iter().find(|(c, ..)| *c == check).map(|(_, v, d)| (v, d)).expect("judged")
+    }
+
+    fn no_failure(body: &str) {
+        for (check, v, detail) in verdicts(body) {
+            assert_ne!(v, Verdict::Fail, "{check:?}: {detail}");
+        }
+    }
+
+    /// A roll-out under way: web-2's replacement is already starting when the watch lists it.
+    const MID_ROLLOUT: &str = "\
+web-0   1/1     Running             0          10m
+web-1   1/1     Running             0          10m
+web-2   0/1     ContainerCreating   0          2s
+web-2   1/1     Running             0          6s
+web-1   1/1     Terminating         0          10m
+web-1   0/1     Terminating         0          10m
+web-1   0/1     Terminating         0          10m
+web-1   0/1     Pending             0          0s
+web-1   0/1     ContainerCreating   0          0s
+web-1   1/1     Running             0          5s
+web-0   1/1     Terminating         0          10m
+web-0   0/1     Terminating         0          10m
+web-0   0/1     Pending             0          0s
+web-0   1/1     Running             0          4s
+";
+
+    #[test]
+    fn a_rollout_under_way_passes_and_says_what_it_assumed() {
+        no_failure(MID_ROLLOUT);
+        let (v, detail) = verdict(MID_ROLLOUT, CheckName::ReverseRollout);
+        assert_eq!(v, Verdict::Pass, "{detail}");
+        assert!(detail.contains("web-2 was not replaced in this session: taken as updated"), "{detail}");
+    }
+
+    #[test]
+    fn a_canary_raised_to_the_whole_set_does_not_fail() {
+        // partition 2 was applied before the watch (web-2 updated then); lowering it replaces
+        // web-1 and web-0 only.
+        let body = "\
+web-0   1/1     Running       0          10m
+web-1   1/1     Running       0          10m
+web-2   1/1     Running       0          3m
+web-1   1/1     Terminating   0          10m
+web-1   0/1     Terminating   0          10m
+web-1   0/1     Pending       0          0s
+web-1   1/1     Running       0          5s
+web-0   1/1     Terminating   0          10m
+web-0   0/1     Terminating   0          10m
+web-0   0/1     Pending       0          0s
+web-0   1/1     Running       0          4s
+";
+        no_failure(body);
+        assert_eq!(verdict(body, CheckName::ReverseRollout).0, Verdict::Pass);
+    }
+
+    #[test]
+    fn a_rollout_in_the_wrong_order_still_fails_when_the_order_is_printed() {
+        // web-0 is replaced first, then web-1: web-1 was not updated when web-0 was replaced.
+        let body = "\
+web-0   1/1     Running       0          10m
+web-1   1/1     Running       0          10m
+web-2   1/1     Running       0          3m
+web-0   1/1     Terminating   0          10m
+web-0   0/1     Terminating   0          10m
+web-0   0/1     Pending       0          0s
+web-0   1/1     Running       0          4s
+web-1   1/1     Terminating   0          10m
+web-1   0/1     Terminating   0          10m
+web-1   0/1     Pending       0          0s
+web-1   1/1     Running       0          5s
+";
+        let (v, detail) = verdict(body, CheckName::ReverseRollout);
+        assert_eq!(v, Verdict::Fail, "{detail}");
+        assert!(detail.contains("web-0 was replaced (line 5) while web-1 was not yet updated"), "{detail}");
+    }
+
+    #[test]
+    fn a_scale_down_under_way_passes() {
+        let body = "\
+web-0   1/1     Running       0          40m
+web-1   1/1     Running       0          40m
+web-2   1/1     Running       0          40m
+web-3   1/1     Running       0          10m
+web-4   0/1     Terminating   0          10m
+web-4   0/1     Terminating   0          10m
+web-3   1/1     Terminating   0          10m
+web-3   0/1     Terminating   0          10m
+web-3   0/1     Terminating   0          10m
+web-2   1/1     Terminating   0          40m
+web-2   0/1     Terminating   0          40m
+web-2   0/1     Terminating   0          40m
+";
+        no_failure(body);
+        assert_eq!(verdict(body, CheckName::ReverseTermination).0, Verdict::Pass);
+    }
+
+    #[test]
+    fn a_deletion_the_transcript_does_not_show_is_inconclusive_not_failed() {
+        let body = "\
+web-0   1/1     Running       0          40m
+web-1   1/1     Running       0          40m
+web-2   1/1     Running       0          40m
+web-2   1/1     Terminating   0          40m
+web-1   1/1     Terminating   0          40m
+web-0   1/1     Terminating   0          40m
+";
+        let (v, detail) = verdict(body, CheckName::ReverseTermination);
+        assert_eq!(v, Verdict::Inconclusive, "{detail}");
+        assert!(detail.contains("its deletion is not shown"), "{detail}");
+        // The same, with web-2 printed again after web-1 began terminating: it was still there.
+        let broken = body.replace(
+            "web-0   1/1     Terminating   0          40m\n",
+            "web-2   0/1     Terminating   0          40m\nweb-0   1/1     Terminating   0          40m\n",
+        );
+        let (v, detail) = verdict(&broken, CheckName::ReverseTermination);
+        assert_eq!(v, Verdict::Fail, "{detail}");
+        assert!(detail.contains("web-1 began terminating (line 6) while web-2 was still terminating"), "{detail}");
+    }
+
+    #[test]
+    fn a_creation_under_way_judges_only_what_follows_the_listing() {
+        let body = "\
+web-0   1/1     Running             0          20s
+web-1   0/1     ContainerCreating   0          1s
+web-1   1/1     Running             0          6s
+web-2   0/1     Pending             0          0s
+web-2   1/1     Running             0          4s
+";
+        let (v, detail) = verdict(body, CheckName::OrderedCreation);
+        assert_eq!(v, Verdict::Pass, "{detail}");
+        assert!(detail.starts_with("created web-2 "), "{detail}");
+        // A young pod listed while its predecessor is not Ready is a snapshot, not a creation
+        // seen: not judged. web-2's creation, which the watch printed, is.
+        let unready = body
+            .replace("web-0   1/1     Running             0          20s", "web-0   0/1     Running             0          20s");
+        let report = analyze::transcript(&format!("{HEADER}{unready}"), &all()).expect("analyzable");
+        let web = &report.statefulsets[0];
+        let c = web.checks.iter().find(|c| c.check == CheckName::OrderedCreation).expect("judged");
+        assert_eq!(c.verdict, Verdict::Fail, "{}", c.detail);
+        assert!(c.detail.contains("web-2 was created (line 5) while web-0 was Running but not Ready"), "{}", c.detail);
+    }
 }

@@ -48,7 +48,12 @@ fn transcript(style: &Style, listing: &[String], mut watch: Vec<String>) -> Stri
     } else {
         "NAME       READY  STATUS             RESTARTS   AGE"
     };
-    let mut lines = vec!["$ kubectl get pods -w".to_owned(), header.to_owned()];
+    let mut lines = vec!["$ kubectl get pods -w".to_owned()];
+    if listing.is_empty() {
+        // kubectl's word that the watch listed nothing: what follows are events.
+        lines.push("No resources found in default namespace.".to_owned());
+    }
+    lines.push(header.to_owned());
     lines.extend(listing.iter().cloned());
     lines.extend(watch);
     lines.join("\n") + "\n"

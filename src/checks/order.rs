@@ -263,6 +263,13 @@ fn last_entry_of(window: &Window<'_>, name: &str, end: usize) -> Option<usize> {
         .map(|e| e.seq)
 }
 
+/// Whether pod `name` appears in an entry after `seq` in the window.
+fn mentioned_after(window: &Window<'_>, name: &str, seq: usize) -> bool {
+    window.timeline.entries[seq + 1..window.range.end]
+        .iter()
+        .any(|e| matches!(&e.event, Event::Pod { pod, .. } if pod.name == name))
+}
+
 fn describe(pod: Option<&&PodObs>) -> String {
     match pod {
         None => "did not exist".into(),
@@ -368,6 +375,7 @@ pub(super) fn reverse_termination(window: &Window<'_>) -> Outcome {
     let mut terminations = Vec::new();
     let mut violations: Vec<(String, Vec<usize>)> = Vec::new();
     let mut by_update: Vec<(String, usize)> = Vec::new();
+    let mut unshown: Vec<(String, usize)> = Vec::new();
     replay_set(window, |view, set, entry| {
         let Some((k, pod)) = begins_terminating(window, view, entry) else { return };
         if additions.as_ref().is_some_and(|a| a.comes_back(&pod.name, entry.seq)) {
@@ -377,6 +385,23 @@ pub(super) fn reverse_termination(window: &Window<'_>) -> Outcome {
         if let Some((j, higher)) = set.above(k, u32::MAX).next() {
             if let Some(why) = update_candidate(view, window.target, k, pod) {
                 by_update.push((why, entry.seq));
+                return;
+            }
+            // A partial history (a transcript) may not show a deletion: a terminating pod that is
+            // never printed again after this may have been gone already. Only a later line about
+            // it proves it was still there.
+            if higher.terminating && window.timeline.partial && !mentioned_after(window, &higher.name, entry.seq) {
+                let shown = last_entry_of(window, &higher.name, entry.seq);
+                unshown.push((
+                    format!(
+                        "{} began terminating (#{}) after the last line of {} (#{}), which still shows it terminating: its deletion is not shown, so whether it was gone cannot be told",
+                        pod.name,
+                        entry.seq,
+                        higher.name,
+                        shown.unwrap_or(entry.seq)
+                    ),
+                    entry.seq,
+                ));
                 return;
             }
             let state = if higher.terminating { "still terminating" } else { "still present" };
@@ -416,6 +441,9 @@ pub(super) fn reverse_termination(window: &Window<'_>) -> Outcome {
     if let Some((detail, _)) = violations.first() {
         let evidence = violations.iter().flat_map(|(_, e)| e.iter().copied()).collect();
         return Outcome::new(check, Verdict::Fail, detail.clone(), evidence);
+    }
+    if let Some((why, _)) = unshown.first() {
+        return Outcome::new(check, Verdict::Inconclusive, why.clone(), unshown.iter().map(|(_, seq)| *seq).collect());
     }
     if let Some((why, _)) = by_update.first() {
         return Outcome::new(
@@ -606,6 +634,7 @@ pub(super) fn reverse_rollout(window: &Window<'_>) -> Outcome {
     // Without revisions (a transcript), a replacement is a pod that terminates and comes back;
     // one that does not come back was removed (a scale-down), which is not a rollout.
     let additions = update_revision.is_none().then(|| Additions::of(window));
+    let mut assumed: BTreeSet<String> = BTreeSet::new();
     replay_set(window, |view, pods, entry| {
         // A pod that reappears after terminating completes a replacement.
         if let Some((k, _)) = created(window, view, entry)
@@ -630,6 +659,16 @@ pub(super) fn reverse_rollout(window: &Window<'_>) -> Outcome {
         let upper = set.map_or(u32::MAX, |s| s.replicas);
         // Successors up to the replica count (none when k is beyond it, as in a scale-down).
         for (j, successor) in pods.above(k, upper) {
+            // Without revisions, a successor this window never replaced may have been updated
+            // before it began (a roll-out under way, a canary): only its replacement later in the
+            // window proves it was not updated yet.
+            if successor.running_and_ready()
+                && !updated(successor, *j, &replaced)
+                && additions.as_ref().is_some_and(|a| !a.comes_back(&successor.name, entry.seq))
+            {
+                assumed.insert(successor.name.clone());
+                continue;
+            }
             if !(successor.running_and_ready() && updated(successor, *j, &replaced)) {
                 let state = if !successor.running_and_ready() { "not yet Running and Ready" } else { "not yet updated" };
                 let mut evidence = vec![entry.seq];
@@ -713,6 +752,14 @@ pub(super) fn reverse_rollout(window: &Window<'_>) -> Outcome {
     }
     for (name, revision, _) in &restored {
         parts.push(format!("{name}, below the partition {partition}, came back on its revision {revision}"));
+    }
+    if !assumed.is_empty() {
+        let names: Vec<&str> = assumed.iter().map(String::as_str).collect();
+        parts.push(format!(
+            "{} {} not replaced in this window: taken as updated before it began (a roll-out under way or a canary)",
+            names.join(", "),
+            if names.len() == 1 { "was" } else { "were" }
+        ));
     }
     let evidence = replacements.iter().map(|(_, s)| *s).chain(restored.iter().flat_map(|(_, _, e)| e.iter().copied())).collect();
     Outcome::new(check, Verdict::Pass, parts.join("; "), evidence)

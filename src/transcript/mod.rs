@@ -16,10 +16,18 @@
 //!
 //! **Creation.** A pod's first line is its creation when it shows a pod starting (Pending,
 //! ContainerCreating, Init:…, PodInitializing, an image-pull or config wait) with no container
-//! ready and no restart, and either it comes after the listing (kubectl prints a pod it did not
-//! list only when it is added) or its AGE is under two seconds. A pod first seen otherwise
-//! already existed: in the listing, from the session's start; after the listing, its state
-//! before its first line is unknown. A pod first seen `Terminating` (listed or not) begins
+//! ready and no restart, and it comes after the listing (kubectl prints a pod it did not list
+//! only when it is added). A pod first seen otherwise already existed: in the listing, from the
+//! session's start; after the listing, its state before its first line is unknown. A listed pod
+//! that is starting, however young, is *not* a creation: it may be a replacement that a
+//! roll-out or a deletion began before the watch, and what its predecessors were when it was
+//! created is not in the transcript.
+//!
+//! **Where the listing ends.** The API server lists pods in key order (namespace, then name, as
+//! strings), so a row whose name sorts before the previous row's is a watch event: the listing
+//! ended before it. So does a pod printed a second time, or a `MODIFIED`/`DELETED` event. When
+//! kubectl said `No resources found` just before the header, the listing was empty and every
+//! row is an event. A pod first seen `Terminating` (listed or not) begins
 //! terminating at that line: the update that starts a termination only sets the deletion
 //! timestamp, so before it the pod was in the same READY state, not terminating. (Two pods
 //! listed as terminating are therefore judged as terminating at once — which they were.)
@@ -124,7 +132,12 @@ pub fn parse(text: &str) -> Transcript {
     let mut interrupted = true;
     let mut seen: BTreeSet<(Option<String>, String)> = BTreeSet::new();
     let mut listing = true;
+    // The row before, in this session: the listing is in key order.
+    let mut previous: Option<(Option<String>, String)> = None;
     let default = default_columns();
+    // kubectl said `No resources found` just before: the watch listed nothing, so its first
+    // rows are events.
+    let mut nothing_listed = false;
     for (index, text) in text.lines().enumerate() {
         let number = index + 1;
         let columns = match &table {
@@ -137,12 +150,15 @@ pub fn parse(text: &str) -> Transcript {
                 if interrupted || transcript.sessions.is_empty() {
                     transcript.sessions.push(Session { line: number, watch_events: columns.contains(&Column::Event) });
                     seen.clear();
-                    listing = true;
+                    previous = None;
+                    listing = !nothing_listed;
                     interrupted = false;
                 }
                 table = Table::Pods(columns);
+                nothing_listed = false;
             }
             Line::OtherHeader => {
+                nothing_listed = false;
                 table = Table::Other;
                 interrupted = true;
                 transcript.skipped.push(number);
@@ -151,19 +167,31 @@ pub fn parse(text: &str) -> Transcript {
                 if interrupted && matches!(table, Table::None) {
                     transcript.sessions.push(Session { line: number, watch_events: false });
                     seen.clear();
-                    listing = true;
+                    previous = None;
+                    listing = !nothing_listed;
                 }
                 interrupted = false;
+                nothing_listed = false;
                 let key = (row.namespace.clone(), row.name.clone());
-                if !seen.insert(key) || matches!(row.event, Some(WatchEvent::Modified | WatchEvent::Deleted)) {
+                let out_of_order = previous.as_ref().is_some_and(|p| key < *p);
+                if out_of_order
+                    || !seen.insert(key.clone())
+                    || matches!(row.event, Some(WatchEvent::Modified | WatchEvent::Deleted))
+                {
                     listing = false;
                 }
+                previous = Some(key);
                 let session = transcript.sessions.len() - 1;
                 transcript.rows.push(SourcedRow { line: number, session, listing, row });
             }
             Line::Other => {
                 // A comment inside a table does not end the session; a new header after it does.
                 interrupted = true;
+                if text.contains("No resources found") {
+                    nothing_listed = true;
+                } else if !text.trim().is_empty() {
+                    nothing_listed = false;
+                }
                 transcript.skipped.push(number);
             }
         }
@@ -318,8 +346,7 @@ impl<'a> Builder<'a> {
         *n += 1;
         let uid = if *n == 1 { r.row.name.clone() } else { format!("{}#{n}", r.row.name) };
         let pod = Self::observe(&r.row, &uid, None);
-        let fresh = r.row.age.is_some_and(|a| a.lo <= 1);
-        let created = reborn || (starting(&r.row) && (fresh || !r.listing));
+        let created = reborn || (starting(&r.row) && !r.listing);
         let deleted = r.row.event == Some(WatchEvent::Deleted);
         let entry = if created && !deleted {
             self.push(Change::Added, pod.clone(), r.line)

@@ -123,3 +123,20 @@ fn age_going_back_means_a_new_pod() {
     let got: Vec<(Change, String)> = changes(h).into_iter().map(|c| (c.1, c.2)).collect();
     assert_eq!(got[got.len() - 2..], [(Change::Deleted, "web-0".into()), (Change::Added, "web-0#2".into())]);
 }
+
+#[test]
+fn the_listing_ends_where_key_order_breaks_and_is_empty_after_no_resources_found() {
+    let listing = |text: &str| -> Vec<bool> { parse(text).rows.iter().map(|r| r.listing).collect() };
+    // Listed in key order (web-10 sorts before web-2), then web-1: an event.
+    assert_eq!(
+        listing(
+            "NAME READY STATUS RESTARTS AGE\nweb-0 1/1 Running 0 5m\nweb-10 1/1 Running 0 5m\nweb-2 1/1 Running 0 5m\nweb-1 0/1 Pending 0 0s\n"
+        ),
+        [true, true, true, false]
+    );
+    let empty = "$ kubectl get pods -w\nNo resources found in default namespace.\nNAME READY STATUS RESTARTS AGE\nweb-0 0/1 Pending 0 0s\n";
+    assert_eq!(listing(empty), [false]);
+    // Only when it comes just before the header.
+    let later = "No resources found in default namespace.\n$ kubectl apply -f web.yaml\nNAME READY STATUS RESTARTS AGE\nweb-0 0/1 Pending 0 0s\n";
+    assert_eq!(listing(later), [true]);
+}
