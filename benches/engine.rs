@@ -6,6 +6,10 @@
 //!
 //!   `parse` and `histories` time its first two stages alone.
 //!
+//! - `session`: a generated 100,000-line whole terminal session — prompts, prose, claim, pod
+//!   and Service listings, nslookup answers, hostname loops — for 100 StatefulSets, judged with
+//!   every rule a session feeds (`src/transcript/rules.rs`).
+//!
 //! - `suite`: every scenario under `scenarios/` on the simulated cluster (what `run --sim` does).
 //! - `checks`: the check engine over a synthetic 10,000-pod-event timeline — 1,000 pods created
 //!   in order, rolled, and scaled to zero, in three steps — judging at each step what a scenario
@@ -85,6 +89,55 @@ fn transcript(lines_wanted: usize) -> String {
                 break 'fill;
             }
         }
+    }
+    out.join("\n") + "\n"
+}
+
+/// A whole terminal session of about `lines_wanted` lines: 100 StatefulSets of 3 pods, each
+/// block a prompt, prose, a claim listing, a wide pod listing, the Service, two nslookups (both
+/// answer forms), a hostname loop, a `describe pvc` and a scale-down followed by a listing.
+fn session(lines_wanted: usize) -> String {
+    let mut out: Vec<String> = Vec::new();
+    let mut block = 0usize;
+    while out.len() < lines_wanted {
+        let i = block % 100;
+        let set = format!("app{i}");
+        let p = "me@host:~$";
+        out.push(format!("Checking {set} again, round {}.", block / 100));
+        out.push(format!("{p} kubectl get pvc"));
+        out.push("NAME   STATUS   VOLUME   CAPACITY   ACCESS MODES   STORAGECLASS   AGE".into());
+        for k in 0..3 {
+            out.push(format!("data-{set}-{k}   Bound   pvc-{i}-{k}   1Gi   RWO   standard   5m"));
+        }
+        out.push(format!("{p} kubectl get pod -o wide"));
+        out.push("NAME   READY   STATUS   RESTARTS   AGE   IP   NODE   NOMINATED NODE   READINESS GATES".into());
+        for k in 0..3 {
+            out.push(format!("{set}-{k}   1/1   Running   0   5m   10.{}.{i}.{k}   node-1   <none>   <none>", block % 200));
+        }
+        out.push(format!("{p} kubectl get svc svc{i}"));
+        out.push("NAME   TYPE   CLUSTER-IP   EXTERNAL-IP   PORT(S)   AGE".into());
+        out.push(format!("svc{i}   ClusterIP   None   <none>   80/TCP   5m"));
+        out.push(format!("/ # nslookup {set}-0.svc{i}"));
+        out.push("Server:    10.96.0.10".into());
+        out.push("Address 1: 10.96.0.10 kube-dns.kube-system.svc.cluster.local".into());
+        out.push(String::new());
+        out.push(format!("Name:      {set}-0.svc{i}"));
+        out.push(format!("Address 1: 10.{}.{i}.0 {set}-0.svc{i}.default.svc.cluster.local", block % 200));
+        out.push(format!("/ # nslookup svc{i}"));
+        out.push("Server:		10.96.0.10".into());
+        out.push("Address:	10.96.0.10:53".into());
+        out.push(String::new());
+        for k in 0..3 {
+            out.push(format!("Name:	svc{i}.default.svc.cluster.local"));
+            out.push(format!("Address: 10.{}.{i}.{k}", block % 200));
+        }
+        out.push(format!("{p} for i in 0 1 2; do kubectl exec \"{set}-$i\" -- hostname; done"));
+        for k in 0..3 {
+            out.push(format!("{set}-{k}"));
+        }
+        out.push(format!("{p} kubectl scale sts {set} --replicas 3"));
+        out.push(format!("statefulset.apps/{set} scaled"));
+        block += 1;
     }
     out.join("\n") + "\n"
 }
@@ -227,6 +280,16 @@ fn main() {
         let report = analyze::transcript(&text, &options).expect("analyzable");
         let failed = report.failed();
         format!("{lines} lines, {} StatefulSets, failed: {failed}", report.statefulsets.len())
+    });
+    println!("peak memory (VmHWM): {}", peak_memory());
+
+    let text = session(100_000);
+    let lines = text.lines().count();
+    measure("session", 5, || {
+        let report = analyze::transcript(&text, &options).expect("analyzable");
+        let judged =
+            report.statefulsets.iter().flat_map(|s| &s.checks).filter(|c| c.verdict != checks::Verdict::NotApplicable).count();
+        format!("{lines} lines, {} StatefulSets, {judged} verdicts, failed: {}", report.statefulsets.len(), report.failed())
     });
     println!("peak memory (VmHWM): {}", peak_memory());
 }

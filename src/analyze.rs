@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::{
     checks::{self, CheckName, Outcome, Policy, Verdict, Window},
     timeline::{Change, Event},
-    transcript::{Family, FamilyHistory},
+    transcript::{Family, FamilyHistory, rules, session},
 };
 
 /// The checks a transcript can feed: they need only pod names, states and order.
@@ -36,7 +36,7 @@ pub enum AnalyzeError {
     UnsupportedCheck(CheckName),
     /// No line of the input is a `kubectl get pods` row.
     #[error(
-        "no `kubectl get pods` rows found ({0} lines read): expected output of `kubectl get pods -w`, with or without -o wide"
+        "no kubectl output found ({0} lines read): expected a terminal session or `kubectl get pods -w` output (pod, claim, volume, service or StatefulSet tables, nslookup answers, hostname outputs)"
     )]
     NoRows(usize),
 }
@@ -90,7 +90,8 @@ pub struct FamilyReport {
 pub struct Report {
     /// One entry per family.
     pub statefulsets: Vec<FamilyReport>,
-    /// Lines that were not pod rows or pod-table headers.
+    /// Lines read as nothing: not pod rows, not pod-table headers, not the rest of a session
+    /// (commands, other tables, nslookup answers, hostnames, `describe pvc`, kubectl's results).
     pub skipped_lines: Vec<usize>,
 }
 
@@ -129,7 +130,8 @@ pub fn checks_for(options: &Options) -> Result<Vec<CheckName>, AnalyzeError> {
 pub fn transcript(text: &str, options: &Options) -> Result<Report, AnalyzeError> {
     let checks = checks_for(options)?;
     let parsed = crate::transcript::parse(text);
-    if parsed.rows.is_empty() {
+    let facts = session::parse(text);
+    if parsed.rows.is_empty() && facts.is_empty() {
         return Err(AnalyzeError::NoRows(text.lines().count()));
     }
     let families = match &options.statefulset {
@@ -147,11 +149,47 @@ pub fn transcript(text: &str, options: &Options) -> Result<Report, AnalyzeError>
                 })
                 .collect()
         }
-        None => parsed.all_histories(),
+        None => {
+            let mut all = parsed.all_histories();
+            // Sets the session shows only as StatefulSet rows or through their claims.
+            for name in facts.sets.iter().map(|s| s.name.clone()) {
+                let family = Family { namespace: None, name };
+                if !all.iter().any(|(f, _)| f.name == family.name) {
+                    let h = parsed.histories(&family);
+                    all.push((family, h));
+                }
+            }
+            all.sort_by(|a, b| a.0.cmp(&b.0));
+            all
+        }
     };
-    let statefulsets =
-        families.iter().map(|(family, histories)| judge_family(family, histories, &checks, options.policy)).collect();
-    Ok(Report { statefulsets, skipped_lines: parsed.skipped })
+    let only_set = families.len() == 1;
+    let session = rules::Session::new(&parsed, &facts, text);
+    let statefulsets = families
+        .iter()
+        .map(|(family, histories)| {
+            let mut report = judge_family(family, histories, &checks, options.policy);
+            report.checks.extend(rules::judge(&family.name, only_set, &session).into_iter().map(|f| CheckReport {
+                check: f.check,
+                verdict: f.verdict,
+                lines: f.lines,
+                detail: f.detail,
+            }));
+            report
+        })
+        .collect();
+    // Lines neither pod rows nor read as the rest of a session.
+    let mut read = facts.read.iter().peekable();
+    let skipped_lines = parsed
+        .skipped
+        .iter()
+        .copied()
+        .filter(|line| {
+            while read.next_if(|r| **r < *line).is_some() {}
+            read.peek().is_none_or(|r| **r != *line)
+        })
+        .collect();
+    Ok(Report { statefulsets, skipped_lines })
 }
 
 fn judge_family(family: &Family, histories: &[FamilyHistory], checks: &[CheckName], policy: Policy) -> FamilyReport {
@@ -305,7 +343,7 @@ pub fn render_text(report: &Report) -> String {
     }
     if !report.skipped_lines.is_empty() {
         out.push_str(&format!(
-            "skipped {} lines that are not pod rows: {}\n",
+            "skipped {} lines that are not kubectl output: {}\n",
             report.skipped_lines.len(),
             ranges(&report.skipped_lines)
         ));

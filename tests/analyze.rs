@@ -77,12 +77,18 @@ fn whole_documents_judge_without_failure_and_list_what_they_skip() {
     let web = &report.statefulsets[0];
     assert_eq!(web.pods, ["web-0", "web-1", "web-2", "web-3", "web-4"]);
     assert!(web.checks.iter().all(|c| c.verdict == Verdict::Pass), "{}", analyze::render_text(&report));
-    assert!(report.skipped_lines.contains(&1) && report.skipped_lines.contains(&174));
+    assert!(report.skipped_lines.contains(&1) && report.skipped_lines.contains(&171));
+    // Commands and what kubectl reported are read, not skipped.
+    assert!(!report.skipped_lines.contains(&173) && !report.skipped_lines.contains(&174));
 
     let report = analyze::transcript(DOCUMENT_000, &all).expect("analyzable");
     let names: Vec<&str> = report.statefulsets.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(names, ["sfs-test01"]);
-    assert!(report.statefulsets[0].checks.iter().all(|c| c.verdict == Verdict::NotApplicable));
+    // Snapshots only: no order is shown (the rest of the session is judged in `whole_sessions`).
+    let order = analyze::TRANSCRIPT_CHECKS;
+    assert!(
+        report.statefulsets[0].checks.iter().filter(|c| order.contains(&c.check)).all(|c| c.verdict == Verdict::NotApplicable)
+    );
 }
 
 /// Seed 001 with web-0 still creating when web-1 appears.
@@ -220,7 +226,8 @@ db-1      2/2     Running    0             9s    10.244.2.9   node-2   <none>   
     assert!(db.checks[0].detail.contains("db-2 was created (line 9) while db-1 was Running but not Ready"));
     let cache = report.statefulsets.iter().find(|s| s.name == "cache").expect("cache");
     assert_eq!(cache.checks[0].verdict, Verdict::NotApplicable);
-    assert_eq!(report.skipped_lines, [1]);
+    // Line 1 is the command: read, not skipped.
+    assert!(report.skipped_lines.is_empty(), "{:?}", report.skipped_lines);
 }
 
 #[test]
@@ -255,7 +262,9 @@ fn cli_exit_codes_and_json() {
     assert_eq!(json["statefulsets"][0]["checks"][1]["check"], "reverse-termination");
     assert_eq!(json["statefulsets"][0]["checks"][1]["verdict"], "pass");
     assert_eq!(json["statefulsets"][0]["checks"][1]["lines"], serde_json::json!([42, 46, 50, 54]));
-    assert!(json["skipped_lines"].as_array().is_some_and(|l| l.contains(&serde_json::json!(1))));
+    assert!(
+        json["skipped_lines"].as_array().is_some_and(|l| l.contains(&serde_json::json!(7)) && !l.contains(&serde_json::json!(1)))
+    );
 
     let (code, out, _) = cli(&["analyze", "-"], &created_too_early());
     assert_eq!(code, 1);
@@ -263,7 +272,7 @@ fn cli_exit_codes_and_json() {
 
     let (code, _, err) = cli(&["analyze", "-"], "hello\nworld\n");
     assert_eq!(code, 2);
-    assert!(err.contains("no `kubectl get pods` rows"), "{err}");
+    assert!(err.contains("no kubectl output found"), "{err}");
     let (code, _, err) = cli(&["analyze", "-", "--expect", "dns"], SCALE_002);
     assert_eq!(code, 2);
     assert!(err.contains("--expect dns"), "{err}");
@@ -489,5 +498,272 @@ web-2   1/1     Running             0          4s
         let c = web.checks.iter().find(|c| c.check == CheckName::OrderedCreation).expect("judged");
         assert_eq!(c.verdict, Verdict::Fail, "{}", c.detail);
         assert!(c.detail.contains("web-2 was created (line 5) while web-0 was Running but not Ready"), "{}", c.detail);
+    }
+}
+
+/// Whole terminal sessions: the seed documents fed whole, and copies with one fact broken.
+mod whole_sessions {
+    use super::*;
+
+    const DOCUMENT_001: &str = include_str!("fixtures/transcripts/seed-001-document.txt");
+    const DOCUMENT_003: &str = include_str!("fixtures/transcripts/seed-003-document.txt");
+    const DOCUMENT_004: &str = include_str!("fixtures/transcripts/seed-004-document.txt");
+
+    fn all() -> Options {
+        expect(&[CheckName::ReverseTermination, CheckName::ReverseRollout])
+    }
+
+    /// The verdicts other than not-applicable for set `set`.
+    fn verdicts(text: &str, set: &str) -> Vec<(CheckName, Verdict)> {
+        let report = analyze::transcript(text, &all()).expect("analyzable");
+        assert!(!report.failed(), "{}", analyze::render_text(&report));
+        let family = report.statefulsets.iter().find(|s| s.name == set).expect("set found");
+        family.checks.iter().filter(|c| c.verdict != Verdict::NotApplicable).map(|c| (c.check, c.verdict)).collect()
+    }
+
+    fn report_of(text: &str, set: &str, check: CheckName) -> CheckReport {
+        let report = analyze::transcript(text, &all()).expect("analyzable");
+        let family = report.statefulsets.iter().find(|s| s.name == set).expect("set found");
+        family.checks.iter().find(|c| c.check == check).expect("judged").clone()
+    }
+
+    #[test]
+    fn seed_000_judges_the_headless_service_claim_names_and_the_static_shortage() {
+        assert_eq!(
+            verdicts(DOCUMENT_000, "sfs-test01"),
+            [
+                (CheckName::HeadlessService, Verdict::Pass),
+                (CheckName::StableIdentity, Verdict::Pass),
+                (CheckName::SurvivorsUnchanged, Verdict::Pass),
+                (CheckName::PodHttp, Verdict::Pass),
+                (CheckName::PvcNaming, Verdict::Pass),
+                (CheckName::StaticShortage, Verdict::Pass)
+            ]
+        );
+        let kept = report_of(DOCUMENT_000, "sfs-test01", CheckName::SurvivorsUnchanged);
+        assert!(kept.detail.contains("sfs-test01-2 went away and sfs-test01-0, sfs-test01-1 stayed"), "{}", kept.detail);
+        let http = report_of(DOCUMENT_000, "sfs-test01", CheckName::PodHttp);
+        assert!(
+            http.detail.starts_with("192.168.131.87 (line 203, sfs-test01-0's IP at line 192) answered: <!DOCTYPE html>"),
+            "{}",
+            http.detail
+        );
+        let bound = report_of(DOCUMENT_000, "sfs-test01", CheckName::PvcNaming);
+        assert!(
+            bound.detail.contains("each volume listed names its claim back: sfs-vol01-sfs-test01-0 (line 305)"),
+            "{}",
+            bound.detail
+        );
+        let shortage = report_of(DOCUMENT_000, "sfs-test01", CheckName::StaticShortage);
+        assert!(
+            shortage.detail.contains("sfs-vol01-sfs-test01-1 is Pending with a ProvisioningFailed event (line 395)"),
+            "{}",
+            shortage.detail
+        );
+    }
+
+    #[test]
+    fn seed_001_judges_the_creation_order_and_the_headless_service() {
+        assert_eq!(
+            verdicts(DOCUMENT_001, "web"),
+            [(CheckName::OrderedCreation, Verdict::Pass), (CheckName::HeadlessService, Verdict::Pass)]
+        );
+    }
+
+    #[test]
+    fn seed_002_judges_every_claim_it_shows() {
+        assert_eq!(
+            verdicts(DOCUMENT_002, "web"),
+            [
+                (CheckName::OrderedCreation, Verdict::Pass),
+                (CheckName::ReverseTermination, Verdict::Pass),
+                (CheckName::ReverseRollout, Verdict::Pass),
+                (CheckName::HeadlessService, Verdict::Pass),
+                (CheckName::Dns, Verdict::Pass),
+                (CheckName::StableIdentity, Verdict::Pass),
+                (CheckName::PvcNaming, Verdict::Pass),
+                (CheckName::PvcRetention, Verdict::Pass),
+                (CheckName::Reattach, Verdict::Pass),
+            ]
+        );
+    }
+
+    #[test]
+    fn documents_without_cluster_output_say_so() {
+        for text in [DOCUMENT_003, DOCUMENT_004] {
+            let error = analyze::transcript(text, &all()).expect_err("nothing to judge");
+            assert!(error.to_string().contains("no kubectl output found"), "{error}");
+        }
+    }
+
+    #[test]
+    fn a_wrong_claim_name_fails_pvc_naming() {
+        let broken = edit_line(DOCUMENT_002, 123, "www-web-1 ", "www-web1  ");
+        let c = report_of(&broken, "web", CheckName::PvcNaming);
+        assert_eq!(c.verdict, Verdict::Fail, "{}", c.detail);
+        assert!(c.detail.contains("web-1 existed (line 110) but the claim listing at line 120 has no www-web-1"), "{}", c.detail);
+        assert!(c.lines.contains(&110) && c.lines.contains(&120), "{:?}", c.lines);
+    }
+
+    #[test]
+    fn an_answer_with_another_pods_ip_fails_dns() {
+        let broken = edit_line(DOCUMENT_002, 143, "10.32.2.13", "10.32.2.12");
+        let c = report_of(&broken, "web", CheckName::Dns);
+        assert_eq!(c.verdict, Verdict::Fail, "{}", c.detail);
+        assert!(
+            c.detail.contains("web-1.nginx.default.svc answered 10.32.2.12 (line 142), but web-1's IP is 10.32.2.13 (line 157)"),
+            "{}",
+            c.detail
+        );
+        assert!(c.lines.contains(&143), "{:?}", c.lines);
+    }
+
+    #[test]
+    fn a_claim_missing_after_the_scale_down_fails_retention() {
+        let mut lines: Vec<&str> = DOCUMENT_002.lines().collect();
+        assert!(lines[230].starts_with("www-web-3 "), "{}", lines[230]);
+        lines.remove(230);
+        let broken = lines.join("\n") + "\n";
+        let c = report_of(&broken, "web", CheckName::PvcRetention);
+        assert_eq!(c.verdict, Verdict::Fail, "{}", c.detail);
+        assert!(
+            c.detail.contains(
+                "claim www-web-3 (line 186) is missing from the listing at line 226 after the scale-down to 1 (line 199)"
+            ),
+            "{}",
+            c.detail
+        );
+    }
+
+    const HOSTNAMES: &str = "\
+$ for i in 0 1; do kubectl exec \"web-$i\" -- sh -c 'hostname'; done
+web-0
+web-1
+$ kubectl get pods -o wide
+NAME    READY   STATUS    RESTARTS   AGE   IP           NODE     NOMINATED NODE   READINESS GATES
+web-0   1/1     Running   0          2m    10.244.0.5   node-1   <none>           <none>
+web-1   1/1     Running   0          2m    10.244.0.6   node-1   <none>           <none>
+";
+
+    #[test]
+    fn hostnames_are_the_pod_names() {
+        let c = report_of(HOSTNAMES, "web", CheckName::StableIdentity);
+        assert_eq!((c.verdict, c.lines.as_slice()), (Verdict::Pass, &[2, 3, 6, 7][..]), "{}", c.detail);
+        let broken = HOSTNAMES.replacen("web-1\n", "web-0\n", 1);
+        let c = report_of(&broken, "web", CheckName::StableIdentity);
+        assert_eq!(c.verdict, Verdict::Fail, "{}", c.detail);
+        assert!(c.detail.contains("hostname in web-1 printed web-0 (line 3)"), "{}", c.detail);
+    }
+
+    #[test]
+    fn a_service_lookup_answers_every_ready_pod() {
+        let text = format!(
+            "{HOSTNAMES}$ kubectl run -it --rm --image=busybox dns-test -- nslookup nginx\n\
+             Server:\t\t10.96.0.10\nAddress:\t10.96.0.10:53\n\n\
+             Name:\tnginx.default.svc.cluster.local\nAddress: 10.244.0.5\n\
+             Name:\tnginx.default.svc.cluster.local\nAddress: 10.244.0.6\n\
+             $ kubectl run -it --rm --image=busybox dns-test -- nslookup web-0.nginx\n\
+             Server:\t\t10.96.0.10\nAddress:\t10.96.0.10:53\n\n\
+             Name:\tweb-0.nginx.default.svc.cluster.local\nAddress: 10.244.0.5\n"
+        );
+        let c = report_of(&text, "web", CheckName::Dns);
+        assert_eq!(c.verdict, Verdict::Pass, "{}", c.detail);
+        assert!(c.detail.contains("nginx answered every Ready pod's IP"), "{}", c.detail);
+        // A pod looked up while not found: not judged as broken.
+        let missing = text.replace(
+            "Name:\tweb-0.nginx.default.svc.cluster.local\nAddress: 10.244.0.5\n",
+            "** server can't find web-0.nginx: NXDOMAIN\n",
+        );
+        assert_eq!(report_of(&missing, "web", CheckName::Dns).verdict, Verdict::Inconclusive);
+    }
+
+    #[test]
+    fn a_running_pod_with_a_pending_claim_in_one_output_fails_and_a_delete_policy_is_not_judged() {
+        let text = "\
+$ kubectl get pod,pvc
+NAME        READY   STATUS    RESTARTS   AGE
+pod/db-0    1/1     Running   0          5m
+pod/db-1    1/1     Running   0          1m
+NAME                                STATUS    VOLUME   CAPACITY   ACCESS MODES   STORAGECLASS   AGE
+persistentvolumeclaim/data-db-0     Bound     pv-0     1Gi        RWO            fast           5m
+persistentvolumeclaim/data-db-1     Pending                                      fast           1m
+";
+        let c = report_of(text, "db", CheckName::StaticShortage);
+        assert_eq!(c.verdict, Verdict::Fail, "{}", c.detail);
+        assert!(
+            c.detail.contains("db-1 is Running and Ready (line 4) while its claim data-db-1 is Pending (line 7)"),
+            "{}",
+            c.detail
+        );
+
+        let scaled = "\
+$ kubectl get pvc
+NAME        STATUS   VOLUME   CAPACITY   ACCESS MODES   STORAGECLASS   AGE
+data-db-0   Bound    pv-0     1Gi        RWO            fast           5m
+data-db-1   Bound    pv-1     1Gi        RWO            fast           5m
+$ kubectl scale sts db --replicas=1
+statefulset.apps/db scaled
+$ kubectl get pvc
+NAME        STATUS   VOLUME   CAPACITY   ACCESS MODES   STORAGECLASS   AGE
+data-db-0   Bound    pv-0     1Gi        RWO            fast           6m
+";
+        // The claim that went with db-1 is missing: under the default policy a failure...
+        let with_pods = format!("NAME READY STATUS RESTARTS AGE\ndb-0 1/1 Running 0 5m\ndb-1 1/1 Running 0 5m\n{scaled}");
+        let c = report_of(&with_pods, "db", CheckName::PvcRetention);
+        assert_eq!(c.verdict, Verdict::Fail, "{}", c.detail);
+        // ...but not when the session shows the set asks for it.
+        let policy = format!("  persistentVolumeClaimRetentionPolicy:\n    whenScaled: Delete\n{with_pods}");
+        assert_eq!(report_of(&policy, "db", CheckName::PvcRetention).verdict, Verdict::Inconclusive);
+        // A claim bound to another volume after the scale-down is a new claim.
+        let rebound = with_pods.replace("data-db-0   Bound    pv-0     1Gi        RWO            fast           6m", "data-db-0   Bound    pv-9     1Gi        RWO            fast           6m\ndata-db-1   Bound    pv-1     1Gi        RWO            fast           6m");
+        let c = report_of(&rebound, "db", CheckName::PvcRetention);
+        assert_eq!(c.verdict, Verdict::Fail, "{}", c.detail);
+        assert!(c.detail.contains("claim data-db-0 was bound to pv-0"), "{}", c.detail);
+    }
+
+    #[test]
+    fn snapshots_and_generated_names_confirm_but_never_fail() {
+        let text = "\
+$ kubectl get pods -o wide
+NAME                                  READY   STATUS    RESTARTS   AGE   IP          NODE     NOMINATED NODE   READINESS GATES
+my-nginx-deployment-6b474476c4-x2k4z  1/1     Running   0          2m    10.1.0.9    node-1   <none>           <none>
+web-0                                 1/1     Running   0          9m    10.1.0.5    node-1   <none>           <none>
+web-1                                 1/1     Running   0          8m    10.1.0.6    node-1   <none>           <none>
+web-2                                 1/1     Running   0          7m    10.1.0.7    node-1   <none>           <none>
+$ kubectl get pods -o wide
+NAME                                  READY   STATUS    RESTARTS   AGE   IP          NODE     NOMINATED NODE   READINESS GATES
+web-0                                 1/1     Running   0          10m   10.1.0.5    node-1   <none>           <none>
+web-2                                 1/1     Running   0          8m    10.1.0.7    node-1   <none>           <none>
+";
+        let contrast = report_of(text, "web", CheckName::DeploymentContrast);
+        assert_eq!(contrast.verdict, Verdict::Pass, "{}", contrast.detail);
+        assert!(contrast.detail.contains("Deployment my-nginx-deployment's ReplicaSet"), "{}", contrast.detail);
+        // web-1 went, not the highest ordinal: a replacement under way looks the same.
+        let kept = report_of(text, "web", CheckName::SurvivorsUnchanged);
+        assert_eq!(kept.verdict, Verdict::Inconclusive, "{}", kept.detail);
+        // The highest went but web-0's IP changed: it may have been replaced in between.
+        let moved = text
+            .replace(
+                "web-2                                 1/1     Running   0          8m    10.1.0.7",
+                "web-1                                 1/1     Running   0          9m    10.1.0.6",
+            )
+            .replace(
+                "web-0                                 1/1     Running   0          10m   10.1.0.5",
+                "web-0                                 1/1     Running   0          10m   10.1.0.8",
+            );
+        let kept = report_of(&moved, "web", CheckName::SurvivorsUnchanged);
+        assert_eq!(kept.verdict, Verdict::Inconclusive, "{}", kept.detail);
+        assert!(kept.detail.contains("web-0 changed IP"), "{}", kept.detail);
+    }
+
+    #[test]
+    fn a_pod_that_does_not_answer_http_is_inconclusive() {
+        let text = format!(
+            "{HOSTNAMES}root@client:/# curl 10.244.0.5\ncurl: (7) Failed to connect to 10.244.0.5 port 80: Connection refused\n"
+        );
+        let c = report_of(&text, "web", CheckName::PodHttp);
+        assert_eq!(c.verdict, Verdict::Inconclusive, "{}", c.detail);
+        let ok = format!("{HOSTNAMES}root@client:/# curl 10.244.0.5\n<html><title>Welcome to nginx!</title></html>\n");
+        assert_eq!(report_of(&ok, "web", CheckName::PodHttp).verdict, Verdict::Pass);
     }
 }

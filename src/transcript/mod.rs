@@ -42,6 +42,8 @@
 //! left terminating. A pod that comes back under the same name was deleted before it did.
 
 mod parse;
+pub mod rules;
+pub mod session;
 
 use std::collections::{BTreeMap, BTreeSet};
 
