@@ -93,17 +93,17 @@ fn transcript(lines_wanted: usize) -> String {
     out.join("\n") + "\n"
 }
 
-/// A whole terminal session of about `lines_wanted` lines: 100 StatefulSets of 3 pods, each
+/// A whole terminal session of about `lines_wanted` lines: `sets` StatefulSets of 3 pods, each
 /// block a prompt, prose, a claim listing, a wide pod listing, the Service, two nslookups (both
 /// answer forms), a hostname loop, a `describe pvc` and a scale-down followed by a listing.
-fn session(lines_wanted: usize) -> String {
+fn session(lines_wanted: usize, sets: usize) -> String {
     let mut out: Vec<String> = Vec::new();
     let mut block = 0usize;
     while out.len() < lines_wanted {
-        let i = block % 100;
+        let i = block % sets;
         let set = format!("app{i}");
         let p = "me@host:~$";
-        out.push(format!("Checking {set} again, round {}.", block / 100));
+        out.push(format!("Checking {set} again, round {}.", block / sets));
         out.push(format!("{p} kubectl get pvc"));
         out.push("NAME   STATUS   VOLUME   CAPACITY   ACCESS MODES   STORAGECLASS   AGE".into());
         for k in 0..3 {
@@ -226,6 +226,12 @@ fn peak_memory() -> String {
 }
 
 fn main() {
+    // `cargo bench --bench engine -- session`: only the benchmarks named (cargo adds `--bench`).
+    let only: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
+    if only == ["session"] {
+        session_bench();
+        return;
+    }
     let files = scenario::discover(&[std::path::PathBuf::from("scenarios")]).expect("scenarios/");
     let scenarios: Vec<scenario::Scenario> = files.iter().map(|f| scenario::load(f).expect("valid scenario")).collect();
     let selected: Vec<&scenario::Scenario> = scenarios.iter().collect();
@@ -283,8 +289,20 @@ fn main() {
     });
     println!("peak memory (VmHWM): {}", peak_memory());
 
-    let text = session(100_000);
+    session_bench();
+}
+
+fn session_bench() {
+    let options = Options { expect: vec![CheckName::ReverseTermination, CheckName::ReverseRollout], ..Options::default() };
+    let one = session(100_000, 1);
+    measure("session-1", 3, || {
+        let report = analyze::transcript(&one, &options).expect("analyzable");
+        format!("one StatefulSet, failed: {}", report.failed())
+    });
+    let text = session(100_000, 100);
     let lines = text.lines().count();
+    measure("session-facts", 3, || format!("{} facts read", sts_conformance::transcript::session::parse(&text).read.len()));
+    measure("session-pods", 3, || format!("{} pod rows", sts_conformance::transcript::parse(&text).rows.len()));
     measure("session", 5, || {
         let report = analyze::transcript(&text, &options).expect("analyzable");
         let judged =

@@ -65,7 +65,6 @@ impl Finding {
 
 /// A parsed session, ready to judge any set of it.
 pub struct Session<'a> {
-    transcript: &'a Transcript,
     facts: &'a Facts,
     lines: Vec<&'a str>,
     /// The session shows `whenScaled: Delete` / `whenDeleted: Delete`.
@@ -75,6 +74,38 @@ pub struct Session<'a> {
     generated: Vec<(&'a str, usize)>,
     /// `<pod>.<service>` names looked up (answers and nslookup commands): service → pods.
     lookups: BTreeMap<&'a str, BTreeSet<&'a str>>,
+    /// `mutating[i]`: how many of the first `i` commands change the cluster.
+    mutating: Vec<usize>,
+    /// Indexes of the commands that scale something, and of those that fetch over HTTP.
+    scaling: Vec<usize>,
+    fetching: Vec<usize>,
+    /// nslookup answers by the first label of their query, and by the name before the ordinal
+    /// of that label (`web` for `web-0.nginx`): indexes into `facts.dns`.
+    dns_by_label: BTreeMap<&'a str, Vec<usize>>,
+    dns_by_set: BTreeMap<&'a str, Vec<usize>>,
+    /// Claims by every set name they may belong to (`<template>-<set>-<ordinal>`: each `<set>`
+    /// that a split of the name allows): indexes into `facts.claims`.
+    claims_by_set: BTreeMap<&'a str, Vec<usize>>,
+    /// Pod rows and hostname outputs by the name before their ordinal.
+    rows_by_set: BTreeMap<&'a str, Vec<&'a SourcedRow>>,
+    hostnames_by_set: BTreeMap<&'a str, Vec<usize>>,
+}
+
+/// The row nearest to `line` among `rows` (in line order).
+fn nearest<'r>(rows: &[&'r SourcedRow], line: usize) -> Option<&'r SourcedRow> {
+    let at = rows.partition_point(|r| r.line < line);
+    let before = at.checked_sub(1).map(|i| rows[i]);
+    let after = rows.get(at).copied();
+    match (before, after) {
+        (Some(b), Some(a)) => Some(if line - b.line <= a.line - line { b } else { a }),
+        (b, a) => b.or(a),
+    }
+}
+
+/// `web` for `web-12`.
+fn base_of(name: &str) -> Option<&str> {
+    let (base, n) = name.rsplit_once('-')?;
+    (!n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())).then_some(base)
 }
 
 impl<'a> Session<'a> {
@@ -97,9 +128,54 @@ impl<'a> Session<'a> {
                 lookups.entry(service).or_default().insert(pod);
             }
         }
+        let mut mutating = vec![0];
+        for c in &facts.commands {
+            let last = mutating.last().copied().unwrap_or(0);
+            mutating.push(last + usize::from(is_mutating(&c.words())));
+        }
+        let indexes = |f: &dyn Fn(&str) -> bool| -> Vec<usize> {
+            facts.commands.iter().enumerate().filter(|(_, c)| f(&c.text)).map(|(i, _)| i).collect()
+        };
+        let scaling = indexes(&|t| t.contains("scale"));
+        let mut dns_by_label: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+        let mut dns_by_set: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+        for (i, answer) in facts.dns.iter().enumerate() {
+            let first = answer.query.split('.').next().unwrap_or_default();
+            dns_by_label.entry(first).or_default().push(i);
+            if let Some(base) = base_of(first) {
+                dns_by_set.entry(base).or_default().push(i);
+            }
+        }
+        let mut rows_by_set: BTreeMap<&str, Vec<&SourcedRow>> = BTreeMap::new();
+        for r in &transcript.rows {
+            if let Some(base) = base_of(&r.row.name) {
+                rows_by_set.entry(base).or_default().push(r);
+            }
+        }
+        let mut hostnames_by_set: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+        for (i, h) in facts.hostnames.iter().enumerate() {
+            if let Some(base) = base_of(&h.pod) {
+                hostnames_by_set.entry(base).or_default().push(i);
+            }
+        }
+        let mut claims_by_set: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+        for (i, claim) in facts.claims.iter().enumerate() {
+            let Some(pod_base) = base_of(&claim.name) else { continue };
+            for (at, _) in pod_base.match_indices('-') {
+                claims_by_set.entry(&pod_base[at + 1..]).or_default().push(i);
+            }
+        }
+        let fetching = indexes(&|t| t.contains("curl") || t.contains("wget"));
         Self {
-            transcript,
             lookups,
+            mutating,
+            scaling,
+            fetching,
+            dns_by_label,
+            dns_by_set,
+            claims_by_set,
+            rows_by_set,
+            hostnames_by_set,
             facts,
             lines: text.lines().collect(),
             deletes_when_scaled: text.contains("whenScaled: Delete"),
@@ -152,6 +228,9 @@ struct Context<'a> {
     pods: Vec<&'a SourcedRow>,
     /// The set's pod rows by pod name.
     by_pod: BTreeMap<&'a str, Vec<&'a SourcedRow>>,
+    /// The set's pod rows that show an IP (`-o wide`), all and by pod name.
+    with_ip: Vec<&'a SourcedRow>,
+    by_pod_ip: BTreeMap<&'a str, Vec<&'a SourcedRow>>,
     facts: &'a Facts,
     session: &'a Session<'a>,
     /// The set's claims: (template, pod, row).
@@ -171,14 +250,21 @@ fn is_mutating(words: &[&str]) -> bool {
 impl<'a> Context<'a> {
     fn new(set: &'a str, only_set: bool, session: &'a Session<'a>) -> Self {
         let facts = session.facts;
-        let pods: Vec<&SourcedRow> = session.transcript.rows.iter().filter(|r| ordinal_of(&r.row.name, set).is_some()).collect();
+        let pods: Vec<&SourcedRow> = session
+            .rows_by_set
+            .get(set)
+            .into_iter()
+            .flatten()
+            .copied()
+            .filter(|r| ordinal_of(&r.row.name, set).is_some())
+            .collect();
         let mut by_pod: BTreeMap<&str, Vec<&SourcedRow>> = BTreeMap::new();
         for r in &pods {
             by_pod.entry(r.row.name.as_str()).or_default().push(r);
         }
         let mut claims = Vec::new();
         let marker = format!("-{set}-");
-        for row in &facts.claims {
+        for row in session.claims_by_set.get(set).into_iter().flatten().map(|i| &facts.claims[*i]) {
             // `<template>-<set>-<ordinal>`: the template is what precedes `-<set>-`.
             let mut from = 0;
             while let Some(at) = row.name[from..].find(&marker) {
@@ -192,8 +278,13 @@ impl<'a> Context<'a> {
             }
         }
         let templates = claims.iter().map(|(t, ..)| t.clone()).collect();
-        let removals = Self::find_removals(set, facts);
-        Self { set, only_set, pods, by_pod, facts, session, claims, templates, removals }
+        let removals = Self::find_removals(set, facts, &session.scaling);
+        let with_ip: Vec<&SourcedRow> = pods.iter().copied().filter(|r| r.row.ip.is_some()).collect();
+        let mut by_pod_ip: BTreeMap<&str, Vec<&SourcedRow>> = BTreeMap::new();
+        for r in &with_ip {
+            by_pod_ip.entry(r.row.name.as_str()).or_default().push(r);
+        }
+        Self { set, only_set, pods, by_pod, with_ip, by_pod_ip, facts, session, claims, templates, removals }
     }
 
     fn is_pod(&self, name: &str) -> bool {
@@ -204,7 +295,7 @@ impl<'a> Context<'a> {
     /// names no object and no selector.
     fn full_listing(&self, table: usize) -> Option<usize> {
         let command_line = (*self.facts.claim_tables.get(table)?)?;
-        let command = self.facts.commands.iter().find(|c| c.line == command_line)?;
+        let command = self.facts.command_at(command_line)?;
         let words = command.words();
         let get = words.iter().position(|w| *w == "get")?;
         let mut resources = 0;
@@ -239,19 +330,10 @@ impl<'a> Context<'a> {
     }
 
     /// Whether a command that changes the cluster ran strictly between two lines.
-    fn changed_between(&self, from: usize, to: usize) -> Option<usize> {
-        self.facts.commands_between(from, to).find(|c| is_mutating(&c.words())).map(|c| c.line)
-    }
-
-    /// The pods of the set the session last showed existing before `line`: their last row
-    /// before it is not terminating. (name, line)
-    fn existing_before(&self, line: usize) -> BTreeMap<String, &'a SourcedRow> {
-        let mut last: BTreeMap<String, &SourcedRow> = BTreeMap::new();
-        for r in self.pods.iter().take_while(|r| r.line < line) {
-            last.insert(r.row.name.clone(), r);
-        }
-        last.retain(|_, r| !r.row.terminating());
-        last
+    fn changed_between(&self, from: usize, to: usize) -> bool {
+        let commands = &self.facts.commands;
+        let (a, b) = (commands.partition_point(|c| c.line <= from), commands.partition_point(|c| c.line < to));
+        b > a && self.session.mutating[b] > self.session.mutating[a]
     }
 
     fn headless_service(&self) -> Option<Finding> {
@@ -311,7 +393,14 @@ impl<'a> Context<'a> {
         let mut unknown = Vec::new();
         let mut failures = Vec::new();
         let mut lines = Vec::new();
-        for answer in &self.facts.dns {
+        // The answers about the set's pods and about its Services, in line order.
+        let mut about: Vec<usize> = self.session.dns_by_set.get(self.set).cloned().unwrap_or_default();
+        for service in &services {
+            about.extend(self.session.dns_by_label.get(service.as_str()).into_iter().flatten());
+        }
+        about.sort_unstable();
+        about.dedup();
+        for answer in about.iter().map(|i| &self.facts.dns[*i]) {
             let mut labels = answer.query.split('.');
             let first = labels.next().unwrap_or_default();
             let second = labels.next();
@@ -383,13 +472,14 @@ impl<'a> Context<'a> {
     /// The IP `-o wide` printed for `pod` nearest to `line`, when nothing between suggests the
     /// pod was replaced.
     fn pod_ip_near(&self, pod: &str, line: usize) -> Result<(String, usize), String> {
-        let rows: Vec<&&SourcedRow> = self.by_pod.get(pod).map(|rows| rows.iter().collect()).unwrap_or_default();
-        let with_ip = rows.iter().filter(|r| r.row.ip.is_some());
-        let Some(nearest) = with_ip.min_by_key(|r| r.line.abs_diff(line)) else {
+        let rows: &[&SourcedRow] = self.by_pod.get(pod).map_or(&[], Vec::as_slice);
+        let with_ip = self.by_pod_ip.get(pod).map_or(&[][..], Vec::as_slice);
+        let Some(nearest) = nearest(with_ip, line) else {
             return Err(format!("the session never prints {pod}'s IP (-o wide)"));
         };
         let (from, to) = (nearest.line.min(line), nearest.line.max(line));
-        let replaced = rows.iter().any(|r| r.line > from && r.line < to && (r.row.terminating() || r.row.ip != nearest.row.ip))
+        let between = &rows[rows.partition_point(|r| r.line <= from)..rows.partition_point(|r| r.line < to)];
+        let replaced = between.iter().any(|r| r.row.terminating() || r.row.ip != nearest.row.ip)
             || self.facts.commands_between(from, to).any(|c| {
                 let w = c.words();
                 w.contains(&"delete") && (w.contains(&pod) || w.iter().any(|x| x.ends_with(&format!("/{pod}")) || *x == "--all"))
@@ -403,12 +493,15 @@ impl<'a> Context<'a> {
 
     /// The IPs of the set's Running and Ready pods in the wide listing nearest to `line`.
     fn ready_ips_near(&self, line: usize) -> BTreeSet<String> {
-        let Some(nearest) = self.pods.iter().filter(|r| r.row.ip.is_some()).min_by_key(|r| r.line.abs_diff(line)) else {
+        let Some(nearest) = nearest(&self.with_ip, line) else {
             return BTreeSet::new();
         };
         let session = nearest.session;
+        let bound = nearest.line.max(line);
+        // Rows are in line order, so a session's rows are one run.
+        let start = self.pods.partition_point(|r| r.session < session);
         let mut last: BTreeMap<&str, &SourcedRow> = BTreeMap::new();
-        for r in self.pods.iter().filter(|r| r.session == session && r.line <= nearest.line.max(line)) {
+        for r in self.pods[start..].iter().take_while(|r| r.session == session && r.line <= bound) {
             last.insert(r.row.name.as_str(), r);
         }
         last.values().filter(|r| r.row.all_ready() && r.row.status == "Running").filter_map(|r| r.row.ip.clone()).collect()
@@ -427,7 +520,15 @@ impl<'a> Context<'a> {
 
     fn stable_identity(&self) -> Option<Finding> {
         let check = CheckName::StableIdentity;
-        let seen: Vec<_> = self.facts.hostnames.iter().filter(|h| self.is_pod(&h.pod)).collect();
+        let seen: Vec<_> = self
+            .session
+            .hostnames_by_set
+            .get(self.set)
+            .into_iter()
+            .flatten()
+            .map(|i| &self.facts.hostnames[*i])
+            .filter(|h| self.is_pod(&h.pod))
+            .collect();
         let mut lines: Vec<usize> = seen.iter().map(|h| h.line).collect();
         if let Some(h) = seen.iter().find(|h| h.printed != h.pod) {
             return Some(Finding::new(
@@ -546,10 +647,8 @@ impl<'a> Context<'a> {
         let mut passes = Vec::new();
         let mut unknown = Vec::new();
         let mut lines = Vec::new();
-        for (i, c) in self.facts.commands.iter().enumerate() {
-            if !c.text.contains("curl") && !c.text.contains("wget") {
-                continue;
-            }
+        for &i in &self.session.fetching {
+            let c = &self.facts.commands[i];
             let words = c.words();
             let Some(at) = words.iter().position(|w| matches!(*w, "curl" | "wget")) else { continue };
             let Some(target) = words[at + 1..].iter().find(|w| !w.starts_with('-')) else { continue };
@@ -649,13 +748,21 @@ impl<'a> Context<'a> {
             }
         }
         // Every existing pod has its claims in a full listing.
-        let tables: BTreeSet<usize> = self.facts.claims.iter().map(|c| c.table).collect();
+        let tables: BTreeSet<usize> = self.claims.iter().map(|(.., c)| c.table).collect();
+        // The set's pods as last shown before each table, swept in line order.
+        let mut last: BTreeMap<&str, &SourcedRow> = BTreeMap::new();
+        let mut next = 0;
         for table in tables {
             let Some(command_line) = self.full_listing(table) else { continue };
-            let table_line = self.facts.claims.iter().find(|c| c.table == table).map_or(command_line, |c| c.line);
-            let listed: BTreeSet<&str> = self.facts.claims.iter().filter(|c| c.table == table).map(|c| c.name.as_str()).collect();
-            for (pod, row) in self.existing_before(table_line) {
-                if self.changed_between(row.line, command_line).is_some() {
+            let rows = self.facts.claims_of_table(table);
+            let table_line = rows.first().map_or(command_line, |c| c.line);
+            let listed: BTreeSet<&str> = rows.iter().map(|c| c.name.as_str()).collect();
+            while next < self.pods.len() && self.pods[next].line < table_line {
+                last.insert(self.pods[next].row.name.as_str(), self.pods[next]);
+                next += 1;
+            }
+            for (pod, row) in last.iter().filter(|(_, r)| !r.row.terminating()) {
+                if self.changed_between(row.line, command_line) {
                     continue;
                 }
                 for t in &self.templates {
@@ -718,10 +825,10 @@ impl<'a> Context<'a> {
         self.removals.clone()
     }
 
-    fn find_removals(set: &str, facts: &Facts) -> Vec<(usize, Option<u32>)> {
+    fn find_removals(set: &str, facts: &Facts, scaling: &[usize]) -> Vec<(usize, Option<u32>)> {
         let mut out = Vec::new();
         let set_word = |w: &str| matches!(w, "statefulset" | "statefulsets" | "sts" | "statefulset.apps" | "statefulsets.apps");
-        for c in facts.commands.iter().filter(|c| c.text.contains("scale") && c.text.contains(set)) {
+        for c in scaling.iter().map(|i| &facts.commands[*i]).filter(|c| c.text.contains(set)) {
             let w = c.words();
             let names_set = w.iter().any(|x| *x == set || x.strip_suffix(set).is_some_and(|r| r.ends_with('/')));
             let about_sets = w.iter().any(|x| set_word(x) || x.split('/').next().is_some_and(set_word));
@@ -812,7 +919,7 @@ impl<'a> Context<'a> {
                 continue;
             }
             let rows: BTreeMap<&str, &ClaimRow> =
-                self.facts.claims.iter().filter(|c| c.table == table).map(|c| (c.name.as_str(), c)).collect();
+                self.facts.claims_of_table(table).iter().map(|c| (c.name.as_str(), c)).collect();
             lines.push(at);
             for (name, since) in &expected {
                 match rows.get(name.as_str()) {

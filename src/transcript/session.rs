@@ -180,6 +180,20 @@ impl Facts {
         at.checked_sub(1).map(|i| &self.commands[i])
     }
 
+    /// The command on `line`, if there is one.
+    #[must_use]
+    pub fn command_at(&self, line: usize) -> Option<&Command> {
+        self.command_before(line).filter(|c| c.line == line)
+    }
+
+    /// The rows of claim table `table` (rows are in table order).
+    #[must_use]
+    pub fn claims_of_table(&self, table: usize) -> &[ClaimRow] {
+        let start = self.claims.partition_point(|c| c.table < table);
+        let end = self.claims.partition_point(|c| c.table <= table);
+        &self.claims[start..end]
+    }
+
     /// Commands strictly between two lines.
     pub fn commands_between(&self, from: usize, to: usize) -> impl Iterator<Item = &Command> {
         let start = self.commands.partition_point(|c| c.line <= from);
@@ -267,7 +281,7 @@ pub fn parse(text: &str) -> Facts {
     let mut table: Option<(Kind, bool)> = None;
     let lines: Vec<&str> = text.lines().collect();
     // Hostname outputs still expected: (pod names in order) after an exec command.
-    let mut pending_hostnames: Vec<String> = Vec::new();
+    let mut pending_hostnames: std::collections::VecDeque<String> = std::collections::VecDeque::new();
     // The nslookup answer being read: server block or answer.
     let mut dns = DnsState::default();
     let mut describing: Option<ClaimDescription> = None;
@@ -278,7 +292,7 @@ pub fn parse(text: &str) -> Facts {
             finish_description(&mut describing, &mut facts);
             dns.finish(&mut facts);
             table = None;
-            pending_hostnames = hostname_pods(&cmd);
+            pending_hostnames = hostname_pods(&cmd, lines.len() - index).into();
             dns.query = nslookup_query(&cmd);
             facts.commands.push(Command { line: number, text: cmd });
             facts.read.push(number);
@@ -290,10 +304,10 @@ pub fn parse(text: &str) -> Facts {
             dns.blank();
             continue;
         }
-        if let Some(pod) = pending_hostnames.first().cloned() {
+        if let Some(pod) = pending_hostnames.front().cloned() {
             if tokens.len() == 1 && object_name(tokens[0]) {
                 facts.hostnames.push(Hostname { line: number, pod, printed: tokens[0].to_owned() });
-                pending_hostnames.remove(0);
+                pending_hostnames.pop_front();
                 facts.read.push(number);
                 continue;
             }
@@ -404,8 +418,33 @@ fn result_line(tokens: &[&str], line: usize) -> Option<(String, String, String, 
     }
 }
 
-/// The pods a command prints the hostname of, in order.
-fn hostname_pods(cmd: &str) -> Vec<String> {
+/// The values of a `for i in …` list: words, `{0..2}` and `$(seq 0 2)` (or `$(seq 3)`, from 1),
+/// at most `limit` of them (the lines left to print them on).
+fn loop_values(list: &str, limit: usize) -> Vec<String> {
+    let range = |from: &str, to: &str| -> Option<Vec<String>> {
+        let (from, to): (u64, u64) = (from.parse().ok()?, to.parse().ok()?);
+        Some((from..=to).take(limit).map(|n| n.to_string()).collect())
+    };
+    let trimmed = list.trim();
+    if let Some(inner) = trimmed.strip_prefix('{').and_then(|r| r.strip_suffix('}'))
+        && let Some((a, b)) = inner.split_once("..")
+    {
+        return range(a, b).unwrap_or_default();
+    }
+    if let Some(inner) = trimmed.strip_prefix("$(seq").and_then(|r| r.strip_suffix(')')) {
+        let bounds: Vec<&str> = inner.split_whitespace().collect();
+        return match bounds.as_slice() {
+            [to] => range("1", to),
+            [from, to] => range(from, to),
+            _ => None,
+        }
+        .unwrap_or_default();
+    }
+    trimmed.split_whitespace().take(limit).map(str::to_owned).collect()
+}
+
+/// The pods a command prints the hostname of, in order (at most `limit`).
+fn hostname_pods(cmd: &str, limit: usize) -> Vec<String> {
     if !cmd.contains("hostname") || !cmd.contains("kubectl") || !cmd.contains("exec") {
         return Vec::new();
     }
@@ -434,8 +473,8 @@ fn hostname_pods(cmd: &str) -> Vec<String> {
         // `for i in 0 1 2; do kubectl exec "web-$i" …`
         let var_len = if pod[var_at..].starts_with("${i}") { 4 } else { 2 };
         let Some(values) = cmd.strip_prefix("for i in").and_then(|r| r.split(';').next()) else { return Vec::new() };
-        return values
-            .split_whitespace()
+        return loop_values(values, limit)
+            .into_iter()
             .map(|v| format!("{}{v}{}", &pod[..var_at], &pod[var_at + var_len..]))
             .filter(|p| object_name(p))
             .collect();
@@ -583,13 +622,15 @@ mod tests {
 
     #[test]
     fn hostname_commands_name_their_pods() {
-        assert_eq!(hostname_pods("kubectl exec web-0 -- hostname"), ["web-0"]);
-        assert_eq!(hostname_pods("kubectl exec -it pod/web-1 -c nginx -- sh -c 'hostname'"), ["web-1"]);
-        assert_eq!(
-            hostname_pods("for i in 0 1 2; do kubectl exec \"web-$i\" -- sh -c 'hostname'; done"),
-            ["web-0", "web-1", "web-2"]
-        );
-        assert!(hostname_pods("kubectl exec web-0 -- cat /etc/hosts").is_empty());
+        assert_eq!(hostname_pods("kubectl exec web-0 -- hostname", 9), ["web-0"]);
+        assert_eq!(hostname_pods("kubectl exec -it pod/web-1 -c nginx -- sh -c 'hostname'", 9), ["web-1"]);
+        let three = ["web-0", "web-1", "web-2"];
+        assert_eq!(hostname_pods("for i in 0 1 2; do kubectl exec \"web-$i\" -- sh -c 'hostname'; done", 9), three);
+        assert_eq!(hostname_pods("for i in {0..2}; do kubectl exec web-${i} -- hostname; done", 9), three);
+        assert_eq!(hostname_pods("for i in $(seq 0 2); do kubectl exec web-$i -- hostname; done", 9), three);
+        // A loop over a huge range costs what the lines left can show, not what it names.
+        assert_eq!(hostname_pods("for i in $(seq 0 18446744073709551615); do kubectl exec web-$i -- hostname; done", 2).len(), 2);
+        assert!(hostname_pods("kubectl exec web-0 -- cat /etc/hosts", 9).is_empty());
     }
 
     #[test]
