@@ -12,6 +12,7 @@ pub mod checks;
 pub mod claims;
 pub mod cli;
 pub mod cluster;
+pub mod console;
 pub mod interrupt;
 pub mod junit;
 pub mod live;

@@ -19,5 +19,10 @@ fn main() -> std::process::ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let code = sts_conformance::cli::main_with(cli);
+    sts_conformance::console::flush();
+    if sts_conformance::console::failed() {
+        // Output was lost (a full disk, an I/O error): the run's result was not delivered.
+        return std::process::ExitCode::from(2);
+    }
     std::process::ExitCode::from(code as u8)
 }

@@ -58,7 +58,7 @@ impl Printer {
             Mode::Live => {
                 let _ = self.bars.println(text);
             }
-            Mode::Plain => println!("{text}"),
+            Mode::Plain => crate::outln!("{text}"),
             Mode::Quiet => {}
         }
     }

@@ -251,7 +251,7 @@ pub fn main_with(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Validate { paths } => match load_all(&paths) {
             Ok(scenarios) => {
-                println!("{} scenarios valid", scenarios.len());
+                crate::outln!("{} scenarios valid", scenarios.len());
                 ExitCode::Pass
             }
             Err(code) => code,
@@ -259,11 +259,11 @@ pub fn main_with(cli: Cli) -> ExitCode {
         Command::List { scenarios, claims, output } => list(&scenarios, claims, output),
         Command::Schema => {
             let schema = schemars::schema_for!(scenario::ScenarioDoc);
-            println!("{}", serde_json::to_string_pretty(&schema).unwrap_or_default());
+            crate::outln!("{}", serde_json::to_string_pretty(&schema).unwrap_or_default());
             ExitCode::Pass
         }
         Command::Rbac { name } => {
-            print!("{}", live::cluster_role(&name));
+            crate::out!("{}", live::cluster_role(&name));
             ExitCode::Pass
         }
         Command::Run(args) => run(&args),
@@ -283,7 +283,7 @@ fn analyze_file(args: &AnalyzeArgs) -> ExitCode {
         std::fs::read(&args.file).map(|bytes| text = String::from_utf8_lossy(&bytes).into_owned())
     };
     if let Err(e) = read {
-        eprintln!("error: cannot read {}: {e}", args.file.display());
+        crate::errln!("error: cannot read {}: {e}", args.file.display());
         return ExitCode::BadInput;
     }
     if record::looks_like_timeline(&text) {
@@ -300,13 +300,13 @@ fn analyze_file(args: &AnalyzeArgs) -> ExitCode {
     let report = match analyze::transcript(&text, &options) {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("error: {}: {e}", args.file.display());
+            crate::errln!("error: {}: {e}", args.file.display());
             return ExitCode::BadInput;
         }
     };
     match args.output {
-        Output::Json => println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default()),
-        Output::Text => print!("{}", analyze::render_text(&report)),
+        Output::Json => crate::outln!("{}", serde_json::to_string_pretty(&report).unwrap_or_default()),
+        Output::Text => crate::out!("{}", analyze::render_text(&report)),
     }
     if report.failed() { ExitCode::ClaimFailed } else { ExitCode::Pass }
 }
@@ -314,7 +314,7 @@ fn analyze_file(args: &AnalyzeArgs) -> ExitCode {
 /// Judges a recorded timeline again: the file says which checks, steps and targets.
 fn analyze_timeline(args: &AnalyzeArgs, text: &str) -> ExitCode {
     if args.statefulset.is_some() || !args.expect.is_empty() || args.policy != PolicyArg::Ordered {
-        eprintln!(
+        crate::errln!(
             "error: {}: a timeline file names its own checks; --statefulset, --policy and --expect apply to transcripts only",
             args.file.display()
         );
@@ -323,7 +323,7 @@ fn analyze_timeline(args: &AnalyzeArgs, text: &str) -> ExitCode {
     let (header, timeline) = match record::read(&args.file, text) {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("error: {e}");
+            crate::errln!("error: {e}");
             return ExitCode::BadInput;
         }
     };
@@ -342,8 +342,8 @@ fn analyze_timeline(args: &AnalyzeArgs, text: &str) -> ExitCode {
         timeline,
     };
     match args.output {
-        Output::Json => println!("{}", serde_json::to_string_pretty(&report::verdicts_json(&report)).unwrap_or_default()),
-        Output::Text => print!("{}", report::summary_table(std::slice::from_ref(&report), 160)),
+        Output::Json => crate::outln!("{}", serde_json::to_string_pretty(&report::verdicts_json(&report)).unwrap_or_default()),
+        Output::Text => crate::out!("{}", report::summary_table(std::slice::from_ref(&report), 160)),
     }
     if report.failed() { ExitCode::ClaimFailed } else { ExitCode::Pass }
 }
@@ -351,11 +351,11 @@ fn analyze_timeline(args: &AnalyzeArgs, text: &str) -> ExitCode {
 /// Loads every scenario under `paths`, printing every error; exit code 2 on any.
 fn load_all(paths: &[PathBuf]) -> Result<Vec<Scenario>, ExitCode> {
     let files = scenario::discover(paths).map_err(|e| {
-        eprintln!("error: {e}");
+        crate::errln!("error: {e}");
         ExitCode::BadInput
     })?;
     if files.is_empty() {
-        eprintln!("error: no scenario files (kind: Scenario) under {paths:?}");
+        crate::errln!("error: no scenario files (kind: Scenario) under {paths:?}");
         return Err(ExitCode::BadInput);
     }
     let mut scenarios = Vec::new();
@@ -366,7 +366,7 @@ fn load_all(paths: &[PathBuf]) -> Result<Vec<Scenario>, ExitCode> {
             Err(errors) => {
                 failed = true;
                 for e in errors.0 {
-                    eprintln!("error: {e}");
+                    crate::errln!("error: {e}");
                 }
             }
         }
@@ -374,7 +374,7 @@ fn load_all(paths: &[PathBuf]) -> Result<Vec<Scenario>, ExitCode> {
     let mut names: Vec<&str> = scenarios.iter().map(|s| s.name.as_str()).collect();
     names.sort_unstable();
     if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
-        eprintln!("error: two scenarios are named {}", w[0]);
+        crate::errln!("error: two scenarios are named {}", w[0]);
         failed = true;
     }
     if failed { Err(ExitCode::BadInput) } else { Ok(scenarios) }
@@ -391,7 +391,7 @@ fn list(paths: &[PathBuf], claims: bool, output: Output) -> ExitCode {
             Output::Json => {
                 let items: Vec<serde_json::Value> =
                     coverage.iter().map(|(id, names)| serde_json::json!({"claim": id, "scenarios": names})).collect();
-                println!("{}", serde_json::to_string_pretty(&items).unwrap_or_default());
+                crate::outln!("{}", serde_json::to_string_pretty(&items).unwrap_or_default());
             }
             Output::Text => {
                 for (id, names) in coverage {
@@ -401,7 +401,7 @@ fn list(paths: &[PathBuf], claims: bool, output: Output) -> ExitCode {
                     } else {
                         names.join(", ")
                     };
-                    println!("{id:24} {names}");
+                    crate::outln!("{id:24} {names}");
                 }
             }
         }
@@ -414,11 +414,11 @@ fn list(paths: &[PathBuf], claims: bool, output: Output) -> ExitCode {
                         |s| serde_json::json!({"name": s.name, "description": s.description, "claims": s.claims, "file": s.file}),
                     )
                     .collect();
-                println!("{}", serde_json::to_string_pretty(&items).unwrap_or_default());
+                crate::outln!("{}", serde_json::to_string_pretty(&items).unwrap_or_default());
             }
             Output::Text => {
                 for s in &scenarios {
-                    println!("{:28} {} ({} steps; claims {})", s.name, s.description, s.steps.len(), s.claims.join(", "));
+                    crate::outln!("{:28} {} ({} steps; claims {})", s.name, s.description, s.steps.len(), s.claims.join(", "));
                 }
             }
         }
@@ -460,7 +460,7 @@ fn run(args: &RunArgs) -> ExitCode {
     let image_map = match image_map(&args.image_map) {
         Ok(map) => map,
         Err(e) => {
-            eprintln!("error: {e}");
+            crate::errln!("error: {e}");
             return ExitCode::BadInput;
         }
     };
@@ -470,13 +470,13 @@ fn run(args: &RunArgs) -> ExitCode {
     };
     for name in &args.only {
         if !scenarios.iter().any(|s| &s.name == name) {
-            eprintln!("error: no scenario named {name} (see `sts-conformance list`)");
+            crate::errln!("error: no scenario named {name} (see `sts-conformance list`)");
             return ExitCode::BadInput;
         }
     }
     for id in &args.claims {
         if crate::claims::find(id).is_none() {
-            eprintln!("error: unknown claim id {id} (see `sts-conformance list --claims`)");
+            crate::errln!("error: unknown claim id {id} (see `sts-conformance list --claims`)");
             return ExitCode::BadInput;
         }
     }
@@ -488,13 +488,13 @@ fn run(args: &RunArgs) -> ExitCode {
     if let Some(dir) = &args.compare
         && !dir.is_dir()
     {
-        eprintln!("error: --compare {}: no such directory (write snapshots there first with --snapshots)", dir.display());
+        crate::errln!("error: --compare {}: no such directory (write snapshots there first with --snapshots)", dir.display());
         return ExitCode::BadInput;
     }
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            crate::errln!("error: cannot start the async runtime: {e}");
             return ExitCode::Environment;
         }
     };
@@ -507,12 +507,12 @@ fn run(args: &RunArgs) -> ExitCode {
     let parallel = usize::from(args.parallel);
     let reports: Vec<ScenarioReport> = if args.sim {
         if !args.quiet {
-            println!(
+            crate::outln!(
                 "Running {} scenarios on the simulated cluster (a test double: a pass here says nothing about a real cluster).",
                 selected.len()
             );
             for fault in &args.sim_faults {
-                println!("Injected fault {fault}: {}.", fault.description());
+                crate::outln!("Injected fault {fault}: {}.", fault.description());
             }
         }
         runtime.block_on(runner::run_on_sim(&selected, &options, &settings, &args.sim_faults, parallel, &mut printer))
@@ -527,9 +527,9 @@ fn run(args: &RunArgs) -> ExitCode {
         return code;
     }
     let width = if std::io::stdout().is_terminal() { 100 } else { 160 };
-    print!("\n{}", report::summary_table(&reports, width));
+    crate::out!("\n{}", report::summary_table(&reports, width));
     for r in reports.iter().filter(|r| r.cleanup_error.is_some()) {
-        eprintln!("error: cleanup of {} failed: {}", r.namespace, r.cleanup_error.as_deref().unwrap_or_default());
+        crate::errln!("error: cleanup of {} failed: {}", r.namespace, r.cleanup_error.as_deref().unwrap_or_default());
     }
     // A failed claim says the most; a cleanup that failed is an environment problem, never a
     // failed claim.
@@ -549,7 +549,7 @@ fn run(args: &RunArgs) -> ExitCode {
                 }
             }
             Err(e) => {
-                eprintln!("error: cannot read the snapshots in {}: {e}", dir.display());
+                crate::errln!("error: cannot read the snapshots in {}: {e}", dir.display());
                 return ExitCode::BadInput;
             }
         }
@@ -565,7 +565,7 @@ fn write_files(
     settings: &RunSettings,
 ) -> Result<(), ExitCode> {
     let fail = |what: &Path, e: std::io::Error| {
-        eprintln!("error: cannot write {}: {e}", what.display());
+        crate::errln!("error: cannot write {}: {e}", what.display());
         ExitCode::Environment
     };
     if let Some(dir) = &args.output_dir {
@@ -585,21 +585,21 @@ fn write_files(
 /// Prints how each scenario compares with its snapshot; returns how many differ or are missing.
 fn print_comparisons(comparisons: &[(String, outputs::Comparison)]) -> usize {
     let mut differing = 0;
-    println!();
+    crate::outln!();
     for (scenario, comparison) in comparisons {
         match comparison {
-            outputs::Comparison::Same => println!("{scenario}: same behaviour as the snapshot"),
+            outputs::Comparison::Same => crate::outln!("{scenario}: same behaviour as the snapshot"),
             outputs::Comparison::Differs(diff) => {
                 differing += 1;
-                println!("{scenario}: BEHAVIOUR CHANGED (- stored, + this run)\n{diff}");
+                crate::outln!("{scenario}: BEHAVIOUR CHANGED (- stored, + this run)\n{diff}");
             }
             outputs::Comparison::Missing(path) => {
                 differing += 1;
-                println!("{scenario}: no snapshot at {}", path.display());
+                crate::outln!("{scenario}: no snapshot at {}", path.display());
             }
         }
     }
-    println!("{differing} of {} scenarios differ from the snapshots", comparisons.len());
+    crate::outln!("{differing} of {} scenarios differ from the snapshots", comparisons.len());
     differing
 }
 
@@ -611,7 +611,7 @@ fn selftest(args: &SelftestArgs) -> ExitCode {
             (Ok(f), _) => faults.push(f),
             (_, Ok(f)) => upgrade_faults.push(f),
             (Err(e), Err(_)) => {
-                eprintln!(
+                crate::errln!(
                     "error: --fault {name}: {e} (or an upgrade fault: {})",
                     crate::sim::UpgradeFault::ALL.map(|f| f.name()).join(", ")
                 );
@@ -626,10 +626,10 @@ fn selftest(args: &SelftestArgs) -> ExitCode {
     if args.list {
         for fault in &faults {
             let checks: Vec<&str> = fault.breaks().iter().map(|c| c.as_str()).collect();
-            println!("{:30} {} (breaks {})", fault.name(), fault.description(), checks.join(", "));
+            crate::outln!("{:30} {} (breaks {})", fault.name(), fault.description(), checks.join(", "));
         }
         for fault in &upgrade_faults {
-            println!("{:30} {} (breaks {})", fault.name(), fault.description(), fault.breaks().join(", "));
+            crate::outln!("{:30} {} (breaks {})", fault.name(), fault.description(), fault.breaks().join(", "));
         }
         return ExitCode::Pass;
     }
@@ -641,7 +641,7 @@ fn selftest(args: &SelftestArgs) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_time().build() {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            crate::errln!("error: cannot start the async runtime: {e}");
             return ExitCode::Environment;
         }
     };
@@ -652,13 +652,13 @@ fn selftest(args: &SelftestArgs) -> ExitCode {
         let result = crate::upgrade::workloads(dir)
             .and_then(|workloads| runtime.block_on(self_test::run_upgrade(&workloads, &upgrade_faults, &settings, &mut report)));
         if let Err(e) = result {
-            eprintln!("error: the upgrade self-test could not run: {e}");
+            crate::errln!("error: the upgrade self-test could not run: {e}");
             return ExitCode::BadInput;
         }
     }
     match args.output {
-        Output::Json => println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default()),
-        Output::Text => print!("{}", self_test::render_text(&report)),
+        Output::Json => crate::outln!("{}", serde_json::to_string_pretty(&report).unwrap_or_default()),
+        Output::Text => crate::out!("{}", self_test::render_text(&report)),
     }
     if report.ok() { ExitCode::Pass } else { ExitCode::ClaimFailed }
 }
@@ -668,7 +668,7 @@ pub(crate) async fn connect(kubeconfig: Option<&Path>, context: Option<&str>) ->
     match live::client(kubeconfig, context).await {
         Ok(client) => Ok(client),
         Err(e) => {
-            eprintln!("error: {e}");
+            crate::errln!("error: {e}");
             // Nothing exists yet to clean up, and a credential plugin that never returned may
             // still hold a thread the runtime would wait for on its way out.
             std::process::exit(ExitCode::Environment as i32);
@@ -693,19 +693,19 @@ async fn run_live(
     }
     let findings = live::preflight(&client, &classes.into_iter().collect::<Vec<_>>()).await;
     if !findings.problems.is_empty() {
-        eprintln!("error: the cluster cannot run the scenarios; nothing was created:");
+        crate::errln!("error: the cluster cannot run the scenarios; nothing was created:");
         for problem in &findings.problems {
-            eprintln!("  - {problem}");
+            crate::errln!("  - {problem}");
         }
         return Err(ExitCode::Environment);
     }
     let needing = crate::capability::claims_needing(selected, &findings.missing);
     if !needing.is_empty() && !args.skip_unsupported {
-        eprintln!("error: the cluster lacks what some claims need; nothing was created:");
+        crate::errln!("error: the cluster lacks what some claims need; nothing was created:");
         for (capability, claims) in &needing {
-            eprintln!("  - {capability}: {} — needed by {}", findings.missing[capability], claims.join(", "));
+            crate::errln!("  - {capability}: {} — needed by {}", findings.missing[capability], claims.join(", "));
         }
-        eprintln!(
+        crate::errln!(
             "  Run on a cluster that has them, leave those claims out (--claim/--scenario), or pass --skip-unsupported to report them skipped."
         );
         return Err(ExitCode::Environment);
@@ -713,9 +713,9 @@ async fn run_live(
     settings.skip = findings.missing.into_iter().filter(|(c, _)| needing.contains_key(c)).collect();
     if !args.quiet {
         for (capability, why) in &settings.skip {
-            println!("Skipping the steps that need {capability}: {why} (--skip-unsupported).");
+            crate::outln!("Skipping the steps that need {capability}: {why} (--skip-unsupported).");
         }
-        println!(
+        crate::outln!(
             "Running {} scenarios on Kubernetes {} (run {}, namespaces {}-<scenario>-{}).",
             selected.len(),
             findings.server_version,
@@ -727,10 +727,10 @@ async fn run_live(
     // The first Ctrl-C stops the scenarios and cleans up; a second one aborts.
     let interrupts = tokio::spawn(async {
         if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("\ninterrupted: cleaning up what this run created (Ctrl-C again to abort)");
+            crate::errln!("\ninterrupted: cleaning up what this run created (Ctrl-C again to abort)");
             crate::interrupt::request();
             if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!("aborted: `sts-conformance cleanup` removes what is left");
+                crate::errln!("aborted: `sts-conformance cleanup` removes what is left");
                 std::process::exit(130);
             }
         }
@@ -750,7 +750,7 @@ fn cleanup(args: &CleanupArgs) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            crate::errln!("error: cannot start the async runtime: {e}");
             return ExitCode::Environment;
         }
     };
@@ -762,22 +762,22 @@ fn cleanup(args: &CleanupArgs) -> ExitCode {
         let leftovers = match live::leftovers(&client).await {
             Ok(l) => l,
             Err(e) => {
-                eprintln!("error: {e}");
+                crate::errln!("error: {e}");
                 return ExitCode::Environment;
             }
         };
         if leftovers.is_empty() {
-            println!("nothing to clean up: no namespace or volume is labelled app.kubernetes.io/managed-by=sts-conformance");
+            crate::outln!("nothing to clean up: no namespace or volume is labelled app.kubernetes.io/managed-by=sts-conformance");
             return ExitCode::Pass;
         }
         if args.dry_run {
             for l in &leftovers {
-                println!("would delete {} {} (run {})", l.kind, l.name, l.run);
+                crate::outln!("would delete {} {} (run {})", l.kind, l.name, l.run);
             }
             return ExitCode::Pass;
         }
         for line in live::remove_leftovers(&client, &leftovers).await {
-            println!("{line}");
+            crate::outln!("{line}");
         }
         ExitCode::Pass
     })

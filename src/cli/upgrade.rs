@@ -99,7 +99,7 @@ fn parse_upgrade_fault(text: &str) -> Result<UpgradeFault, String> {
 
 fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
     tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| {
-        eprintln!("error: cannot start the async runtime: {e}");
+        crate::errln!("error: cannot start the async runtime: {e}");
         ExitCode::Environment
     })
 }
@@ -110,20 +110,20 @@ pub fn sim(command: &SimCommand) -> ExitCode {
     let mut world = match SimWorld::load(sim_state) {
         Ok(w) => w,
         Err(e) => {
-            eprintln!("error: {e}");
+            crate::errln!("error: {e}");
             return ExitCode::BadInput;
         }
     };
     if world.clusters.is_empty() {
-        eprintln!("error: {}: the simulated cluster is empty (run `upgrade prepare --sim` first)", sim_state.display());
+        crate::errln!("error: {}: the simulated cluster is empty (run `upgrade prepare --sim` first)", sim_state.display());
         return ExitCode::BadInput;
     }
     let from = world.server_version.clone();
     world.upgrade(faults);
     for fault in faults {
-        println!("injected upgrade fault {}: {}", fault.name(), fault.description());
+        crate::outln!("injected upgrade fault {}: {}", fault.name(), fault.description());
     }
-    println!(
+    crate::outln!(
         "upgraded the simulated cluster from {from} to {}: {} namespaces drained pod by pod",
         world.server_version,
         world.clusters.len()
@@ -131,7 +131,7 @@ pub fn sim(command: &SimCommand) -> ExitCode {
     match world.save(sim_state) {
         Ok(()) => ExitCode::Pass,
         Err(e) => {
-            eprintln!("error: {e}");
+            crate::errln!("error: {e}");
             ExitCode::Environment
         }
     }
@@ -153,7 +153,7 @@ async fn prepare(args: &UpgradeArgs) -> ExitCode {
     let workloads = match upgrade::workloads(&args.scenarios) {
         Ok(w) => w,
         Err(e) => {
-            eprintln!("error: {e}");
+            crate::errln!("error: {e}");
             return ExitCode::BadInput;
         }
     };
@@ -162,7 +162,7 @@ async fn prepare(args: &UpgradeArgs) -> ExitCode {
     match super::image_map(&args.image_map) {
         Ok(map) => drop(options.image_map.splice(0..0, map)),
         Err(e) => {
-            eprintln!("error: {e}");
+            crate::errln!("error: {e}");
             return ExitCode::BadInput;
         }
     }
@@ -171,13 +171,13 @@ async fn prepare(args: &UpgradeArgs) -> ExitCode {
         let mut world = match SimWorld::load(state) {
             Ok(w) => w,
             Err(e) => {
-                eprintln!("error: {e}");
+                crate::errln!("error: {e}");
                 return ExitCode::BadInput;
             }
         };
         let result = upgrade::sim_prepare(&mut world, &workloads, &options, &settings, &mut printer).await;
         if let Err(e) = world.save(state) {
-            eprintln!("error: {e}");
+            crate::errln!("error: {e}");
             return ExitCode::Environment;
         }
         result
@@ -188,9 +188,9 @@ async fn prepare(args: &UpgradeArgs) -> ExitCode {
         };
         let findings = live::preflight(&client, &[None]).await;
         if !findings.problems.is_empty() {
-            eprintln!("error: the cluster cannot run the upgrade workload; nothing was created:");
+            crate::errln!("error: the cluster cannot run the upgrade workload; nothing was created:");
             for p in &findings.problems {
-                eprintln!("  - {p}");
+                crate::errln!("  - {p}");
             }
             return ExitCode::Environment;
         }
@@ -215,19 +215,21 @@ async fn prepare(args: &UpgradeArgs) -> ExitCode {
     let baselines = match baselines {
         Ok(b) => b,
         Err(e) => {
-            eprintln!("error: preparing the upgrade workload failed: {e}\n(`sts-conformance cleanup` removes what was created)");
+            crate::errln!(
+                "error: preparing the upgrade workload failed: {e}\n(`sts-conformance cleanup` removes what was created)"
+            );
             return ExitCode::ClaimFailed;
         }
     };
     if let Some(file) = &args.baseline {
         let text = serde_json::to_string_pretty(&baselines).unwrap_or_default();
         if let Err(e) = std::fs::write(file, text + "\n") {
-            eprintln!("error: cannot write {}: {e}", file.display());
+            crate::errln!("error: cannot write {}: {e}", file.display());
             return ExitCode::Environment;
         }
     }
     for b in &baselines {
-        println!(
+        crate::outln!(
             "prepared {} in namespace {}: statefulset {} ({} pods, tokens written), baseline in configmap {}",
             b.workload,
             b.namespace,
@@ -236,7 +238,7 @@ async fn prepare(args: &UpgradeArgs) -> ExitCode {
             upgrade::BASELINE_CONFIG_MAP
         );
     }
-    println!("Left running for the upgrade. Afterwards: sts-conformance upgrade verify");
+    crate::outln!("Left running for the upgrade. Afterwards: sts-conformance upgrade verify");
     ExitCode::Pass
 }
 
@@ -252,7 +254,7 @@ async fn verify(args: &VerifyArgs) -> ExitCode {
     match super::image_map(&common.image_map) {
         Ok(map) => drop(images.image_map.splice(0..0, map)),
         Err(e) => {
-            eprintln!("error: {e}");
+            crate::errln!("error: {e}");
             return ExitCode::BadInput;
         }
     }
@@ -261,7 +263,7 @@ async fn verify(args: &VerifyArgs) -> ExitCode {
     let from_file = match common.baseline.as_deref().map(read_baseline_file).transpose() {
         Ok(b) => b,
         Err(e) => {
-            eprintln!("error: {e}");
+            crate::errln!("error: {e}");
             return ExitCode::BadInput;
         }
     };
@@ -269,7 +271,7 @@ async fn verify(args: &VerifyArgs) -> ExitCode {
         let mut world = match SimWorld::load(state) {
             Ok(w) => w,
             Err(e) => {
-                eprintln!("error: {e}");
+                crate::errln!("error: {e}");
                 return ExitCode::BadInput;
             }
         };
@@ -278,13 +280,13 @@ async fn verify(args: &VerifyArgs) -> ExitCode {
             None => match upgrade::sim_baselines(&mut world).await {
                 Ok(b) => b,
                 Err(e) => {
-                    eprintln!("error: {e}");
+                    crate::errln!("error: {e}");
                     return ExitCode::BadInput;
                 }
             },
         };
         if baselines.is_empty() {
-            eprintln!(
+            crate::errln!(
                 "error: nothing to verify: no prepared namespace in {} (run `upgrade prepare --sim` first)",
                 state.display()
             );
@@ -292,7 +294,7 @@ async fn verify(args: &VerifyArgs) -> ExitCode {
         }
         let results = upgrade::sim_verify(&mut world, &baselines, &settings, args.cleanup, &mut printer).await;
         if let Err(e) = world.save(state) {
-            eprintln!("error: {e}");
+            crate::errln!("error: {e}");
             return ExitCode::Environment;
         }
         results
@@ -306,13 +308,13 @@ async fn verify(args: &VerifyArgs) -> ExitCode {
             None => match live::prepared_baselines(&client).await {
                 Ok(b) => b,
                 Err(e) => {
-                    eprintln!("error: {e}");
+                    crate::errln!("error: {e}");
                     return ExitCode::Environment;
                 }
             },
         };
         if baselines.is_empty() {
-            eprintln!(
+            crate::errln!(
                 "error: nothing to verify: no namespace labelled {}=prepared (run `upgrade prepare` first)",
                 upgrade::UPGRADE_LABEL
             );
@@ -330,7 +332,7 @@ async fn verify(args: &VerifyArgs) -> ExitCode {
     if let Some(dir) = &args.output_dir {
         for (scenario, report) in &results {
             if let Err(e) = outputs::write_output_dir(dir, scenario, report, &settings.cluster_domain) {
-                eprintln!("error: cannot write {}: {e}", dir.display());
+                crate::errln!("error: cannot write {}: {e}", dir.display());
                 return ExitCode::Environment;
             }
         }
@@ -338,9 +340,9 @@ async fn verify(args: &VerifyArgs) -> ExitCode {
     if let Some(file) = &args.junit
         && let Err(e) = outputs::write_junit(file, &reports)
     {
-        eprintln!("error: cannot write {}: {e}", file.display());
+        crate::errln!("error: cannot write {}: {e}", file.display());
         return ExitCode::Environment;
     }
-    print!("\n{}", report::summary_table(&reports, 160));
+    crate::out!("\n{}", report::summary_table(&reports, 160));
     if reports.iter().any(ScenarioReport::failed) { ExitCode::ClaimFailed } else { ExitCode::Pass }
 }
