@@ -26,10 +26,22 @@
 //!   inconclusive). `nslookup <service>` answering every Ready pod's IP passes; a difference
 //!   there is inconclusive (endpoints follow readiness with a delay). A name not found is
 //!   inconclusive: the pod may not have been Ready.
-//! - **stable-identity** — `hostname` run in a pod prints that pod's name.
+//! - **stable-identity** — `hostname` run in a pod prints that pod's name (fails otherwise). A
+//!   listing of ordinals from 0 with no gap, AGEs falling with the ordinal, confirms the naming
+//!   and the creation order; a gap or another order proves nothing (a pod may be being replaced).
+//! - **survivors-unchanged** — two listings around pods going away: the highest ordinals went,
+//!   the others kept IP and restart count and did not get younger. Snapshots cannot tell a
+//!   scale-down from a replacement under way, nor see a replacement that left no younger AGE, so
+//!   this confirms or is inconclusive; it never fails.
+//! - **pod-http** — `curl`/`wget` of a pod of the set (by the IP `-o wide` printed, or by its DNS
+//!   name) printed an answer; a connection error is inconclusive (it may not have been serving).
+//! - **pvc-naming** also checks both sides of a binding: a Bound claim's volume, printed in the
+//!   same output, names that claim back (fails otherwise).
 //! - **static-shortage** — a Pending claim of the set is explained by a `ProvisioningFailed`
 //!   event in `describe pvc`; a pod printed Running and Ready in the same output as its own
 //!   claim printed Pending contradicts the claim (a pod cannot start before its volumes bind).
+//! - **deployment-contrast** — pods with a ReplicaSet's generated names
+//!   (`<deployment>-<hash>-<suffix>`) beside the set's ordinal names. Confirms; never fails.
 
 use std::collections::{BTreeMap, BTreeSet};
 
