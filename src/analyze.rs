@@ -34,6 +34,19 @@ pub enum AnalyzeError {
     /// A check was asked for that a transcript cannot feed.
     #[error("--expect {0}: a pod transcript holds only pod names, states and their order; checks it can judge: {list}", list = TRANSCRIPT_CHECKS.map(CheckName::as_str).join(", "))]
     UnsupportedCheck(CheckName),
+    /// `--statefulset` names a set the transcript shows nothing of.
+    #[error("--statefulset {name}: the transcript shows no pod, claim or StatefulSet row of {name}{}", if seen.is_empty() { String::new() } else { format!(" (it shows {})", seen.join(", ")) })]
+    NoSuchSet {
+        /// The name asked for.
+        name: String,
+        /// The sets the transcript does show.
+        seen: Vec<String>,
+    },
+    /// The input holds kubectl output, but no pod, claim or StatefulSet of any set.
+    #[error(
+        "no StatefulSet found: no pod named <set>-<ordinal> (an ordinal is at most 2147483647), claim or StatefulSet row in the {0} lines read"
+    )]
+    NoSets(usize),
     /// No line of the input is a `kubectl get pods` row.
     #[error(
         "no kubectl output found ({0} lines read): expected a terminal session or `kubectl get pods -w` output (pod, claim, volume, service or StatefulSet tables, nslookup answers, hostname outputs)"
@@ -134,12 +147,22 @@ pub fn transcript(text: &str, options: &Options) -> Result<Report, AnalyzeError>
     if parsed.rows.is_empty() && facts.is_empty() {
         return Err(AnalyzeError::NoRows(text.lines().count()));
     }
+    let session = rules::Session::new(&parsed, &facts, text);
     let families = match &options.statefulset {
-        // A name the user gives is judged even when no family-like name matched it.
+        // A name the user gives is judged even when no family-like name matched it, as long
+        // as the session shows something of it.
         Some(name) => {
             let mut found: Vec<Family> = parsed.families().into_iter().filter(|f| &f.name == name).collect();
             if found.is_empty() {
-                found.push(Family { namespace: None, name: name.clone() });
+                let family = Family { namespace: None, name: name.clone() };
+                if parsed.histories(&family).is_empty() && !session.mentions(name) {
+                    let mut seen: Vec<String> = parsed.families().into_iter().map(|f| f.name).collect();
+                    seen.extend(facts.sets.iter().map(|s| s.name.clone()));
+                    seen.sort();
+                    seen.dedup();
+                    return Err(AnalyzeError::NoSuchSet { name: name.clone(), seen });
+                }
+                found.push(family);
             }
             found
                 .into_iter()
@@ -163,8 +186,10 @@ pub fn transcript(text: &str, options: &Options) -> Result<Report, AnalyzeError>
             all
         }
     };
+    if families.is_empty() {
+        return Err(AnalyzeError::NoSets(text.lines().count()));
+    }
     let only_set = families.len() == 1;
-    let session = rules::Session::new(&parsed, &facts, text);
     let statefulsets = families
         .iter()
         .map(|(family, histories)| {

@@ -21,44 +21,7 @@ use k8s_openapi::api::{
 use serde::{Deserialize, de::DeserializeOwned};
 use serde_json::Value;
 
-/// A problem in an input file, located.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{}:{line}:{column}: {message}", file.display())]
-pub struct InputError {
-    /// The file.
-    pub file: PathBuf,
-    /// Line, from 1 (0 when unknown).
-    pub line: u64,
-    /// Column, from 1 (0 when unknown).
-    pub column: u64,
-    /// What is wrong.
-    pub message: String,
-}
-
-impl InputError {
-    /// An error at a known place.
-    pub fn at(file: &Path, line: u64, column: u64, message: impl Into<String>) -> Self {
-        Self { file: file.to_owned(), line, column, message: message.into() }
-    }
-
-    /// An error from the YAML parser, its location shifted by `line_offset` (the document's
-    /// first line within the file, minus one).
-    pub fn from_yaml(file: &Path, line_offset: u64, error: &serde_saphyr::Error) -> Self {
-        let (line, column) = error.location().map_or((0, 0), |l| (l.line() + line_offset, l.column()));
-        Self { file: file.to_owned(), line, column, message: yaml_message(error) }
-    }
-}
-
-/// The parser's message without the source snippet it renders under it.
-fn yaml_message(error: &serde_saphyr::Error) -> String {
-    let text = error.to_string();
-    let first = text.lines().next().unwrap_or("invalid YAML").trim();
-    // Drop a trailing " at line X, column Y" the renderer may add: the caller prints the place.
-    match first.find(" at line ") {
-        Some(i) => first[..i].to_owned(),
-        None => first.to_owned(),
-    }
-}
+pub use crate::input::InputError;
 
 /// The parser options used for manifests: YAML 1.1 octal (`defaultMode: 0644` is 420), as
 /// kubectl reads it.
@@ -263,7 +226,7 @@ pub fn parse_file(file: &Path, text: &str) -> Result<Vec<Manifest>, InputError> 
 /// # Errors
 /// The file cannot be read, or [`parse_file`] fails.
 pub fn load_file(file: &Path) -> Result<Vec<Manifest>, InputError> {
-    let text = std::fs::read_to_string(file).map_err(|e| InputError::at(file, 0, 0, format!("cannot read: {e}")))?;
+    let text = crate::input::read(file)?;
     parse_file(file, &text)
 }
 
@@ -433,6 +396,15 @@ fn validate_pod_spec(
     Ok(())
 }
 
+/// `spec.replicas`: not negative (the API server's rule) and within the harness's limit.
+fn check_replicas(replicas: Option<i32>) -> Result<(), (String, String)> {
+    let Some(replicas) = replicas else { return Ok(()) };
+    if replicas < 0 {
+        return Err(("spec.replicas".into(), "replicas must not be negative".into()));
+    }
+    crate::limits::check_replicas(i64::from(replicas)).map_err(|e| ("spec.replicas".into(), e))
+}
+
 /// What the API server would reject, as (field path, message).
 fn validate_object(object: &Object) -> Result<(), (String, String)> {
     let name = object.name();
@@ -451,9 +423,7 @@ fn validate_object(object: &Object) -> Result<(), (String, String)> {
                     "selector.matchLabels is empty or does not match the template's labels".into(),
                 ));
             }
-            if spec.replicas.is_some_and(|r| r < 0) {
-                return Err(("spec.replicas".into(), "replicas must not be negative".into()));
-            }
+            check_replicas(spec.replicas)?;
             let claim_templates: Vec<String> =
                 spec.volume_claim_templates.iter().flatten().map(|t| t.metadata.name.clone().unwrap_or_default()).collect();
             if claim_templates.iter().any(|t| !is_dns_label(t)) {
@@ -475,6 +445,7 @@ fn validate_object(object: &Object) -> Result<(), (String, String)> {
         }
         Object::Deployment(d) => {
             let Some(spec) = &d.spec else { return Err(("spec".into(), "no spec".into())) };
+            check_replicas(spec.replicas)?;
             if !labels_match(spec.selector.match_labels.as_ref(), spec.template.metadata.as_ref().and_then(|m| m.labels.as_ref()))
             {
                 return Err((
@@ -562,6 +533,15 @@ mod tests {
         let err = parse(&text).unwrap_err();
         assert_eq!(err.line, 9, "{err}");
         assert!(err.to_string().starts_with("m.yaml:9:"), "{err}");
+    }
+
+    #[test]
+    fn replicas_beyond_the_limit_are_refused_at_their_line() {
+        let text = STS.replace("  serviceName: nginx\n", "  serviceName: nginx\n  replicas: 2147483647\n");
+        let err = parse(&text).unwrap_err();
+        assert!(err.to_string().starts_with("m.yaml:7:"), "{err}");
+        assert!(err.message.contains("more than the 10000"), "{err}");
+        assert!(parse(&STS.replace("  serviceName: nginx\n", "  serviceName: nginx\n  replicas: 10000\n")).is_ok());
     }
 
     #[test]

@@ -837,8 +837,10 @@ pub fn holds(until: &Until, view: &View) -> bool {
         }
         let Some(rev) = &set.update_revision else { return false };
         let by_ordinal = view.set_pods(&set.name);
-        let done = (set.partition..set.replicas)
-            .all(|o| by_ordinal.get(&o).is_some_and(|p| p.revision() == Some(rev.as_str()) && p.running_and_ready()));
+        let done = crate::timeline::first_ordinal_not(&by_ordinal, set.partition..set.replicas, |p| {
+            p.revision() == Some(rev.as_str()) && p.running_and_ready()
+        })
+        .is_none();
         if !done || total != set.replicas {
             return false;
         }
@@ -875,7 +877,7 @@ pub fn waiting_status(until: &Until, view: &View) -> String {
     };
     if let Some(n) = until.ready {
         let ready = pods.values().filter(|p| p.running_and_ready()).count();
-        let next = (0..n).map(|k| format!("{set}-{k}")).find(|name| !view.pods.get(name).is_some_and(|p| p.running_and_ready()));
+        let next = crate::timeline::first_ordinal_not(&pods, 0..n, |p| p.running_and_ready()).map(|k| format!("{set}-{k}"));
         return match next {
             Some(name) => format!("{set}: {ready}/{n} Ready, waiting for {name} {}", state(&name)),
             None => format!("{set}: {ready}/{n} Ready, waiting for the rest to go"),

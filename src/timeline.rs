@@ -238,7 +238,29 @@ pub fn ordinal_of(name: &str, set: &str) -> Option<u32> {
     if !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    digits.parse().ok()
+    // The controller parses an ordinal as an int32 (`getOrdinal`: `strconv.ParseInt(…, 10, 32)`).
+    digits.parse().ok().filter(|o| *o <= i32::MAX as u32)
+}
+
+/// The first ordinal in `range` that `pods` lacks or whose pod fails `ok`.
+///
+/// It walks the pods present, not the range: the cost follows the history, whatever the
+/// replica count or ordinal that bounds the range.
+pub fn first_ordinal_not<P>(pods: &BTreeMap<u32, P>, range: std::ops::Range<u32>, ok: impl Fn(&P) -> bool) -> Option<u32> {
+    if range.is_empty() {
+        return None;
+    }
+    let mut expected = range.start;
+    for (ordinal, pod) in pods.range(range.clone()) {
+        if *ordinal != expected {
+            return Some(expected);
+        }
+        if !ok(pod) {
+            return Some(*ordinal);
+        }
+        expected += 1;
+    }
+    (expected < range.end).then_some(expected)
 }
 
 /// The facts about a PersistentVolumeClaim that the checks use.
@@ -575,6 +597,20 @@ impl View {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_first_missing_or_failing_ordinal() {
+        let pods: BTreeMap<u32, bool> = [(0, true), (1, true), (2, false), (4, true)].into_iter().collect();
+        assert_eq!(first_ordinal_not(&pods, 0..2, |ok| *ok), None);
+        assert_eq!(first_ordinal_not(&pods, 0..5, |ok| *ok), Some(2));
+        assert_eq!(first_ordinal_not(&pods, 3..5, |ok| *ok), Some(3));
+        assert_eq!(first_ordinal_not(&pods, 4..5, |ok| *ok), None);
+        assert_eq!(first_ordinal_not(&pods, 4..u32::MAX, |ok| *ok), Some(5));
+        assert_eq!(first_ordinal_not(&pods, 7..7, |ok| *ok), None);
+        #[allow(clippy::reversed_empty_ranges)]
+        let backwards = 5..3;
+        assert_eq!(first_ordinal_not(&pods, backwards, |ok| *ok), None);
+    }
 
     #[test]
     fn ordinals_parse_only_controller_names() {

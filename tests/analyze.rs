@@ -233,10 +233,24 @@ db-1      2/2     Running    0             9s    10.244.2.9   node-2   <none>   
 #[test]
 fn statefulset_filter_and_unknown_names() {
     let options = Options { statefulset: Some("nope".into()), ..Options::default() };
+    let error = analyze::transcript(SCALE_002, &options).unwrap_err();
+    assert_eq!(error, analyze::AnalyzeError::NoSuchSet { name: "nope".into(), seen: vec!["web".into()] });
+    assert!(error.to_string().contains("(it shows web)"), "{error}");
+    let options = Options { statefulset: Some("web".into()), ..Options::default() };
     let report = analyze::transcript(SCALE_002, &options).expect("analyzable");
     assert_eq!(report.statefulsets.len(), 1);
-    assert_eq!(report.statefulsets[0].checks[0].verdict, Verdict::NotApplicable);
-    assert!(report.statefulsets[0].checks[0].detail.contains("no pod named nope-<ordinal>"));
+}
+
+#[test]
+fn ordinals_no_statefulset_can_have_are_not_a_set() {
+    // 99999999999 is beyond any ordinal (an int32): the transcript shows no StatefulSet.
+    let text = "NAME              READY   STATUS    RESTARTS   AGE\nweb-99999999999   0/1     Pending   0          1s\n";
+    let error = analyze::transcript(text, &Options::default()).unwrap_err();
+    assert!(matches!(error, analyze::AnalyzeError::NoSets(2)), "{error}");
+    // The largest ordinal is judged, at the cost of its lines, not of its value.
+    let text = "NAME              READY   STATUS    RESTARTS   AGE\nweb-2147483647    0/1     Pending   0          0s\nweb-2147483647    0/1     ContainerCreating   0   1s\n";
+    let report = analyze::transcript(text, &Options::default()).expect("analyzable");
+    assert_eq!(report.statefulsets[0].name, "web");
 }
 
 fn cli(args: &[&str], stdin: &str) -> (i32, String, String) {

@@ -498,7 +498,7 @@ pub(super) fn parallel_burst(window: &Window<'_>) -> Outcome {
         let pods = view.set_pods(window.target);
         if let Some((k, pod)) = created(window, view, entry) {
             creations.count += 1;
-            let unready = (0..k).find(|i| pods.get(i).is_none_or(|p| !p.running_and_ready() || p.terminating));
+            let unready = crate::timeline::first_ordinal_not(&pods, 0..k, |p| p.running_and_ready() && !p.terminating);
             if let Some(i) = unready {
                 creations.proof.get_or_insert_with(|| {
                     (
@@ -687,22 +687,31 @@ pub(super) fn reverse_rollout(window: &Window<'_>) -> Outcome {
     if let (Some(rev), Some(set)) = (&update_revision, set) {
         let pods = after.set_pods(window.target);
         let before_completeness = violations.len();
-        for ordinal in partition..set.replicas {
-            match pods.get(&ordinal) {
-                Some(pod) if pod.revision() == Some(rev.as_str()) && pod.running_and_ready() => {}
-                Some(pod) if pod.revision() != Some(rev.as_str()) => {
+        // The pods present, and one line for each run of missing ordinals: the cost follows
+        // the history, not the replica count.
+        let mut expected = partition;
+        for (&ordinal, pod) in pods.range(partition..set.replicas.max(partition)) {
+            if ordinal > expected {
+                violations.push((format!("{}-{expected} did not exist at the end", window.target), vec![]));
+            }
+            expected = ordinal + 1;
+            match pod {
+                pod if pod.revision() == Some(rev.as_str()) && pod.running_and_ready() => {}
+                pod if pod.revision() != Some(rev.as_str()) => {
                     let evidence = last_entry_of(window, &pod.name, window.range.end).into_iter().collect();
                     violations.push((
                         format!("{} was still on revision {} at the end, not {rev}", pod.name, pod.revision().unwrap_or("?")),
                         evidence,
                     ));
                 }
-                Some(pod) => {
+                pod => {
                     let evidence = last_entry_of(window, &pod.name, window.range.end).into_iter().collect();
                     violations.push((format!("{} was on {rev} but not Running and Ready at the end", pod.name), evidence));
                 }
-                None => violations.push((format!("{}-{ordinal} did not exist at the end", window.target), vec![])),
             }
+        }
+        if expected < set.replicas {
+            violations.push((format!("{}-{expected} did not exist at the end", window.target), vec![]));
         }
         if window.ended_early && violations.len() > before_completeness {
             unfinished = violations.drain(before_completeness..).next().map(|(detail, _)| detail);

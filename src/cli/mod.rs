@@ -162,6 +162,24 @@ pub enum PolicyArg {
     Parallel,
 }
 
+/// A DNS subdomain (a cluster domain, a storage class name), as the API server requires.
+pub(crate) fn parse_dns_subdomain(text: &str) -> Result<String, String> {
+    if crate::manifest::is_dns_subdomain(text) {
+        Ok(text.to_owned())
+    } else {
+        Err(format!("{text:?} is not a DNS subdomain (lowercase letters, digits, '-' and '.')"))
+    }
+}
+
+/// An image reference: not empty, no whitespace.
+pub(crate) fn parse_image(text: &str) -> Result<String, String> {
+    if text.is_empty() || text.chars().any(char::is_whitespace) {
+        Err(format!("{text:?} is not an image reference"))
+    } else {
+        Ok(text.to_owned())
+    }
+}
+
 fn parse_check(text: &str) -> Result<CheckName, String> {
     text.parse()
 }
@@ -191,7 +209,7 @@ pub struct RunArgs {
     #[arg(long = "claim", value_name = "ID")]
     pub claims: Vec<String>,
     /// Cluster DNS domain.
-    #[arg(long, default_value = "cluster.local")]
+    #[arg(long, default_value = "cluster.local", value_parser = parse_dns_subdomain)]
     pub cluster_domain: String,
     /// Rewrite image prefixes, FROM=TO (repeatable), or @FILE with one FROM=TO per line (`#`
     /// comments); the first matching entry wins, and k8s.gcr.io/=registry.k8s.io/ is always
@@ -199,7 +217,7 @@ pub struct RunArgs {
     #[arg(long = "image-map", value_name = "FROM=TO|@FILE", env = IMAGE_MAP_ENV)]
     pub image_map: Vec<String>,
     /// Storage class for claims that need dynamic provisioning.
-    #[arg(long)]
+    #[arg(long, value_parser = parse_dns_subdomain)]
     pub storage_class: Option<String>,
     /// Kubeconfig file (default: $KUBECONFIG — several files separated by `:` are merged as
     /// kubectl does — then ~/.kube/config, then the in-cluster service account).
@@ -228,7 +246,7 @@ pub struct RunArgs {
     pub parallel: u16,
     /// Image of the pod that runs DNS and HTTP probes inside each namespace (needs `nslookup`,
     /// and `curl` or `wget`).
-    #[arg(long, value_name = "IMAGE", default_value = live::DEFAULT_PROBE_IMAGE)]
+    #[arg(long, value_name = "IMAGE", default_value = live::DEFAULT_PROBE_IMAGE, value_parser = parse_image)]
     pub probe_image: String,
     /// Leave each scenario's namespace and objects in place (for debugging).
     #[arg(long)]
@@ -276,16 +294,19 @@ pub fn main_with(cli: Cli) -> ExitCode {
 }
 
 fn analyze_file(args: &AnalyzeArgs) -> ExitCode {
-    let mut text = String::new();
+    // A FIFO is read like a file here: `analyze <(kubectl get pods -w)` passes one.
+    let mut bytes = Vec::new();
     let read = if args.file.as_os_str() == "-" {
-        std::io::stdin().read_to_string(&mut text).map(|_| ())
+        std::io::stdin().read_to_end(&mut bytes).map(drop)
     } else {
-        std::fs::read(&args.file).map(|bytes| text = String::from_utf8_lossy(&bytes).into_owned())
+        std::fs::read(&args.file).map(|b| bytes = b)
     };
     if let Err(e) = read {
         crate::errln!("error: cannot read {}: {e}", args.file.display());
         return ExitCode::BadInput;
     }
+    let text = crate::input::decode_lossy(&bytes);
+    drop(bytes);
     if record::looks_like_timeline(&text) {
         return analyze_timeline(args, &text);
     }
@@ -491,6 +512,10 @@ fn run(args: &RunArgs) -> ExitCode {
         crate::errln!("error: --compare {}: no such directory (write snapshots there first with --snapshots)", dir.display());
         return ExitCode::BadInput;
     }
+    if let Err(e) = prepare_outputs(args) {
+        crate::errln!("error: {e}");
+        return ExitCode::BadInput;
+    }
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
@@ -557,6 +582,27 @@ fn run(args: &RunArgs) -> ExitCode {
     code
 }
 
+/// Makes the directories `--output-dir` and `--snapshots` name, and checks that `--junit` can
+/// be written, before anything runs: a typo in a path is bad input found in a second, not after
+/// a run's minutes on a cluster.
+fn prepare_outputs(args: &RunArgs) -> Result<(), String> {
+    for (flag, dir) in [("--output-dir", &args.output_dir), ("--snapshots", &args.snapshots)] {
+        if let Some(dir) = dir {
+            std::fs::create_dir_all(dir).map_err(|e| format!("{flag} {}: cannot create the directory: {e}", dir.display()))?;
+        }
+    }
+    if let Some(file) = &args.junit {
+        if file.is_dir() {
+            return Err(format!("--junit {}: is a directory, not a file", file.display()));
+        }
+        let parent = file.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        if !parent.is_dir() {
+            return Err(format!("--junit {}: no such directory {}", file.display(), parent.display()));
+        }
+    }
+    Ok(())
+}
+
 /// Writes what `--output-dir`, `--junit` and `--snapshots` ask for.
 fn write_files(
     args: &RunArgs,
@@ -564,9 +610,10 @@ fn write_files(
     reports: &[ScenarioReport],
     settings: &RunSettings,
 ) -> Result<(), ExitCode> {
+    // A write error is one line and exit 2, as for standard output (`console`).
     let fail = |what: &Path, e: std::io::Error| {
         crate::errln!("error: cannot write {}: {e}", what.display());
-        ExitCode::Environment
+        ExitCode::BadInput
     };
     if let Some(dir) = &args.output_dir {
         for (scenario, report) in selected.iter().zip(reports) {

@@ -42,7 +42,7 @@ pub struct UpgradeArgs {
     #[arg(long, default_value = "scenarios")]
     pub scenarios: PathBuf,
     /// Cluster DNS domain.
-    #[arg(long, default_value = "cluster.local")]
+    #[arg(long, default_value = "cluster.local", value_parser = super::parse_dns_subdomain)]
     pub cluster_domain: String,
     /// Kubeconfig file (default: $KUBECONFIG, then ~/.kube/config).
     #[arg(long)]
@@ -51,7 +51,7 @@ pub struct UpgradeArgs {
     #[arg(long)]
     pub context: Option<String>,
     /// Image of the DNS/HTTP probe pod.
-    #[arg(long, value_name = "IMAGE", default_value = live::DEFAULT_PROBE_IMAGE)]
+    #[arg(long, value_name = "IMAGE", default_value = live::DEFAULT_PROBE_IMAGE, value_parser = super::parse_image)]
     pub probe_image: String,
     /// Rewrite image prefixes, as `run --image-map` (the workload's and the probe's images).
     #[arg(long = "image-map", value_name = "FROM=TO|@FILE", env = super::IMAGE_MAP_ENV)]
@@ -225,7 +225,7 @@ async fn prepare(args: &UpgradeArgs) -> ExitCode {
         let text = serde_json::to_string_pretty(&baselines).unwrap_or_default();
         if let Err(e) = std::fs::write(file, text + "\n") {
             crate::errln!("error: cannot write {}: {e}", file.display());
-            return ExitCode::Environment;
+            return ExitCode::BadInput;
         }
     }
     for b in &baselines {
@@ -243,7 +243,7 @@ async fn prepare(args: &UpgradeArgs) -> ExitCode {
 }
 
 fn read_baseline_file(file: &std::path::Path) -> Result<Vec<Baseline>, String> {
-    let text = std::fs::read_to_string(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let text = crate::input::read(file).map_err(|e| e.to_string())?;
     serde_json::from_str(&text).map_err(|e| format!("{}: not a baseline file: {e}", file.display()))
 }
 
@@ -333,7 +333,7 @@ async fn verify(args: &VerifyArgs) -> ExitCode {
         for (scenario, report) in &results {
             if let Err(e) = outputs::write_output_dir(dir, scenario, report, &settings.cluster_domain) {
                 crate::errln!("error: cannot write {}: {e}", dir.display());
-                return ExitCode::Environment;
+                return ExitCode::BadInput;
             }
         }
     }
@@ -341,7 +341,7 @@ async fn verify(args: &VerifyArgs) -> ExitCode {
         && let Err(e) = outputs::write_junit(file, &reports)
     {
         crate::errln!("error: cannot write {}: {e}", file.display());
-        return ExitCode::Environment;
+        return ExitCode::BadInput;
     }
     crate::out!("\n{}", report::summary_table(&reports, 160));
     if reports.iter().any(ScenarioReport::failed) { ExitCode::ClaimFailed } else { ExitCode::Pass }

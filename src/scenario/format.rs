@@ -49,8 +49,10 @@ pub struct ScenarioSpec {
     pub description: String,
     /// The claim ids the scenario proves; each must be named by some step's `expect`.
     pub claims: Vec<String>,
-    /// Every manifest file the steps apply, relative to the scenario file.
-    pub manifests: Vec<String>,
+    /// Every manifest file the steps apply, relative to the scenario file (each with its place
+    /// in the file).
+    #[schemars(with = "Vec<String>")]
+    pub manifests: Vec<serde_saphyr::Spanned<String>>,
     /// Default time limit of each step's `until` (e.g. `5m`); 5 minutes when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout: Option<String>,
@@ -363,11 +365,14 @@ fn one_or_many<'de, D: Deserializer<'de>, T: Deserialize<'de>>(deserializer: D) 
     deserializer.deserialize_any(V(PhantomData))
 }
 
-/// Parses a duration like `90s`, `5m`, `1m30s`, `2h`, `500ms`.
+/// Parses a duration like `90s`, `5m`, `1m30s`, `2h`, `500ms`, of at most
+/// [`MAX_WAIT`](crate::limits::MAX_WAIT).
 ///
 /// # Errors
-/// The text is not such a duration.
+/// The text is not such a duration, or is longer than the limit.
 pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let limit = crate::limits::MAX_WAIT;
+    let too_long = || format!("{text:?} is longer than the {}h a step may wait", limit.as_secs() / 3600);
     let mut total = 0u64;
     let mut number = String::new();
     let mut chars = text.trim().chars().peekable();
@@ -387,8 +392,15 @@ pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
             ('h', _) => 3_600_000,
             _ => return Err(format!("{text:?} is not a duration like 90s, 5m or 1m30s")),
         };
-        let n: u64 = number.parse().map_err(|_| format!("{text:?} is not a duration like 90s, 5m or 1m30s"))?;
-        total += n * unit_ms;
+        if number.is_empty() {
+            return Err(format!("{text:?} is not a duration like 90s, 5m or 1m30s"));
+        }
+        // Digits that overflow are a duration far beyond the limit.
+        let n: u64 = number.parse().map_err(|_| too_long())?;
+        total = n.checked_mul(unit_ms).and_then(|ms| total.checked_add(ms)).ok_or_else(too_long)?;
+        if u128::from(total) > limit.as_millis() {
+            return Err(too_long());
+        }
         number.clear();
         any = true;
     }
@@ -411,5 +423,12 @@ mod tests {
         assert!(parse_duration("5").is_err());
         assert!(parse_duration("5x").is_err());
         assert!(parse_duration("").is_err());
+        assert!(parse_duration("s").is_err());
+        assert_eq!(parse_duration("24h").unwrap().as_secs(), 24 * 3600);
+        for long in ["25h", "1000000h", "18446744073709551615h", "18446744073709551615ms", "99999999999999999999999s", "23h3601s"]
+        {
+            let error = parse_duration(long).unwrap_err();
+            assert!(error.contains("longer than the 24h"), "{long}: {error}");
+        }
     }
 }

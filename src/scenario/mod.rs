@@ -211,19 +211,22 @@ impl Scenario {
 pub struct ScenarioErrors(pub Vec<InputError>);
 
 /// Finds scenario files: each path is a file, or a directory searched recursively for
-/// `*.yaml`/`*.yml` files whose content declares `kind: Scenario`.
+/// `*.yaml`/`*.yml` files that declare `kind: Scenario` at the top level.
+///
+/// Every such file in a directory is read, so one that cannot be (not UTF-8 or UTF-16, not a
+/// regular file) is an error naming it rather than a scenario silently left out.
 ///
 /// # Errors
-/// A path does not exist or cannot be read.
+/// A path does not exist, is not a regular file or directory, or cannot be read.
 pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, InputError> {
     let mut found = Vec::new();
     for path in paths {
         if path.is_dir() {
             walk(path, &mut found)?;
-        } else if path.is_file() {
-            found.push(path.clone());
         } else {
-            return Err(InputError::at(path, 0, 0, "no such file or directory"));
+            // Only to report a path that is missing or not a regular file, located.
+            crate::input::read_bytes(path).map(drop)?;
+            found.push(path.clone());
         }
     }
     found.sort();
@@ -238,7 +241,7 @@ fn walk(dir: &Path, found: &mut Vec<PathBuf>) -> Result<(), InputError> {
         if path.is_dir() {
             walk(&path, found)?;
         } else if matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
-            && std::fs::read_to_string(&path).is_ok_and(|t| t.lines().any(|l| l.trim() == "kind: Scenario"))
+            && declares_scenario(&crate::input::read(&path)?)
         {
             found.push(path);
         }
@@ -246,13 +249,21 @@ fn walk(dir: &Path, found: &mut Vec<PathBuf>) -> Result<(), InputError> {
     Ok(())
 }
 
+/// Whether a YAML text has a top-level `kind: Scenario` (quoted or not, with or without a
+/// comment after it).
+fn declares_scenario(text: &str) -> bool {
+    text.lines().filter_map(|l| l.strip_prefix("kind:")).any(|value| {
+        let value = value.split(" #").next().unwrap_or_default().trim();
+        value.trim_matches(|c| c == '"' || c == '\'') == "Scenario"
+    })
+}
+
 /// Loads and validates one scenario file.
 ///
 /// # Errors
 /// Every problem found, located.
 pub fn load(file: &Path) -> Result<Scenario, ScenarioErrors> {
-    let text = std::fs::read_to_string(file)
-        .map_err(|e| ScenarioErrors(vec![InputError::at(file, 0, 0, format!("cannot read: {e}"))]))?;
+    let text = crate::input::read(file).map_err(|e| ScenarioErrors(vec![e]))?;
     parse(file, &text)
 }
 
@@ -262,23 +273,74 @@ pub fn load(file: &Path) -> Result<Scenario, ScenarioErrors> {
 /// Every problem found, located.
 pub fn parse(file: &Path, text: &str) -> Result<Scenario, ScenarioErrors> {
     let doc: ScenarioDoc = serde_saphyr::from_str(text).map_err(|e| ScenarioErrors(vec![InputError::from_yaml(file, 0, &e)]))?;
-    Validator::new(file).run(doc)
+    Validator::new(file, text).run(doc)
 }
 
 struct Validator<'a> {
     file: &'a Path,
+    text: &'a str,
     dir: PathBuf,
     errors: Vec<InputError>,
+    /// A manifest file did not load: what it declares is unknown, so "no manifest declares X"
+    /// would be noise after the error that says why.
+    manifests_failed: bool,
 }
 
 impl<'a> Validator<'a> {
-    fn new(file: &'a Path) -> Self {
+    fn new(file: &'a Path, text: &'a str) -> Self {
         let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
-        Self { file, dir, errors: Vec::new() }
+        Self { file, text, dir, errors: Vec::new(), manifests_failed: false }
+    }
+
+    /// Where `key:` is written in the block mapping whose first key is at `line`, `column` (a
+    /// step): on that line (flow style), or on a later line at the mapping's indentation before
+    /// the mapping ends. The mapping's own place when neither holds it.
+    fn key_place(&self, line: u64, column: u64, key: &str) -> (u64, u64) {
+        let needle = format!("{key}:");
+        let first = usize::try_from(line.saturating_sub(1)).unwrap_or(usize::MAX);
+        let indent = usize::try_from(column.saturating_sub(1)).unwrap_or(0);
+        for (i, text) in self.text.lines().enumerate().skip(first) {
+            let depth = text.len() - text.trim_start().len();
+            if i == first {
+                let after = text.get(indent..).unwrap_or_default();
+                if let Some(at) = after
+                    .match_indices(&needle)
+                    .map(|(at, _)| at)
+                    .find(|at| *at == 0 || after[..*at].ends_with(|c: char| c == '{' || c == ',' || c.is_whitespace()))
+                {
+                    return (line, (indent + at) as u64 + 1);
+                }
+                continue;
+            }
+            let blank = text.trim().is_empty() || text.trim_start().starts_with('#');
+            if !blank && depth < indent {
+                break;
+            }
+            if depth == indent && text.trim_start().starts_with(&needle) {
+                return (i as u64 + 1, depth as u64 + 1);
+            }
+        }
+        (line, column)
+    }
+
+    /// The place of the first key under the top-level `spec:`, for [`Self::key_place`].
+    fn spec_place(&self) -> (u64, u64) {
+        let mut lines = self.text.lines().enumerate().skip_while(|(_, l)| !l.starts_with("spec:")).skip(1);
+        lines
+            .find(|(_, l)| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+            .map_or((1, 1), |(i, l)| (i as u64 + 1, (l.len() - l.trim_start().len()) as u64 + 1))
     }
 
     fn error(&mut self, line: u64, column: u64, message: impl Into<String>) {
         self.errors.push(InputError::at(self.file, line, column, message));
+    }
+
+    /// An object the step names is not declared: an error, unless a manifest failed to load
+    /// (it may be declared there).
+    fn undeclared(&mut self, line: u64, column: u64, message: impl Into<String>) {
+        if !self.manifests_failed {
+            self.error(line, column, message);
+        }
     }
 
     fn run(mut self, doc: ScenarioDoc) -> Result<Scenario, ScenarioErrors> {
@@ -292,16 +354,28 @@ impl<'a> Validator<'a> {
         if !manifest::is_dns_label(&name) || name.len() > 40 {
             self.error(1, 1, format!("metadata.name {name:?} must be a DNS label of at most 40 characters"));
         }
-        let default_timeout = self.duration(doc.spec.timeout.as_deref(), 1, DEFAULT_TIMEOUT);
+        let spec = self.spec_place();
+        let default_timeout = self.duration(doc.spec.timeout.as_deref(), spec, "timeout", DEFAULT_TIMEOUT);
 
         // Manifests.
         let mut by_file: BTreeMap<String, Vec<Manifest>> = BTreeMap::new();
-        for rel in &doc.spec.manifests {
+        for spanned in &doc.spec.manifests {
+            let rel = &spanned.value;
             match manifest::load_file(&self.dir.join(rel)) {
                 Ok(m) => {
                     by_file.insert(rel.clone(), m);
                 }
-                Err(e) => self.errors.push(e),
+                Err(e) => {
+                    self.manifests_failed = true;
+                    if e.line == 0 {
+                        // The file could not be read at all: the place to fix is the line that
+                        // names it.
+                        let (line, column) = (spanned.referenced.line(), spanned.referenced.column());
+                        self.error(line, column, format!("manifest {}: {}", e.file.display(), e.message));
+                    } else {
+                        self.errors.push(e);
+                    }
+                }
             }
         }
         let manifests: Vec<Manifest> = by_file.values().flatten().cloned().collect();
@@ -322,8 +396,8 @@ impl<'a> Validator<'a> {
             let column = spanned.referenced.column();
             let step = &spanned.value;
             let Some(action) = self.action(step, line, column, &by_file, &known) else { continue };
-            let timeout = self.duration(step.timeout.as_deref(), line, default_timeout);
-            let settle = self.duration(step.settle.as_deref(), line, Duration::ZERO);
+            let timeout = self.duration(step.timeout.as_deref(), (line, column), "timeout", default_timeout);
+            let settle = self.duration(step.settle.as_deref(), (line, column), "settle", Duration::ZERO);
             for until in &step.until {
                 self.check_until(until, line, column, &known);
             }
@@ -361,7 +435,7 @@ impl<'a> Validator<'a> {
                     known.sets.contains_key(&target)
                 };
                 if !exists {
-                    self.error(
+                    self.undeclared(
                         line,
                         column,
                         format!("step {}: `{check}` judges {target}, which no manifest of the scenario declares", index + 1),
@@ -392,12 +466,14 @@ impl<'a> Validator<'a> {
         })
     }
 
-    fn duration(&mut self, text: Option<&str>, line: u64, default: Duration) -> Duration {
+    /// Duration `key` of the mapping at `line`, `column`; errors are located at the key.
+    fn duration(&mut self, text: Option<&str>, (line, column): (u64, u64), key: &str, default: Duration) -> Duration {
         match text.map(format::parse_duration) {
             None => default,
             Some(Ok(d)) => d,
             Some(Err(e)) => {
-                self.error(line, 1, e);
+                let (line, column) = self.key_place(line, column, key);
+                self.error(line, column, format!("{key}: {e}"));
                 default
             }
         }
@@ -417,6 +493,9 @@ impl<'a> Validator<'a> {
         }
         if let Some(s) = &step.scale {
             self.need_set(&s.statefulset, line, column, known);
+            if let Err(e) = crate::limits::check_replicas(i64::from(s.replicas)) {
+                self.error(line, column, format!("scale: {e}"));
+            }
             actions.push(Some(Action::Scale { set: s.statefulset.clone(), replicas: s.replicas }));
         }
         if let Some(s) = &step.set_image {
@@ -438,7 +517,13 @@ impl<'a> Validator<'a> {
         }
         if let Some(p) = &step.patch {
             self.need_set(&p.statefulset, line, column, known);
-            actions.push(self.patch_value(p, line, column).map(|merge| Action::Patch { set: p.statefulset.clone(), merge }));
+            let merge = self.patch_value(p, line, column);
+            if let Some(replicas) = merge.as_ref().and_then(|m| m.pointer("/spec/replicas"))
+                && let Err(e) = replicas.as_i64().map_or(Ok(()), crate::limits::check_replicas)
+            {
+                self.error(line, column, format!("patch: {e}"));
+            }
+            actions.push(merge.map(|merge| Action::Patch { set: p.statefulset.clone(), merge }));
         }
         if let Some(d) = &step.delete_pod {
             actions.push(match (&d.pod, &d.deployment) {
@@ -448,7 +533,7 @@ impl<'a> Validator<'a> {
                 }
                 (None, Some(deployment)) => {
                     if !known.deployments.contains(deployment) {
-                        self.error(line, column, format!("no manifest of the scenario declares Deployment {deployment}"));
+                        self.undeclared(line, column, format!("no manifest of the scenario declares Deployment {deployment}"));
                     }
                     Some(Action::DeleteDeploymentPod(deployment.clone()))
                 }
@@ -486,7 +571,7 @@ impl<'a> Validator<'a> {
             if let Some(from) = &h.from
                 && !known.pods.contains(from)
             {
-                self.error(line, column, format!("http.from: no manifest of the scenario declares Pod {from}"));
+                self.undeclared(line, column, format!("http.from: no manifest of the scenario declares Pod {from}"));
             }
             actions.push(Some(Action::Http(h.clone())));
         }
@@ -515,7 +600,8 @@ impl<'a> Validator<'a> {
         for rel in &apply.manifests {
             match by_file.get(rel) {
                 Some(m) => objects.extend(m.iter().map(|m| m.object.clone())),
-                None => self.error(line, column, format!("apply: {rel} is not listed in spec.manifests (or did not load)")),
+                None if self.manifests_failed => {}
+                None => self.error(line, column, format!("apply: {rel} is not listed in spec.manifests")),
             }
         }
         for patch in &apply.patches {
@@ -545,10 +631,14 @@ impl<'a> Validator<'a> {
             (Some(merge), None, None) => Some(merge.clone()),
             (None, Some(file), Some(key)) => {
                 let path = self.dir.join(file);
-                let text = match std::fs::read_to_string(&path) {
+                let text = match crate::input::read(&path) {
                     Ok(t) => t,
+                    Err(e) if e.line == 0 => {
+                        self.error(line, column, format!("patch: {}: {}", path.display(), e.message));
+                        return None;
+                    }
                     Err(e) => {
-                        self.error(line, column, format!("patch: cannot read {}: {e}", path.display()));
+                        self.errors.push(e);
                         return None;
                     }
                 };
@@ -578,7 +668,7 @@ impl<'a> Validator<'a> {
     fn need_set<'k>(&mut self, name: &str, line: u64, column: u64, known: &'k Known) -> Option<&'k StatefulSet> {
         let set = known.sets.get(name);
         if set.is_none() {
-            self.error(line, column, format!("no manifest of the scenario declares StatefulSet {name}"));
+            self.undeclared(line, column, format!("no manifest of the scenario declares StatefulSet {name}"));
         }
         set
     }
@@ -586,7 +676,7 @@ impl<'a> Validator<'a> {
     fn need_pod(&mut self, pod: &str, line: u64, column: u64, known: &Known) {
         let of_set = known.sets.keys().any(|s| crate::timeline::ordinal_of(pod, s).is_some());
         if !of_set && !known.pods.contains(pod) {
-            self.error(
+            self.undeclared(
                 line,
                 column,
                 format!("pod {pod} is neither <statefulset>-<ordinal> of a declared StatefulSet nor a declared Pod"),
@@ -601,6 +691,11 @@ impl<'a> Validator<'a> {
     }
 
     fn check_until(&mut self, until: &Until, line: u64, column: u64, known: &Known) {
+        for (field, count) in [("ready", until.ready), ("pods", until.pods), ("pendingClaims", until.pending_claims)] {
+            if let Some(Err(e)) = count.map(|n| crate::limits::check_replicas(i64::from(n))) {
+                self.error(line, column, format!("until.{field}: {e}"));
+            }
+        }
         let counts = until.ready.is_some() || until.pods.is_some();
         let set_only = until.rolled_out.is_some() || until.pending_claims.is_some();
         match (&until.statefulset, &until.deployment, &until.pod) {
@@ -612,7 +707,7 @@ impl<'a> Validator<'a> {
             }
             (None, Some(d), None) => {
                 if !known.deployments.contains(d) {
-                    self.error(line, column, format!("until: no manifest of the scenario declares Deployment {d}"));
+                    self.undeclared(line, column, format!("until: no manifest of the scenario declares Deployment {d}"));
                 }
                 if set_only {
                     self.error(line, column, "until: rolledOut and pendingClaims apply to StatefulSets only");
@@ -623,7 +718,7 @@ impl<'a> Validator<'a> {
             }
             (None, None, Some(pod)) => {
                 if !known.pods.contains(pod) {
-                    self.error(line, column, format!("until: no manifest of the scenario declares Pod {pod}"));
+                    self.undeclared(line, column, format!("until: no manifest of the scenario declares Pod {pod}"));
                 }
                 if counts || set_only {
                     self.error(line, column, "until: a `pod` condition means Running and Ready and takes no counts");

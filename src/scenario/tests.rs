@@ -85,3 +85,76 @@ fn merge_patch_follows_rfc_7386() {
     assert_eq!(target, serde_json::json!({"a": {"c": 2, "e": 3}, "d": [2]}));
     let _ = Path::new("");
 }
+
+#[test]
+fn numbers_beyond_the_limits_are_refused_at_their_step() {
+    let err =
+        parse_with(&GOOD.replace("scale: {statefulset: web, replicas: 3}", "scale: {statefulset: web, replicas: 2147483647}"))
+            .unwrap_err()
+            .to_string();
+    assert!(err.contains("s.yaml:13:5: scale: replicas 2147483647 is more than the 10000"), "{err}");
+    let err = parse_with(&GOOD.replace("until: {statefulset: web, ready: 3}", "until: {statefulset: web, ready: 4294967295}"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("until.ready: replicas 4294967295"), "{err}");
+    for settle in ["18446744073709551615h", "18446744073709551615ms", "1000000h"] {
+        let err = parse_with(&GOOD.replace("    timeout: 90s", &format!("    timeout: 90s\n    settle: {settle}")))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("s.yaml:16:5: settle: ") && err.contains("longer than the 24h"), "{settle}: {err}");
+    }
+    let err = parse_with(&GOOD.replace(
+        "  - scale: {statefulset: web, replicas: 3}\n",
+        "  - patch: {statefulset: web, merge: {spec: {replicas: 20000}}}\n",
+    ))
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("patch: replicas 20000"), "{err}");
+}
+
+#[test]
+fn a_manifest_that_cannot_be_read_is_reported_where_the_scenario_names_it() {
+    let err = parse_with(&GOOD.replace("  manifests: [sts.yaml]", "  manifests: [sts.yml]")).unwrap_err();
+    let text = err.to_string();
+    // Only the cause: what the missing file would have declared is not reported as missing.
+    assert_eq!(err.0.len(), 1, "{text}");
+    assert!(text.contains("s.yaml:7:15: manifest ") && text.contains("sts.yml: no such file"), "{text}");
+}
+
+#[test]
+fn every_yaml_file_of_a_directory_is_read_or_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("sts.yaml"), STS).unwrap();
+    std::fs::write(dir.path().join("a.yaml"), GOOD).unwrap();
+    // A scenario saved with CR line endings, a quoted kind, and a UTF-16 byte order mark: read.
+    std::fs::write(dir.path().join("b.yaml"), GOOD.replace("name: t}", "name: b}").replace('\n', "\r")).unwrap();
+    let c = GOOD.replace("name: t}", "name: c}").replace("kind: Scenario", "kind: \"Scenario\"  # quoted");
+    let utf16: Vec<u8> = [0xff, 0xfe].into_iter().chain(c.encode_utf16().flat_map(u16::to_le_bytes)).collect();
+    std::fs::write(dir.path().join("c.yaml"), utf16).unwrap();
+    let found = discover(&[dir.path().to_path_buf()]).unwrap();
+    assert_eq!(found.len(), 3, "{found:?}");
+    for file in &found {
+        load(file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+    }
+    // One invalid byte: an error naming the file and the place, not a scenario left out.
+    std::fs::write(dir.path().join("d.yaml"), format!("{GOOD}# caf\u{e9}\n").replace('\u{e9}', "\u{1}")).unwrap();
+    let mut bytes = std::fs::read(dir.path().join("d.yaml")).unwrap();
+    let at = bytes.iter().position(|b| *b == 1).unwrap();
+    bytes[at] = 0xe9;
+    std::fs::write(dir.path().join("d.yaml"), bytes).unwrap();
+    let err = discover(&[dir.path().to_path_buf()]).unwrap_err().to_string();
+    assert!(err.contains("d.yaml:18:6: invalid UTF-8 (byte 0xe9)"), "{err}");
+    // Not a regular file: reported as such, not as missing.
+    let err = discover(&[PathBuf::from("/dev/null")]).unwrap_err().to_string();
+    assert!(err.contains("not a regular file"), "{err}");
+}
+
+#[test]
+fn a_bad_duration_is_located_at_its_key() {
+    let err = parse_with(&GOOD.replace("    timeout: 90s", "    timeout: 90")).unwrap_err().to_string();
+    assert!(err.contains("s.yaml:15:5: timeout: \"90\" is not a duration"), "{err}");
+    let err = parse_with(&GOOD.replace("  steps:", "  timeout: 5x\n  steps:")).unwrap_err().to_string();
+    assert!(err.contains("s.yaml:8:3: timeout: \"5x\""), "{err}");
+    let err = parse_with(&format!("{GOOD}  - {{dns: {{statefulset: web}}, settle: 9y}}\n")).unwrap_err().to_string();
+    assert!(err.contains("s.yaml:18:31: settle: \"9y\""), "{err}");
+}

@@ -103,6 +103,19 @@ pub struct Session<'a> {
     hostnames_by_set: BTreeMap<&'a str, Vec<usize>>,
 }
 
+impl Session<'_> {
+    /// Whether the session shows anything of StatefulSet `set`: a pod, a claim, a StatefulSet
+    /// row, a DNS answer or a hostname output of its pods.
+    #[must_use]
+    pub fn mentions(&self, set: &str) -> bool {
+        self.rows_by_set.contains_key(set)
+            || self.claims_by_set.contains_key(set)
+            || self.dns_by_set.contains_key(set)
+            || self.hostnames_by_set.contains_key(set)
+            || self.facts.sets.iter().any(|s| s.name == set)
+    }
+}
+
 /// The row nearest to `line` among `rows` (in line order).
 fn nearest<'r>(rows: &[&'r SourcedRow], line: usize) -> Option<&'r SourcedRow> {
     let at = rows.partition_point(|r| r.line < line);
