@@ -267,9 +267,21 @@ fn window<'a>(history: &'a FamilyHistory, target: &'a str, policy: Policy) -> Wi
 }
 
 /// Counts creations and terminations, and the most of each under way at once.
+///
+/// The pods starting and terminating are counted once, then kept up to date as each entry
+/// changes one pod: linear in the history.
 fn observe(history: &FamilyHistory, target: &str, observed: &mut Observed) {
+    /// (starting, terminating) as 0 or 1.
+    fn counts(pod: &crate::timeline::PodObs) -> (usize, usize) {
+        (usize::from(!pod.terminating && !pod.running_and_ready()), usize::from(pod.terminating))
+    }
     let mut view = history.timeline.view_at(history.start);
+    let (mut starting, mut terminating) = view.pods.values().map(|p| counts(p)).fold((0, 0), |(s, t), (ds, dt)| (s + ds, t + dt));
     for entry in &history.timeline.entries[history.start..] {
+        let changed = match &entry.event {
+            Event::Pod { pod, .. } => Some(pod.name.as_str()),
+            _ => None,
+        };
         if let Event::Pod { change, pod } = &entry.event
             && pod.ordinal_in(target).is_some()
         {
@@ -281,9 +293,15 @@ fn observe(history: &FamilyHistory, target: &str, observed: &mut Observed) {
                 observed.terminated += 1;
             }
         }
+        if let Some((s, t)) = changed.and_then(|name| view.pods.get(name)).map(|p| counts(p)) {
+            starting -= s;
+            terminating -= t;
+        }
         view.apply(&entry.event);
-        let starting = view.pods.values().filter(|p| !p.terminating && !p.running_and_ready()).count();
-        let terminating = view.pods.values().filter(|p| p.terminating).count();
+        if let Some((s, t)) = changed.and_then(|name| view.pods.get(name)).map(|p| counts(p)) {
+            starting += s;
+            terminating += t;
+        }
         observed.max_starting_together = observed.max_starting_together.max(starting);
         observed.max_terminating_together = observed.max_terminating_together.max(terminating);
     }

@@ -51,12 +51,18 @@ fn begins_terminating<'a>(window: &Window<'_>, view: &View, entry: &'a Entry) ->
 struct SetState {
     pods: BTreeMap<u32, Arc<PodObs>>,
     /// Ordinals of the pods that are Running and Ready.
-    ready: BTreeSet<u32>,
+    ready: ReadyCounts,
 }
 
 impl SetState {
-    fn of(view: &View, target: &str) -> Self {
-        let mut state = Self { pods: BTreeMap::new(), ready: BTreeSet::new() };
+    /// The state of `view` (just before `entries`), ready to follow `entries`.
+    fn of(view: &View, target: &str, entries: &[Entry]) -> Self {
+        let mut ordinals: Vec<u32> = view.pods.values().filter_map(|p| p.ordinal_in(target)).collect();
+        ordinals.extend(entries.iter().filter_map(|e| match &e.event {
+            Event::Pod { pod, .. } => pod.ordinal_in(target),
+            _ => None,
+        }));
+        let mut state = Self { pods: BTreeMap::new(), ready: ReadyCounts::new(ordinals) };
         for pod in view.pods.values() {
             state.put(pod, target);
         }
@@ -65,11 +71,7 @@ impl SetState {
 
     fn put(&mut self, pod: &Arc<PodObs>, target: &str) {
         let Some(k) = pod.ordinal_in(target).filter(|_| pod.belongs_to(target)) else { return };
-        if pod.running_and_ready() {
-            self.ready.insert(k);
-        } else {
-            self.ready.remove(&k);
-        }
+        self.ready.set(k, pod.running_and_ready());
         self.pods.insert(k, Arc::clone(pod));
     }
 
@@ -81,7 +83,7 @@ impl SetState {
                     && self.pods.get(&k).is_some_and(|p| p.name == pod.name)
                 {
                     self.pods.remove(&k);
-                    self.ready.remove(&k);
+                    self.ready.set(k, false);
                 }
             }
             Change::Added | Change::Modified => self.put(pod, target),
@@ -90,7 +92,7 @@ impl SetState {
 
     /// Pods 0..k all exist and are Running and Ready.
     fn all_ready_below(&self, k: u32) -> bool {
-        self.ready.range(..k).count() == k as usize
+        self.ready.all_below(k)
     }
 
     /// The pods with an ordinal above `k`, up to (not including) `upper`.
@@ -99,12 +101,134 @@ impl SetState {
     }
 }
 
+/// Which ordinals are Running and Ready, over every ordinal the history names (a Fenwick tree
+/// of the ones that are not), so that "are 0..k all Ready?" and "which is the next one that is
+/// not?" cost log n whatever the ordinals' values.
+struct ReadyCounts {
+    /// Every ordinal the history names, ascending.
+    ordinals: Vec<u32>,
+    /// Fenwick tree over `ordinals`' positions: 1 where the pod is not Running and Ready.
+    tree: Vec<u32>,
+    ready: BTreeSet<u32>,
+    /// An ordinal outside `ordinals` was set (never, by construction): answer by counting.
+    unnamed: bool,
+}
+
+impl ReadyCounts {
+    fn new(mut ordinals: Vec<u32>) -> Self {
+        ordinals.sort_unstable();
+        ordinals.dedup();
+        // Every position starts not Ready: the tree of all ones, built in linear time.
+        let mut tree = vec![0; ordinals.len() + 1];
+        for i in 1..tree.len() {
+            tree[i] += 1;
+            let parent = i + (i & i.wrapping_neg());
+            if parent < tree.len() {
+                tree[parent] += tree[i];
+            }
+        }
+        Self { ordinals, tree, ready: BTreeSet::new(), unnamed: false }
+    }
+
+    fn set(&mut self, k: u32, ready: bool) {
+        let changed = if ready { self.ready.insert(k) } else { self.ready.remove(&k) };
+        let Ok(index) = self.ordinals.binary_search(&k) else {
+            self.unnamed = true;
+            return;
+        };
+        if !changed {
+            return;
+        }
+        let mut i = index + 1;
+        while i < self.tree.len() {
+            if ready {
+                self.tree[i] -= 1;
+            } else {
+                self.tree[i] += 1;
+            }
+            i += i & i.wrapping_neg();
+        }
+    }
+
+    /// How many of the first `n` positions are not Ready.
+    fn not_ready_among_first(&self, n: usize) -> usize {
+        let (mut i, mut sum) = (n, 0usize);
+        while i > 0 {
+            sum += self.tree[i] as usize;
+            i &= i - 1;
+        }
+        sum
+    }
+
+    /// The position of the first ordinal at or after position `from` that is not Ready
+    /// (`ordinals.len()` when none is).
+    fn next_not_ready(&self, from: usize) -> usize {
+        let wanted = self.not_ready_among_first(from) + 1;
+        // The smallest n with not_ready_among_first(n) >= wanted, by binary lifting.
+        let (mut at, mut left) = (0usize, wanted);
+        let mut step = (self.tree.len()).next_power_of_two();
+        while step > 0 {
+            let next = at + step;
+            if next < self.tree.len() && (self.tree[next] as usize) < left {
+                at = next;
+                left -= self.tree[next] as usize;
+            }
+            step /= 2;
+        }
+        // `at` is the largest n with fewer than `wanted`: position `at` is the one sought.
+        at.min(self.ordinals.len())
+    }
+
+    /// Every ordinal 0..k is Ready: the history names exactly k ordinals below k (so none is
+    /// missing), and all of them are Ready.
+    fn all_below(&self, k: u32) -> bool {
+        if self.unnamed {
+            return self.ready.range(..k).count() == k as usize;
+        }
+        let below = self.ordinals.partition_point(|o| *o < k);
+        below == k as usize && self.not_ready_among_first(below) == 0
+    }
+
+    /// The ordinals from `j` on that are named without a gap and all Ready: the ordinal after
+    /// them (`j` itself when `j` is not named or not Ready). `None` when the counts cannot be
+    /// trusted.
+    fn skip_ready(&self, j: u32) -> Option<u32> {
+        if self.unnamed {
+            return None;
+        }
+        let pos = self.ordinals.partition_point(|o| *o < j);
+        if self.ordinals.get(pos) != Some(&j) {
+            return Some(j);
+        }
+        // Positions from `pos` whose ordinals run on from `j` without a gap: those where
+        // `ordinal - position` stays `j - pos` (it never falls: the ordinals are distinct).
+        let base = u64::from(j) - pos as u64;
+        let (mut lo, mut hi) = (pos, self.ordinals.len());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if u64::from(self.ordinals[mid]) - mid as u64 == base {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        let run_end = lo;
+        let first_not_ready = self.next_not_ready(pos);
+        if first_not_ready < run_end {
+            Some(self.ordinals[first_not_ready])
+        } else {
+            // Within u32: the run's last ordinal is one of `ordinals`.
+            Some(self.ordinals[run_end - 1] + 1)
+        }
+    }
+}
+
 /// Replays `window`, handing each entry with the state just before it: the whole view and
 /// the target set's pods.
 fn replay_set<'a>(window: &Window<'a>, mut f: impl FnMut(&View, &SetState, &'a Entry)) {
     let mut set: Option<SetState> = None;
     window.replay(|view, entry| {
-        let state = set.get_or_insert_with(|| SetState::of(view, window.target));
+        let state = set.get_or_insert_with(|| SetState::of(view, window.target, &window.timeline.entries));
         f(view, state, entry);
         state.apply(&entry.event, window.target);
     });
@@ -214,18 +338,21 @@ fn predecessors_among<'v>(
         return found;
     }
     let limit = k.min(upto);
-    let known: BTreeSet<u32> = view
-        .pods
-        .keys()
-        .map(String::as_str)
-        .chain(mentions.0.keys().copied())
-        .filter_map(|name| crate::timeline::ordinal_of(name, window.target))
-        .filter(|j| *j < limit)
-        .collect();
+    // The ordinals the history names (pods in the view, or mentioned anywhere).
+    let known = &set.ready.ordinals;
+    let is_known = |j: u32| known.binary_search(&j).is_ok();
     let name = |j: u32| format!("{}-{j}", window.target);
     let mut j = 0;
     while j < limit {
-        if known.contains(&j) || !window.timeline.partial {
+        // Runs of named, Running and Ready pods are stepped over in one go.
+        match set.ready.skip_ready(j) {
+            Some(next) if next > j => {
+                j = next;
+                continue;
+            }
+            _ => {}
+        }
+        if is_known(j) || !window.timeline.partial {
             // A complete history knows every pod: one it never saw did not exist, and blocks.
             if !except.contains(&j) {
                 match mentions.state(window, view, &name(j), at) {
@@ -241,7 +368,7 @@ fn predecessors_among<'v>(
             continue;
         }
         // A run of ordinals a partial history never mentions: unknown, named as one range.
-        let next = known.range(j..).next().copied().unwrap_or(limit);
+        let next = known.get(known.partition_point(|o| *o < j)).copied().unwrap_or(limit).min(limit);
         // A short run is named pod by pod; a long one as a range.
         let few: Vec<u32> = (j..next).filter(|o| !except.contains(o)).take(5).collect();
         if few.len() < 5 {
@@ -303,7 +430,10 @@ pub(super) fn ordered_creation(window: &Window<'_>) -> Outcome {
             return;
         }
         let unseen = found.unknown;
-        if !unseen.is_empty() {
+        // Only the first is reported: its message is built once, not for every creation.
+        if !unseen.is_empty() && !unknown.is_empty() {
+            unknown.push((String::new(), entry.seq));
+        } else if !unseen.is_empty() {
             unknown.push((
                 format!(
                     "{} was created (#{}) but the transcript shows nothing of {} before it",
@@ -835,6 +965,64 @@ mod tests {
         let out = verdict(&h, CheckName::OrderedCreation);
         assert_eq!(out.verdict, Verdict::Pass, "{out:?}");
         assert_eq!(out.evidence.len(), 3);
+    }
+
+    #[test]
+    fn ready_counts_answer_for_any_prefix() {
+        let mut counts = ReadyCounts::new(vec![4, 0, 2, 1, 2, 7]);
+        assert!(counts.all_below(0));
+        assert!(!counts.all_below(1));
+        for k in [0, 1, 2] {
+            counts.set(k, true);
+        }
+        assert!(counts.all_below(3));
+        // 3 is never named: 0..4 cannot all be Ready.
+        counts.set(4, true);
+        assert!(!counts.all_below(4) && !counts.all_below(5));
+        counts.set(1, false);
+        assert!(counts.all_below(1) && !counts.all_below(2));
+        counts.set(1, true);
+        counts.set(1, true);
+        assert!(counts.all_below(3));
+        assert!(!counts.all_below(u32::MAX));
+        assert_eq!(counts.skip_ready(0), Some(3), "0..3 named and Ready, 3 never named");
+        assert_eq!(counts.skip_ready(3), Some(3));
+        assert_eq!(counts.skip_ready(4), Some(5), "4 Ready, 5 never named");
+        assert_eq!(counts.skip_ready(7), Some(7), "7 not Ready");
+        counts.set(1, false);
+        assert_eq!(counts.skip_ready(0), Some(1));
+        assert_eq!(counts.next_not_ready(0), 1);
+        assert_eq!(counts.next_not_ready(2), 4, "position 4 is ordinal 7");
+        counts.set(7, true);
+        assert_eq!(counts.next_not_ready(2), 5, "none: the length");
+        counts.set(1, true);
+        counts.set(3, true);
+        assert!(counts.unnamed && counts.all_below(5) && counts.skip_ready(0).is_none());
+    }
+
+    #[test]
+    fn ready_counts_agree_with_counting_on_any_history() {
+        // A deterministic walk over ready/not-ready changes, checked against the plain count.
+        let named: Vec<u32> = vec![0, 1, 2, 3, 5, 6, 8, 9, 10, 11, 12, 20];
+        let mut counts = ReadyCounts::new(named.clone());
+        let mut ready = BTreeSet::new();
+        let mut x = 7u32;
+        for _ in 0..2_000 {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            let k = named[(x >> 8) as usize % named.len()];
+            let on = !(x >> 20).is_multiple_of(3);
+            counts.set(k, on);
+            if on {
+                ready.insert(k);
+            } else {
+                ready.remove(&k);
+            }
+            for j in 0..22 {
+                assert_eq!(counts.all_below(j), ready.range(..j).count() == j as usize, "all_below({j}) with {ready:?}");
+                let expected = (j..).find(|o| !ready.contains(o)).unwrap();
+                assert_eq!(counts.skip_ready(j), Some(expected), "skip_ready({j}) with {ready:?}");
+            }
+        }
     }
 
     #[test]

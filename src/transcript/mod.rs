@@ -212,8 +212,9 @@ fn generated_suffix(suffix: &str) -> bool {
 
 impl Transcript {
     /// The StatefulSet-like families, in name order: pods named `<name>-<ordinal>` (an ordinal
-    /// without a leading zero). Names whose last part is a 5-character random suffix that
-    /// happens to be all digits (`my-deploy-6b7f9c-24567`) are left out.
+    /// without a leading zero). A name whose last part could be a 5-character random suffix
+    /// that happens to be all digits (`my-deploy-6b7f9c-24567`) joins a family only when other
+    /// pods show that family (`web-24567` beside `web-0`).
     #[must_use]
     pub fn families(&self) -> Vec<Family> {
         self.rows_by_family().into_keys().collect()
@@ -221,9 +222,16 @@ impl Transcript {
 
     /// The rows of each family, in order.
     fn rows_by_family(&self) -> BTreeMap<Family, Vec<&SourcedRow>> {
+        let clear: BTreeSet<(Option<&str>, &str)> =
+            self.rows.iter().filter_map(|r| Some((r.row.namespace.as_deref(), family_of(&r.row.name)?))).collect();
         let mut families: BTreeMap<Family, Vec<&SourcedRow>> = BTreeMap::new();
         for r in &self.rows {
-            if let Some(base) = family_of(&r.row.name) {
+            let base = family_of(&r.row.name).or_else(|| {
+                let (base, suffix) = r.row.name.rsplit_once('-')?;
+                let ordinal = !base.is_empty() && ordinal_of(&r.row.name, base).is_some() && generated_suffix(suffix);
+                (ordinal && clear.contains(&(r.row.namespace.as_deref(), base))).then_some(base)
+            });
+            if let Some(base) = base {
                 let family = Family { namespace: r.row.namespace.clone(), name: base.to_owned() };
                 families.entry(family).or_default().push(r);
             }
