@@ -15,6 +15,10 @@
 //!   in order, rolled, and scaled to zero, in three steps — judging at each step what a scenario
 //!   would (8 checks in all); `checks-all` judges all 16 checks at every step.
 //!
+//! - `one-set` (`cargo bench --bench engine -- one-set`, run alone): `analyze` on one
+//!   StatefulSet's ordered creation of 10,000, 100,000 and 1,000,000 pods (three `-w` lines a
+//!   pod), with the peak memory after each size.
+//!
 //! The peak resident memory of the whole process is printed at the end (Linux only).
 //!
 //! Each benchmark runs a few times and prints the best and the median wall time.
@@ -232,6 +236,10 @@ fn main() {
         session_bench();
         return;
     }
+    if only == ["one-set"] {
+        one_set_bench();
+        return;
+    }
     let files = scenario::discover(&[std::path::PathBuf::from("scenarios")]).expect("scenarios/");
     let scenarios: Vec<scenario::Scenario> = files.iter().map(|f| scenario::load(f).expect("valid scenario")).collect();
     let selected: Vec<&scenario::Scenario> = scenarios.iter().collect();
@@ -310,4 +318,29 @@ fn session_bench() {
         format!("{lines} lines, {} StatefulSets, {judged} verdicts, failed: {}", report.statefulsets.len(), report.failed())
     });
     println!("peak memory (VmHWM): {}", peak_memory());
+}
+
+/// One StatefulSet created in order: `pods` pods, three `kubectl get pods -w` lines each.
+fn one_set(pods: u32) -> String {
+    let mut text = String::from("$ kubectl get pods -w -l app=nginx\nNAME      READY   STATUS    RESTARTS   AGE\n");
+    for k in 0..pods {
+        text.push_str(&format!("web-{k}   0/1     Pending   0          0s\n"));
+        text.push_str(&format!("web-{k}   0/1     ContainerCreating   0          0s\n"));
+        text.push_str(&format!("web-{k}   1/1     Running   0          1s\n"));
+    }
+    text
+}
+
+fn one_set_bench() {
+    for pods in [10_000, 100_000, 1_000_000] {
+        let text = one_set(pods);
+        let lines = text.lines().count();
+        let runs = if pods > 100_000 { 1 } else { 3 };
+        measure(&format!("one-set-{pods}"), runs, || {
+            let report = analyze::transcript(&text, &Options::default()).expect("analyzable");
+            let verdict = report.statefulsets[0].checks[0].verdict;
+            format!("{lines} lines, ordered-creation {verdict:?}")
+        });
+        println!("peak memory (VmHWM): {}", peak_memory());
+    }
 }

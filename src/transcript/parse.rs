@@ -144,7 +144,7 @@ pub fn parse_age(text: &str) -> Result<Option<Age>, String> {
         last_unit = Some(unit);
     }
     match last_unit {
-        Some(unit) if digits.is_empty() => Ok(Some(Age { lo: total, hi: total + unit })),
+        Some(unit) if digits.is_empty() => Ok(Some(Age { lo: total, hi: total.saturating_add(unit) })),
         _ => Err(format!("`{text}` is not an age")),
     }
 }
