@@ -152,25 +152,26 @@ pub fn transcript(text: &str, options: &Options) -> Result<Report, AnalyzeError>
         // A name the user gives is judged even when no family-like name matched it, as long
         // as the session shows something of it.
         Some(name) => {
-            let mut found: Vec<Family> = parsed.families().into_iter().filter(|f| &f.name == name).collect();
+            let all = parsed.families();
+            let mut found: Vec<Family> = all.iter().filter(|f| &f.name == name).cloned().collect();
             if found.is_empty() {
-                let family = Family { namespace: None, name: name.clone() };
-                if parsed.histories(&family).is_empty() && !session.mentions(name) {
-                    let mut seen: Vec<String> = parsed.families().into_iter().map(|f| f.name).collect();
-                    seen.extend(facts.sets.iter().map(|s| s.name.clone()));
-                    seen.sort();
-                    seen.dedup();
-                    return Err(AnalyzeError::NoSuchSet { name: name.clone(), seen });
-                }
-                found.push(family);
+                found.push(Family { namespace: None, name: name.clone() });
             }
-            found
+            let judged: Vec<(Family, Vec<FamilyHistory>)> = found
                 .into_iter()
                 .map(|f| {
                     let h = parsed.histories(&f);
                     (f, h)
                 })
-                .collect()
+                .collect();
+            if judged.iter().all(|(_, h)| h.is_empty()) && !session.mentions(name) {
+                let mut seen: Vec<String> = all.into_iter().map(|f| f.name).collect();
+                seen.extend(facts.sets.iter().map(|s| s.name.clone()));
+                seen.sort();
+                seen.dedup();
+                return Err(AnalyzeError::NoSuchSet { name: name.clone(), seen });
+            }
+            judged
         }
         None => {
             let mut all = parsed.all_histories();
@@ -278,11 +279,12 @@ fn observe(history: &FamilyHistory, target: &str, observed: &mut Observed) {
     let mut view = history.timeline.view_at(history.start);
     let (mut starting, mut terminating) = view.pods.values().map(|p| counts(p)).fold((0, 0), |(s, t), (ds, dt)| (s + ds, t + dt));
     for entry in &history.timeline.entries[history.start..] {
-        let changed = match &entry.event {
-            Event::Pod { pod, .. } => Some(pod.name.as_str()),
+        let pod_event = match &entry.event {
+            Event::Pod { change, pod } => Some((change, pod)),
             _ => None,
         };
-        if let Event::Pod { change, pod } = &entry.event
+        let changed = pod_event.map(|(_, pod)| pod.name.as_str());
+        if let Some((change, pod)) = pod_event
             && pod.ordinal_in(target).is_some()
         {
             let old = view.pods.get(&pod.name);

@@ -54,15 +54,16 @@ fn yaml_message(error: &serde_saphyr::Error) -> String {
 /// The path does not exist, is not a regular file (a directory, device, FIFO or socket, which
 /// could block or never end), cannot be read, or is not text per [`decode`].
 pub fn read(path: &Path) -> Result<String, InputError> {
-    let bytes = read_bytes(path)?;
+    regular_file(path)?;
+    let bytes = std::fs::read(path).map_err(|e| InputError::at(path, 0, 0, format!("cannot read: {e}")))?;
     decode(path, &bytes)
 }
 
-/// The bytes of a regular file, with the located error a user can act on.
+/// That `path` is a regular file, or the located error a user can act on.
 ///
 /// # Errors
-/// As [`read`], before decoding.
-pub fn read_bytes(path: &Path) -> Result<Vec<u8>, InputError> {
+/// The path does not exist, cannot be inspected, or is a directory, device, FIFO or socket.
+pub fn regular_file(path: &Path) -> Result<(), InputError> {
     let error = |message: String| InputError::at(path, 0, 0, message);
     let metadata = std::fs::metadata(path).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => error("no such file or directory".into()),
@@ -74,7 +75,7 @@ pub fn read_bytes(path: &Path) -> Result<Vec<u8>, InputError> {
     if !metadata.is_file() {
         return Err(error("is not a regular file (a device, FIFO or socket)".into()));
     }
-    std::fs::read(path).map_err(|e| error(format!("cannot read: {e}")))
+    Ok(())
 }
 
 /// Decodes a file's bytes: UTF-8, or UTF-16 after its byte order mark; line breaks become `\n`.

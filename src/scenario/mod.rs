@@ -224,8 +224,7 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, InputError> {
         if path.is_dir() {
             walk(path, &mut found)?;
         } else {
-            // Only to report a path that is missing or not a regular file, located.
-            crate::input::read_bytes(path).map(drop)?;
+            crate::input::regular_file(path)?;
             found.push(path.clone());
         }
     }
@@ -251,7 +250,8 @@ fn walk(dir: &Path, found: &mut Vec<PathBuf>) -> Result<(), InputError> {
 
 /// Whether a YAML text has a top-level `kind: Scenario` (quoted or not, with or without a
 /// comment after it).
-fn declares_scenario(text: &str) -> bool {
+#[must_use]
+pub fn declares_scenario(text: &str) -> bool {
     text.lines().filter_map(|l| l.strip_prefix("kind:")).any(|value| {
         let value = value.split(" #").next().unwrap_or_default().trim();
         value.trim_matches(|c| c == '"' || c == '\'') == "Scenario"
