@@ -180,8 +180,8 @@ fn synthetic_timeline(pods: u32) -> Timeline {
     };
     push(&mut t, Event::Step { index: 0, action: "apply".into() });
     let service = ServiceObs { name: "nginx".into(), cluster_ip: Some("None".into()), selector: BTreeMap::new() };
-    push(&mut t, Event::Service { change: Change::Added, service });
-    push(&mut t, Event::StatefulSet { change: Change::Added, set: set.clone() });
+    push(&mut t, Event::Service { change: Change::Added, service: Box::new(service) });
+    push(&mut t, Event::StatefulSet { change: Change::Added, set: Box::new(set.clone()) });
     for k in 0..pods {
         let mut p = pod(k, "r1", 1);
         push(&mut t, Event::Pod { change: Change::Added, pod: p.clone().into() });
@@ -192,7 +192,7 @@ fn synthetic_timeline(pods: u32) -> Timeline {
     }
     push(&mut t, Event::Step { index: 1, action: "roll".into() });
     set.update_revision = Some("r2".into());
-    push(&mut t, Event::StatefulSet { change: Change::Modified, set: set.clone() });
+    push(&mut t, Event::StatefulSet { change: Change::Modified, set: Box::new(set.clone()) });
     for k in (0..pods).rev() {
         let mut old = pod(k, "r1", 1);
         old.phase = "Running".into();
@@ -207,10 +207,10 @@ fn synthetic_timeline(pods: u32) -> Timeline {
         push(&mut t, Event::Pod { change: Change::Modified, pod: p.into() });
     }
     set.current_revision = Some("r2".into());
-    push(&mut t, Event::StatefulSet { change: Change::Modified, set: set.clone() });
+    push(&mut t, Event::StatefulSet { change: Change::Modified, set: Box::new(set.clone()) });
     push(&mut t, Event::Step { index: 2, action: "scale to 0".into() });
     set.replicas = 0;
-    push(&mut t, Event::StatefulSet { change: Change::Modified, set });
+    push(&mut t, Event::StatefulSet { change: Change::Modified, set: Box::new(set) });
     for k in (0..pods).rev() {
         let mut p = pod(k, "r2", 2);
         p.phase = "Running".into();

@@ -515,7 +515,7 @@ impl<C: Cluster> Runner<'_, C> {
 
     fn probe(&mut self, probe: ProbeObs) {
         let now = self.cluster.now_ms();
-        self.record(now, Event::Probe(probe));
+        self.record(now, Event::Probe(Box::new(probe)));
     }
 
     /// Pulls observations until `deadline_ms` or until `done` holds.
@@ -999,7 +999,7 @@ mod rollout_tests {
 
     fn view_with(set: SetObs, pods: &[(&str, &str)]) -> View {
         let mut view = View::default();
-        view.apply(&Event::StatefulSet { change: Change::Added, set });
+        view.apply(&Event::StatefulSet { change: Change::Added, set: Box::new(set) });
         for (name, rev) in pods {
             let pod = PodObs {
                 name: (*name).into(),

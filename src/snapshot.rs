@@ -341,7 +341,7 @@ mod tests {
         t.push(7, pod("web-0", "u1", Some("10.1.2.3"), "Running", false));
         t.push(8, pod("web-0", "u1", Some("10.1.2.3"), "Running", false));
         t.push(9, pod("web-0", "u1", Some("10.1.2.3"), "Running", true));
-        t.push(10, Event::Probe(ProbeObs::Dns { name: "web-0.nginx".into(), answer: Ok(vec!["10.1.2.3".into()]) }));
+        t.push(10, Event::from(ProbeObs::Dns { name: "web-0.nginx".into(), answer: Ok(vec!["10.1.2.3".into()]) }));
         t.push(11, pod("web-0", "u2", None, "Pending", false));
         let claim = ClaimObs {
             name: "www-web-0".into(),
@@ -350,7 +350,7 @@ mod tests {
             volume: Some("pvc-c1".into()),
             ..ClaimObs::default()
         };
-        t.push(12, Event::Claim { change: Change::Added, claim });
+        t.push(12, Event::Claim { change: Change::Added, claim: Box::new(claim) });
         let text = normalize(&t, "stsc-x-abc123", "abc123");
         assert_eq!(
             text,

@@ -71,29 +71,30 @@ pub enum Event {
     Claim {
         /// How it changed.
         change: Change,
-        /// The claim as observed.
-        claim: ClaimObs,
+        /// The claim as observed (boxed, as are the other large variants: a history is mostly
+        /// pod entries, and an entry is as large as its largest variant).
+        claim: Box<ClaimObs>,
     },
     /// A PersistentVolume changed (only the run's own, or those bound to its claims).
     Volume {
         /// How it changed.
         change: Change,
         /// The volume as observed.
-        volume: VolumeObs,
+        volume: Box<VolumeObs>,
     },
     /// A Service changed.
     Service {
         /// How it changed.
         change: Change,
         /// The service as observed.
-        service: ServiceObs,
+        service: Box<ServiceObs>,
     },
     /// A StatefulSet changed (spec fields the checks need, and status).
     StatefulSet {
         /// How it changed.
         change: Change,
         /// The StatefulSet as observed.
-        set: SetObs,
+        set: Box<SetObs>,
     },
     /// A Secret changed (names of keys only, never values).
     Secret {
@@ -105,9 +106,9 @@ pub enum Event {
         keys: Vec<String>,
     },
     /// A Kubernetes Event object was recorded in the namespace.
-    KubeEvent(KubeEventObs),
+    KubeEvent(Box<KubeEventObs>),
     /// The result of something the harness did inside the cluster (exec, DNS, HTTP).
-    Probe(ProbeObs),
+    Probe(Box<ProbeObs>),
     /// From here the watch of `resource` may be missing events (it failed). The span lasts until
     /// the matching [`Event::GapEnd`], or to the end of the history when there is none. Order
     /// checks whose window overlaps a span in which events may really have been lost are
@@ -130,7 +131,28 @@ pub enum Event {
     },
 }
 
+impl From<ProbeObs> for Event {
+    fn from(probe: ProbeObs) -> Self {
+        Self::Probe(Box::new(probe))
+    }
+}
+
+impl From<KubeEventObs> for Event {
+    fn from(event: KubeEventObs) -> Self {
+        Self::KubeEvent(Box::new(event))
+    }
+}
+
 impl Event {
+    /// The probe this entry records, if it is one.
+    #[must_use]
+    pub fn probe(&self) -> Option<&ProbeObs> {
+        match self {
+            Self::Probe(probe) => Some(probe),
+            _ => None,
+        }
+    }
+
     /// Whether this came from a watch of the cluster (not a step marker, a probe or a gap).
     #[must_use]
     pub fn is_watched(&self) -> bool {
@@ -610,6 +632,13 @@ mod tests {
         #[allow(clippy::reversed_empty_ranges)]
         let backwards = 5..3;
         assert_eq!(first_ordinal_not(&pods, backwards, |ok| *ok), None);
+    }
+
+    /// A history is mostly pod entries (one per transcript line in `analyze`): an entry must
+    /// not grow to the size of the largest object it can hold.
+    #[test]
+    fn an_entry_is_as_small_as_a_pod_entry() {
+        assert!(size_of::<Event>() <= 64, "Event is {} bytes: box the variant that grew", size_of::<Event>());
     }
 
     #[test]

@@ -26,7 +26,7 @@ use crate::{
     manifest::{self, Manifest, Object},
     runner::{ClaimVerdict, ScenarioReport},
     scenario::{Action, Expectation, ResolvedStep, Scenario, Until},
-    timeline::{Event, ProbeObs, View},
+    timeline::{ProbeObs, View},
 };
 
 /// Name of the ConfigMap holding the baseline in each prepared namespace.
@@ -205,7 +205,7 @@ pub fn baseline(
     let view = report.timeline.view_at(report.timeline.len());
     let mut tokens = BTreeMap::new();
     for entry in &report.timeline.entries {
-        if let Event::Probe(ProbeObs::Write { pod, path, content, result: Ok(()), .. }) = &entry.event {
+        if let Some(ProbeObs::Write { pod, path, content, result: Ok(()), .. }) = entry.event.probe() {
             tokens.insert(pod.clone(), (path.clone(), content.clone()));
         }
     }
@@ -376,7 +376,7 @@ pub fn judge(baseline: &Baseline, report: &mut ScenarioReport) {
     }
     let mut read = BTreeMap::new();
     for entry in &timeline.entries {
-        if let Event::Probe(ProbeObs::Read { pod, path, content, .. }) = &entry.event {
+        if let Some(ProbeObs::Read { pod, path, content, .. }) = entry.event.probe() {
             read.entry((pod.clone(), path.clone())).or_insert_with(|| content.clone());
         }
     }

@@ -134,7 +134,7 @@ mod tests {
             cluster_ip: Some("10.96.0.7".into()),
             selector: [("app".to_owned(), "a".to_owned())].into(),
         };
-        t.push(0, Event::Service { change: Change::Added, service });
+        t.push(0, Event::Service { change: Change::Added, service: Box::new(service) });
         t.push(0, Event::Pod { change: Change::Added, pod: pod("app-6b4f9c7d5-x7k2p", "1").into() });
         t.push(0, Event::Pod { change: Change::Deleted, pod: pod("app-6b4f9c7d5-x7k2p", "1").into() });
         t.push(0, Event::Pod { change: Change::Added, pod: pod("app-6b4f9c7d5-q9w4z", "2").into() });

@@ -64,7 +64,7 @@ pub(super) fn stable_identity(window: &Window<'_>) -> Outcome {
     }
     let mut probed = 0;
     for entry in window.entries() {
-        let Event::Probe(ProbeObs::Hostname { pod, output, .. }) = &entry.event else { continue };
+        let Some(ProbeObs::Hostname { pod, output, .. }) = entry.event.probe() else { continue };
         if pod.strip_prefix(set_name).and_then(|rest| rest.strip_prefix('-')).is_none() {
             continue;
         }
@@ -140,7 +140,7 @@ mod tests {
         h.step(0);
         h.bring_up(2);
         h.timeline
-            .push(0, Event::Probe(ProbeObs::Hostname { pod: "web-0".into(), uid: String::new(), output: Ok("web-0".into()) }));
+            .push(0, Event::from(ProbeObs::Hostname { pod: "web-0".into(), uid: String::new(), output: Ok("web-0".into()) }));
         let out = evaluate(CheckName::StableIdentity, &h.step_window(0));
         assert_eq!(out.verdict, Verdict::Pass, "{out:?}");
     }
@@ -150,10 +150,9 @@ mod tests {
         let mut h = History::new().set(1, "OrderedReady");
         h.step(0);
         h.bring_up(1);
-        let seq = h.timeline.push(
-            0,
-            Event::Probe(ProbeObs::Hostname { pod: "web-0".into(), uid: String::new(), output: Ok("localhost".into()) }),
-        );
+        let seq = h
+            .timeline
+            .push(0, Event::from(ProbeObs::Hostname { pod: "web-0".into(), uid: String::new(), output: Ok("localhost".into()) }));
         let out = evaluate(CheckName::StableIdentity, &h.step_window(0));
         assert_eq!(out.verdict, Verdict::Fail);
         assert_eq!(out.evidence, vec![seq]);

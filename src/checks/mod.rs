@@ -374,7 +374,7 @@ pub(crate) mod fixture {
                 claim_templates: vec!["www".into()],
                 ..Default::default()
             };
-            self.timeline.push(0, Event::StatefulSet { change: Change::Added, set: set.clone() });
+            self.timeline.push(0, Event::StatefulSet { change: Change::Added, set: Box::new(set.clone()) });
             self.set = Some(set);
             self
         }
@@ -383,7 +383,7 @@ pub(crate) mod fixture {
             let mut set = self.set.clone().expect("set first");
             f(&mut set);
             self.set = Some(set.clone());
-            self.timeline.push(0, Event::StatefulSet { change: Change::Modified, set })
+            self.timeline.push(0, Event::StatefulSet { change: Change::Modified, set: Box::new(set) })
         }
 
         pub fn step(&mut self, index: usize) -> usize {

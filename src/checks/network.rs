@@ -145,7 +145,7 @@ pub(super) fn dns(window: &Window<'_>) -> Outcome {
     type Lookup<'t> = (usize, &'t Result<Vec<String>, String>, Option<Vec<String>>);
     let mut last: BTreeMap<&str, Lookup<'_>> = BTreeMap::new();
     window.replay(|view, entry| {
-        if let Event::Probe(ProbeObs::Dns { name, answer }) = &entry.event {
+        if let Some(ProbeObs::Dns { name, answer }) = entry.event.probe() {
             let expected = expected_dns_answer(view, name, window.namespace, window.cluster_domain);
             last.insert(name.as_str(), (entry.seq, answer, expected));
         }
@@ -209,7 +209,7 @@ pub(super) fn pod_http(window: &Window<'_>) -> Outcome {
     let mut violations = Vec::new();
     let mut evidence = Vec::new();
     window.replay(|view, entry| {
-        let Event::Probe(ProbeObs::Http { from, url, target, address, response }) = &entry.event else { return };
+        let Some(ProbeObs::Http { from, url, target, address, response }) = entry.event.probe() else { return };
         let Some(pod) = view.pods.get(target).filter(|p| p.belongs_to(window.target)) else { return };
         asked.insert(target.clone());
         evidence.push(entry.seq);
@@ -264,12 +264,12 @@ mod tests {
             cluster_ip: Some(cluster_ip.into()),
             selector: [("app".to_owned(), "nginx".to_owned())].into(),
         };
-        h.timeline.push(0, Event::Service { change: Change::Added, service });
+        h.timeline.push(0, Event::Service { change: Change::Added, service: Box::new(service) });
     }
 
     fn lookup(h: &mut History, name: &str, answer: Result<Vec<&str>, &str>) -> usize {
         let answer = answer.map(|a| a.into_iter().map(str::to_owned).collect()).map_err(str::to_owned);
-        h.timeline.push(0, Event::Probe(ProbeObs::Dns { name: name.into(), answer }))
+        h.timeline.push(0, Event::Probe(Box::new(ProbeObs::Dns { name: name.into(), answer })))
     }
 
     fn two_pods() -> History {
@@ -347,7 +347,7 @@ mod tests {
         for (target, address) in [("web-0", "10.0.0.0"), ("web-1", "10.0.0.0")] {
             h.timeline.push(
                 0,
-                Event::Probe(ProbeObs::Http {
+                Event::from(ProbeObs::Http {
                     from: "probe".into(),
                     url: format!("http://{target}.nginx/"),
                     target: target.into(),

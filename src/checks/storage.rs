@@ -218,10 +218,10 @@ pub(super) fn persistence(window: &Window<'_>) -> Outcome {
     let mut unproven = Vec::new();
     let mut evidence = Vec::new();
     for entry in window.entries() {
-        let Event::Probe(ProbeObs::Read { pod, uid, path, content }) = &entry.event else { continue };
+        let Some(ProbeObs::Read { pod, uid, path, content }) = entry.event.probe() else { continue };
         reads += 1;
-        let write = window.timeline.entries[..entry.seq].iter().rev().find_map(|e| match &e.event {
-            Event::Probe(ProbeObs::Write { pod: p, uid: u, path: f, content, result: Ok(()) }) if p == pod && f == path => {
+        let write = window.timeline.entries[..entry.seq].iter().rev().find_map(|e| match e.event.probe() {
+            Some(ProbeObs::Write { pod: p, uid: u, path: f, content, result: Ok(()) }) if p == pod && f == path => {
                 Some((e.seq, u, content))
             }
             _ => None,
@@ -358,7 +358,7 @@ mod tests {
             request: Some("1Gi".into()),
             terminating: false,
         };
-        h.timeline.push(0, Event::Claim { change: Change::Added, claim })
+        h.timeline.push(0, Event::Claim { change: Change::Added, claim: Box::new(claim) })
     }
 
     fn bound_set(n: u32) -> History {
@@ -392,7 +392,7 @@ mod tests {
         h.gone("web-2");
         assert_eq!(evaluate(CheckName::PvcRetention, &h.step_window(0)).verdict, Verdict::Pass);
         let gone = ClaimObs { name: "www-web-2".into(), uid: "c2".into(), ..Default::default() };
-        h.timeline.push(0, Event::Claim { change: Change::Deleted, claim: gone });
+        h.timeline.push(0, Event::Claim { change: Change::Deleted, claim: Box::new(gone) });
         let out = evaluate(CheckName::PvcRetention, &h.step_window(0));
         assert_eq!(out.verdict, Verdict::Fail);
         assert!(out.detail.contains("www-web-2 was deleted by the scale-down"), "{}", out.detail);
@@ -411,7 +411,7 @@ mod tests {
         let out = evaluate(CheckName::PvcRetention, &h.step_window(0));
         assert_eq!(out.verdict, Verdict::Fail, "claim of the removed pod must go");
         let gone = ClaimObs { name: "www-web-1".into(), uid: "c1".into(), ..Default::default() };
-        h.timeline.push(0, Event::Claim { change: Change::Deleted, claim: gone });
+        h.timeline.push(0, Event::Claim { change: Change::Deleted, claim: Box::new(gone) });
         assert_eq!(evaluate(CheckName::PvcRetention, &h.step_window(0)).verdict, Verdict::Pass);
     }
 
@@ -431,7 +431,7 @@ mod tests {
     }
 
     fn probe(h: &mut History, p: ProbeObs) -> usize {
-        h.timeline.push(0, Event::Probe(p))
+        h.timeline.push(0, Event::Probe(Box::new(p)))
     }
 
     #[test]
@@ -467,7 +467,7 @@ mod tests {
             storage_class: Some("standard".into()),
             ..Default::default()
         };
-        h.timeline.push(0, Event::Volume { change: Change::Added, volume });
+        h.timeline.push(0, Event::Volume { change: Change::Added, volume: Box::new(volume) });
         h.step(0);
         claim(&mut h, "www-web-0", "c0", "Bound", Some("pv-a"));
         claim(&mut h, "www-web-1", "c1", "Pending", None);
@@ -477,7 +477,7 @@ mod tests {
         assert_eq!(out.verdict, Verdict::Fail, "no warning yet");
         h.timeline.push(
             0,
-            Event::KubeEvent(KubeEventObs {
+            Event::from(KubeEventObs {
                 kind: "Warning".into(),
                 reason: "ProvisioningFailed".into(),
                 object: "PersistentVolumeClaim/www-web-1".into(),

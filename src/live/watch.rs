@@ -214,19 +214,19 @@ pub mod events {
     }
     /// A claim change.
     pub fn claim(claim: &PersistentVolumeClaim, change: Change) -> Event {
-        Event::Claim { change, claim: convert::claim(claim) }
+        Event::Claim { change, claim: Box::new(convert::claim(claim)) }
     }
     /// A volume change.
     pub fn volume(volume: &PersistentVolume, change: Change) -> Event {
-        Event::Volume { change, volume: convert::volume(volume) }
+        Event::Volume { change, volume: Box::new(convert::volume(volume)) }
     }
     /// A service change.
     pub fn service(service: &Service, change: Change) -> Event {
-        Event::Service { change, service: convert::service(service) }
+        Event::Service { change, service: Box::new(convert::service(service)) }
     }
     /// A StatefulSet change.
     pub fn statefulset(set: &StatefulSet, change: Change) -> Event {
-        Event::StatefulSet { change, set: convert::statefulset(set) }
+        Event::StatefulSet { change, set: Box::new(convert::statefulset(set)) }
     }
     /// A Secret change: its key names only, never its values.
     pub fn secret(secret: &Secret, change: Change) -> Event {
@@ -236,7 +236,7 @@ pub mod events {
     }
     /// A Kubernetes Event (only additions matter; updates repeat the same event).
     pub fn kube_event(event: &CoreEvent, _change: Change) -> Event {
-        Event::KubeEvent(convert::event(event))
+        Event::KubeEvent(Box::new(convert::event(event)))
     }
 }
 

@@ -199,7 +199,7 @@ impl SimCluster {
         self.outbox.clear();
         let services: Vec<ServiceObs> = self.services.values().cloned().collect();
         for service in services {
-            self.emit(Event::Service { change: Change::Added, service });
+            self.emit(Event::Service { change: Change::Added, service: Box::new(service) });
         }
         let secrets: Vec<(String, Vec<String>)> = self.secrets.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
         for (name, keys) in secrets {
@@ -207,15 +207,15 @@ impl SimCluster {
         }
         let volumes: Vec<VolumeObs> = self.volumes.values().map(|(v, _)| v.clone()).collect();
         for volume in volumes {
-            self.emit(Event::Volume { change: Change::Added, volume });
+            self.emit(Event::Volume { change: Change::Added, volume: Box::new(volume) });
         }
         let claims: Vec<ClaimObs> = self.claims.values().cloned().collect();
         for claim in claims {
-            self.emit(Event::Claim { change: Change::Added, claim });
+            self.emit(Event::Claim { change: Change::Added, claim: Box::new(claim) });
         }
         let sets: Vec<crate::timeline::SetObs> = self.sets.values().map(|s| s.obs.clone()).collect();
         for set in sets {
-            self.emit(Event::StatefulSet { change: Change::Added, set });
+            self.emit(Event::StatefulSet { change: Change::Added, set: Box::new(set) });
         }
         let pods: Vec<PodObs> = self.pods.values().map(|p| p.obs.clone()).collect();
         for pod in pods {
@@ -375,17 +375,17 @@ impl SimCluster {
 
     fn delete_claim(&mut self, name: &str) {
         let Some(claim) = self.claims.remove(name) else { return };
-        self.emit(Event::Claim { change: Change::Deleted, claim: claim.clone() });
+        self.emit(Event::Claim { change: Change::Deleted, claim: Box::new(claim.clone()) });
         if let Some(volume) = &claim.volume
             && let Some((obs, dynamic)) = self.volumes.get(volume).cloned()
         {
             if dynamic {
                 self.volumes.remove(volume);
-                self.emit(Event::Volume { change: Change::Deleted, volume: obs });
+                self.emit(Event::Volume { change: Change::Deleted, volume: Box::new(obs) });
             } else {
                 let released = VolumeObs { phase: "Released".into(), ..obs };
                 self.volumes.insert(volume.clone(), (released.clone(), false));
-                self.emit(Event::Volume { change: Change::Modified, volume: released });
+                self.emit(Event::Volume { change: Change::Modified, volume: Box::new(released) });
             }
         }
     }
@@ -430,7 +430,7 @@ impl SimCluster {
         };
         let Some(volume_name) = volume_name else {
             if self.warned.insert(name.to_owned()) {
-                self.emit(Event::KubeEvent(KubeEventObs {
+                self.emit(Event::from(KubeEventObs {
                     kind: "Warning".into(),
                     reason: "ProvisioningFailed".into(),
                     object: format!("PersistentVolumeClaim/{name}"),
@@ -445,11 +445,11 @@ impl SimCluster {
             let volume = VolumeObs { phase: "Bound".into(), claim: Some(format!("{namespace}/{name}")), ..volume };
             let change = if dynamic { Change::Added } else { Change::Modified };
             self.volumes.insert(volume_name.clone(), (volume.clone(), dynamic));
-            self.emit(Event::Volume { change, volume });
+            self.emit(Event::Volume { change, volume: Box::new(volume) });
         }
         let bound = ClaimObs { phase: "Bound".into(), volume: Some(volume_name), ..claim };
         self.claims.insert(name.to_owned(), bound.clone());
-        self.emit(Event::Claim { change: Change::Modified, claim: bound });
+        self.emit(Event::Claim { change: Change::Modified, claim: Box::new(bound) });
         let waiting: Vec<(String, String)> = self
             .pods
             .values()
@@ -517,7 +517,7 @@ impl SimCluster {
             None => {
                 let uid = self.new_uid();
                 let sim = SimSet::new(set, uid);
-                self.emit(Event::StatefulSet { change: Change::Added, set: sim.obs.clone() });
+                self.emit(Event::StatefulSet { change: Change::Added, set: Box::new(sim.obs.clone()) });
                 self.sets.insert(name.clone(), sim);
             }
         }
@@ -740,7 +740,7 @@ impl Cluster for SimCluster {
                 self.service_ports
                     .insert(name.clone(), spec.ports.iter().flatten().filter_map(|p| u16::try_from(p.port).ok()).collect());
                 self.services.insert(name, obs.clone());
-                self.emit(Event::Service { change, service: obs });
+                self.emit(Event::Service { change, service: Box::new(obs) });
             }
             Object::Secret(secret) => {
                 let keys: Vec<String> = secret
@@ -765,7 +765,7 @@ impl Cluster for SimCluster {
                     claim: None,
                 };
                 self.volumes.insert(obs.name.clone(), (obs.clone(), false));
-                self.emit(Event::Volume { change: Change::Added, volume: obs });
+                self.emit(Event::Volume { change: Change::Added, volume: Box::new(obs) });
             }
             Object::Pod(pod) => {
                 let name = object.name().to_owned();
@@ -818,7 +818,7 @@ impl Cluster for SimCluster {
                     ..ClaimObs::default()
                 };
                 self.claims.insert(obs.name.clone(), obs.clone());
-                self.emit(Event::Claim { change: Change::Added, claim: obs.clone() });
+                self.emit(Event::Claim { change: Change::Added, claim: Box::new(obs.clone()) });
                 self.schedule(delay::SCHEDULE, Task::BindClaim(obs.name));
             }
             Object::ConfigMap(map) => {
@@ -896,7 +896,7 @@ impl Cluster for SimCluster {
 
     async fn delete_statefulset(&mut self, set: &str) -> Result<(), ClusterError> {
         let sim = self.sets.remove(set).ok_or_else(|| ClusterError::Refused(format!("statefulsets.apps \"{set}\" not found")))?;
-        self.emit(Event::StatefulSet { change: Change::Deleted, set: sim.obs.clone() });
+        self.emit(Event::StatefulSet { change: Change::Deleted, set: Box::new(sim.obs.clone()) });
         if sim.when_deleted_delete() {
             let prefixes: Vec<String> = sim.obs.claim_templates.iter().map(|t| format!("{t}-{set}-")).collect();
             let claims: Vec<String> =

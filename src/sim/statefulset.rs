@@ -293,7 +293,7 @@ impl SimCluster {
         let obs = set.observe(ready, updated);
         if obs != set.obs {
             set.obs = obs.clone();
-            self.emit(Event::StatefulSet { change: Change::Modified, set: obs });
+            self.emit(Event::StatefulSet { change: Change::Modified, set: Box::new(obs) });
         }
         self.sets.insert(name.to_owned(), set);
     }
@@ -342,7 +342,7 @@ impl SimCluster {
                     terminating: false,
                 };
                 self.claims.insert(claim_name.clone(), obs.clone());
-                self.emit(Event::Claim { change: Change::Added, claim: obs });
+                self.emit(Event::Claim { change: Change::Added, claim: Box::new(obs) });
                 self.schedule(300, Task::BindClaim(claim_name.clone()));
             }
             claims.insert(template_name, claim_name);

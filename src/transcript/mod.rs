@@ -45,11 +45,14 @@ mod parse;
 pub mod rules;
 pub mod session;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::{
+    collections::{BTreeMap, BTreeSet, HashMap},
+    sync::Arc,
+};
 
 pub use parse::{Age, Column, Line, Row, WatchEvent, default_columns, parse_age};
 
-use crate::timeline::{Change, Event, PodObs, Timeline, ordinal_of};
+use crate::timeline::{Change, Entry, Event, PodObs, Timeline, ordinal_of};
 
 /// A parsed transcript: its pod rows, grouped in sessions, and the lines that were not rows.
 #[derive(Debug, Clone, Default)]
@@ -129,6 +132,9 @@ enum Table {
 #[must_use]
 pub fn parse(text: &str) -> Transcript {
     let mut transcript = Transcript::default();
+    // At most a row a line: reserved once (pages never written are never resident), so a long
+    // transcript is not copied each time the rows outgrow their vector.
+    transcript.rows.reserve_exact(text.lines().count());
     let mut table = Table::None;
     // Whether something other than a pod row came since the last row (true at the start).
     let mut interrupted = true;
@@ -174,15 +180,21 @@ pub fn parse(text: &str) -> Transcript {
                 }
                 interrupted = false;
                 nothing_listed = false;
-                let key = (row.namespace.clone(), row.name.clone());
-                let out_of_order = previous.as_ref().is_some_and(|p| key < *p);
-                if out_of_order
-                    || !seen.insert(key.clone())
-                    || matches!(row.event, Some(WatchEvent::Modified | WatchEvent::Deleted))
-                {
-                    listing = false;
+                // Once a session's listing has ended it stays ended: only a listing needs the
+                // keys it has seen.
+                if listing {
+                    let key = (row.namespace.clone(), row.name.clone());
+                    let out_of_order = previous.as_ref().is_some_and(|p| key < *p);
+                    if out_of_order
+                        || seen.contains(&key)
+                        || matches!(row.event, Some(WatchEvent::Modified | WatchEvent::Deleted))
+                    {
+                        listing = false;
+                    } else {
+                        seen.insert(key.clone());
+                        previous = Some(key);
+                    }
                 }
-                previous = Some(key);
                 let session = transcript.sessions.len() - 1;
                 transcript.rows.push(SourcedRow { line: number, session, listing, row });
             }
@@ -309,31 +321,57 @@ fn age_went_back(previous: Option<Age>, now: Option<Age>) -> bool {
 }
 
 struct Incarnation {
-    pod: PodObs,
-    last: Row,
+    /// The pod as its latest line shows it (shared with that line's entry).
+    pod: Arc<PodObs>,
+    /// What the reading of the next line needs of the latest one.
+    last: LastLine,
     /// Index in `Builder::entries` of its latest entry.
     last_entry: usize,
     gone: bool,
+}
+
+/// The facts of a pod's latest line that decide how the next line reads.
+#[derive(Clone, Copy)]
+struct LastLine {
+    age: Option<Age>,
+    terminating: bool,
+    ready: u32,
+}
+
+impl LastLine {
+    fn of(row: &Row) -> Self {
+        Self { age: row.age, terminating: row.terminating(), ready: row.ready }
+    }
 }
 
 struct Builder<'a> {
     session: &'a Session,
     /// Entries before the judged window: pods known to exist since the session began.
     prelude: Vec<(Event, usize)>,
-    entries: Vec<(Event, usize)>,
-    current: BTreeMap<String, Incarnation>,
-    incarnations: BTreeMap<String, u32>,
+    /// The judged entries (their `seq` is set when the prelude is put before them) and the
+    /// line of each: built in the vector the timeline keeps, so it is never copied whole.
+    entries: Vec<Entry>,
+    lines: Vec<usize>,
+    current: HashMap<String, Incarnation>,
+    incarnations: HashMap<String, u32>,
 }
 
 impl<'a> Builder<'a> {
     fn new(session: &'a Session) -> Self {
-        Self { session, prelude: Vec::new(), entries: Vec::new(), current: BTreeMap::new(), incarnations: BTreeMap::new() }
+        Self {
+            session,
+            prelude: Vec::new(),
+            entries: Vec::new(),
+            lines: Vec::new(),
+            current: HashMap::new(),
+            incarnations: HashMap::new(),
+        }
     }
 
-    fn observe(row: &Row, uid: &str, previous_phase: Option<&str>) -> PodObs {
+    fn observe(row: &Row, uid: String, previous_phase: Option<&str>) -> PodObs {
         PodObs {
             name: row.name.clone(),
-            uid: uid.to_owned(),
+            uid,
             phase: phase_of(&row.status, previous_phase),
             ready: row.all_ready(),
             terminating: row.terminating(),
@@ -345,54 +383,74 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn push(&mut self, change: Change, pod: PodObs, line: usize) -> usize {
-        self.entries.push((Event::Pod { change, pod: pod.into() }, line));
+    fn push(&mut self, change: Change, pod: Arc<PodObs>, line: usize) -> usize {
+        self.entries.push(Entry { seq: 0, at_ms: 0, event: Event::Pod { change, pod } });
+        self.lines.push(line);
         self.entries.len() - 1
     }
 
     /// Starts a new incarnation of `row.name` at this row (`reborn`: it replaces an earlier one).
     fn begin(&mut self, r: &SourcedRow, reborn: bool) {
-        let n = self.incarnations.entry(r.row.name.clone()).or_default();
-        *n += 1;
-        let uid = if *n == 1 { r.row.name.clone() } else { format!("{}#{n}", r.row.name) };
-        let pod = Self::observe(&r.row, &uid, None);
+        let n = match self.incarnations.get_mut(&r.row.name) {
+            Some(n) => {
+                *n += 1;
+                *n
+            }
+            None => {
+                self.incarnations.insert(r.row.name.clone(), 1);
+                1
+            }
+        };
+        let uid = if n == 1 { r.row.name.clone() } else { format!("{}#{n}", r.row.name) };
+        let pod = Arc::new(Self::observe(&r.row, uid, None));
         let created = reborn || (starting(&r.row) && !r.listing);
         let deleted = r.row.event == Some(WatchEvent::Deleted);
         let entry = if created && !deleted {
-            self.push(Change::Added, pod.clone(), r.line)
+            self.push(Change::Added, Arc::clone(&pod), r.line)
         } else if r.listing && !deleted && !r.row.terminating() {
             // Listed: it existed in this state when the session began.
-            self.prelude.push((Event::Pod { change: Change::Added, pod: pod.clone().into() }, r.line));
+            self.prelude.push((Event::Pod { change: Change::Added, pod: Arc::clone(&pod) }, r.line));
             usize::MAX
         } else if r.row.terminating() || deleted {
             // Its termination (or deletion) is this line; before, the same pod, not terminating.
-            let before = PodObs { terminating: false, ..pod.clone() };
+            let before = PodObs { terminating: false, ..(*pod).clone() };
             self.prelude.push((Event::Pod { change: Change::Added, pod: before.into() }, r.line));
-            self.push(if deleted { Change::Deleted } else { Change::Modified }, pod.clone(), r.line)
+            self.push(if deleted { Change::Deleted } else { Change::Modified }, Arc::clone(&pod), r.line)
         } else {
             // First seen after the listing in a state it changed to: before this line, unknown.
-            self.push(Change::Modified, pod.clone(), r.line)
+            self.push(Change::Modified, Arc::clone(&pod), r.line)
         };
-        self.current.insert(r.row.name.clone(), Incarnation { pod, last: r.row.clone(), last_entry: entry, gone: deleted });
+        let incarnation = Incarnation { pod, last: LastLine::of(&r.row), last_entry: entry, gone: deleted };
+        match self.current.get_mut(&r.row.name) {
+            Some(slot) => *slot = incarnation,
+            None => {
+                self.current.insert(r.row.name.clone(), incarnation);
+            }
+        }
     }
 
-    /// Ends the incarnation of `name` if it is not gone: its last line becomes its deletion when
-    /// the deletion can be inferred, else (`line` given: it is replaced there) a deletion is
-    /// recorded at `line`.
-    fn end(&mut self, name: &str, line: Option<usize>) {
+    /// Whether the last line of `inc` is its deletion: without watch events, kubectl prints a
+    /// deletion as one last line of a terminating pod with no container ready.
+    fn deletion_inferable(session: &Session, inc: &Incarnation) -> bool {
+        !session.watch_events && inc.last.terminating && inc.last.ready == 0
+    }
+
+    /// Ends the incarnation of `name`, replaced at `line`, if it is not gone: its last line
+    /// becomes its deletion when the deletion can be inferred, else a deletion is recorded at
+    /// `line`.
+    fn end(&mut self, name: &str, line: usize) {
         let Some(inc) = self.current.get_mut(name) else { return };
         if inc.gone {
             return;
         }
         inc.gone = true;
-        let inferable = !self.session.watch_events && inc.last.terminating() && inc.last.ready == 0;
-        if inferable && let Some((Event::Pod { change, .. }, _)) = self.entries.get_mut(inc.last_entry) {
+        if Self::deletion_inferable(self.session, inc)
+            && let Some(Entry { event: Event::Pod { change, .. }, .. }) = self.entries.get_mut(inc.last_entry)
+        {
             *change = Change::Deleted;
-        } else if let Some(line) = line {
-            let pod = inc.pod.clone();
-            self.push(Change::Deleted, pod, line);
         } else {
-            inc.gone = false;
+            let pod = Arc::clone(&inc.pod);
+            self.push(Change::Deleted, pod, line);
         }
     }
 
@@ -406,33 +464,45 @@ impl<'a> Builder<'a> {
             || age_went_back(inc.last.age, r.row.age)
             || (r.row.event == Some(WatchEvent::Added) && !r.listing);
         if reborn {
-            self.end(&r.row.name, Some(r.line));
+            self.end(&r.row.name, r.line);
             self.begin(r, true);
             return;
         }
-        let previous_phase = inc.pod.phase.clone();
-        let uid = inc.pod.uid.clone();
-        let pod = Self::observe(&r.row, &uid, Some(&previous_phase));
+        let pod = Arc::new(Self::observe(&r.row, inc.pod.uid.clone(), Some(&inc.pod.phase)));
         let deleted = r.row.event == Some(WatchEvent::Deleted);
-        let entry = self.push(if deleted { Change::Deleted } else { Change::Modified }, pod.clone(), r.line);
-        self.current.insert(r.row.name.clone(), Incarnation { pod, last: r.row.clone(), last_entry: entry, gone: deleted });
+        let entry = self.push(if deleted { Change::Deleted } else { Change::Modified }, Arc::clone(&pod), r.line);
+        if let Some(inc) = self.current.get_mut(&r.row.name) {
+            *inc = Incarnation { pod, last: LastLine::of(&r.row), last_entry: entry, gone: deleted };
+        }
     }
 
     fn build(mut self, rows: &[&SourcedRow]) -> FamilyHistory {
+        self.entries.reserve(rows.len());
+        self.lines.reserve(rows.len());
         for r in rows {
             self.row(r);
         }
-        let names: Vec<String> = self.current.keys().cloned().collect();
-        for name in names {
-            self.end(&name, None);
+        // The pods still there at the end: a last line that shows a deletion is one.
+        for inc in self.current.values_mut() {
+            if !inc.gone
+                && Self::deletion_inferable(self.session, inc)
+                && let Some(Entry { event: Event::Pod { change, .. }, .. }) = self.entries.get_mut(inc.last_entry)
+            {
+                *change = Change::Deleted;
+                inc.gone = true;
+            }
         }
-        let mut timeline = Timeline { partial: true, ..Timeline::default() };
-        let mut lines = Vec::new();
         let start = self.prelude.len();
-        for (event, line) in self.prelude.into_iter().chain(self.entries) {
-            timeline.push(0, event);
-            lines.push(line);
+        let (prelude, prelude_lines): (Vec<Entry>, Vec<usize>) =
+            self.prelude.into_iter().map(|(event, line)| (Entry { seq: 0, at_ms: 0, event }, line)).unzip();
+        let mut entries = self.entries;
+        entries.splice(0..0, prelude);
+        for (seq, entry) in entries.iter_mut().enumerate() {
+            entry.seq = seq;
         }
+        let mut lines = self.lines;
+        lines.splice(0..0, prelude_lines);
+        let timeline = Timeline { entries, partial: true };
         FamilyHistory { session_line: self.session.line, timeline, lines, start }
     }
 }
