@@ -17,7 +17,8 @@
 //!
 //! - `one-set` (`cargo bench --bench engine -- one-set`, run alone): `analyze` on one
 //!   StatefulSet's ordered creation of 10,000, 100,000 and 1,000,000 pods (three `-w` lines a
-//!   pod), with the peak memory after each size.
+//!   pod), with the peak memory after each size; first, `unknown-predecessors`: creations
+//!   whose every predecessor the transcript shows only later (the walk over unknown pods).
 //!
 //! The peak resident memory of the whole process is printed at the end (Linux only).
 //!
@@ -331,7 +332,30 @@ fn one_set(pods: u32) -> String {
     text
 }
 
+/// The hard case for the order rules: `pods` pods created while every predecessor is one the
+/// transcript only shows later (unknown until then), so each creation has all of them below it.
+fn unknown_predecessors(pods: u32) -> String {
+    let mut text = String::from(
+        "$ kubectl get pods -w\nNo resources found in default namespace.\nNAME      READY   STATUS    RESTARTS   AGE\n",
+    );
+    for k in pods..2 * pods {
+        text.push_str(&format!("web-{k}   0/1     Pending   0          0s\n"));
+    }
+    for k in 0..pods {
+        text.push_str(&format!("web-{k}   1/1     Running   0          5s\n"));
+    }
+    text
+}
+
 fn one_set_bench() {
+    for pods in [10_000, 100_000] {
+        let text = unknown_predecessors(pods);
+        measure(&format!("unknown-predecessors-{pods}"), 3, || {
+            let report = analyze::transcript(&text, &Options::default()).expect("analyzable");
+            let verdict = report.statefulsets[0].checks[0].verdict;
+            format!("{} lines, ordered-creation {verdict:?}", 2 * pods)
+        });
+    }
     for pods in [10_000, 100_000, 1_000_000] {
         let text = one_set(pods);
         let lines = text.lines().count();

@@ -8,13 +8,13 @@
 //! prior to updating its predecessor"; pods below the partition are not updated.
 
 use std::{
-    collections::{BTreeMap, BTreeSet},
+    collections::{BTreeMap, BTreeSet, HashMap},
     ops::Bound::{Excluded, Unbounded},
     sync::Arc,
 };
 
 use super::{CheckName, Outcome, Policy, Verdict, Window};
-use crate::timeline::{Change, Entry, Event, PodObs, View};
+use crate::timeline::{Change, Entry, Event, PodObs, View, ordinal_of};
 
 /// A pod of the target set that is added at `entry` (a new name or a new UID). A pod that first
 /// shows up in a `Modified` entry (a transcript's first sighting of a pod that already existed)
@@ -75,8 +75,28 @@ impl SetState {
         self.pods.insert(k, Arc::clone(pod));
     }
 
+    /// Marks, for a partial history replayed from entry `at`, the pods whose state is unknown
+    /// until their first mention (which is after `at` and not their creation).
+    fn track_unknown(&mut self, mentions: &FirstMentions<'_>, target: &str, at: usize) {
+        let unknown: Vec<u32> = mentions
+            .0
+            .iter()
+            .filter(|(_, (seq, created))| *seq >= at && !created)
+            .filter_map(|(name, _)| ordinal_of(name, target))
+            .collect();
+        for k in unknown {
+            self.ready.set_unknown(k, true);
+        }
+    }
+
     fn apply(&mut self, event: &Event, target: &str) {
         let Event::Pod { change, pod } = event else { return };
+        // Mentioned now: from the next entry on, its state is known.
+        if let Some(k) = pod.ordinal_in(target)
+            && self.ready.is_unknown(k)
+        {
+            self.ready.set_unknown(k, false);
+        }
         match change {
             Change::Deleted => {
                 if let Some(k) = pod.ordinal_in(target)
@@ -101,58 +121,53 @@ impl SetState {
     }
 }
 
-/// Which ordinals are Running and Ready, over every ordinal the history names (a Fenwick tree
-/// of the ones that are not), so that "are 0..k all Ready?" and "which is the next one that is
-/// not?" cost log n whatever the ordinals' values.
-struct ReadyCounts {
-    /// Every ordinal the history names, ascending.
-    ordinals: Vec<u32>,
-    /// Fenwick tree over `ordinals`' positions: 1 where the pod is not Running and Ready.
+/// 0/1 flags over positions `0..n` in a Fenwick tree: how many are set before a position, and
+/// which is the next one set, in log n.
+struct Flags {
+    on: Vec<bool>,
+    /// 1-based Fenwick tree of `on`.
     tree: Vec<u32>,
-    ready: BTreeSet<u32>,
-    /// An ordinal outside `ordinals` was set (never, by construction): answer by counting.
-    unnamed: bool,
 }
 
-impl ReadyCounts {
-    fn new(mut ordinals: Vec<u32>) -> Self {
-        ordinals.sort_unstable();
-        ordinals.dedup();
-        // Every position starts not Ready: the tree of all ones, built in linear time.
-        let mut tree = vec![0; ordinals.len() + 1];
-        for i in 1..tree.len() {
-            tree[i] += 1;
-            let parent = i + (i & i.wrapping_neg());
-            if parent < tree.len() {
-                tree[parent] += tree[i];
+impl Flags {
+    /// `n` flags, all set to `on`, built in linear time.
+    fn new(n: usize, on: bool) -> Self {
+        let mut tree = vec![0; n + 1];
+        if on {
+            for i in 1..tree.len() {
+                tree[i] += 1;
+                let parent = i + (i & i.wrapping_neg());
+                if parent < tree.len() {
+                    tree[parent] += tree[i];
+                }
             }
         }
-        Self { ordinals, tree, ready: BTreeSet::new(), unnamed: false }
+        Self { on: vec![on; n], tree }
     }
 
-    fn set(&mut self, k: u32, ready: bool) {
-        let changed = if ready { self.ready.insert(k) } else { self.ready.remove(&k) };
-        let Ok(index) = self.ordinals.binary_search(&k) else {
-            self.unnamed = true;
-            return;
-        };
-        if !changed {
+    fn get(&self, position: usize) -> bool {
+        self.on.get(position).copied().unwrap_or(false)
+    }
+
+    fn set(&mut self, position: usize, on: bool) {
+        if position >= self.on.len() || self.on[position] == on {
             return;
         }
-        let mut i = index + 1;
+        self.on[position] = on;
+        let mut i = position + 1;
         while i < self.tree.len() {
-            if ready {
-                self.tree[i] -= 1;
-            } else {
+            if on {
                 self.tree[i] += 1;
+            } else {
+                self.tree[i] -= 1;
             }
             i += i & i.wrapping_neg();
         }
     }
 
-    /// How many of the first `n` positions are not Ready.
-    fn not_ready_among_first(&self, n: usize) -> usize {
-        let (mut i, mut sum) = (n, 0usize);
+    /// How many of the first `n` positions are set.
+    fn count_before(&self, n: usize) -> usize {
+        let (mut i, mut sum) = (n.min(self.on.len()), 0usize);
         while i > 0 {
             sum += self.tree[i] as usize;
             i &= i - 1;
@@ -160,13 +175,12 @@ impl ReadyCounts {
         sum
     }
 
-    /// The position of the first ordinal at or after position `from` that is not Ready
-    /// (`ordinals.len()` when none is).
-    fn next_not_ready(&self, from: usize) -> usize {
-        let wanted = self.not_ready_among_first(from) + 1;
-        // The smallest n with not_ready_among_first(n) >= wanted, by binary lifting.
+    /// The first position at or after `from` that is set (`n` when none is).
+    fn next_on(&self, from: usize) -> usize {
+        let wanted = self.count_before(from) + 1;
+        // The largest n with count_before(n) < wanted, by binary lifting: position n is it.
         let (mut at, mut left) = (0usize, wanted);
-        let mut step = (self.tree.len()).next_power_of_two();
+        let mut step = self.tree.len().next_power_of_two();
         while step > 0 {
             let next = at + step;
             if next < self.tree.len() && (self.tree[next] as usize) < left {
@@ -175,30 +189,77 @@ impl ReadyCounts {
             }
             step /= 2;
         }
-        // `at` is the largest n with fewer than `wanted`: position `at` is the one sought.
-        at.min(self.ordinals.len())
+        at.min(self.on.len())
+    }
+}
+
+/// What is known of each ordinal the history names, as flags over the ordinals in ascending
+/// order, so that "are 0..k all Ready?" and "which is the next one that is not?" cost log n
+/// whatever the ordinals' values.
+struct ReadyCounts {
+    /// Every ordinal the history names, ascending.
+    ordinals: Vec<u32>,
+    /// The pod is not Running and Ready (or does not exist).
+    not_ready: Flags,
+    /// A partial history has not mentioned the pod yet, and its first mention is not its
+    /// creation: its state is unknown. Always also `not_ready`.
+    unknown: Flags,
+    /// `not_ready` and not `unknown`: the pods that block their successors.
+    blocking: Flags,
+}
+
+impl ReadyCounts {
+    fn new(mut ordinals: Vec<u32>) -> Self {
+        ordinals.sort_unstable();
+        ordinals.dedup();
+        let n = ordinals.len();
+        Self { ordinals, not_ready: Flags::new(n, true), unknown: Flags::new(n, false), blocking: Flags::new(n, true) }
+    }
+
+    fn position(&self, k: u32) -> Option<usize> {
+        self.ordinals.binary_search(&k).ok()
+    }
+
+    /// The first position whose ordinal is `k` or more.
+    fn position_from(&self, k: u32) -> usize {
+        self.ordinals.partition_point(|o| *o < k)
+    }
+
+    fn update(&mut self, position: usize) {
+        let blocking = self.not_ready.get(position) && !self.unknown.get(position);
+        self.blocking.set(position, blocking);
+    }
+
+    fn set(&mut self, k: u32, ready: bool) {
+        // Every ordinal of the history is named by construction.
+        let Some(position) = self.position(k) else { return };
+        self.not_ready.set(position, !ready);
+        self.update(position);
+    }
+
+    fn set_unknown(&mut self, k: u32, unknown: bool) {
+        let Some(position) = self.position(k) else { return };
+        self.unknown.set(position, unknown);
+        self.update(position);
+    }
+
+    fn is_unknown(&self, k: u32) -> bool {
+        self.position(k).is_some_and(|p| self.unknown.get(p))
     }
 
     /// Every ordinal 0..k is Ready: the history names exactly k ordinals below k (so none is
     /// missing), and all of them are Ready.
     fn all_below(&self, k: u32) -> bool {
-        if self.unnamed {
-            return self.ready.range(..k).count() == k as usize;
-        }
-        let below = self.ordinals.partition_point(|o| *o < k);
-        below == k as usize && self.not_ready_among_first(below) == 0
+        let below = self.position_from(k);
+        below == k as usize && self.not_ready.count_before(below) == 0
     }
 
-    /// The ordinals from `j` on that are named without a gap and all Ready: the ordinal after
-    /// them (`j` itself when `j` is not named or not Ready). `None` when the counts cannot be
-    /// trusted.
-    fn skip_ready(&self, j: u32) -> Option<u32> {
-        if self.unnamed {
-            return None;
-        }
-        let pos = self.ordinals.partition_point(|o| *o < j);
+    /// The end of the run of ordinals from `j` on that are named without a gap: the position
+    /// after its last one (`position_from(j)` when `j` is not named).
+    fn run_end(&self, j: u32) -> usize {
+        let pos = self.position_from(j);
         if self.ordinals.get(pos) != Some(&j) {
-            return Some(j);
+            return pos;
         }
         // Positions from `pos` whose ordinals run on from `j` without a gap: those where
         // `ordinal - position` stays `j - pos` (it never falls: the ordinals are distinct).
@@ -212,23 +273,53 @@ impl ReadyCounts {
                 hi = mid;
             }
         }
-        let run_end = lo;
-        let first_not_ready = self.next_not_ready(pos);
+        lo
+    }
+
+    /// The ordinals from `j` on that are named without a gap and all Ready: the ordinal after
+    /// them (`j` itself when `j` is not named or not Ready).
+    fn skip_ready(&self, j: u32) -> u32 {
+        let pos = self.position_from(j);
+        let run_end = self.run_end(j);
+        if run_end == pos {
+            return j;
+        }
+        let first_not_ready = self.not_ready.next_on(pos);
         if first_not_ready < run_end {
-            Some(self.ordinals[first_not_ready])
+            self.ordinals[first_not_ready]
         } else {
             // Within u32: the run's last ordinal is one of `ordinals`.
-            Some(self.ordinals[run_end - 1] + 1)
+            self.ordinals[run_end - 1] + 1
         }
+    }
+
+    /// The first named ordinal at or after `j` whose pod blocks (known and not Running and
+    /// Ready), if any.
+    fn next_blocking(&self, j: u32) -> Option<u32> {
+        self.ordinals.get(self.blocking.next_on(self.position_from(j))).copied()
+    }
+
+    /// How many ordinals in `from..to` are Ready (named, and Running and Ready).
+    fn ready_in(&self, from: u32, to: u32) -> usize {
+        let (a, b) = (self.position_from(from), self.position_from(to));
+        (b - a) - (self.not_ready.count_before(b) - self.not_ready.count_before(a))
     }
 }
 
 /// Replays `window`, handing each entry with the state just before it: the whole view and
 /// the target set's pods.
-fn replay_set<'a>(window: &Window<'a>, mut f: impl FnMut(&View, &SetState, &'a Entry)) {
+///
+/// With `mentions` (a partial history's), the state also knows which pods are unknown.
+fn replay_set<'a>(window: &Window<'a>, mentions: Option<&FirstMentions<'_>>, mut f: impl FnMut(&View, &SetState, &'a Entry)) {
     let mut set: Option<SetState> = None;
     window.replay(|view, entry| {
-        let state = set.get_or_insert_with(|| SetState::of(view, window.target, &window.timeline.entries));
+        let state = set.get_or_insert_with(|| {
+            let mut state = SetState::of(view, window.target, &window.timeline.entries);
+            if let Some(mentions) = mentions {
+                state.track_unknown(mentions, window.target, entry.seq);
+            }
+            state
+        });
         f(view, state, entry);
         state.apply(&entry.event, window.target);
     });
@@ -302,8 +393,11 @@ impl Additions {
 struct Predecessors<'v> {
     /// The first that is not Running and Ready: its name and state (`None`: it did not exist).
     blocking: Option<(String, Option<&'v PodObs>)>,
-    /// Those whose state a partial history cannot tell (before the blocking one).
+    /// Those whose state a partial history cannot tell (before the blocking one), by name or
+    /// as ranges of names: the first [`Predecessors::NAMED`].
     unknown: Vec<String>,
+    /// How many more there are.
+    more_unknown: usize,
 }
 
 fn predecessors<'v>(
@@ -338,63 +432,132 @@ fn predecessors_among<'v>(
         return found;
     }
     let limit = k.min(upto);
-    // The ordinals the history names (pods in the view, or mentioned anywhere).
-    let known = &set.ready.ordinals;
-    let is_known = |j: u32| known.binary_search(&j).is_ok();
+    let counts = &set.ready;
     let name = |j: u32| format!("{}-{j}", window.target);
     let mut j = 0;
     while j < limit {
-        // Runs of named, Running and Ready pods are stepped over in one go.
-        match set.ready.skip_ready(j) {
-            Some(next) if next > j => {
+        if except.contains(&j) {
+            j += 1;
+            continue;
+        }
+        if !window.timeline.partial {
+            // A complete history knows every pod: one it never saw did not exist, and blocks.
+            // Runs of named, Running and Ready pods are stepped over in one go.
+            let next = counts.skip_ready(j);
+            if next > j {
                 j = next;
                 continue;
             }
-            _ => {}
-        }
-        if is_known(j) || !window.timeline.partial {
-            // A complete history knows every pod: one it never saw did not exist, and blocks.
-            if !except.contains(&j) {
-                match mentions.state(window, view, &name(j), at) {
-                    Known::Pod(Some(p)) if p.running_and_ready() => {}
-                    Known::Pod(state) => {
-                        found.blocking = Some((name(j), state));
-                        return found;
-                    }
-                    Known::Unknown => found.unknown.push(name(j)),
+            match mentions.state(window, view, &name(j), at) {
+                Known::Pod(Some(p)) if p.running_and_ready() => {}
+                Known::Pod(state) => {
+                    found.blocking = Some((name(j), state));
+                    return found;
                 }
+                Known::Unknown => found.unknown.push(name(j)),
             }
             j += 1;
             continue;
         }
-        // A run of ordinals a partial history never mentions: unknown, named as one range.
-        let next = known.get(known.partition_point(|o| *o < j)).copied().unwrap_or(limit).min(limit);
-        // A short run is named pod by pod; a long one as a range.
-        let few: Vec<u32> = (j..next).filter(|o| !except.contains(o)).take(5).collect();
-        if few.len() < 5 {
-            found.unknown.extend(few.into_iter().map(name));
-        } else if let Some(last) = (j..next).rev().find(|o| !except.contains(o)) {
-            found.unknown.push(format!("{}…{}", name(few[0]), name(last)));
+        // A partial history: up to the next pod known not to be Running and Ready (or the next
+        // exception), every ordinal is Ready, not mentioned yet, or never named — stepped
+        // over at once, the unknown ones counted.
+        let blocking = counts.next_blocking(j).map_or(limit, |b| b.min(limit));
+        let end = except.range(j..blocking).next().copied().unwrap_or(blocking);
+        let unknown = (end - j) as usize - counts.ready_in(j, end);
+        if unknown > 0 {
+            found.note_unknown(counts, j, end, unknown, &name);
         }
-        j = next;
+        j = end;
+        // (An exception there is stepped over at the top of the loop.)
+        if j == blocking && j < limit && !except.contains(&j) {
+            match mentions.state(window, view, &name(j), at) {
+                Known::Pod(Some(p)) if p.running_and_ready() => {}
+                Known::Pod(state) => {
+                    found.blocking = Some((name(j), state));
+                    return found;
+                }
+                Known::Unknown => found.note_unknown(counts, j, j + 1, 1, &name),
+            }
+            j += 1;
+        }
     }
     found
 }
 
-/// The latest entry in `[0, end)` that concerns pod `name`, for evidence.
-fn last_entry_of(window: &Window<'_>, name: &str, end: usize) -> Option<usize> {
-    window.timeline.entries[..end]
-        .iter()
-        .rev()
-        .find(|e| matches!(&e.event, Event::Pod { pod, .. } if pod.name == name))
-        .map(|e| e.seq)
+impl Predecessors<'_> {
+    /// Most entries of [`Predecessors::unknown`]: the rest are only counted.
+    const NAMED: usize = 8;
+
+    /// Records the `count` unknown ordinals of `from..to` (every ordinal there that is not
+    /// Ready): named pod by pod, a run of five or more never-named ordinals as one range, up to
+    /// [`Self::NAMED`] entries, the rest counted in [`Predecessors::more_unknown`]. Costs
+    /// log n an entry, whatever the range's length.
+    fn note_unknown(&mut self, counts: &ReadyCounts, from: u32, to: u32, count: usize, name: &impl Fn(u32) -> String) {
+        let mut covered = 0usize;
+        let mut j = from;
+        while j < to && self.unknown.len() < Self::NAMED {
+            let pos = counts.position_from(j);
+            if counts.ordinals.get(pos) != Some(&j) {
+                // Never named up to the next named ordinal: a short run pod by pod, a long one
+                // as a range.
+                let next = counts.ordinals.get(pos).copied().unwrap_or(to).min(to);
+                if next - j < 5 {
+                    self.unknown.extend((j..next).map(name));
+                } else {
+                    self.unknown.push(format!("{}…{}", name(j), name(next - 1)));
+                }
+                covered += (next - j) as usize;
+                j = next;
+            } else if counts.not_ready.get(pos) {
+                self.unknown.push(name(j));
+                covered += 1;
+                j += 1;
+            } else {
+                // A run of Ready pods.
+                j = counts.skip_ready(j).min(to);
+            }
+        }
+        self.more_unknown += count.saturating_sub(covered);
+    }
 }
 
-/// Whether pod `name` appears in an entry after `seq` in the window.
-fn mentioned_after(window: &Window<'_>, name: &str, seq: usize) -> bool {
-    window.timeline.entries[seq + 1..window.range.end]
-        .iter()
-        .any(|e| matches!(&e.event, Event::Pod { pod, .. } if pod.name == name))
+/// The entries of each pod name, in order, indexed once per check when first asked: "the
+/// latest entry of this pod before here" and "is it mentioned again" cost log n, not a scan of
+/// the history.
+struct PodEntries<'t> {
+    entries: &'t [Entry],
+    index: std::cell::OnceCell<HashMap<&'t str, Vec<usize>>>,
+}
+
+impl<'t> PodEntries<'t> {
+    fn of(window: &Window<'t>) -> Self {
+        Self { entries: &window.timeline.entries, index: std::cell::OnceCell::new() }
+    }
+
+    fn seqs(&self, name: &str) -> Option<&[usize]> {
+        let index = self.index.get_or_init(|| {
+            let mut index: HashMap<&str, Vec<usize>> = HashMap::new();
+            for entry in self.entries {
+                if let Event::Pod { pod, .. } = &entry.event {
+                    index.entry(pod.name.as_str()).or_default().push(entry.seq);
+                }
+            }
+            index
+        });
+        index.get(name).map(Vec::as_slice)
+    }
+
+    /// The latest entry in `[0, end)` that concerns pod `name`, for evidence.
+    fn last_before(&self, name: &str, end: usize) -> Option<usize> {
+        let seqs = self.seqs(name)?;
+        seqs[..seqs.partition_point(|s| *s < end)].last().copied()
+    }
+
+    /// Whether pod `name` appears in an entry after `seq` in the window.
+    fn mentioned_after(&self, window: &Window<'_>, name: &str, seq: usize) -> bool {
+        self.seqs(name).is_some_and(|seqs| seqs.get(seqs.partition_point(|s| *s <= seq)).is_some_and(|s| *s < window.range.end))
+    }
 }
 
 fn describe(pod: Option<&&PodObs>) -> String {
@@ -410,6 +573,7 @@ fn describe(pod: Option<&&PodObs>) -> String {
 /// first appears while each of pods 0..k-1 exists, is not terminating, and is Running and Ready.
 /// Not applicable with Parallel or when no pod was created.
 pub(super) fn ordered_creation(window: &Window<'_>) -> Outcome {
+    let pod_entries = PodEntries::of(window);
     let check = CheckName::OrderedCreation;
     if window.policy(&window.view_after()) == Policy::Parallel {
         return Outcome::new(check, Verdict::NotApplicable, "the set is Parallel: no creation order is promised", vec![]);
@@ -418,18 +582,21 @@ pub(super) fn ordered_creation(window: &Window<'_>) -> Outcome {
     let mut creations = Vec::new();
     let mut violations = Vec::new();
     let mut unknown: Vec<(String, usize)> = Vec::new();
-    replay_set(window, |view, set, entry| {
+    replay_set(window, Some(&mentions), |view, set, entry| {
         let Some((k, pod)) = created(window, view, entry) else { return };
         creations.push((k, entry.seq));
         let found = predecessors(window, &mentions, set, view, k, entry.seq);
         if let Some((name, state)) = found.blocking {
             let mut evidence = vec![entry.seq];
-            evidence.extend(last_entry_of(window, &name, entry.seq));
+            evidence.extend(pod_entries.last_before(&name, entry.seq));
             violations
                 .push((format!("{} was created (#{}) while {name} {}", pod.name, entry.seq, describe(state.as_ref())), evidence));
             return;
         }
-        let unseen = found.unknown;
+        let mut unseen = found.unknown;
+        if found.more_unknown > 0 {
+            unseen.push(format!("{} more", found.more_unknown));
+        }
         // Only the first is reported: its message is built once, not for every creation.
         if !unseen.is_empty() && !unknown.is_empty() {
             unknown.push((String::new(), entry.seq));
@@ -486,6 +653,7 @@ fn update_candidate(view: &View, target: &str, k: u32, pod: &PodObs) -> Option<S
 /// with a higher ordinal exists any more (so termination runs from the highest ordinal down,
 /// one at a time, each after the previous one is gone), and pods 0..k-1 are Running and Ready.
 pub(super) fn reverse_termination(window: &Window<'_>) -> Outcome {
+    let pod_entries = PodEntries::of(window);
     let check = CheckName::ReverseTermination;
     if window.policy(&window.view_after()) == Policy::Parallel {
         return Outcome::new(check, Verdict::NotApplicable, "the set is Parallel: no termination order is promised", vec![]);
@@ -502,11 +670,13 @@ pub(super) fn reverse_termination(window: &Window<'_>) -> Outcome {
         }
     });
     let mut unjudged = BTreeSet::new();
+    // Unknown predecessors beyond those named, at the termination with the most.
+    let mut unjudged_more = 0;
     let mut terminations = Vec::new();
     let mut violations: Vec<(String, Vec<usize>)> = Vec::new();
     let mut by_update: Vec<(String, usize)> = Vec::new();
     let mut unshown: Vec<(String, usize)> = Vec::new();
-    replay_set(window, |view, set, entry| {
+    replay_set(window, Some(&mentions), |view, set, entry| {
         let Some((k, pod)) = begins_terminating(window, view, entry) else { return };
         if additions.as_ref().is_some_and(|a| a.comes_back(&pod.name, entry.seq)) {
             return;
@@ -520,8 +690,8 @@ pub(super) fn reverse_termination(window: &Window<'_>) -> Outcome {
             // A partial history (a transcript) may not show a deletion: a terminating pod that is
             // never printed again after this may have been gone already. Only a later line about
             // it proves it was still there.
-            if higher.terminating && window.timeline.partial && !mentioned_after(window, &higher.name, entry.seq) {
-                let shown = last_entry_of(window, &higher.name, entry.seq);
+            if higher.terminating && window.timeline.partial && !pod_entries.mentioned_after(window, &higher.name, entry.seq) {
+                let shown = pod_entries.last_before(&higher.name, entry.seq);
                 unshown.push((
                     format!(
                         "{} began terminating (#{}) after the last line of {} (#{}), which still shows it terminating: its deletion is not shown, so whether it was gone cannot be told",
@@ -536,7 +706,7 @@ pub(super) fn reverse_termination(window: &Window<'_>) -> Outcome {
             }
             let state = if higher.terminating { "still terminating" } else { "still present" };
             let mut evidence = vec![entry.seq];
-            evidence.extend(last_entry_of(window, &higher.name, entry.seq));
+            evidence.extend(pod_entries.last_before(&higher.name, entry.seq));
             violations.push((
                 format!("{} began terminating (#{}) while {}-{j} was {state}", pod.name, entry.seq, window.target),
                 evidence,
@@ -551,9 +721,10 @@ pub(super) fn reverse_termination(window: &Window<'_>) -> Outcome {
             None => predecessors_among(window, &mentions, set, view, k, entry.seq, u32::MAX, &condemned),
         };
         unjudged.extend(found.unknown);
+        unjudged_more = unjudged_more.max(found.more_unknown);
         if let Some((name, state)) = found.blocking {
             let mut evidence = vec![entry.seq];
-            evidence.extend(last_entry_of(window, &name, entry.seq));
+            evidence.extend(pod_entries.last_before(&name, entry.seq));
             violations.push((
                 format!(
                     "{} began terminating (#{}) while its predecessor {name} {}",
@@ -587,7 +758,10 @@ pub(super) fn reverse_termination(window: &Window<'_>) -> Outcome {
     let unjudged = if unjudged.is_empty() {
         String::new()
     } else {
-        let names: Vec<String> = unjudged.into_iter().collect();
+        let mut names: Vec<String> = unjudged.into_iter().collect();
+        if unjudged_more > 0 {
+            names.push(format!("at least {unjudged_more} more"));
+        }
         format!(" (the transcript never shows {}: not judged whether it was Ready)", names.join(", "))
     };
     Outcome::new(
@@ -744,6 +918,7 @@ impl Burst {
 /// earlier in the window (a transcript, where a replacement is a pod that terminates and comes
 /// back under its name).
 pub(super) fn reverse_rollout(window: &Window<'_>) -> Outcome {
+    let pod_entries = PodEntries::of(window);
     let check = CheckName::ReverseRollout;
     let before = window.view_before();
     let after = window.view_after();
@@ -765,7 +940,7 @@ pub(super) fn reverse_rollout(window: &Window<'_>) -> Outcome {
     // one that does not come back was removed (a scale-down), which is not a rollout.
     let additions = update_revision.is_none().then(|| Additions::of(window));
     let mut assumed: BTreeSet<String> = BTreeSet::new();
-    replay_set(window, |view, pods, entry| {
+    replay_set(window, None, |view, pods, entry| {
         // A pod that reappears after terminating completes a replacement.
         if let Some((k, _)) = created(window, view, entry)
             && replacements.iter().any(|(r, _)| *r == k)
@@ -802,7 +977,7 @@ pub(super) fn reverse_rollout(window: &Window<'_>) -> Outcome {
             if !(successor.running_and_ready() && updated(successor, *j, &replaced)) {
                 let state = if !successor.running_and_ready() { "not yet Running and Ready" } else { "not yet updated" };
                 let mut evidence = vec![entry.seq];
-                evidence.extend(last_entry_of(window, &successor.name, entry.seq));
+                evidence.extend(pod_entries.last_before(&successor.name, entry.seq));
                 violations
                     .push((format!("{} was replaced (#{}) while {} was {state}", pod.name, entry.seq, successor.name), evidence));
                 return;
@@ -828,14 +1003,14 @@ pub(super) fn reverse_rollout(window: &Window<'_>) -> Outcome {
             match pod {
                 pod if pod.revision() == Some(rev.as_str()) && pod.running_and_ready() => {}
                 pod if pod.revision() != Some(rev.as_str()) => {
-                    let evidence = last_entry_of(window, &pod.name, window.range.end).into_iter().collect();
+                    let evidence = pod_entries.last_before(&pod.name, window.range.end).into_iter().collect();
                     violations.push((
                         format!("{} was still on revision {} at the end, not {rev}", pod.name, pod.revision().unwrap_or("?")),
                         evidence,
                     ));
                 }
                 pod => {
-                    let evidence = last_entry_of(window, &pod.name, window.range.end).into_iter().collect();
+                    let evidence = pod_entries.last_before(&pod.name, window.range.end).into_iter().collect();
                     violations.push((format!("{} was on {rev} but not Running and Ready at the end", pod.name), evidence));
                 }
             }
@@ -849,7 +1024,7 @@ pub(super) fn reverse_rollout(window: &Window<'_>) -> Outcome {
         let old = before.set_pods(window.target);
         for (ordinal, pod) in pods.range(..partition) {
             let was = old.get(ordinal).and_then(|p| p.revision());
-            let evidence: Vec<usize> = last_entry_of(window, &pod.name, window.range.end).into_iter().collect();
+            let evidence: Vec<usize> = pod_entries.last_before(&pod.name, window.range.end).into_iter().collect();
             if pod.revision() == Some(rev.as_str()) && was != Some(rev.as_str()) {
                 violations.push((
                     format!(
@@ -948,6 +1123,7 @@ pub(super) fn survivors_unchanged(window: &Window<'_>) -> Outcome {
 mod tests {
     use super::super::{evaluate, fixture::History};
     use super::*;
+    use crate::timeline::Timeline;
 
     fn verdict(h: &History, check: CheckName) -> Outcome {
         evaluate(check, &h.step_window(0))
@@ -985,19 +1161,136 @@ mod tests {
         counts.set(1, true);
         assert!(counts.all_below(3));
         assert!(!counts.all_below(u32::MAX));
-        assert_eq!(counts.skip_ready(0), Some(3), "0..3 named and Ready, 3 never named");
-        assert_eq!(counts.skip_ready(3), Some(3));
-        assert_eq!(counts.skip_ready(4), Some(5), "4 Ready, 5 never named");
-        assert_eq!(counts.skip_ready(7), Some(7), "7 not Ready");
+        assert_eq!(counts.skip_ready(0), 3, "0..3 named and Ready, 3 never named");
+        assert_eq!(counts.skip_ready(3), 3);
+        assert_eq!(counts.skip_ready(4), 5, "4 Ready, 5 never named");
+        assert_eq!(counts.skip_ready(7), 7, "7 not Ready");
         counts.set(1, false);
-        assert_eq!(counts.skip_ready(0), Some(1));
-        assert_eq!(counts.next_not_ready(0), 1);
-        assert_eq!(counts.next_not_ready(2), 4, "position 4 is ordinal 7");
+        assert_eq!(counts.skip_ready(0), 1);
+        assert_eq!(counts.not_ready.next_on(0), 1);
+        assert_eq!(counts.not_ready.next_on(2), 4, "position 4 is ordinal 7");
         counts.set(7, true);
-        assert_eq!(counts.next_not_ready(2), 5, "none: the length");
-        counts.set(1, true);
+        assert_eq!(counts.not_ready.next_on(2), 5, "none: the length");
+        // An ordinal the history never names changes nothing (none is, by construction).
         counts.set(3, true);
-        assert!(counts.unnamed && counts.all_below(5) && counts.skip_ready(0).is_none());
+        assert!(!counts.all_below(5));
+    }
+
+    /// The walk before the unknown pods were indexed: every ordinal visited, one by one.
+    fn predecessors_reference(
+        window: &Window<'_>,
+        mentions: &FirstMentions<'_>,
+        view: &View,
+        k: u32,
+        at: usize,
+        except: &BTreeSet<u32>,
+    ) -> (Option<String>, BTreeSet<u32>) {
+        let mut unknown = BTreeSet::new();
+        for j in (0..k).filter(|j| !except.contains(j)) {
+            match mentions.state(window, view, &format!("{}-{j}", window.target), at) {
+                Known::Pod(Some(p)) if p.running_and_ready() => {}
+                Known::Pod(_) => return (Some(format!("{}-{j}", window.target)), unknown),
+                Known::Unknown => {
+                    unknown.insert(j);
+                }
+            }
+        }
+        (None, unknown)
+    }
+
+    #[test]
+    fn the_indexed_walk_agrees_with_visiting_every_ordinal() {
+        // Random partial histories (transcripts) of up to 12 ordinals: pods created, first seen
+        // Running, made Ready or not, deleted. At every creation, the blocking pod and the
+        // number of unknown ones must be what a visit of every ordinal finds.
+        let (mut with_unknown, mut blocked) = (0, 0);
+        let mut x = 11u64;
+        let mut next = |n: u64| {
+            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            (x >> 33) % n
+        };
+        for _ in 0..400 {
+            let mut timeline = Timeline { partial: true, ..Timeline::default() };
+            for _ in 0..(5 + next(30)) {
+                let k = next(12) as u32;
+                let change = [Change::Added, Change::Modified, Change::Modified, Change::Deleted][next(4) as usize];
+                let ready = next(2) == 0;
+                let pod = PodObs {
+                    name: format!("web-{k}"),
+                    uid: format!("web-{k}"),
+                    phase: if ready || next(2) == 0 { "Running" } else { "Pending" }.into(),
+                    ready,
+                    ..PodObs::default()
+                };
+                timeline.push(0, Event::Pod { change, pod: pod.into() });
+            }
+            let start = next(3) as usize;
+            let window = Window {
+                timeline: &timeline,
+                range: start.min(timeline.len())..timeline.len(),
+                target: "web",
+                namespace: "",
+                cluster_domain: "cluster.local",
+                expect_body: None,
+                default_policy: Policy::Ordered,
+                ended_early: false,
+            };
+            let mentions = FirstMentions::of(&window);
+            // Half the histories with exceptions (reverse-termination's condemned pods).
+            let except: BTreeSet<u32> = if next(2) == 0 { (0..12).filter(|_| next(3) == 0).collect() } else { BTreeSet::new() };
+            replay_set(&window, Some(&mentions), |view, set, entry| {
+                let Event::Pod { pod, .. } = &entry.event else { return };
+                let Some(k) = pod.ordinal_in("web") else { return };
+                let found = predecessors_among(&window, &mentions, set, view, k, entry.seq, u32::MAX, &except);
+                let (blocking, unknown) = predecessors_reference(&window, &mentions, view, k, entry.seq, &except);
+                assert_eq!(found.blocking.as_ref().map(|(n, _)| n.clone()), blocking, "web-{k} at #{}", entry.seq);
+                let named: usize = found
+                    .unknown
+                    .iter()
+                    .map(|u| match u.split_once('…') {
+                        Some((a, b)) => {
+                            let ord = |n: &str| n.rsplit_once('-').and_then(|(_, o)| o.parse::<usize>().ok()).unwrap();
+                            ord(b) - ord(a) + 1
+                        }
+                        None => 1,
+                    })
+                    .sum();
+                let before_blocking = match &blocking {
+                    Some(b) => {
+                        let b: u32 = b.rsplit_once('-').unwrap().1.parse().unwrap();
+                        unknown.range(..b).count()
+                    }
+                    None => unknown.len(),
+                };
+                assert_eq!(named + found.more_unknown, before_blocking, "web-{k} at #{}: {:?}", entry.seq, found.unknown);
+                with_unknown += usize::from(before_blocking > 0);
+                blocked += usize::from(blocking.is_some());
+            });
+        }
+        assert!(
+            with_unknown > 50 && blocked > 50,
+            "the histories exercise both: {with_unknown} with unknown pods, {blocked} blocked"
+        );
+    }
+
+    #[test]
+    fn unknown_pods_neither_block_nor_count_as_ready() {
+        // Named: 0, 1, 2, 4, 7. 1 is unknown (mentioned later), 2 and 7 not Ready, 0 and 4 Ready.
+        let mut counts = ReadyCounts::new(vec![0, 1, 2, 4, 7]);
+        counts.set(0, true);
+        counts.set(4, true);
+        counts.set_unknown(1, true);
+        assert!(counts.is_unknown(1) && !counts.is_unknown(2));
+        assert_eq!(counts.next_blocking(0), Some(2), "1 is unknown, not blocking");
+        assert_eq!(counts.next_blocking(3), Some(7));
+        assert_eq!(counts.next_blocking(8), None);
+        assert_eq!(counts.ready_in(0, 8), 2);
+        assert_eq!(counts.ready_in(1, 4), 0);
+        counts.set_unknown(1, false);
+        assert_eq!(counts.next_blocking(0), Some(1), "mentioned, not Ready: it blocks");
+        counts.set(1, true);
+        assert_eq!(counts.next_blocking(0), Some(2));
+        assert_eq!(counts.ready_in(0, 3), 2);
     }
 
     #[test]
@@ -1020,7 +1313,7 @@ mod tests {
             for j in 0..22 {
                 assert_eq!(counts.all_below(j), ready.range(..j).count() == j as usize, "all_below({j}) with {ready:?}");
                 let expected = (j..).find(|o| !ready.contains(o)).unwrap();
-                assert_eq!(counts.skip_ready(j), Some(expected), "skip_ready({j}) with {ready:?}");
+                assert_eq!(counts.skip_ready(j), expected, "skip_ready({j}) with {ready:?}");
             }
         }
     }
