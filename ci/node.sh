@@ -35,6 +35,10 @@ NODE_NAME=stsc-node
 BRIDGE=stsc-br0
 CHAIN=STSC-NO-UPLINK
 
+# The state folder of the real node that is up on this machine (one at a time: the ranges, the
+# bridge and the chain are the machine's). /run is emptied at boot, as are the routes.
+MARKER=/run/sts-conformance/real-node
+
 log() { echo "testbed/node: $*" >&2; }
 die() { log "error: $*"; exit 1; }
 
@@ -303,8 +307,47 @@ remove_new_kube_chains() {
   done
 }
 
+# Whether a process recorded in state folder $1 is alive.
+alive() {
+  local f
+  for f in "$1"/pids/*.pid; do
+    if [ -f "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null; then return 0; fi
+  done
+  return 1
+}
+
+# A real node a killed run left behind (its processes gone, its network changes not) is
+# undone before a new one starts; one that still runs is refused. Without the marker (a run of
+# an older script), what only this testbed creates — the chain $CHAIN and the bridge $BRIDGE —
+# identifies the leftovers: the chain, the bridge, the blackhole routes and the node address.
+clear_stale() {
+  if [ -f "$MARKER" ]; then
+    local old
+    old=$(cat "$MARKER")
+    if alive "$old"; then die "a real node is up on this machine already (state in $old): ci/testbed.sh down with that state first"; fi
+    if [ -d "$old" ]; then
+      log "undoing the real node a killed run left (state in $old)"
+      (n=$old bin='' kubeconfig='' && down) || die "cannot undo the real node a killed run left in $old"
+    fi
+    rm -f "$MARKER"
+  fi
+  if iptables -t mangle -S "$CHAIN" >/dev/null 2>&1 || ip link show "$BRIDGE" >/dev/null 2>&1; then
+    log "removing what a killed run of this testbed left: chain $CHAIN, bridge $BRIDGE, the blackhole routes of $SERVICE_RANGE and $POD_RANGE, $NODE_IP on lo"
+    iptables -t mangle -D POSTROUTING -j "$CHAIN" 2>/dev/null || true
+    iptables -t mangle -F "$CHAIN" 2>/dev/null || true
+    iptables -t mangle -X "$CHAIN" 2>/dev/null || true
+    ip link del "$BRIDGE" 2>/dev/null || true
+    ip route del blackhole "$SERVICE_RANGE" 2>/dev/null || true
+    ip route del blackhole "$POD_RANGE" 2>/dev/null || true
+    ip addr del "$NODE_IP/32" dev lo 2>/dev/null || true
+    "$bin/kube-proxy" --cleanup >/dev/null 2>&1 || true
+  fi
+}
+
 up() {
-  mkdir -p "$n/logs" "$n/pids"
+  clear_stale
+  mkdir -p "$n/logs" "$n/pids" "$(dirname "$MARKER")"
+  echo "$n" >"$MARKER"
   : >"$n/undo"
   kube_chains >"$n/chains-before"
   [ -d /run/containerd ] || remember rm -rf /run/containerd
@@ -352,6 +395,7 @@ down() {
   done
   for m in $(awk -v p="$n/" 'index($2, p) == 1 {print $2}' /proc/mounts | sort -r); do umount -l "$m"; done
   rm -rf "$n"
+  if [ "$(cat "$MARKER" 2>/dev/null)" = "$n" ]; then rm -f "$MARKER"; fi
   set -e
   if [ -e "$n" ] || iptables -t mangle -S "$CHAIN" >/dev/null 2>&1 || ip -4 route show | grep -q "$POD_RANGE"; then
     die "the real node was not wholly removed (state left in $n)"
