@@ -18,7 +18,8 @@
 //! - `one-set` (`cargo bench --bench engine -- one-set`, run alone): `analyze` on one
 //!   StatefulSet's ordered creation of 10,000, 100,000 and 1,000,000 pods (three `-w` lines a
 //!   pod), with the peak memory after each size; first, `unknown-predecessors`: creations
-//!   whose every predecessor the transcript shows only later (the walk over unknown pods).
+//!   whose every predecessor the transcript shows only later (the walk over unknown pods), and
+//!   `condemned-below`: a scale to zero of pods none of which is Ready.
 //!
 //! The peak resident memory of the whole process is printed at the end (Linux only).
 //!
@@ -347,7 +348,31 @@ fn unknown_predecessors(pods: u32) -> String {
     text
 }
 
+/// The hard case for reverse-termination: `pods` pods, none Ready, scaled to zero from the top,
+/// so each termination has every condemned, not-Ready pod below it.
+fn condemned_below(pods: u32) -> String {
+    let mut text = String::from("$ kubectl get pods -w\nNAME      READY   STATUS    RESTARTS   AGE\n");
+    let mut names: Vec<String> = (0..pods).map(|k| format!("web-{k}")).collect();
+    names.sort();
+    for name in names {
+        text.push_str(&format!("{name}   0/1     Running   3          5m\n"));
+    }
+    for k in (0..pods).rev() {
+        text.push_str(&format!("web-{k}   0/1     Terminating   3          5m\n"));
+    }
+    text
+}
+
 fn one_set_bench() {
+    for pods in [10_000, 100_000] {
+        let text = condemned_below(pods);
+        let options = Options { expect: vec![CheckName::ReverseTermination], ..Options::default() };
+        measure(&format!("condemned-below-{pods}"), 3, || {
+            let report = analyze::transcript(&text, &options).expect("analyzable");
+            let verdict = report.statefulsets[0].checks[1].verdict;
+            format!("{} lines, reverse-termination {verdict:?}", 2 * pods)
+        });
+    }
     for pods in [10_000, 100_000] {
         let text = unknown_predecessors(pods);
         measure(&format!("unknown-predecessors-{pods}"), 3, || {

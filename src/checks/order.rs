@@ -206,6 +206,13 @@ struct ReadyCounts {
     unknown: Flags,
     /// `not_ready` and not `unknown`: the pods that block their successors.
     blocking: Flags,
+    /// Exempt from the rule (reverse-termination's condemned pods, which may be in any state):
+    /// set once, before the replay.
+    exempt: Vec<bool>,
+    /// `not_ready` and not `exempt`.
+    unsettled_exempt: Flags,
+    /// `blocking` and not `exempt`.
+    blocking_exempt: Flags,
 }
 
 impl ReadyCounts {
@@ -213,7 +220,30 @@ impl ReadyCounts {
         ordinals.sort_unstable();
         ordinals.dedup();
         let n = ordinals.len();
-        Self { ordinals, not_ready: Flags::new(n, true), unknown: Flags::new(n, false), blocking: Flags::new(n, true) }
+        Self {
+            ordinals,
+            not_ready: Flags::new(n, true),
+            unknown: Flags::new(n, false),
+            blocking: Flags::new(n, true),
+            exempt: vec![false; n],
+            unsettled_exempt: Flags::new(n, true),
+            blocking_exempt: Flags::new(n, true),
+        }
+    }
+
+    /// Exempts ordinals `ks` (those the history names) from blocking, when asked with `exempt`.
+    fn exempt(&mut self, ks: impl IntoIterator<Item = u32>) {
+        for k in ks {
+            if let Some(position) = self.position(k) {
+                self.exempt[position] = true;
+                self.update(position);
+            }
+        }
+    }
+
+    /// The flags of the pods that are not Ready (`exempt`: and not exempt).
+    fn unsettled(&self, exempt: bool) -> &Flags {
+        if exempt { &self.unsettled_exempt } else { &self.not_ready }
     }
 
     fn position(&self, k: u32) -> Option<usize> {
@@ -226,8 +256,12 @@ impl ReadyCounts {
     }
 
     fn update(&mut self, position: usize) {
-        let blocking = self.not_ready.get(position) && !self.unknown.get(position);
+        let not_ready = self.not_ready.get(position);
+        let blocking = not_ready && !self.unknown.get(position);
+        let exempt = self.exempt[position];
         self.blocking.set(position, blocking);
+        self.unsettled_exempt.set(position, not_ready && !exempt);
+        self.blocking_exempt.set(position, blocking && !exempt);
     }
 
     fn set(&mut self, k: u32, ready: bool) {
@@ -278,15 +312,22 @@ impl ReadyCounts {
 
     /// The ordinals from `j` on that are named without a gap and all Ready: the ordinal after
     /// them (`j` itself when `j` is not named or not Ready).
+    #[cfg(test)]
     fn skip_ready(&self, j: u32) -> u32 {
+        self.skip_settled(j, false)
+    }
+
+    /// The ordinals from `j` on that are named without a gap and all Ready (`exempt`: or
+    /// exempt): the ordinal after them (`j` itself when `j` is not one of them).
+    fn skip_settled(&self, j: u32, exempt: bool) -> u32 {
         let pos = self.position_from(j);
         let run_end = self.run_end(j);
         if run_end == pos {
             return j;
         }
-        let first_not_ready = self.not_ready.next_on(pos);
-        if first_not_ready < run_end {
-            self.ordinals[first_not_ready]
+        let first_unsettled = self.unsettled(exempt).next_on(pos);
+        if first_unsettled < run_end {
+            self.ordinals[first_unsettled]
         } else {
             // Within u32: the run's last ordinal is one of `ordinals`.
             self.ordinals[run_end - 1] + 1
@@ -294,15 +335,17 @@ impl ReadyCounts {
     }
 
     /// The first named ordinal at or after `j` whose pod blocks (known and not Running and
-    /// Ready), if any.
-    fn next_blocking(&self, j: u32) -> Option<u32> {
-        self.ordinals.get(self.blocking.next_on(self.position_from(j))).copied()
+    /// Ready; `exempt`: and not exempt), if any.
+    fn next_blocking(&self, j: u32, exempt: bool) -> Option<u32> {
+        let flags = if exempt { &self.blocking_exempt } else { &self.blocking };
+        self.ordinals.get(flags.next_on(self.position_from(j))).copied()
     }
 
-    /// How many ordinals in `from..to` are Ready (named, and Running and Ready).
-    fn ready_in(&self, from: u32, to: u32) -> usize {
+    /// How many ordinals in `from..to` are named and Ready (`exempt`: or exempt).
+    fn settled_in(&self, from: u32, to: u32, exempt: bool) -> usize {
         let (a, b) = (self.position_from(from), self.position_from(to));
-        (b - a) - (self.not_ready.count_before(b) - self.not_ready.count_before(a))
+        let unsettled = self.unsettled(exempt);
+        (b - a) - (unsettled.count_before(b) - unsettled.count_before(a))
     }
 }
 
@@ -310,7 +353,14 @@ impl ReadyCounts {
 /// the target set's pods.
 ///
 /// With `mentions` (a partial history's), the state also knows which pods are unknown.
-fn replay_set<'a>(window: &Window<'a>, mentions: Option<&FirstMentions<'_>>, mut f: impl FnMut(&View, &SetState, &'a Entry)) {
+///
+/// The ordinals in `exempt` may be in any state when asked (`predecessors_among`'s `exempt`).
+fn replay_set<'a>(
+    window: &Window<'a>,
+    mentions: Option<&FirstMentions<'_>>,
+    exempt: &BTreeSet<u32>,
+    mut f: impl FnMut(&View, &SetState, &'a Entry),
+) {
     let mut set: Option<SetState> = None;
     window.replay(|view, entry| {
         let state = set.get_or_insert_with(|| {
@@ -318,6 +368,7 @@ fn replay_set<'a>(window: &Window<'a>, mentions: Option<&FirstMentions<'_>>, mut
             if let Some(mentions) = mentions {
                 state.track_unknown(mentions, window.target, entry.seq);
             }
+            state.ready.exempt(exempt.iter().copied());
             state
         });
         f(view, state, entry);
@@ -408,14 +459,15 @@ fn predecessors<'v>(
     k: u32,
     at: usize,
 ) -> Predecessors<'v> {
-    predecessors_among(window, mentions, set, view, k, at, u32::MAX, &BTreeSet::new())
+    predecessors_among(window, mentions, set, view, k, at, u32::MAX, false)
 }
 
-/// [`predecessors`], for the ordinals below `min(k, upto)` that are not in `except`.
+/// [`predecessors`], for the ordinals below `min(k, upto)` (`exempt`: but the exempt ones,
+/// [`SetState::exempt`]).
 ///
-/// The walk visits the ordinals the history knows (pods in the view or mentioned anywhere) and
-/// jumps over each run of ordinals a partial history never mentions, so its cost follows the
-/// history's size and not the ordinal's value (`web-4294967295`).
+/// The walk jumps from one pod that may block to the next (indexed: log n each), counting on
+/// the way the ones a partial history cannot tell, so its cost follows the history's size and
+/// not the ordinals' values (`web-4294967295`) nor how many pods lie below `k`.
 #[allow(clippy::too_many_arguments)]
 fn predecessors_among<'v>(
     window: &Window<'_>,
@@ -425,7 +477,7 @@ fn predecessors_among<'v>(
     k: u32,
     at: usize,
     upto: u32,
-    except: &BTreeSet<u32>,
+    exempt: bool,
 ) -> Predecessors<'v> {
     let mut found = Predecessors::default();
     if set.all_ready_below(k) {
@@ -434,53 +486,37 @@ fn predecessors_among<'v>(
     let limit = k.min(upto);
     let counts = &set.ready;
     let name = |j: u32| format!("{}-{j}", window.target);
+    let partial = window.timeline.partial;
     let mut j = 0;
     while j < limit {
-        if except.contains(&j) {
-            j += 1;
-            continue;
-        }
-        if !window.timeline.partial {
-            // A complete history knows every pod: one it never saw did not exist, and blocks.
-            // Runs of named, Running and Ready pods are stepped over in one go.
-            let next = counts.skip_ready(j);
-            if next > j {
-                j = next;
-                continue;
+        // The next pod known not to be Running and Ready (and not exempt). A complete history
+        // knows every pod: an ordinal it never names did not exist, and blocks too; in a
+        // partial one it is unknown.
+        let mut candidate = counts.next_blocking(j, exempt).map_or(limit, |b| b.min(limit));
+        if !partial {
+            let run = counts.skip_settled(j, exempt);
+            if counts.position(run).is_none() {
+                candidate = candidate.min(run);
             }
-            match mentions.state(window, view, &name(j), at) {
-                Known::Pod(Some(p)) if p.running_and_ready() => {}
-                Known::Pod(state) => {
-                    found.blocking = Some((name(j), state));
-                    return found;
-                }
-                Known::Unknown => found.unknown.push(name(j)),
+        } else {
+            let unknown = (candidate - j) as usize - counts.settled_in(j, candidate, exempt);
+            if unknown > 0 {
+                found.note_unknown(counts, j, candidate, unknown, exempt, &name);
             }
-            j += 1;
-            continue;
         }
-        // A partial history: up to the next pod known not to be Running and Ready (or the next
-        // exception), every ordinal is Ready, not mentioned yet, or never named — stepped
-        // over at once, the unknown ones counted.
-        let blocking = counts.next_blocking(j).map_or(limit, |b| b.min(limit));
-        let end = except.range(j..blocking).next().copied().unwrap_or(blocking);
-        let unknown = (end - j) as usize - counts.ready_in(j, end);
-        if unknown > 0 {
-            found.note_unknown(counts, j, end, unknown, &name);
+        j = candidate;
+        if j >= limit {
+            break;
         }
-        j = end;
-        // (An exception there is stepped over at the top of the loop.)
-        if j == blocking && j < limit && !except.contains(&j) {
-            match mentions.state(window, view, &name(j), at) {
-                Known::Pod(Some(p)) if p.running_and_ready() => {}
-                Known::Pod(state) => {
-                    found.blocking = Some((name(j), state));
-                    return found;
-                }
-                Known::Unknown => found.note_unknown(counts, j, j + 1, 1, &name),
+        match mentions.state(window, view, &name(j), at) {
+            Known::Pod(Some(p)) if p.running_and_ready() => {}
+            Known::Pod(state) => {
+                found.blocking = Some((name(j), state));
+                return found;
             }
-            j += 1;
+            Known::Unknown => found.note_unknown(counts, j, j + 1, 1, exempt, &name),
         }
+        j += 1;
     }
     found
 }
@@ -493,7 +529,15 @@ impl Predecessors<'_> {
     /// Ready): named pod by pod, a run of five or more never-named ordinals as one range, up to
     /// [`Self::NAMED`] entries, the rest counted in [`Predecessors::more_unknown`]. Costs
     /// log n an entry, whatever the range's length.
-    fn note_unknown(&mut self, counts: &ReadyCounts, from: u32, to: u32, count: usize, name: &impl Fn(u32) -> String) {
+    fn note_unknown(
+        &mut self,
+        counts: &ReadyCounts,
+        from: u32,
+        to: u32,
+        count: usize,
+        exempt: bool,
+        name: &impl Fn(u32) -> String,
+    ) {
         let mut covered = 0usize;
         let mut j = from;
         while j < to && self.unknown.len() < Self::NAMED {
@@ -509,13 +553,13 @@ impl Predecessors<'_> {
                 }
                 covered += (next - j) as usize;
                 j = next;
-            } else if counts.not_ready.get(pos) {
+            } else if counts.unsettled(exempt).get(pos) {
                 self.unknown.push(name(j));
                 covered += 1;
                 j += 1;
             } else {
-                // A run of Ready pods.
-                j = counts.skip_ready(j).min(to);
+                // A run of Ready (or exempt) pods.
+                j = counts.skip_settled(j, exempt).min(to);
             }
         }
         self.more_unknown += count.saturating_sub(covered);
@@ -582,7 +626,7 @@ pub(super) fn ordered_creation(window: &Window<'_>) -> Outcome {
     let mut creations = Vec::new();
     let mut violations = Vec::new();
     let mut unknown: Vec<(String, usize)> = Vec::new();
-    replay_set(window, Some(&mentions), |view, set, entry| {
+    replay_set(window, Some(&mentions), &BTreeSet::new(), |view, set, entry| {
         let Some((k, pod)) = created(window, view, entry) else { return };
         creations.push((k, entry.seq));
         let found = predecessors(window, &mentions, set, view, k, entry.seq);
@@ -676,7 +720,7 @@ pub(super) fn reverse_termination(window: &Window<'_>) -> Outcome {
     let mut violations: Vec<(String, Vec<usize>)> = Vec::new();
     let mut by_update: Vec<(String, usize)> = Vec::new();
     let mut unshown: Vec<(String, usize)> = Vec::new();
-    replay_set(window, Some(&mentions), |view, set, entry| {
+    replay_set(window, Some(&mentions), &condemned, |view, set, entry| {
         let Some((k, pod)) = begins_terminating(window, view, entry) else { return };
         if additions.as_ref().is_some_and(|a| a.comes_back(&pod.name, entry.seq)) {
             return;
@@ -717,8 +761,8 @@ pub(super) fn reverse_termination(window: &Window<'_>) -> Outcome {
         // be Running and Ready; a condemned predecessor may be in any state
         // (`processReplica` then `processCondemned` in stateful_set_control.go).
         let found = match view.sets.get(window.target) {
-            Some(spec) => predecessors_among(window, &mentions, set, view, k, entry.seq, spec.replicas, &BTreeSet::new()),
-            None => predecessors_among(window, &mentions, set, view, k, entry.seq, u32::MAX, &condemned),
+            Some(spec) => predecessors_among(window, &mentions, set, view, k, entry.seq, spec.replicas, false),
+            None => predecessors_among(window, &mentions, set, view, k, entry.seq, u32::MAX, true),
         };
         unjudged.extend(found.unknown);
         unjudged_more = unjudged_more.max(found.more_unknown);
@@ -940,7 +984,7 @@ pub(super) fn reverse_rollout(window: &Window<'_>) -> Outcome {
     // one that does not come back was removed (a scale-down), which is not a rollout.
     let additions = update_revision.is_none().then(|| Additions::of(window));
     let mut assumed: BTreeSet<String> = BTreeSet::new();
-    replay_set(window, None, |view, pods, entry| {
+    replay_set(window, None, &BTreeSet::new(), |view, pods, entry| {
         // A pod that reappears after terminating completes a replacement.
         if let Some((k, _)) = created(window, view, entry)
             && replacements.iter().any(|(r, _)| *r == k)
@@ -1200,7 +1244,7 @@ mod tests {
 
     #[test]
     fn the_indexed_walk_agrees_with_visiting_every_ordinal() {
-        // Random partial histories (transcripts) of up to 12 ordinals: pods created, first seen
+        // Random histories, mostly partial (transcripts), of up to 12 ordinals: pods created, first seen
         // Running, made Ready or not, deleted. At every creation, the blocking pod and the
         // number of unknown ones must be what a visit of every ordinal finds.
         let (mut with_unknown, mut blocked) = (0, 0);
@@ -1209,8 +1253,9 @@ mod tests {
             x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
             (x >> 33) % n
         };
-        for _ in 0..400 {
-            let mut timeline = Timeline { partial: true, ..Timeline::default() };
+        for _ in 0..600 {
+            // A quarter of them complete histories (a watch's).
+            let mut timeline = Timeline { partial: next(4) != 0, ..Timeline::default() };
             for _ in 0..(5 + next(30)) {
                 let k = next(12) as u32;
                 let change = [Change::Added, Change::Modified, Change::Modified, Change::Deleted][next(4) as usize];
@@ -1236,12 +1281,22 @@ mod tests {
                 ended_early: false,
             };
             let mentions = FirstMentions::of(&window);
-            // Half the histories with exceptions (reverse-termination's condemned pods).
-            let except: BTreeSet<u32> = if next(2) == 0 { (0..12).filter(|_| next(3) == 0).collect() } else { BTreeSet::new() };
-            replay_set(&window, Some(&mentions), |view, set, entry| {
+            // Half the histories with exceptions among the pods they name (as reverse-termination
+            // exempts its condemned pods).
+            let named: BTreeSet<u32> = timeline
+                .entries
+                .iter()
+                .filter_map(|e| match &e.event {
+                    Event::Pod { pod, .. } => pod.ordinal_in("web"),
+                    _ => None,
+                })
+                .collect();
+            let except: BTreeSet<u32> =
+                if next(2) == 0 { named.into_iter().filter(|_| next(3) == 0).collect() } else { BTreeSet::new() };
+            replay_set(&window, Some(&mentions), &except, |view, set, entry| {
                 let Event::Pod { pod, .. } = &entry.event else { return };
                 let Some(k) = pod.ordinal_in("web") else { return };
-                let found = predecessors_among(&window, &mentions, set, view, k, entry.seq, u32::MAX, &except);
+                let found = predecessors_among(&window, &mentions, set, view, k, entry.seq, u32::MAX, !except.is_empty());
                 let (blocking, unknown) = predecessors_reference(&window, &mentions, view, k, entry.seq, &except);
                 assert_eq!(found.blocking.as_ref().map(|(n, _)| n.clone()), blocking, "web-{k} at #{}", entry.seq);
                 let named: usize = found
@@ -1281,16 +1336,22 @@ mod tests {
         counts.set(4, true);
         counts.set_unknown(1, true);
         assert!(counts.is_unknown(1) && !counts.is_unknown(2));
-        assert_eq!(counts.next_blocking(0), Some(2), "1 is unknown, not blocking");
-        assert_eq!(counts.next_blocking(3), Some(7));
-        assert_eq!(counts.next_blocking(8), None);
-        assert_eq!(counts.ready_in(0, 8), 2);
-        assert_eq!(counts.ready_in(1, 4), 0);
+        assert_eq!(counts.next_blocking(0, false), Some(2), "1 is unknown, not blocking");
+        assert_eq!(counts.next_blocking(3, false), Some(7));
+        assert_eq!(counts.next_blocking(8, false), None);
+        assert_eq!(counts.settled_in(0, 8, false), 2);
+        assert_eq!(counts.settled_in(1, 4, false), 0);
         counts.set_unknown(1, false);
-        assert_eq!(counts.next_blocking(0), Some(1), "mentioned, not Ready: it blocks");
+        assert_eq!(counts.next_blocking(0, false), Some(1), "mentioned, not Ready: it blocks");
         counts.set(1, true);
-        assert_eq!(counts.next_blocking(0), Some(2));
-        assert_eq!(counts.ready_in(0, 3), 2);
+        assert_eq!(counts.next_blocking(0, false), Some(2));
+        assert_eq!(counts.settled_in(0, 3, false), 2);
+        // Exempt 2 and 7: they no longer block, and count as settled when asked so.
+        counts.exempt([2, 7]);
+        assert_eq!(counts.next_blocking(0, true), None);
+        assert_eq!(counts.next_blocking(0, false), Some(2));
+        assert_eq!(counts.settled_in(0, 8, true), 5);
+        assert_eq!(counts.skip_settled(0, true), 3, "0, 1, 2 settled, 3 never named");
     }
 
     #[test]
