@@ -78,23 +78,20 @@ impl SetState {
     /// Marks, for a partial history replayed from entry `at`, the pods whose state is unknown
     /// until their first mention (which is after `at` and not their creation).
     fn track_unknown(&mut self, mentions: &FirstMentions<'_>, target: &str, at: usize) {
-        let unknown: Vec<u32> = mentions
-            .0
-            .iter()
-            .filter(|(_, (seq, created))| *seq >= at && !created)
-            .filter_map(|(name, _)| ordinal_of(name, target))
-            .collect();
-        for k in unknown {
-            self.ready.set_unknown(k, true);
+        for (name, (seq, created)) in &mentions.0 {
+            if *seq >= at
+                && !created
+                && let Some(k) = ordinal_of(name, target)
+            {
+                self.ready.set_unknown(k, true);
+            }
         }
     }
 
     fn apply(&mut self, event: &Event, target: &str) {
         let Event::Pod { change, pod } = event else { return };
         // Mentioned now: from the next entry on, its state is known.
-        if let Some(k) = pod.ordinal_in(target)
-            && self.ready.is_unknown(k)
-        {
+        if let Some(k) = pod.ordinal_in(target) {
             self.ready.set_unknown(k, false);
         }
         match change {
@@ -203,7 +200,7 @@ struct ReadyCounts {
     not_ready: Flags,
     /// A partial history has not mentioned the pod yet, and its first mention is not its
     /// creation: its state is unknown. Always also `not_ready`.
-    unknown: Flags,
+    unknown: Vec<bool>,
     /// `not_ready` and not `unknown`: the pods that block their successors.
     blocking: Flags,
     /// Exempt from the rule (reverse-termination's condemned pods, which may be in any state):
@@ -223,7 +220,7 @@ impl ReadyCounts {
         Self {
             ordinals,
             not_ready: Flags::new(n, true),
-            unknown: Flags::new(n, false),
+            unknown: vec![false; n],
             blocking: Flags::new(n, true),
             exempt: vec![false; n],
             unsettled_exempt: Flags::new(n, true),
@@ -257,7 +254,7 @@ impl ReadyCounts {
 
     fn update(&mut self, position: usize) {
         let not_ready = self.not_ready.get(position);
-        let blocking = not_ready && !self.unknown.get(position);
+        let blocking = not_ready && !self.unknown[position];
         let exempt = self.exempt[position];
         self.blocking.set(position, blocking);
         self.unsettled_exempt.set(position, not_ready && !exempt);
@@ -273,12 +270,15 @@ impl ReadyCounts {
 
     fn set_unknown(&mut self, k: u32, unknown: bool) {
         let Some(position) = self.position(k) else { return };
-        self.unknown.set(position, unknown);
-        self.update(position);
+        if self.unknown[position] != unknown {
+            self.unknown[position] = unknown;
+            self.update(position);
+        }
     }
 
+    #[cfg(test)]
     fn is_unknown(&self, k: u32) -> bool {
-        self.position(k).is_some_and(|p| self.unknown.get(p))
+        self.position(k).is_some_and(|p| self.unknown[p])
     }
 
     /// Every ordinal 0..k is Ready: the history names exactly k ordinals below k (so none is
@@ -308,13 +308,6 @@ impl ReadyCounts {
             }
         }
         lo
-    }
-
-    /// The ordinals from `j` on that are named without a gap and all Ready: the ordinal after
-    /// them (`j` itself when `j` is not named or not Ready).
-    #[cfg(test)]
-    fn skip_ready(&self, j: u32) -> u32 {
-        self.skip_settled(j, false)
     }
 
     /// The ordinals from `j` on that are named without a gap and all Ready (`exempt`: or
@@ -1205,12 +1198,12 @@ mod tests {
         counts.set(1, true);
         assert!(counts.all_below(3));
         assert!(!counts.all_below(u32::MAX));
-        assert_eq!(counts.skip_ready(0), 3, "0..3 named and Ready, 3 never named");
-        assert_eq!(counts.skip_ready(3), 3);
-        assert_eq!(counts.skip_ready(4), 5, "4 Ready, 5 never named");
-        assert_eq!(counts.skip_ready(7), 7, "7 not Ready");
+        assert_eq!(counts.skip_settled(0, false), 3, "0..3 named and Ready, 3 never named");
+        assert_eq!(counts.skip_settled(3, false), 3);
+        assert_eq!(counts.skip_settled(4, false), 5, "4 Ready, 5 never named");
+        assert_eq!(counts.skip_settled(7, false), 7, "7 not Ready");
         counts.set(1, false);
-        assert_eq!(counts.skip_ready(0), 1);
+        assert_eq!(counts.skip_settled(0, false), 1);
         assert_eq!(counts.not_ready.next_on(0), 1);
         assert_eq!(counts.not_ready.next_on(2), 4, "position 4 is ordinal 7");
         counts.set(7, true);
@@ -1374,7 +1367,7 @@ mod tests {
             for j in 0..22 {
                 assert_eq!(counts.all_below(j), ready.range(..j).count() == j as usize, "all_below({j}) with {ready:?}");
                 let expected = (j..).find(|o| !ready.contains(o)).unwrap();
-                assert_eq!(counts.skip_ready(j), expected, "skip_ready({j}) with {ready:?}");
+                assert_eq!(counts.skip_settled(j, false), expected, "skip_settled({j}) with {ready:?}");
             }
         }
     }

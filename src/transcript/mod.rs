@@ -346,8 +346,10 @@ impl LastLine {
 
 struct Builder<'a> {
     session: &'a Session,
-    /// Entries before the judged window: pods known to exist since the session began.
-    prelude: Vec<(Event, usize)>,
+    /// Entries before the judged window, pods known to exist since the session began, and the
+    /// line of each.
+    prelude: Vec<Entry>,
+    prelude_lines: Vec<usize>,
     /// The judged entries (their `seq` is set when the prelude is put before them) and the
     /// line of each: built in the vector the timeline keeps, so it is never copied whole.
     entries: Vec<Entry>,
@@ -361,6 +363,7 @@ impl<'a> Builder<'a> {
         Self {
             session,
             prelude: Vec::new(),
+            prelude_lines: Vec::new(),
             entries: Vec::new(),
             lines: Vec::new(),
             current: HashMap::new(),
@@ -389,6 +392,12 @@ impl<'a> Builder<'a> {
         self.entries.len() - 1
     }
 
+    /// Records that the pod existed as `pod` when the session began (seen at `line`).
+    fn existed(&mut self, pod: Arc<PodObs>, line: usize) {
+        self.prelude.push(Entry { seq: 0, at_ms: 0, event: Event::Pod { change: Change::Added, pod } });
+        self.prelude_lines.push(line);
+    }
+
     /// Starts a new incarnation of `row.name` at this row (`reborn`: it replaces an earlier one).
     fn begin(&mut self, r: &SourcedRow, reborn: bool) {
         let n = match self.incarnations.get_mut(&r.row.name) {
@@ -409,12 +418,12 @@ impl<'a> Builder<'a> {
             self.push(Change::Added, Arc::clone(&pod), r.line)
         } else if r.listing && !deleted && !r.row.terminating() {
             // Listed: it existed in this state when the session began.
-            self.prelude.push((Event::Pod { change: Change::Added, pod: Arc::clone(&pod) }, r.line));
+            self.existed(Arc::clone(&pod), r.line);
             usize::MAX
         } else if r.row.terminating() || deleted {
             // Its termination (or deletion) is this line; before, the same pod, not terminating.
             let before = PodObs { terminating: false, ..(*pod).clone() };
-            self.prelude.push((Event::Pod { change: Change::Added, pod: before.into() }, r.line));
+            self.existed(before.into(), r.line);
             self.push(if deleted { Change::Deleted } else { Change::Modified }, Arc::clone(&pod), r.line)
         } else {
             // First seen after the listing in a state it changed to: before this line, unknown.
@@ -429,10 +438,20 @@ impl<'a> Builder<'a> {
         }
     }
 
-    /// Whether the last line of `inc` is its deletion: without watch events, kubectl prints a
-    /// deletion as one last line of a terminating pod with no container ready.
-    fn deletion_inferable(session: &Session, inc: &Incarnation) -> bool {
-        !session.watch_events && inc.last.terminating && inc.last.ready == 0
+    /// Makes the last line of `inc` its deletion, when it is one: without watch events, kubectl
+    /// prints a deletion as one last line of a terminating pod with no container ready. Whether
+    /// it did.
+    fn delete_at_last_line(session: &Session, entries: &mut [Entry], inc: &Incarnation) -> bool {
+        if session.watch_events || !inc.last.terminating || inc.last.ready != 0 {
+            return false;
+        }
+        match entries.get_mut(inc.last_entry) {
+            Some(Entry { event: Event::Pod { change, .. }, .. }) => {
+                *change = Change::Deleted;
+                true
+            }
+            _ => false,
+        }
     }
 
     /// Ends the incarnation of `name`, replaced at `line`, if it is not gone: its last line
@@ -444,11 +463,7 @@ impl<'a> Builder<'a> {
             return;
         }
         inc.gone = true;
-        if Self::deletion_inferable(self.session, inc)
-            && let Some(Entry { event: Event::Pod { change, .. }, .. }) = self.entries.get_mut(inc.last_entry)
-        {
-            *change = Change::Deleted;
-        } else {
+        if !Self::delete_at_last_line(self.session, &mut self.entries, inc) {
             let pod = Arc::clone(&inc.pod);
             self.push(Change::Deleted, pod, line);
         }
@@ -483,25 +498,17 @@ impl<'a> Builder<'a> {
             self.row(r);
         }
         // The pods still there at the end: a last line that shows a deletion is one.
-        for inc in self.current.values_mut() {
-            if !inc.gone
-                && Self::deletion_inferable(self.session, inc)
-                && let Some(Entry { event: Event::Pod { change, .. }, .. }) = self.entries.get_mut(inc.last_entry)
-            {
-                *change = Change::Deleted;
-                inc.gone = true;
-            }
+        for inc in self.current.values_mut().filter(|inc| !inc.gone) {
+            inc.gone = Self::delete_at_last_line(self.session, &mut self.entries, inc);
         }
         let start = self.prelude.len();
-        let (prelude, prelude_lines): (Vec<Entry>, Vec<usize>) =
-            self.prelude.into_iter().map(|(event, line)| (Entry { seq: 0, at_ms: 0, event }, line)).unzip();
         let mut entries = self.entries;
-        entries.splice(0..0, prelude);
+        entries.splice(0..0, self.prelude);
         for (seq, entry) in entries.iter_mut().enumerate() {
             entry.seq = seq;
         }
         let mut lines = self.lines;
-        lines.splice(0..0, prelude_lines);
+        lines.splice(0..0, self.prelude_lines);
         let timeline = Timeline { entries, partial: true };
         FamilyHistory { session_line: self.session.line, timeline, lines, start }
     }
