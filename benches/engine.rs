@@ -165,8 +165,8 @@ fn synthetic_timeline(pods: u32) -> Timeline {
         ..SetObs::default()
     };
     let pod = |k: u32, rev: &str, n: u32| PodObs {
-        name: format!("web-{k}"),
-        uid: format!("web-{k}-{n}"),
+        name: format!("web-{k}").into(),
+        uid: format!("web-{k}-{n}").into(),
         owner: Some("StatefulSet/web".into()),
         phase: "Pending".into(),
         hostname: Some(format!("web-{k}")),

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::{
     checks::{self, CheckName, Outcome, Policy, Verdict, Window},
-    timeline::{Change, Event},
+    timeline::{Change, Event, PodObs},
     transcript::{Family, FamilyHistory, rules, session},
 };
 
@@ -243,15 +243,17 @@ fn judge_family(family: &Family, histories: &[FamilyHistory], checks: &[CheckNam
 
 /// The pod names in `histories`, by ordinal.
 fn pods_of(histories: &[FamilyHistory], target: &str) -> Vec<String> {
-    let mut pods = std::collections::BTreeMap::new();
+    let mut pods: foldhash::HashMap<u32, &str> = foldhash::HashMap::default();
     for entry in histories.iter().flat_map(|h| &h.timeline.entries) {
         if let Event::Pod { pod, .. } = &entry.event
             && let Some(ordinal) = pod.ordinal_in(target)
         {
-            pods.entry(ordinal).or_insert_with(|| pod.name.clone());
+            pods.entry(ordinal).or_insert(&pod.name);
         }
     }
-    pods.into_values().collect()
+    let mut pods: Vec<(u32, &str)> = pods.into_iter().collect();
+    pods.sort_unstable();
+    pods.into_iter().map(|(_, name)| name.to_owned()).collect()
 }
 
 fn window<'a>(history: &'a FamilyHistory, target: &'a str, policy: Policy) -> Window<'a> {
@@ -270,24 +272,29 @@ fn window<'a>(history: &'a FamilyHistory, target: &'a str, policy: Policy) -> Wi
 /// Counts creations and terminations, and the most of each under way at once.
 ///
 /// The pods starting and terminating are counted once, then kept up to date as each entry
-/// changes one pod: linear in the history.
+/// changes one pod: linear in the history. Each pod's latest state is borrowed from its entry
+/// (what a [`crate::timeline::View`] holds, without copying a name per line).
 fn observe(history: &FamilyHistory, target: &str, observed: &mut Observed) {
     /// (starting, terminating) as 0 or 1.
-    fn counts(pod: &crate::timeline::PodObs) -> (usize, usize) {
+    fn counts(pod: &PodObs) -> (usize, usize) {
         (usize::from(!pod.terminating && !pod.running_and_ready()), usize::from(pod.terminating))
     }
-    let mut view = history.timeline.view_at(history.start);
-    let (mut starting, mut terminating) = view.pods.values().map(|p| counts(p)).fold((0, 0), |(s, t), (ds, dt)| (s + ds, t + dt));
-    for entry in &history.timeline.entries[history.start..] {
-        let pod_event = match &entry.event {
-            Event::Pod { change, pod } => Some((change, pod)),
-            _ => None,
-        };
-        let changed = pod_event.map(|(_, pod)| pod.name.as_str());
-        if let Some((change, pod)) = pod_event
-            && pod.ordinal_in(target).is_some()
-        {
-            let old = view.pods.get(&pod.name);
+    let entries = &history.timeline.entries;
+    let mut pods: foldhash::HashMap<&str, &PodObs> = foldhash::HashMap::default();
+    /// Applies one pod entry; the pod's state before it.
+    fn put<'h>(pods: &mut foldhash::HashMap<&'h str, &'h PodObs>, change: Change, pod: &'h PodObs) -> Option<&'h PodObs> {
+        if change == Change::Deleted { pods.remove(pod.name.as_ref()) } else { pods.insert(pod.name.as_ref(), pod) }
+    }
+    for entry in &entries[..history.start.min(entries.len())] {
+        if let Event::Pod { change, pod } = &entry.event {
+            put(&mut pods, *change, pod);
+        }
+    }
+    let (mut starting, mut terminating) = pods.values().map(|p| counts(p)).fold((0, 0), |(s, t), (ds, dt)| (s + ds, t + dt));
+    for entry in entries.get(history.start..).unwrap_or_default() {
+        let Event::Pod { change, pod } = &entry.event else { continue };
+        let old = put(&mut pods, *change, pod);
+        if pod.ordinal_in(target).is_some() {
             if *change == Change::Added && old.is_none_or(|o| o.uid != pod.uid) {
                 observed.created += 1;
             }
@@ -295,12 +302,12 @@ fn observe(history: &FamilyHistory, target: &str, observed: &mut Observed) {
                 observed.terminated += 1;
             }
         }
-        if let Some((s, t)) = changed.and_then(|name| view.pods.get(name)).map(|p| counts(p)) {
+        if let Some((s, t)) = old.map(counts) {
             starting -= s;
             terminating -= t;
         }
-        view.apply(&entry.event);
-        if let Some((s, t)) = changed.and_then(|name| view.pods.get(name)).map(|p| counts(p)) {
+        if *change != Change::Deleted {
+            let (s, t) = counts(pod);
             starting += s;
             terminating += t;
         }

@@ -625,7 +625,7 @@ impl<C: Cluster> Runner<'_, C> {
                     .map(|p| p.name.clone())
                     .ok_or_else(|| format!("Deployment {deployment} has no pod to delete"))?;
                 self.cluster.delete_pod(&pod).await.map_err(|e| e.to_string())?;
-                Ok(Acted { deleted: Some(pod), generation: None })
+                Ok(Acted { deleted: Some(pod.to_string()), generation: None })
             }
             other => self.act_in_place(other, timeout_ms).await.map(|()| Acted::default()),
         }
@@ -681,7 +681,7 @@ impl<C: Cluster> Runner<'_, C> {
                 let service = self.view.sets.get(&http.statefulset).and_then(|s| s.service_name.clone()).unwrap_or_default();
                 for pod in self.pod_names(&http.statefulset) {
                     let host = match http.via {
-                        Via::Ip => self.view.pods.get(&pod).and_then(|p| p.ip.clone()).unwrap_or_default(),
+                        Via::Ip => self.view.pods.get(pod.as_str()).and_then(|p| p.ip.clone()).unwrap_or_default(),
                         Via::Dns => format!("{pod}.{service}"),
                     };
                     let url = crate::cluster::http_url(&host, http.port, &http.path);
@@ -737,11 +737,11 @@ impl<C: Cluster> Runner<'_, C> {
     }
 
     fn pod_names(&self, set: &str) -> Vec<String> {
-        self.view.set_pods(set).values().filter(|p| !p.terminating).map(|p| p.name.clone()).collect()
+        self.view.set_pods(set).values().filter(|p| !p.terminating).map(|p| p.name.to_string()).collect()
     }
 
     fn uid_of(&self, pod: &str) -> String {
-        self.view.pods.get(pod).map(|p| p.uid.clone()).unwrap_or_default()
+        self.view.pods.get(pod).map(|p| p.uid.to_string()).unwrap_or_default()
     }
 }
 
@@ -770,8 +770,8 @@ fn acknowledged(action: &Action, acted: &Acted, before: &View, view: &View) -> b
     };
     match action {
         Action::DeletePod(_) | Action::DeleteDeploymentPod(_) => deleted.is_none_or(|pod| {
-            let old = before.pods.get(pod).map(|p| p.uid.as_str());
-            view.pods.get(pod).is_none_or(|p| p.terminating || Some(p.uid.as_str()) != old)
+            let old = before.pods.get(pod).map(|p| p.uid.as_ref());
+            view.pods.get(pod).is_none_or(|p| p.terminating || Some(p.uid.as_ref()) != old)
         }),
         Action::DeleteStatefulSet(set) => {
             view.sets.get(set).is_none_or(|s| s.terminating || before.sets.get(set).is_some_and(|old| old.uid != s.uid))
@@ -814,7 +814,7 @@ pub fn holds(until: &Until, view: &View) -> bool {
                 .collect()
         }
         (None, None) => {
-            return until.pod.as_ref().is_some_and(|name| view.pods.get(name).is_some_and(|p| p.running_and_ready()));
+            return until.pod.as_ref().is_some_and(|name| view.pods.get(name.as_str()).is_some_and(|p| p.running_and_ready()));
         }
     };
     let live = pods.iter().filter(|p| !p.terminating).count() as u32;
@@ -927,7 +927,7 @@ fn describe_wait(until: &Until, view: &View) -> String {
             } else {
                 p.waiting.clone().unwrap_or_else(|| format!("{} not Ready", p.phase))
             };
-            (p.name.as_str(), state)
+            (p.name.as_ref(), state)
         })
         .collect();
     let state: Vec<String> = pods.iter().map(|(n, s)| format!("{n} {s}")).collect();

@@ -120,7 +120,7 @@ impl Normalizer<'_> {
     }
 
     fn pod_alias(&mut self, pod: &PodObs) -> String {
-        if let Some(alias) = self.pods.get(&pod.uid) {
+        if let Some(alias) = self.pods.get(&*pod.uid) {
             return alias.clone();
         }
         let base = match pod.owner.as_deref().and_then(|o| o.strip_prefix("ReplicaSet/")) {
@@ -130,12 +130,12 @@ impl Normalizer<'_> {
                 *n += 1;
                 format!("{deployment}-<hash>-<{n}>")
             }
-            None => pod.name.clone(),
+            None => pod.name.to_string(),
         };
         let n = self.incarnations.entry(base.clone()).or_default();
         *n += 1;
         let alias = if *n == 1 { base } else { format!("{base} (#{n})") };
-        self.pods.insert(pod.uid.clone(), alias.clone());
+        self.pods.insert(pod.uid.to_string(), alias.clone());
         alias
     }
 

@@ -173,10 +173,10 @@ impl Event {
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PodObs {
-    /// Pod name.
-    pub name: String,
+    /// Pod name (shared: a pod's every observation and the views that hold it name it once).
+    pub name: Arc<str>,
     /// UID: a recreated pod has the same name and a new UID.
-    pub uid: String,
+    pub uid: Arc<str>,
     /// Controlling owner as `Kind/name` (`StatefulSet/web`, `ReplicaSet/x-6b4f`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner: Option<String>,
@@ -573,7 +573,7 @@ impl Timeline {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct View {
     /// Pods by name.
-    pub pods: BTreeMap<String, Arc<PodObs>>,
+    pub pods: BTreeMap<Arc<str>, Arc<PodObs>>,
     /// Claims by name.
     pub claims: BTreeMap<String, ClaimObs>,
     /// Volumes by name.
@@ -599,7 +599,16 @@ impl View {
             }
         }
         match event {
-            Event::Pod { change, pod } => upsert(&mut self.pods, *change, &pod.name, pod),
+            Event::Pod { change, pod } => {
+                // The key shares the pod's name: a replay allocates no name.
+                if *change == Change::Deleted {
+                    self.pods.remove(&*pod.name);
+                } else if let Some(slot) = self.pods.get_mut(&*pod.name) {
+                    Arc::clone(pod).clone_into(slot);
+                } else {
+                    self.pods.insert(Arc::clone(&pod.name), Arc::clone(pod));
+                }
+            }
             Event::Claim { change, claim } => upsert(&mut self.claims, *change, &claim.name, claim),
             Event::Volume { change, volume } => upsert(&mut self.volumes, *change, &volume.name, volume),
             Event::Service { change, service } => upsert(&mut self.services, *change, &service.name, service),

@@ -212,12 +212,12 @@ pub fn baseline(
     let mut pods = Vec::new();
     for (_, pod) in view.set_pods(&name) {
         let (token_path, token) =
-            tokens.get(&pod.name).cloned().ok_or_else(|| format!("no token was written to {}", pod.name))?;
+            tokens.get(&*pod.name).cloned().ok_or_else(|| format!("no token was written to {}", pod.name))?;
         let claim_uids = pod.claims.values().filter_map(|c| Some((c.clone(), view.claims.get(c)?.uid.clone()))).collect();
         let volumes = pod.claims.values().filter_map(|c| Some((c.clone(), view.claims.get(c)?.volume.clone()?))).collect();
         pods.push(PodBaseline {
-            name: pod.name.clone(),
-            uid: pod.uid.clone(),
+            name: pod.name.to_string(),
+            uid: pod.uid.to_string(),
             claims: pod.claims.clone(),
             claim_uids,
             volumes,
@@ -347,7 +347,7 @@ pub fn judge(baseline: &Baseline, report: &mut ScenarioReport) {
     let view: View = timeline.view_at(first);
     let mut failures: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     for pod in &baseline.pods {
-        match view.pods.get(&pod.name) {
+        match view.pods.get(pod.name.as_str()) {
             Some(now) if now.running_and_ready() => {}
             Some(_) => {
                 failures.entry("upgrade-identity").or_default().push(format!("{} is back but not Running and Ready", pod.name))
@@ -356,7 +356,7 @@ pub fn judge(baseline: &Baseline, report: &mut ScenarioReport) {
                 failures.entry("upgrade-identity").or_default().push(format!("{} did not come back under its name", pod.name))
             }
         }
-        let Some(now) = view.pods.get(&pod.name) else { continue };
+        let Some(now) = view.pods.get(pod.name.as_str()) else { continue };
         for (volume, claim) in &pod.claims {
             if now.claims.get(volume) != Some(claim) {
                 failures.entry("upgrade-storage").or_default().push(format!("{} no longer mounts {claim} as {volume}", pod.name));

@@ -331,7 +331,7 @@ fn a_recorded_timeline_with_the_order_broken_fails_on_the_claim() {
     let (header, mut timeline) = record::read(&path, &std::fs::read_to_string(&path).expect("file")).expect("readable");
     // Move web-1's creation to just after web-0's: before web-0 was Ready.
     fn added(e: &sts_conformance::timeline::Entry, name: &str) -> bool {
-        matches!(&e.event, Event::Pod { change: sts_conformance::timeline::Change::Added, pod } if pod.name == name)
+        matches!(&e.event, Event::Pod { change: sts_conformance::timeline::Change::Added, pod } if &*pod.name == name)
     }
     let web0 = timeline.entries.iter().position(|e| added(e, "web-0")).expect("web-0 created");
     let web1 = timeline.entries.iter().position(|e| added(e, "web-1")).expect("web-1 created");

@@ -25,7 +25,7 @@ pub(super) fn deployment_contrast(window: &Window<'_>) -> Outcome {
     let mut seen_names: BTreeSet<String> = window.timeline.entries[..window.range.start]
         .iter()
         .filter_map(|e| match &e.event {
-            Event::Pod { pod, .. } if deployment_of(pod) == Some(deployment) => Some(pod.name.clone()),
+            Event::Pod { pod, .. } if deployment_of(pod) == Some(deployment) => Some(pod.name.to_string()),
             _ => None,
         })
         .collect();
@@ -37,10 +37,10 @@ pub(super) fn deployment_contrast(window: &Window<'_>) -> Outcome {
             return;
         }
         if *change == Change::Added && !view.pods.contains_key(&pod.name) {
-            if seen_names.contains(&pod.name) {
+            if seen_names.contains(&*pod.name) {
                 violations.push(format!("a replacement pod reused the name {} (#{})", pod.name, entry.seq));
             }
-            seen_names.insert(pod.name.clone());
+            seen_names.insert(pod.name.to_string());
         }
         if *change == Change::Deleted {
             replaced += 1;
@@ -84,7 +84,7 @@ pub(super) fn deployment_contrast(window: &Window<'_>) -> Outcome {
     }
     let ips: Vec<String> =
         services.iter().filter_map(|s| s.cluster_ip.as_ref().map(|ip| format!("{} at {ip}", s.name))).collect();
-    let names: Vec<&str> = pods.iter().map(|p| p.name.as_str()).collect();
+    let names: Vec<&str> = pods.iter().map(|p| p.name.as_ref()).collect();
     let recreated = if replaced > 0 { format!("; {replaced} deleted pod(s) came back under new names") } else { String::new() };
     Outcome::new(
         check,

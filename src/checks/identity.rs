@@ -50,7 +50,7 @@ pub(super) fn stable_identity(window: &Window<'_>) -> Outcome {
         }
     }
     for (_, pod) in &live {
-        if pod.hostname.as_deref() != Some(pod.name.as_str()) {
+        if pod.hostname.as_deref() != Some(pod.name.as_ref()) {
             violations.push((format!("{} has hostname {:?}, not its name", pod.name, pod.hostname), vec![]));
         }
         if let Some(service) = set.and_then(|s| s.service_name.as_deref())
@@ -58,7 +58,7 @@ pub(super) fn stable_identity(window: &Window<'_>) -> Outcome {
         {
             violations.push((format!("{} has subdomain {:?}, not the serviceName {service}", pod.name, pod.subdomain), vec![]));
         }
-        if pod.labels.get(POD_NAME_LABEL) != Some(&pod.name) {
+        if pod.labels.get(POD_NAME_LABEL).map(String::as_str) != Some(&*pod.name) {
             violations.push((format!("{} has label {POD_NAME_LABEL}={:?}", pod.name, pod.labels.get(POD_NAME_LABEL)), vec![]));
         }
     }
@@ -81,7 +81,7 @@ pub(super) fn stable_identity(window: &Window<'_>) -> Outcome {
         let evidence = violations.iter().flat_map(|(_, e)| e.iter().copied()).collect();
         return Outcome::new(check, Verdict::Fail, detail.clone(), evidence);
     }
-    let names: Vec<&str> = live.iter().map(|(_, p)| p.name.as_str()).collect();
+    let names: Vec<&str> = live.iter().map(|(_, p)| p.name.as_ref()).collect();
     let probes = if probed > 0 { format!("; `hostname` printed the pod name in {probed} pods") } else { String::new() };
     Outcome::new(
         check,
@@ -98,7 +98,7 @@ pub(super) fn secret_refs(window: &Window<'_>) -> Outcome {
     let after = window.view_after();
     let pods = after.set_pods(window.target);
     let refs: Vec<(&str, &String)> =
-        pods.values().flat_map(|p| p.secret_refs.iter().map(move |r| (p.name.as_str(), r))).collect();
+        pods.values().flat_map(|p| p.secret_refs.iter().map(move |r| (p.name.as_ref(), r))).collect();
     if refs.is_empty() {
         return Outcome::new(check, Verdict::NotApplicable, "the pods read no Secret", vec![]);
     }

@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 
 pub use network::expected_dns_answer;
 
-use crate::timeline::{Entry, Event, Timeline, View};
+use crate::timeline::{Change, Entry, Event, SetObs, Timeline, View};
 
 /// Every check the harness knows, by its name in scenarios and reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
@@ -256,10 +256,27 @@ impl<'a> Window<'a> {
         self.timeline.view_at(self.range.end)
     }
 
-    /// The policy of the target: from its last observed spec, else the default.
+    /// The target StatefulSet as last observed by the window's end — what
+    /// `view_after().sets` holds for it — found from the end without replaying every pod.
     #[must_use]
-    pub fn policy(&self, view: &View) -> Policy {
-        match view.sets.get(self.target) {
+    pub fn set_after(&self) -> Option<&'a SetObs> {
+        self.timeline.entries[..self.range.end.min(self.timeline.len())]
+            .iter()
+            .rev()
+            .find_map(|entry| match &entry.event {
+                Event::StatefulSet { change, set } if set.name == self.target => {
+                    Some((*change != Change::Deleted).then_some(&**set))
+                }
+                _ => None,
+            })
+            .flatten()
+    }
+
+    /// The policy of the target at the window's end: from its last observed spec, else the
+    /// default.
+    #[must_use]
+    pub fn policy(&self) -> Policy {
+        match self.set_after() {
             Some(set) if set.parallel() => Policy::Parallel,
             Some(_) => Policy::Ordered,
             None => self.default_policy,
@@ -397,7 +414,7 @@ pub(crate) mod fixture {
             let ordinal = name.rsplit('-').next().unwrap_or("0");
             let pod = PodObs {
                 name: name.into(),
-                uid: format!("{name}-uid{n}"),
+                uid: format!("{name}-uid{n}").into(),
                 owner: Some("StatefulSet/web".into()),
                 phase: "Pending".into(),
                 hostname: Some(name.into()),
@@ -498,6 +515,31 @@ pub(crate) mod fixture {
 #[cfg(test)]
 mod tests {
     use super::{fixture::History, *};
+
+    #[test]
+    fn the_set_after_a_window_is_the_one_its_view_holds() {
+        let mut h = History::new().set(2, "OrderedReady");
+        h.step(0);
+        h.bring_up(2);
+        h.update_set(|s| s.pod_management_policy = "Parallel".into());
+        let other = SetObs { name: "webby".into(), pod_management_policy: "OrderedReady".into(), ..Default::default() };
+        h.timeline.push(0, Event::StatefulSet { change: Change::Added, set: Box::new(other) });
+        let gone = h.set.clone().expect("set");
+        h.timeline.push(0, Event::StatefulSet { change: Change::Deleted, set: Box::new(gone) });
+        h.create("web-0");
+        h.set = Some(SetObs { name: "web".into(), replicas: 1, ..Default::default() });
+        h.update_set(|s| s.pod_management_policy = "OrderedReady".into());
+        let mut policies = Vec::new();
+        for end in 0..=h.timeline.len() {
+            let window = h.window(0..end);
+            assert_eq!(window.set_after(), window.view_after().sets.get("web"), "up to {end}");
+            policies.push(window.policy());
+        }
+        // Before the set is seen, after it turns Parallel, once deleted, once back.
+        assert_eq!(policies.first(), Some(&Policy::Ordered));
+        assert!(policies.contains(&Policy::Parallel));
+        assert_eq!(policies.last(), Some(&Policy::Ordered));
+    }
 
     #[test]
     fn names_round_trip() {

@@ -107,7 +107,7 @@ pub(super) fn headless_service(window: &Window<'_>) -> Outcome {
         .set_pods(window.target)
         .values()
         .filter(|p| p.subdomain.as_deref() != Some(service_name))
-        .map(|p| p.name.as_str())
+        .map(|p| p.name.as_ref())
         .collect();
     if !strays.is_empty() {
         return Outcome::new(
@@ -210,7 +210,7 @@ pub(super) fn pod_http(window: &Window<'_>) -> Outcome {
     let mut evidence = Vec::new();
     window.replay(|view, entry| {
         let Some(ProbeObs::Http { from, url, target, address, response }) = entry.event.probe() else { return };
-        let Some(pod) = view.pods.get(target).filter(|p| p.belongs_to(window.target)) else { return };
+        let Some(pod) = view.pods.get(target.as_str()).filter(|p| p.belongs_to(window.target)) else { return };
         asked.insert(target.clone());
         evidence.push(entry.seq);
         let problem = match response {
@@ -242,8 +242,8 @@ pub(super) fn pod_http(window: &Window<'_>) -> Outcome {
     let unasked: Vec<&str> = after
         .set_pods(window.target)
         .values()
-        .filter(|p| p.running_and_ready() && !asked.contains(&p.name))
-        .map(|p| p.name.as_str())
+        .filter(|p| p.running_and_ready() && !asked.contains(&*p.name))
+        .map(|p| p.name.as_ref())
         .collect();
     if !unasked.is_empty() {
         return Outcome::new(check, Verdict::Inconclusive, format!("not asked: {}", unasked.join(", ")), evidence);

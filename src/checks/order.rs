@@ -387,7 +387,7 @@ impl<'t> FirstMentions<'t> {
         if window.timeline.partial {
             for entry in &window.timeline.entries {
                 if let Event::Pod { change, pod } = &entry.event {
-                    first.entry(pod.name.as_str()).or_insert((entry.seq, *change == Change::Added));
+                    first.entry(pod.name.as_ref()).or_insert((entry.seq, *change == Change::Added));
                 }
             }
         }
@@ -420,7 +420,7 @@ impl Additions {
         let mut added: BTreeMap<String, Vec<usize>> = BTreeMap::new();
         for entry in window.entries() {
             if let Event::Pod { change: Change::Added, pod } = &entry.event {
-                added.entry(pod.name.clone()).or_default().push(entry.seq);
+                added.entry(pod.name.to_string()).or_default().push(entry.seq);
             }
         }
         Self(added)
@@ -577,7 +577,7 @@ impl<'t> PodEntries<'t> {
             let mut index: HashMap<&str, Vec<usize>> = HashMap::new();
             for entry in self.entries {
                 if let Event::Pod { pod, .. } = &entry.event {
-                    index.entry(pod.name.as_str()).or_default().push(entry.seq);
+                    index.entry(pod.name.as_ref()).or_default().push(entry.seq);
                 }
             }
             index
@@ -612,7 +612,7 @@ fn describe(pod: Option<&&PodObs>) -> String {
 pub(super) fn ordered_creation(window: &Window<'_>) -> Outcome {
     let pod_entries = PodEntries::of(window);
     let check = CheckName::OrderedCreation;
-    if window.policy(&window.view_after()) == Policy::Parallel {
+    if window.policy() == Policy::Parallel {
         return Outcome::new(check, Verdict::NotApplicable, "the set is Parallel: no creation order is promised", vec![]);
     }
     let mentions = FirstMentions::of(window);
@@ -692,13 +692,13 @@ fn update_candidate(view: &View, target: &str, k: u32, pod: &PodObs) -> Option<S
 pub(super) fn reverse_termination(window: &Window<'_>) -> Outcome {
     let pod_entries = PodEntries::of(window);
     let check = CheckName::ReverseTermination;
-    if window.policy(&window.view_after()) == Policy::Parallel {
+    if window.policy() == Policy::Parallel {
         return Outcome::new(check, Verdict::NotApplicable, "the set is Parallel: no termination order is promised", vec![]);
     }
     let mentions = FirstMentions::of(window);
     // Without the StatefulSet's spec (a transcript), a pod that terminates and comes back was
     // replaced, not scaled away: reverse-rollout judges those.
-    let additions = (!window.view_after().sets.contains_key(window.target)).then(|| Additions::of(window));
+    let additions = window.set_after().is_none().then(|| Additions::of(window));
     // Without the spec (a transcript), the pods that stay are those that never terminate here.
     let mut condemned = BTreeSet::new();
     window.replay(|view, entry| {
@@ -824,7 +824,7 @@ pub(super) fn reverse_termination(window: &Window<'_>) -> Outcome {
 /// from waiting. Each direction needs two or more pods.
 pub(super) fn parallel_burst(window: &Window<'_>) -> Outcome {
     let check = CheckName::ParallelBurst;
-    if window.policy(&window.view_after()) != Policy::Parallel {
+    if window.policy() != Policy::Parallel {
         return Outcome::new(check, Verdict::NotApplicable, "the set is not Parallel", vec![]);
     }
     let mut creations = Burst::default();
@@ -851,14 +851,14 @@ pub(super) fn parallel_burst(window: &Window<'_>) -> Outcome {
                     )
                 });
             } else if let Some((p, at)) =
-                k.checked_sub(1).and_then(|i| pods.get(&i)).and_then(|p| Some((p, *ready_after_wait.get(&p.uid)?)))
+                k.checked_sub(1).and_then(|i| pods.get(&i)).and_then(|p| Some((p, *ready_after_wait.get(&*p.uid)?)))
             {
                 creations.waited.push((
                     format!("{} was created (#{}) only after {} became Ready (#{at})", pod.name, entry.seq, p.name),
                     vec![at, entry.seq],
                 ));
             }
-            created_at.insert(pod.uid.clone(), entry.seq);
+            created_at.insert(pod.uid.to_string(), entry.seq);
         }
         if let Some((k, pod)) = begins_terminating(window, view, entry) {
             terminations.count += 1;
@@ -878,19 +878,19 @@ pub(super) fn parallel_burst(window: &Window<'_>) -> Outcome {
                     }
                 }
             }
-            terminating_at.insert(pod.uid.clone(), entry.seq);
+            terminating_at.insert(pod.uid.to_string(), entry.seq);
         }
         if let Event::Pod { change, pod } = &entry.event {
             let before = view.pods.get(&pod.name).filter(|old| old.uid == pod.uid);
-            if created_at.contains_key(&pod.uid) && pod.running_and_ready() && before.is_some_and(|old| !old.running_and_ready())
+            if created_at.contains_key(&*pod.uid) && pod.running_and_ready() && before.is_some_and(|old| !old.running_and_ready())
             {
-                ready_after_wait.entry(pod.uid.clone()).or_insert(entry.seq);
+                ready_after_wait.entry(pod.uid.to_string()).or_insert(entry.seq);
             }
             if *change == Change::Deleted
-                && terminating_at.get(&pod.uid).is_some_and(|at| *at < entry.seq)
+                && terminating_at.get(&*pod.uid).is_some_and(|at| *at < entry.seq)
                 && let Some(k) = pod.ordinal_in(window.target)
             {
-                gone_after_wait.insert(k, (pod.name.clone(), entry.seq));
+                gone_after_wait.insert(k, (pod.name.to_string(), entry.seq));
             }
         }
     });
@@ -1008,7 +1008,7 @@ pub(super) fn reverse_rollout(window: &Window<'_>) -> Outcome {
                 && !updated(successor, *j, &replaced)
                 && additions.as_ref().is_some_and(|a| !a.comes_back(&successor.name, entry.seq))
             {
-                assumed.insert(successor.name.clone());
+                assumed.insert(successor.name.to_string());
                 continue;
             }
             if !(successor.running_and_ready() && updated(successor, *j, &replaced)) {
@@ -1152,7 +1152,7 @@ pub(super) fn survivors_unchanged(window: &Window<'_>) -> Outcome {
     if let Some((detail, _)) = violations.first() {
         return Outcome::new(check, Verdict::Fail, detail.clone(), violations.iter().map(|(_, s)| *s).collect());
     }
-    let names: Vec<&str> = survivors.iter().map(|p| p.name.as_str()).collect();
+    let names: Vec<&str> = survivors.iter().map(|p| p.name.as_ref()).collect();
     Outcome::new(check, Verdict::Pass, format!("{} kept their UID, IP and restart count", names.join(", ")), vec![])
 }
 
@@ -1254,8 +1254,8 @@ mod tests {
                 let change = [Change::Added, Change::Modified, Change::Modified, Change::Deleted][next(4) as usize];
                 let ready = next(2) == 0;
                 let pod = PodObs {
-                    name: format!("web-{k}"),
-                    uid: format!("web-{k}"),
+                    name: format!("web-{k}").into(),
+                    uid: format!("web-{k}").into(),
                     phase: if ready || next(2) == 0 { "Running" } else { "Pending" }.into(),
                     ready,
                     ..PodObs::default()

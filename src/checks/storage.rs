@@ -55,7 +55,7 @@ pub(super) fn pvc_naming(window: &Window<'_>) -> Outcome {
     let mut names = Vec::new();
     for pod in pods.values().filter(|p| !p.terminating) {
         for claim in pod.claims.values() {
-            users.entry(claim.as_str()).or_default().push(pod.name.as_str());
+            users.entry(claim.as_str()).or_default().push(pod.name.as_ref());
         }
         for template in &templates {
             let expected = format!("{template}-{}", pod.name);

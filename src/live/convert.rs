@@ -34,8 +34,8 @@ pub fn pod(pod: &Pod) -> PodObs {
         status.init_container_statuses.iter().flatten().chain(status.container_statuses.iter().flatten()).collect();
     let waiting = statuses.iter().find_map(|c| c.state.as_ref()?.waiting.as_ref()?.reason.clone());
     PodObs {
-        name: name(meta),
-        uid: uid(meta),
+        name: name(meta).into(),
+        uid: uid(meta).into(),
         owner: owner(meta),
         phase: status.phase.clone().unwrap_or_else(|| "Pending".into()),
         ready,
@@ -171,7 +171,7 @@ mod tests {
     fn pods_keep_what_the_checks_need() {
         let pod: Pod = serde_json::from_str(POD).expect("pod JSON");
         let obs = super::pod(&pod);
-        assert_eq!(obs.name, "web-1");
+        assert_eq!(obs.name, "web-1".into());
         assert_eq!(obs.owner.as_deref(), Some("StatefulSet/web"));
         assert_eq!((obs.phase.as_str(), obs.ready, obs.terminating), ("Running", false, false));
         assert_eq!(obs.waiting.as_deref(), Some("CrashLoopBackOff"));

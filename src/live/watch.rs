@@ -349,7 +349,7 @@ mod tests {
                 view.apply(&event);
             }
         }
-        assert_eq!(view.pods["web-0"].uid, "u2");
+        assert_eq!(view.pods["web-0"].uid, "u2".into());
     }
 
     #[test]

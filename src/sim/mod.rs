@@ -259,8 +259,8 @@ impl SimCluster {
         obs.secret_refs = crate::scenario::secret_refs(&spec).into_iter().map(|(s, k)| format!("{s}/{k}")).collect();
         // The sim shortens grace periods: what matters is that termination takes time.
         let grace_ms = grace_seconds.map_or(delay::TERMINATION, |s| u64::try_from(s).unwrap_or(0).min(1) * delay::TERMINATION);
-        let name = obs.name.clone();
-        let uid = obs.uid.clone();
+        let name = obs.name.to_string();
+        let uid = obs.uid.to_string();
         self.pods.insert(name.clone(), SimPod { obs: obs.clone(), spec, grace_ms });
         self.emit(Event::Pod { change: Change::Added, pod: obs.into() });
         self.schedule(delay::SCHEDULE, Task::Kubelet(name, uid));
@@ -295,7 +295,7 @@ impl SimCluster {
         if pod.obs.terminating {
             return;
         }
-        let (uid, grace) = (pod.obs.uid.clone(), pod.grace_ms);
+        let (uid, grace) = (pod.obs.uid.to_string(), pod.grace_ms);
         self.update_pod(name, |p| {
             p.terminating = true;
             p.ready = false;
@@ -305,7 +305,7 @@ impl SimCluster {
 
     /// The kubelet's next move for a pod.
     fn kubelet(&mut self, name: &str, uid: &str) {
-        let Some(pod) = self.pods.get(name).filter(|p| p.obs.uid == uid && !p.obs.terminating).cloned() else { return };
+        let Some(pod) = self.pods.get(name).filter(|p| &*p.obs.uid == uid && !p.obs.terminating).cloned() else { return };
         let obs = &pod.obs;
         if obs.node.is_none() {
             let bound = obs.claims.values().all(|c| self.claims.get(c).is_some_and(|c| c.phase == "Bound"));
@@ -342,7 +342,7 @@ impl SimCluster {
     }
 
     fn remove_pod(&mut self, name: &str, uid: &str) {
-        let Some(pod) = self.pods.get(name).filter(|p| p.obs.uid == uid).cloned() else { return };
+        let Some(pod) = self.pods.get(name).filter(|p| p.obs.uid == uid.into()).cloned() else { return };
         self.pods.remove(name);
         self.files.remove(&format!("pod/{uid}"));
         self.emit(Event::Pod { change: Change::Deleted, pod: pod.obs.clone().into() });
@@ -454,7 +454,7 @@ impl SimCluster {
             .pods
             .values()
             .filter(|p| p.obs.claims.values().any(|c| c == name))
-            .map(|p| (p.obs.name.clone(), p.obs.uid.clone()))
+            .map(|p| (p.obs.name.to_string(), p.obs.uid.to_string()))
             .collect();
         for (pod, uid) in waiting {
             self.schedule(delay::SCHEDULE, Task::Kubelet(pod, uid));
@@ -472,8 +472,8 @@ impl SimCluster {
             let spec = d.template.spec.clone().unwrap_or_default();
             let grace = spec.termination_grace_period_seconds;
             let obs = PodObs {
-                name: pod_name,
-                uid: self.new_uid(),
+                name: pod_name.into(),
+                uid: self.new_uid().into(),
                 owner: Some(owner.clone()),
                 phase: "Pending".into(),
                 labels,
@@ -492,7 +492,7 @@ impl SimCluster {
             Task::BindClaim(claim) => self.bind_claim(&claim),
             Task::CollectSet(set) => {
                 let owned: Vec<String> =
-                    self.pods.values().filter(|p| p.obs.belongs_to(&set)).map(|p| p.obs.name.clone()).collect();
+                    self.pods.values().filter(|p| p.obs.belongs_to(&set)).map(|p| p.obs.name.to_string()).collect();
                 for pod in owned {
                     self.begin_pod_deletion(&pod);
                 }
@@ -629,7 +629,7 @@ impl SimCluster {
             let image = container.image.as_deref().unwrap_or("");
             let declared: Vec<u16> =
                 container.ports.iter().flatten().filter_map(|p| u16::try_from(p.container_port).ok()).collect();
-            let host = pod.obs.hostname.clone().unwrap_or_else(|| pod.obs.name.clone());
+            let host = pod.obs.hostname.clone().unwrap_or_else(|| pod.obs.name.to_string());
             if image.contains("nginx") && port == 80 {
                 let file = if path.ends_with('/') {
                     format!("/usr/share/nginx/html{path}index.html")
@@ -774,8 +774,8 @@ impl Cluster for SimCluster {
                 }
                 let spec = pod.spec.unwrap_or_default();
                 let obs = PodObs {
-                    name,
-                    uid: self.new_uid(),
+                    name: name.into(),
+                    uid: self.new_uid().into(),
                     phase: "Pending".into(),
                     labels: pod.metadata.labels.unwrap_or_default(),
                     ..PodObs::default()
@@ -837,7 +837,7 @@ impl Cluster for SimCluster {
             // A readiness probe of pod 0 fails for a while (legitimate); the fault is that the
             // controller goes on scaling.
             let first = format!("{set}-0");
-            if let Some(uid) = self.pods.get(&first).map(|p| p.obs.uid.clone()) {
+            if let Some(uid) = self.pods.get(&first).map(|p| p.obs.uid.to_string()) {
                 self.update_pod(&first, |p| p.ready = false);
                 self.schedule(5 * delay::READINESS, Task::Kubelet(first, uid));
             }
@@ -915,7 +915,7 @@ impl Cluster for SimCluster {
             ExecCommand::Hostname if self.has(Fault::HostnameIsNodeName) => {
                 Ok(target.obs.node.clone().unwrap_or_else(|| "sim-node-1".into()))
             }
-            ExecCommand::Hostname => Ok(target.obs.hostname.clone().unwrap_or_else(|| target.obs.name.clone())),
+            ExecCommand::Hostname => Ok(target.obs.hostname.clone().unwrap_or_else(|| target.obs.name.to_string())),
             ExecCommand::Write { path, content } => {
                 let key = self.storage_key(&target, path);
                 self.files.entry(key).or_default().insert(path.clone(), format!("{content}\n"));

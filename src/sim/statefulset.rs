@@ -241,7 +241,7 @@ impl SimCluster {
                     }
                     continue;
                 }
-                if monotonic && !pod.obs.running_and_ready() && first_unhealthy.as_deref() != Some(pod.obs.name.as_str()) {
+                if monotonic && !pod.obs.running_and_ready() && first_unhealthy.as_deref() != Some(pod.obs.name.as_ref()) {
                     blocked = true;
                     break;
                 }
@@ -354,8 +354,8 @@ impl SimCluster {
         let pod_spec = template.spec.clone().unwrap_or_default();
         let grace = pod_spec.termination_grace_period_seconds;
         let obs = PodObs {
-            name: pod_name.clone(),
-            uid: self.new_uid(),
+            name: pod_name.as_str().into(),
+            uid: self.new_uid().into(),
             owner: Some(format!("StatefulSet/{set_name}")),
             phase: "Pending".into(),
             hostname: Some(pod_name.clone()),

@@ -46,7 +46,7 @@ pub mod rules;
 pub mod session;
 
 use std::{
-    collections::{BTreeMap, BTreeSet, HashMap},
+    collections::{BTreeMap, BTreeSet},
     sync::Arc,
 };
 
@@ -236,7 +236,8 @@ impl Transcript {
     fn rows_by_family(&self) -> BTreeMap<Family, Vec<&SourcedRow>> {
         let clear: BTreeSet<(Option<&str>, &str)> =
             self.rows.iter().filter_map(|r| Some((r.row.namespace.as_deref(), family_of(&r.row.name)?))).collect();
-        let mut families: BTreeMap<Family, Vec<&SourcedRow>> = BTreeMap::new();
+        // Keyed by borrowed names (ordered as `Family` is): no name is copied per row.
+        let mut families: BTreeMap<(Option<&str>, &str), Vec<&SourcedRow>> = BTreeMap::new();
         for r in &self.rows {
             let base = family_of(&r.row.name).or_else(|| {
                 let (base, suffix) = r.row.name.rsplit_once('-')?;
@@ -244,11 +245,13 @@ impl Transcript {
                 (ordinal && clear.contains(&(r.row.namespace.as_deref(), base))).then_some(base)
             });
             if let Some(base) = base {
-                let family = Family { namespace: r.row.namespace.clone(), name: base.to_owned() };
-                families.entry(family).or_default().push(r);
+                families.entry((r.row.namespace.as_deref(), base)).or_default().push(r);
             }
         }
         families
+            .into_iter()
+            .map(|((namespace, name), rows)| (Family { namespace: namespace.map(str::to_owned), name: name.to_owned() }, rows))
+            .collect()
     }
 
     /// Every family with its histories, one timeline per session in which it appears.
@@ -321,6 +324,8 @@ fn age_went_back(previous: Option<Age>, now: Option<Age>) -> bool {
 }
 
 struct Incarnation {
+    /// Which incarnation of its name it is: 1 for the first.
+    number: u32,
     /// The pod as its latest line shows it (shared with that line's entry).
     pod: Arc<PodObs>,
     /// What the reading of the next line needs of the latest one.
@@ -354,8 +359,8 @@ struct Builder<'a> {
     /// line of each: built in the vector the timeline keeps, so it is never copied whole.
     entries: Vec<Entry>,
     lines: Vec<usize>,
-    current: HashMap<String, Incarnation>,
-    incarnations: HashMap<String, u32>,
+    /// The latest incarnation of each name, keyed by the name its pods share.
+    current: foldhash::HashMap<Arc<str>, Incarnation>,
 }
 
 impl<'a> Builder<'a> {
@@ -366,14 +371,14 @@ impl<'a> Builder<'a> {
             prelude_lines: Vec::new(),
             entries: Vec::new(),
             lines: Vec::new(),
-            current: HashMap::new(),
-            incarnations: HashMap::new(),
+            current: foldhash::HashMap::default(),
         }
     }
 
-    fn observe(row: &Row, uid: String, previous_phase: Option<&str>) -> PodObs {
+    /// The pod `row` shows; `name` and `uid` are shared with its other lines.
+    fn observe(row: &Row, name: Arc<str>, uid: Arc<str>, previous_phase: Option<&str>) -> PodObs {
         PodObs {
-            name: row.name.clone(),
+            name,
             uid,
             phase: phase_of(&row.status, previous_phase),
             ready: row.all_ready(),
@@ -400,18 +405,11 @@ impl<'a> Builder<'a> {
 
     /// Starts a new incarnation of `row.name` at this row (`reborn`: it replaces an earlier one).
     fn begin(&mut self, r: &SourcedRow, reborn: bool) {
-        let n = match self.incarnations.get_mut(&r.row.name) {
-            Some(n) => {
-                *n += 1;
-                *n
-            }
-            None => {
-                self.incarnations.insert(r.row.name.clone(), 1);
-                1
-            }
-        };
-        let uid = if n == 1 { r.row.name.clone() } else { format!("{}#{n}", r.row.name) };
-        let pod = Arc::new(Self::observe(&r.row, uid, None));
+        let earlier = self.current.get_key_value(r.row.name.as_str());
+        let n = earlier.map_or(1, |(_, inc)| inc.number + 1);
+        let name: Arc<str> = earlier.map_or_else(|| r.row.name.as_str().into(), |(name, _)| Arc::clone(name));
+        let uid = if n == 1 { Arc::clone(&name) } else { format!("{name}#{n}").into() };
+        let pod = Arc::new(Self::observe(&r.row, Arc::clone(&name), uid, None));
         let created = reborn || (starting(&r.row) && !r.listing);
         let deleted = r.row.event == Some(WatchEvent::Deleted);
         let entry = if created && !deleted {
@@ -429,13 +427,8 @@ impl<'a> Builder<'a> {
             // First seen after the listing in a state it changed to: before this line, unknown.
             self.push(Change::Modified, Arc::clone(&pod), r.line)
         };
-        let incarnation = Incarnation { pod, last: LastLine::of(&r.row), last_entry: entry, gone: deleted };
-        match self.current.get_mut(&r.row.name) {
-            Some(slot) => *slot = incarnation,
-            None => {
-                self.current.insert(r.row.name.clone(), incarnation);
-            }
-        }
+        let incarnation = Incarnation { number: n, pod, last: LastLine::of(&r.row), last_entry: entry, gone: deleted };
+        self.current.insert(name, incarnation);
     }
 
     /// Makes the last line of `inc` its deletion, when it is one: without watch events, kubectl
@@ -470,7 +463,7 @@ impl<'a> Builder<'a> {
     }
 
     fn row(&mut self, r: &SourcedRow) {
-        let Some(inc) = self.current.get(&r.row.name) else {
+        let Some(inc) = self.current.get(r.row.name.as_str()) else {
             self.begin(r, false);
             return;
         };
@@ -483,11 +476,11 @@ impl<'a> Builder<'a> {
             self.begin(r, true);
             return;
         }
-        let pod = Arc::new(Self::observe(&r.row, inc.pod.uid.clone(), Some(&inc.pod.phase)));
+        let pod = Arc::new(Self::observe(&r.row, Arc::clone(&inc.pod.name), Arc::clone(&inc.pod.uid), Some(&inc.pod.phase)));
         let deleted = r.row.event == Some(WatchEvent::Deleted);
         let entry = self.push(if deleted { Change::Deleted } else { Change::Modified }, Arc::clone(&pod), r.line);
-        if let Some(inc) = self.current.get_mut(&r.row.name) {
-            *inc = Incarnation { pod, last: LastLine::of(&r.row), last_entry: entry, gone: deleted };
+        if let Some(inc) = self.current.get_mut(r.row.name.as_str()) {
+            *inc = Incarnation { number: inc.number, pod, last: LastLine::of(&r.row), last_entry: entry, gone: deleted };
         }
     }
 

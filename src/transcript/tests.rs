@@ -8,7 +8,7 @@ fn changes(history: &FamilyHistory) -> Vec<(usize, Change, String, bool)> {
         .iter()
         .zip(&history.lines)
         .filter_map(|(e, line)| match &e.event {
-            Event::Pod { change, pod } => Some((*line, *change, pod.uid.clone(), pod.terminating)),
+            Event::Pod { change, pod } => Some((*line, *change, pod.uid.to_string(), pod.terminating)),
             _ => None,
         })
         .collect()
