@@ -379,11 +379,11 @@ enum Known<'v> {
 }
 
 /// The first entry of each pod name, and whether it shows the pod being created.
-struct FirstMentions<'t>(BTreeMap<&'t str, (usize, bool)>);
+struct FirstMentions<'t>(foldhash::HashMap<&'t str, (usize, bool)>);
 
 impl<'t> FirstMentions<'t> {
     fn of(window: &Window<'t>) -> Self {
-        let mut first = BTreeMap::new();
+        let mut first = foldhash::HashMap::default();
         if window.timeline.partial {
             for entry in &window.timeline.entries {
                 if let Event::Pod { change, pod } = &entry.event {

@@ -56,9 +56,9 @@ use crate::timeline::{Change, Entry, Event, PodObs, Timeline, ordinal_of};
 
 /// A parsed transcript: its pod rows, grouped in sessions, and the lines that were not rows.
 #[derive(Debug, Clone, Default)]
-pub struct Transcript {
+pub struct Transcript<'t> {
     /// Pod rows in order.
-    pub rows: Vec<SourcedRow>,
+    pub rows: Vec<SourcedRow<'t>>,
     /// Sessions in order.
     pub sessions: Vec<Session>,
     /// 1-based numbers of the lines that were neither pod rows nor pod-table headers.
@@ -67,7 +67,7 @@ pub struct Transcript {
 
 /// A pod row with where it came from.
 #[derive(Debug, Clone, PartialEq)]
-pub struct SourcedRow {
+pub struct SourcedRow<'t> {
     /// 1-based line number.
     pub line: usize,
     /// Index of its session in [`Transcript::sessions`].
@@ -75,7 +75,7 @@ pub struct SourcedRow {
     /// Whether the row belongs to the session's initial listing.
     pub listing: bool,
     /// The row.
-    pub row: Row,
+    pub row: Row<'t>,
 }
 
 /// One uninterrupted stretch of watch output.
@@ -130,7 +130,7 @@ enum Table {
 
 /// Parses a transcript. Never fails: what is not a pod row is listed in `skipped`.
 #[must_use]
-pub fn parse(text: &str) -> Transcript {
+pub fn parse(text: &str) -> Transcript<'_> {
     let mut transcript = Transcript::default();
     // At most a row a line: reserved once (pages never written are never resident), so a long
     // transcript is not copied each time the rows outgrow their vector.
@@ -138,10 +138,10 @@ pub fn parse(text: &str) -> Transcript {
     let mut table = Table::None;
     // Whether something other than a pod row came since the last row (true at the start).
     let mut interrupted = true;
-    let mut seen: BTreeSet<(Option<String>, String)> = BTreeSet::new();
+    let mut seen: BTreeSet<(Option<&str>, &str)> = BTreeSet::new();
     let mut listing = true;
     // The row before, in this session: the listing is in key order.
-    let mut previous: Option<(Option<String>, String)> = None;
+    let mut previous: Option<(Option<&str>, &str)> = None;
     let default = default_columns();
     // kubectl said `No resources found` just before: the watch listed nothing, so its first
     // rows are events.
@@ -183,7 +183,7 @@ pub fn parse(text: &str) -> Transcript {
                 // Once a session's listing has ended it stays ended: only a listing needs the
                 // keys it has seen.
                 if listing {
-                    let key = (row.namespace.clone(), row.name.clone());
+                    let key = (row.namespace, row.name);
                     let out_of_order = previous.as_ref().is_some_and(|p| key < *p);
                     if out_of_order
                         || seen.contains(&key)
@@ -191,7 +191,7 @@ pub fn parse(text: &str) -> Transcript {
                     {
                         listing = false;
                     } else {
-                        seen.insert(key.clone());
+                        seen.insert(key);
                         previous = Some(key);
                     }
                 }
@@ -222,7 +222,7 @@ fn generated_suffix(suffix: &str) -> bool {
     suffix.len() == 5 && suffix.chars().all(|c| RANDOM_ALPHABET.contains(c))
 }
 
-impl Transcript {
+impl<'t> Transcript<'t> {
     /// The StatefulSet-like families, in name order: pods named `<name>-<ordinal>` (an ordinal
     /// without a leading zero). A name whose last part could be a 5-character random suffix
     /// that happens to be all digits (`my-deploy-6b7f9c-24567`) joins a family only when other
@@ -233,19 +233,19 @@ impl Transcript {
     }
 
     /// The rows of each family, in order.
-    fn rows_by_family(&self) -> BTreeMap<Family, Vec<&SourcedRow>> {
+    fn rows_by_family(&self) -> BTreeMap<Family, Vec<&SourcedRow<'t>>> {
         let clear: BTreeSet<(Option<&str>, &str)> =
-            self.rows.iter().filter_map(|r| Some((r.row.namespace.as_deref(), family_of(&r.row.name)?))).collect();
+            self.rows.iter().filter_map(|r| Some((r.row.namespace, family_of(r.row.name)?))).collect();
         // Keyed by borrowed names (ordered as `Family` is): no name is copied per row.
-        let mut families: BTreeMap<(Option<&str>, &str), Vec<&SourcedRow>> = BTreeMap::new();
+        let mut families: BTreeMap<(Option<&str>, &str), Vec<&SourcedRow<'t>>> = BTreeMap::new();
         for r in &self.rows {
-            let base = family_of(&r.row.name).or_else(|| {
+            let base = family_of(r.row.name).or_else(|| {
                 let (base, suffix) = r.row.name.rsplit_once('-')?;
-                let ordinal = !base.is_empty() && ordinal_of(&r.row.name, base).is_some() && generated_suffix(suffix);
-                (ordinal && clear.contains(&(r.row.namespace.as_deref(), base))).then_some(base)
+                let ordinal = !base.is_empty() && ordinal_of(r.row.name, base).is_some() && generated_suffix(suffix);
+                (ordinal && clear.contains(&(r.row.namespace, base))).then_some(base)
             });
             if let Some(base) = base {
-                families.entry((r.row.namespace.as_deref(), base)).or_default().push(r);
+                families.entry((r.row.namespace, base)).or_default().push(r);
             }
         }
         families
@@ -260,8 +260,8 @@ impl Transcript {
         self.rows_by_family().into_iter().map(|(family, rows)| (family, self.build(&rows))).collect()
     }
 
-    fn build(&self, rows: &[&SourcedRow]) -> Vec<FamilyHistory> {
-        let mut by_session: BTreeMap<usize, Vec<&SourcedRow>> = BTreeMap::new();
+    fn build(&self, rows: &[&SourcedRow<'t>]) -> Vec<FamilyHistory> {
+        let mut by_session: BTreeMap<usize, Vec<&SourcedRow<'t>>> = BTreeMap::new();
         for r in rows {
             by_session.entry(r.session).or_default().push(r);
         }
@@ -272,10 +272,10 @@ impl Transcript {
     /// not be one [`Transcript::families`] found (a name given by the user).
     #[must_use]
     pub fn histories(&self, family: &Family) -> Vec<FamilyHistory> {
-        let rows: Vec<&SourcedRow> = self
+        let rows: Vec<&SourcedRow<'t>> = self
             .rows
             .iter()
-            .filter(|r| r.row.namespace == family.namespace && ordinal_of(&r.row.name, &family.name).is_some())
+            .filter(|r| r.row.namespace == family.namespace.as_deref() && ordinal_of(r.row.name, &family.name).is_some())
             .collect();
         self.build(&rows)
     }
@@ -315,7 +315,7 @@ fn phase_of(status: &str, previous: Option<&str>) -> String {
 
 /// A row that shows a pod starting: nothing ready, no restart, not terminating, phase Pending.
 fn starting(row: &Row) -> bool {
-    row.ready == 0 && row.restarts == 0 && !row.terminating() && phase_of(&row.status, None) == "Pending"
+    row.ready == 0 && row.restarts == 0 && !row.terminating() && phase_of(row.status, None) == "Pending"
 }
 
 /// An AGE that is certainly smaller than the previous one: a new pod under the same name.
@@ -380,13 +380,13 @@ impl<'a> Builder<'a> {
         PodObs {
             name,
             uid,
-            phase: phase_of(&row.status, previous_phase),
+            phase: phase_of(row.status, previous_phase),
             ready: row.all_ready(),
             terminating: row.terminating(),
-            waiting: (!matches!(row.status.as_str(), "Running" | "Terminating" | "Completed")).then(|| row.status.clone()),
+            waiting: (!matches!(row.status, "Running" | "Terminating" | "Completed")).then(|| row.status.to_owned()),
             restarts: row.restarts,
-            ip: row.ip.clone(),
-            node: row.node.clone(),
+            ip: row.ip.map(str::to_owned),
+            node: row.node.map(str::to_owned),
             ..PodObs::default()
         }
     }
@@ -404,10 +404,10 @@ impl<'a> Builder<'a> {
     }
 
     /// Starts a new incarnation of `row.name` at this row (`reborn`: it replaces an earlier one).
-    fn begin(&mut self, r: &SourcedRow, reborn: bool) {
-        let earlier = self.current.get_key_value(r.row.name.as_str());
+    fn begin(&mut self, r: &SourcedRow<'_>, reborn: bool) {
+        let earlier = self.current.get_key_value(r.row.name);
         let n = earlier.map_or(1, |(_, inc)| inc.number + 1);
-        let name: Arc<str> = earlier.map_or_else(|| r.row.name.as_str().into(), |(name, _)| Arc::clone(name));
+        let name: Arc<str> = earlier.map_or_else(|| r.row.name.into(), |(name, _)| Arc::clone(name));
         let uid = if n == 1 { Arc::clone(&name) } else { format!("{name}#{n}").into() };
         let pod = Arc::new(Self::observe(&r.row, Arc::clone(&name), uid, None));
         let created = reborn || (starting(&r.row) && !r.listing);
@@ -462,8 +462,8 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn row(&mut self, r: &SourcedRow) {
-        let Some(inc) = self.current.get(r.row.name.as_str()) else {
+    fn row(&mut self, r: &SourcedRow<'_>) {
+        let Some(inc) = self.current.get(r.row.name) else {
             self.begin(r, false);
             return;
         };
@@ -472,19 +472,19 @@ impl<'a> Builder<'a> {
             || age_went_back(inc.last.age, r.row.age)
             || (r.row.event == Some(WatchEvent::Added) && !r.listing);
         if reborn {
-            self.end(&r.row.name, r.line);
+            self.end(r.row.name, r.line);
             self.begin(r, true);
             return;
         }
         let pod = Arc::new(Self::observe(&r.row, Arc::clone(&inc.pod.name), Arc::clone(&inc.pod.uid), Some(&inc.pod.phase)));
         let deleted = r.row.event == Some(WatchEvent::Deleted);
         let entry = self.push(if deleted { Change::Deleted } else { Change::Modified }, Arc::clone(&pod), r.line);
-        if let Some(inc) = self.current.get_mut(r.row.name.as_str()) {
+        if let Some(inc) = self.current.get_mut(r.row.name) {
             *inc = Incarnation { number: inc.number, pod, last: LastLine::of(&r.row), last_entry: entry, gone: deleted };
         }
     }
 
-    fn build(mut self, rows: &[&SourcedRow]) -> FamilyHistory {
+    fn build(mut self, rows: &[&SourcedRow<'_>]) -> FamilyHistory {
         self.entries.reserve(rows.len());
         self.lines.reserve(rows.len());
         for r in rows {

@@ -33,13 +33,13 @@ pub enum Column {
 
 /// What a line of a transcript is.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Line {
+pub enum Line<'t> {
     /// The header of a pod table, with its columns.
     PodHeader(Vec<Column>),
     /// The header of another table (services, claims, …): its rows are not pods.
     OtherHeader,
     /// A pod row.
-    Row(Row),
+    Row(Row<'t>),
     /// Anything else: prompts, prose, blank lines, rows that do not parse.
     Other,
 }
@@ -57,30 +57,30 @@ pub enum WatchEvent {
 
 /// One parsed pod row.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Row {
+pub struct Row<'t> {
     /// The EVENT column, when present.
     pub event: Option<WatchEvent>,
     /// The NAMESPACE column, when present.
-    pub namespace: Option<String>,
+    pub namespace: Option<&'t str>,
     /// Pod name (a `pod/` prefix removed).
-    pub name: String,
+    pub name: &'t str,
     /// Ready containers.
     pub ready: u32,
     /// All containers.
     pub containers: u32,
     /// STATUS as printed.
-    pub status: String,
+    pub status: &'t str,
     /// Container restarts.
     pub restarts: u32,
     /// AGE, or `None` for `<invalid>` (a clock skew between kubectl and the server).
     pub age: Option<Age>,
     /// IP, when `-o wide` printed one.
-    pub ip: Option<String>,
+    pub ip: Option<&'t str>,
     /// Node, when `-o wide` printed one.
-    pub node: Option<String>,
+    pub node: Option<&'t str>,
 }
 
-impl Row {
+impl Row<'_> {
     /// All containers ready (and there is at least one).
     #[must_use]
     pub fn all_ready(&self) -> bool {
@@ -159,7 +159,7 @@ pub fn default_columns() -> Vec<Column> {
 
 /// Classifies one line, given the columns of the pod table it may belong to.
 #[must_use]
-pub fn classify(text: &str, columns: Option<&[Column]>) -> Line {
+pub fn classify<'t>(text: &'t str, columns: Option<&[Column]>) -> Line<'t> {
     let tokens: Vec<&str> = text.split_whitespace().collect();
     if tokens.is_empty() {
         return Line::Other;
@@ -173,7 +173,7 @@ pub fn classify(text: &str, columns: Option<&[Column]>) -> Line {
     }
 }
 
-fn header(tokens: &[&str]) -> Option<Line> {
+fn header(tokens: &[&str]) -> Option<Line<'static>> {
     let is_header_word =
         |t: &&str| t.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || "-_()/.".contains(c)) && t.len() > 1;
     if !tokens.contains(&"NAME") || !tokens.iter().all(is_header_word) {
@@ -210,14 +210,14 @@ fn header(tokens: &[&str]) -> Option<Line> {
     }
 }
 
-fn row(tokens: &[&str], columns: &[Column]) -> Option<Row> {
+fn row<'t>(tokens: &[&'t str], columns: &[Column]) -> Option<Row<'t>> {
     let mut row = Row {
         event: None,
         namespace: None,
-        name: String::new(),
+        name: "",
         ready: 0,
         containers: 0,
-        status: String::new(),
+        status: "",
         restarts: 0,
         age: None,
         ip: None,
@@ -239,13 +239,13 @@ fn row(tokens: &[&str], columns: &[Column]) -> Option<Row> {
                     _ => return None,
                 });
             }
-            Column::Namespace => row.namespace = Some(token.to_owned()),
+            Column::Namespace => row.namespace = Some(token),
             Column::Name => {
                 let name = token.strip_prefix("pod/").unwrap_or(token);
                 if !is_object_name(name) {
                     return None;
                 }
-                name.clone_into(&mut row.name);
+                row.name = name;
             }
             Column::Ready => {
                 let (ready, all) = token.split_once('/')?;
@@ -259,7 +259,7 @@ fn row(tokens: &[&str], columns: &[Column]) -> Option<Row> {
                 if !token.chars().all(|c| c.is_ascii_alphanumeric() || ":/-_".contains(c)) {
                     return None;
                 }
-                token.clone_into(&mut row.status);
+                row.status = token;
             }
             Column::Restarts => {
                 row.restarts = token.parse().ok()?;
@@ -276,8 +276,8 @@ fn row(tokens: &[&str], columns: &[Column]) -> Option<Row> {
                 row.age = parse_age(token).ok()?;
                 seen_age = true;
             }
-            Column::Ip => row.ip = (token != "<none>").then(|| token.to_owned()),
-            Column::Node => row.node = (token != "<none>").then(|| token.to_owned()),
+            Column::Ip => row.ip = (token != "<none>").then_some(token),
+            Column::Node => row.node = (token != "<none>").then_some(token),
             Column::Other(_) => {}
         }
     }
@@ -373,11 +373,11 @@ mod tests {
             panic!("not a row")
         };
         assert_eq!(row.event, Some(WatchEvent::Modified));
-        assert_eq!(row.namespace.as_deref(), Some("prod"));
-        assert_eq!((row.name.as_str(), row.ready, row.containers, row.status.as_str()), ("db-2", 0, 2, "Init:0/2"));
+        assert_eq!(row.namespace, Some("prod"));
+        assert_eq!((row.name, row.ready, row.containers, row.status), ("db-2", 0, 2, "Init:0/2"));
         assert_eq!(row.restarts, 3);
         assert_eq!(row.age, Some(Age { lo: 379, hi: 380 }));
-        assert_eq!((row.ip.as_deref(), row.node.as_deref()), (Some("10.1.2.3"), Some("node-a")));
+        assert_eq!((row.ip, row.node), (Some("10.1.2.3"), Some("node-a")));
     }
 
     #[rstest]

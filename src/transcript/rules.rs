@@ -99,7 +99,7 @@ pub struct Session<'a> {
     /// that a split of the name allows): indexes into `facts.claims`.
     claims_by_set: BTreeMap<&'a str, Vec<usize>>,
     /// Pod rows and hostname outputs by the name before their ordinal.
-    rows_by_set: BTreeMap<&'a str, Vec<&'a SourcedRow>>,
+    rows_by_set: BTreeMap<&'a str, Vec<&'a SourcedRow<'a>>>,
     hostnames_by_set: BTreeMap<&'a str, Vec<usize>>,
 }
 
@@ -117,7 +117,7 @@ impl Session<'_> {
 }
 
 /// The row nearest to `line` among `rows` (in line order).
-fn nearest<'r>(rows: &[&'r SourcedRow], line: usize) -> Option<&'r SourcedRow> {
+fn nearest<'r>(rows: &[&'r SourcedRow<'r>], line: usize) -> Option<&'r SourcedRow<'r>> {
     let at = rows.partition_point(|r| r.line < line);
     let before = at.checked_sub(1).map(|i| rows[i]);
     let after = rows.get(at).copied();
@@ -136,13 +136,13 @@ fn base_of(name: &str) -> Option<&str> {
 impl<'a> Session<'a> {
     /// Prepares `text`, parsed as `transcript` and `facts`.
     #[must_use]
-    pub fn new(transcript: &'a Transcript, facts: &'a Facts, text: &'a str) -> Self {
+    pub fn new(transcript: &'a Transcript<'a>, facts: &'a Facts, text: &'a str) -> Self {
         let mut seen = BTreeSet::new();
         let generated = transcript
             .rows
             .iter()
-            .filter(|r| replica_set_pod(&r.row.name).is_some() && seen.insert(r.row.name.as_str()))
-            .map(|r| (r.row.name.as_str(), r.line))
+            .filter(|r| replica_set_pod(r.row.name).is_some() && seen.insert(r.row.name))
+            .map(|r| (r.row.name, r.line))
             .collect();
         let mut lookups: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
         let queries =
@@ -171,9 +171,9 @@ impl<'a> Session<'a> {
                 dns_by_set.entry(base).or_default().push(i);
             }
         }
-        let mut rows_by_set: BTreeMap<&str, Vec<&SourcedRow>> = BTreeMap::new();
+        let mut rows_by_set: BTreeMap<&str, Vec<&SourcedRow<'_>>> = BTreeMap::new();
         for r in &transcript.rows {
-            if let Some(base) = base_of(&r.row.name) {
+            if let Some(base) = base_of(r.row.name) {
                 rows_by_set.entry(base).or_default().push(r);
             }
         }
@@ -250,12 +250,12 @@ struct Context<'a> {
     set: &'a str,
     /// The only set of the session: services not tied to any set are its.
     only_set: bool,
-    pods: Vec<&'a SourcedRow>,
-    /// The set's pod rows by pod name.
-    by_pod: BTreeMap<&'a str, Vec<&'a SourcedRow>>,
+    pods: Vec<&'a SourcedRow<'a>>,
+    /// The set's pod rows by pod name, indexed when first asked for.
+    by_pod: std::cell::OnceCell<foldhash::HashMap<&'a str, Vec<&'a SourcedRow<'a>>>>,
     /// The set's pod rows that show an IP (`-o wide`), all and by pod name.
-    with_ip: Vec<&'a SourcedRow>,
-    by_pod_ip: BTreeMap<&'a str, Vec<&'a SourcedRow>>,
+    with_ip: Vec<&'a SourcedRow<'a>>,
+    by_pod_ip: BTreeMap<&'a str, Vec<&'a SourcedRow<'a>>>,
     facts: &'a Facts,
     session: &'a Session<'a>,
     /// The set's claims: (template, pod, row).
@@ -275,18 +275,15 @@ fn is_mutating(words: &[&str]) -> bool {
 impl<'a> Context<'a> {
     fn new(set: &'a str, only_set: bool, session: &'a Session<'a>) -> Self {
         let facts = session.facts;
-        let pods: Vec<&SourcedRow> = session
+        let pods: Vec<&SourcedRow<'_>> = session
             .rows_by_set
             .get(set)
             .into_iter()
             .flatten()
             .copied()
-            .filter(|r| ordinal_of(&r.row.name, set).is_some())
+            .filter(|r| ordinal_of(r.row.name, set).is_some())
             .collect();
-        let mut by_pod: BTreeMap<&str, Vec<&SourcedRow>> = BTreeMap::new();
-        for r in &pods {
-            by_pod.entry(r.row.name.as_str()).or_default().push(r);
-        }
+        let by_pod = std::cell::OnceCell::new();
         let mut claims = Vec::new();
         let marker = format!("-{set}-");
         for row in session.claims_by_set.get(set).into_iter().flatten().map(|i| &facts.claims[*i]) {
@@ -304,10 +301,10 @@ impl<'a> Context<'a> {
         }
         let templates = claims.iter().map(|(t, ..)| t.clone()).collect();
         let removals = Self::find_removals(set, facts, &session.scaling);
-        let with_ip: Vec<&SourcedRow> = pods.iter().copied().filter(|r| r.row.ip.is_some()).collect();
-        let mut by_pod_ip: BTreeMap<&str, Vec<&SourcedRow>> = BTreeMap::new();
+        let with_ip: Vec<&SourcedRow<'_>> = pods.iter().copied().filter(|r| r.row.ip.is_some()).collect();
+        let mut by_pod_ip: BTreeMap<&str, Vec<&SourcedRow<'_>>> = BTreeMap::new();
         for r in &with_ip {
-            by_pod_ip.entry(r.row.name.as_str()).or_default().push(r);
+            by_pod_ip.entry(r.row.name).or_default().push(r);
         }
         Self { set, only_set, pods, by_pod, with_ip, by_pod_ip, facts, session, claims, templates, removals }
     }
@@ -497,7 +494,14 @@ impl<'a> Context<'a> {
     /// The IP `-o wide` printed for `pod` nearest to `line`, when nothing between suggests the
     /// pod was replaced.
     fn pod_ip_near(&self, pod: &str, line: usize) -> Result<(String, usize), String> {
-        let rows: &[&SourcedRow] = self.by_pod.get(pod).map_or(&[], Vec::as_slice);
+        let by_pod = self.by_pod.get_or_init(|| {
+            let mut index: foldhash::HashMap<&str, Vec<&SourcedRow<'_>>> = foldhash::HashMap::default();
+            for r in &self.pods {
+                index.entry(r.row.name).or_default().push(r);
+            }
+            index
+        });
+        let rows: &[&SourcedRow<'_>] = by_pod.get(pod).map_or(&[], Vec::as_slice);
         let with_ip = self.by_pod_ip.get(pod).map_or(&[][..], Vec::as_slice);
         let Some(nearest) = nearest(with_ip, line) else {
             return Err(format!("the session never prints {pod}'s IP (-o wide)"));
@@ -513,7 +517,7 @@ impl<'a> Context<'a> {
         if replaced {
             return Err(format!("{pod} may have been replaced between the lookup and its IP (line {})", nearest.line));
         }
-        Ok((nearest.row.ip.clone().unwrap_or_default(), nearest.line))
+        Ok((nearest.row.ip.unwrap_or_default().to_owned(), nearest.line))
     }
 
     /// The IPs of the set's Running and Ready pods in the wide listing nearest to `line`.
@@ -525,18 +529,21 @@ impl<'a> Context<'a> {
         let bound = nearest.line.max(line);
         // Rows are in line order, so a session's rows are one run.
         let start = self.pods.partition_point(|r| r.session < session);
-        let mut last: BTreeMap<&str, &SourcedRow> = BTreeMap::new();
+        let mut last: BTreeMap<&str, &SourcedRow<'_>> = BTreeMap::new();
         for r in self.pods[start..].iter().take_while(|r| r.session == session && r.line <= bound) {
-            last.insert(r.row.name.as_str(), r);
+            last.insert(r.row.name, r);
         }
-        last.values().filter(|r| r.row.all_ready() && r.row.status == "Running").filter_map(|r| r.row.ip.clone()).collect()
+        last.values()
+            .filter(|r| r.row.all_ready() && r.row.status == "Running")
+            .filter_map(|r| r.row.ip.map(str::to_owned))
+            .collect()
     }
 
     /// The set's pods in each listing (a snapshot), by session: ordinal → row.
-    fn listings(&self) -> Vec<BTreeMap<u32, &'a SourcedRow>> {
-        let mut by_session: BTreeMap<usize, BTreeMap<u32, &SourcedRow>> = BTreeMap::new();
+    fn listings(&self) -> Vec<BTreeMap<u32, &'a SourcedRow<'a>>> {
+        let mut by_session: BTreeMap<usize, BTreeMap<u32, &SourcedRow<'_>>> = BTreeMap::new();
         for r in self.pods.iter().filter(|r| r.listing && !r.row.terminating()) {
-            if let Some(k) = ordinal_of(&r.row.name, self.set) {
+            if let Some(k) = ordinal_of(r.row.name, self.set) {
                 by_session.entry(r.session).or_default().insert(k, r);
             }
         }
@@ -576,9 +583,9 @@ impl<'a> Context<'a> {
             if ordinals.len() < 2 || ordinals.iter().enumerate().any(|(i, k)| *k != i as u32) {
                 continue;
             }
-            let rows: Vec<&&SourcedRow> = listing.values().collect();
+            let rows: Vec<&&SourcedRow<'_>> = listing.values().collect();
             let aged = rows.windows(2).all(|w| matches!((w[0].row.age, w[1].row.age), (Some(a), Some(b)) if a.lo >= b.hi));
-            let names: Vec<&str> = rows.iter().map(|r| r.row.name.as_str()).collect();
+            let names: Vec<&str> = rows.iter().map(|r| r.row.name).collect();
             let first = rows[0].line;
             let last = rows[rows.len() - 1].line;
             lines.extend([first, last]);
@@ -723,9 +730,9 @@ impl<'a> Context<'a> {
     fn pod_with_ip_near(&self, ip: &str, line: usize) -> Option<(String, Option<usize>)> {
         self.pods
             .iter()
-            .filter(|r| r.row.ip.as_deref() == Some(ip))
+            .filter(|r| r.row.ip == Some(ip))
             .min_by_key(|r| r.line.abs_diff(line))
-            .map(|r| (r.row.name.clone(), Some(r.line)))
+            .map(|r| (r.row.name.to_owned(), Some(r.line)))
     }
 
     /// Pods with generated names beside the set's ordinal names. Confirms; never fails.
@@ -775,7 +782,7 @@ impl<'a> Context<'a> {
         // Every existing pod has its claims in a full listing.
         let tables: BTreeSet<usize> = self.claims.iter().map(|(.., c)| c.table).collect();
         // The set's pods as last shown before each table, swept in line order.
-        let mut last: BTreeMap<&str, &SourcedRow> = BTreeMap::new();
+        let mut last: BTreeMap<&str, &SourcedRow<'_>> = BTreeMap::new();
         let mut next = 0;
         for table in tables {
             let Some(command_line) = self.full_listing(table) else { continue };
@@ -783,7 +790,7 @@ impl<'a> Context<'a> {
             let table_line = rows.first().map_or(command_line, |c| c.line);
             let listed: BTreeSet<&str> = rows.iter().map(|c| c.name.as_str()).collect();
             while next < self.pods.len() && self.pods[next].line < table_line {
-                last.insert(self.pods[next].row.name.as_str(), self.pods[next]);
+                last.insert(self.pods[next].row.name, self.pods[next]);
                 next += 1;
             }
             for (pod, row) in last.iter().filter(|(_, r)| !r.row.terminating()) {
@@ -889,7 +896,7 @@ impl<'a> Context<'a> {
         for (at, replicas) in self.removals() {
             let case = match replicas {
                 Some(n) => {
-                    let before = self.pods.iter().filter(|r| r.line < at).filter_map(|r| ordinal_of(&r.row.name, self.set)).max();
+                    let before = self.pods.iter().filter(|r| r.line < at).filter_map(|r| ordinal_of(r.row.name, self.set)).max();
                     if before.is_none_or(|h| h < n) {
                         continue;
                     }
