@@ -142,8 +142,13 @@ pub fn checks_for(options: &Options) -> Result<Vec<CheckName>, AnalyzeError> {
 /// When a requested check cannot be judged from a transcript, or the text holds no pod row.
 pub fn transcript(text: &str, options: &Options) -> Result<Report, AnalyzeError> {
     let checks = checks_for(options)?;
-    let parsed = crate::transcript::parse(text);
-    let facts = session::parse(text);
+    // The pod rows and the rest of the session are read from the same text independently:
+    // on two threads, so a long transcript costs the longer of the two, not their sum.
+    let (parsed, facts) = std::thread::scope(|scope| {
+        let facts = scope.spawn(|| session::parse(text));
+        let parsed = crate::transcript::parse(text);
+        (parsed, facts.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+    });
     if parsed.rows.is_empty() && facts.is_empty() {
         return Err(AnalyzeError::NoRows(text.lines().count()));
     }

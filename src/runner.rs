@@ -967,7 +967,7 @@ mod tests {
             pod: Arc::new(PodObs {
                 name: name.into(),
                 uid: name.into(),
-                phase: phase.into(),
+                phase: crate::timeline::pod_phase(phase),
                 ready,
                 waiting: waiting.map(Into::into),
                 ..PodObs::default()

@@ -324,7 +324,7 @@ mod tests {
             pod: Arc::new(PodObs {
                 name: name.into(),
                 uid: uid.into(),
-                phase: phase.into(),
+                phase: crate::timeline::pod_phase(phase),
                 ready,
                 ip: ip.map(Into::into),
                 labels: [(REVISION_LABEL.to_owned(), "web-6c28688f4b".to_owned())].into(),

@@ -169,6 +169,19 @@ impl Event {
     }
 }
 
+/// A pod phase as [`PodObs::phase`] keeps it: the phases the API defines are not copied.
+#[must_use]
+pub fn pod_phase(phase: &str) -> std::borrow::Cow<'static, str> {
+    match phase {
+        "Pending" => "Pending".into(),
+        "Running" => "Running".into(),
+        "Succeeded" => "Succeeded".into(),
+        "Failed" => "Failed".into(),
+        "Unknown" => "Unknown".into(),
+        other => other.to_owned().into(),
+    }
+}
+
 /// The facts about a pod that the checks use.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -180,8 +193,9 @@ pub struct PodObs {
     /// Controlling owner as `Kind/name` (`StatefulSet/web`, `ReplicaSet/x-6b4f`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner: Option<String>,
-    /// `status.phase`: Pending, Running, Succeeded, Failed, Unknown.
-    pub phase: String,
+    /// `status.phase`: Pending, Running, Succeeded, Failed, Unknown (a name the API defines
+    /// is not copied for every observation).
+    pub phase: std::borrow::Cow<'static, str>,
     /// Condition Ready is True.
     pub ready: bool,
     /// `metadata.deletionTimestamp` is set: the pod is terminating.
@@ -628,6 +642,16 @@ impl View {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_phases_the_api_defines_are_not_copied() {
+        for phase in ["Pending", "Running", "Succeeded", "Failed", "Unknown"] {
+            assert!(matches!(pod_phase(phase), std::borrow::Cow::Borrowed(p) if p == phase));
+        }
+        assert!(matches!(pod_phase("Evicting"), std::borrow::Cow::Owned(p) if p == "Evicting"));
+        let pod: PodObs = serde_json::from_str(r#"{"name":"web-0","uid":"u","phase":"Running","ready":true}"#).expect("pod");
+        assert_eq!(pod.phase, "Running");
+    }
 
     #[test]
     fn the_first_missing_or_failing_ordinal() {

@@ -37,7 +37,7 @@ pub fn pod(pod: &Pod) -> PodObs {
         name: name(meta).into(),
         uid: uid(meta).into(),
         owner: owner(meta),
-        phase: status.phase.clone().unwrap_or_else(|| "Pending".into()),
+        phase: crate::timeline::pod_phase(status.phase.as_deref().unwrap_or("Pending")),
         ready,
         terminating: meta.deletion_timestamp.is_some(),
         waiting,
@@ -173,7 +173,7 @@ mod tests {
         let obs = super::pod(&pod);
         assert_eq!(obs.name, "web-1".into());
         assert_eq!(obs.owner.as_deref(), Some("StatefulSet/web"));
-        assert_eq!((obs.phase.as_str(), obs.ready, obs.terminating), ("Running", false, false));
+        assert_eq!((&*obs.phase, obs.ready, obs.terminating), ("Running", false, false));
         assert_eq!(obs.waiting.as_deref(), Some("CrashLoopBackOff"));
         assert_eq!(obs.revision(), Some("web-6c28688f4b"));
         assert_eq!(obs.claims.get("www").map(String::as_str), Some("www-web-1"));

@@ -46,13 +46,14 @@ pub mod rules;
 pub mod session;
 
 use std::{
+    borrow::Cow,
     collections::{BTreeMap, BTreeSet},
     sync::Arc,
 };
 
 pub use parse::{Age, Column, Line, Row, WatchEvent, default_columns, parse_age};
 
-use crate::timeline::{Change, Entry, Event, PodObs, Timeline, ordinal_of};
+use crate::timeline::{Change, Entry, Event, PodObs, Timeline, ordinal_of, pod_phase};
 
 /// A parsed transcript: its pod rows, grouped in sessions, and the lines that were not rows.
 #[derive(Debug, Clone, Default)]
@@ -291,10 +292,10 @@ fn family_of(name: &str) -> Option<&str> {
 }
 
 /// The phase kubectl's STATUS implies (`previous` for `Terminating`, which hides it).
-fn phase_of(status: &str, previous: Option<&str>) -> String {
+fn phase_of(status: &str, previous: Option<&str>) -> Cow<'static, str> {
     let phase = match status {
         "Running" | "CrashLoopBackOff" | "NotReady" => "Running",
-        "Terminating" => previous.unwrap_or("Running"),
+        "Terminating" => return previous.map_or("Running".into(), pod_phase),
         "Completed" | "Succeeded" => "Succeeded",
         "Error" | "Failed" | "OOMKilled" | "Evicted" | "ContainerStatusUnknown" | "StartError" => "Failed",
         "Pending"
@@ -310,7 +311,7 @@ fn phase_of(status: &str, previous: Option<&str>) -> String {
         s if s.starts_with("Init:") => "Pending",
         _ => "Unknown",
     };
-    phase.to_owned()
+    phase.into()
 }
 
 /// A row that shows a pod starting: nothing ready, no restart, not terminating, phase Pending.

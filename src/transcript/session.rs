@@ -206,18 +206,20 @@ const PROGRAMS: [&str; 8] = ["kubectl", "nslookup", "hostname", "for", "cat", "k
 /// The command on `text`, when it is a command line.
 fn command(text: &str) -> Option<String> {
     let trimmed = text.trim();
-    // The prompt ends at the last `$ `, `# ` or `> ` before a known program.
-    let mut candidates = vec![trimmed];
-    for marker in ["$ ", "# ", "> "] {
+    // The prompt ends at the last `$ `, `# ` or `> ` before a known program: the candidates
+    // are the line and what follows each marker, walked without collecting them.
+    let after = |marker: &'static str| {
         let mut rest = trimmed;
-        while let Some(at) = rest.find(marker) {
+        std::iter::from_fn(move || {
+            let at = rest.find(marker)?;
             rest = &rest[at + marker.len()..];
-            candidates.push(rest);
-        }
-    }
-    candidates.into_iter().find_map(|c| {
-        let first = c.split_whitespace().next()?;
-        (PROGRAMS.contains(&first) && c.split_whitespace().nth(1).is_some() || first == "hostname" && c.trim() == "hostname")
+            Some(rest)
+        })
+    };
+    std::iter::once(trimmed).chain(after("$ ")).chain(after("# ")).chain(after("> ")).find_map(|c| {
+        let mut words = c.split_whitespace();
+        let first = words.next()?;
+        (PROGRAMS.contains(&first) && words.next().is_some() || first == "hostname" && c.trim() == "hostname")
             .then(|| c.trim().to_owned())
     })
 }
@@ -285,9 +287,12 @@ pub fn parse(text: &str) -> Facts {
     // The nslookup answer being read: server block or answer.
     let mut dns = DnsState::default();
     let mut describing: Option<ClaimDescription> = None;
+    // One buffer for every line's words.
+    let mut tokens: Vec<&str> = Vec::new();
     for (index, raw) in lines.iter().enumerate() {
         let number = index + 1;
-        let tokens: Vec<&str> = raw.split_whitespace().collect();
+        tokens.clear();
+        tokens.extend(raw.split_whitespace());
         if let Some(cmd) = command(raw) {
             finish_description(&mut describing, &mut facts);
             dns.finish(&mut facts);
