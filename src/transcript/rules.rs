@@ -47,7 +47,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::{
     SourcedRow, Transcript,
-    session::{ClaimRow, Facts},
+    session::{self, ClaimRow, Facts},
 };
 use crate::{
     checks::{CheckName, Verdict},
@@ -145,8 +145,11 @@ impl<'a> Session<'a> {
             .map(|r| (r.row.name, r.line))
             .collect();
         let mut lookups: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-        let queries =
-            facts.dns.iter().map(|a| a.query.as_str()).chain(facts.commands.iter().filter_map(|c| nslookup_arg(&c.text)));
+        let queries = facts
+            .dns
+            .iter()
+            .map(|a| a.query.as_str())
+            .chain(facts.commands.iter().filter_map(|c| session::nslookup_target(&c.text)));
         for q in queries {
             let mut labels = q.split('.');
             if let (Some(pod), Some(service)) = (labels.next(), labels.next()) {
@@ -609,7 +612,7 @@ impl<'a> Context<'a> {
     fn survivors_unchanged(&self) -> Option<Finding> {
         let check = CheckName::SurvivorsUnchanged;
         let listings = self.listings();
-        let deletions: Vec<usize> = self.removals().into_iter().filter(|(_, r)| r.is_none()).map(|(l, _)| l).collect();
+        let deletions: Vec<usize> = self.removals().iter().filter(|(_, r)| r.is_none()).map(|(l, _)| *l).collect();
         for pair in listings.windows(2) {
             let (before, after) = (&pair[0], &pair[1]);
             let (Some(b0), Some(a0)) = (before.values().next(), after.values().next()) else { continue };
@@ -853,8 +856,8 @@ impl<'a> Context<'a> {
     }
 
     /// Scale-downs and deletions of the set: (line, `Some(replicas)` or `None` for a deletion).
-    fn removals(&self) -> Vec<(usize, Option<u32>)> {
-        self.removals.clone()
+    fn removals(&self) -> &[(usize, Option<u32>)] {
+        &self.removals
     }
 
     fn find_removals(set: &str, facts: &Facts, scaling: &[usize]) -> Vec<(usize, Option<u32>)> {
@@ -893,7 +896,7 @@ impl<'a> Context<'a> {
         let mut failures = Vec::new();
         let mut unknown = Vec::new();
         let mut lines = Vec::new();
-        for (at, replicas) in self.removals() {
+        for &(at, replicas) in self.removals() {
             let case = match replicas {
                 Some(n) => {
                     let before = self.pods.iter().filter(|r| r.line < at).filter_map(|r| ordinal_of(r.row.name, self.set)).max();
@@ -1082,11 +1085,4 @@ impl<'a> Context<'a> {
         }
         Some(Finding::new(check, Verdict::Pass, explained.join("; "), lines))
     }
-}
-
-/// The argument of an `nslookup` command.
-fn nslookup_arg(cmd: &str) -> Option<&str> {
-    let words: Vec<&str> = cmd.split_whitespace().collect();
-    let at = words.iter().position(|w| *w == "nslookup")?;
-    words[at + 1..].iter().find(|w| !w.starts_with('-')).copied()
 }

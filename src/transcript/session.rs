@@ -298,7 +298,7 @@ pub fn parse(text: &str) -> Facts {
             dns.finish(&mut facts);
             table = None;
             pending_hostnames = hostname_pods(&cmd, lines.len() - index).into();
-            dns.query = nslookup_query(&cmd);
+            dns.query = nslookup_target(&cmd).map(str::to_owned);
             facts.commands.push(Command { line: number, text: cmd });
             facts.read.push(number);
             continue;
@@ -488,10 +488,10 @@ fn hostname_pods(cmd: &str, limit: usize) -> Vec<String> {
 }
 
 /// The name an `nslookup` command asks for.
-fn nslookup_query(cmd: &str) -> Option<String> {
-    let words: Vec<&str> = cmd.split_whitespace().collect();
-    let at = words.iter().position(|w| *w == "nslookup")?;
-    words[at + 1..].iter().find(|w| !w.starts_with('-')).map(|w| w.trim_matches(|c| c == '"' || c == '\'').to_owned())
+/// The name a `nslookup` command looks up: its first argument that is not an option, unquoted.
+pub(super) fn nslookup_target(cmd: &str) -> Option<&str> {
+    let mut words = cmd.split_whitespace().skip_while(|w| *w != "nslookup").skip(1);
+    words.find(|w| !w.starts_with('-')).map(|w| w.trim_matches(|c| c == '"' || c == '\''))
 }
 
 #[derive(Debug, Default)]
@@ -611,6 +611,14 @@ fn finish_description(describing: &mut Option<ClaimDescription>, facts: &mut Fac
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_lookup_names_its_first_argument_unquoted() {
+        assert_eq!(nslookup_target("kubectl exec -it dns -- nslookup web-0.nginx"), Some("web-0.nginx"));
+        assert_eq!(nslookup_target("nslookup -type=a 'web-1.nginx'"), Some("web-1.nginx"));
+        assert_eq!(nslookup_target("kubectl get pods"), None);
+        assert_eq!(nslookup_target("nslookup"), None);
+    }
 
     #[test]
     fn commands_follow_prompts_and_prose_is_not_one() {
