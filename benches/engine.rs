@@ -27,6 +27,7 @@
 
 use std::{
     collections::BTreeMap,
+    sync::Arc,
     time::{Duration, Instant},
 };
 
@@ -36,7 +37,7 @@ use sts_conformance::{
     plan::PlanOptions,
     runner::{self, Quiet, RunSettings},
     scenario,
-    timeline::{Change, Event, POD_NAME_LABEL, PodObs, REVISION_LABEL, ServiceObs, SetObs, Timeline},
+    timeline::{Change, Event, POD_NAME_LABEL, PodObs, PodSpecObs, REVISION_LABEL, ServiceObs, SetObs, Timeline},
 };
 
 fn measure(name: &str, runs: usize, mut f: impl FnMut() -> String) {
@@ -167,11 +168,14 @@ fn synthetic_timeline(pods: u32) -> Timeline {
     let pod = |k: u32, rev: &str, n: u32| PodObs {
         name: format!("web-{k}").into(),
         uid: format!("web-{k}-{n}").into(),
-        owner: Some("StatefulSet/web".into()),
         phase: "Pending".into(),
-        hostname: Some(format!("web-{k}")),
-        subdomain: Some("nginx".into()),
-        labels: [(REVISION_LABEL.to_owned(), rev.to_owned()), (POD_NAME_LABEL.to_owned(), format!("web-{k}"))].into(),
+        spec: Arc::new(PodSpecObs {
+            owner: Some("StatefulSet/web".into()),
+            hostname: Some(format!("web-{k}")),
+            subdomain: Some("nginx".into()),
+            labels: [(REVISION_LABEL.to_owned(), rev.to_owned()), (POD_NAME_LABEL.to_owned(), format!("web-{k}"))].into(),
+            ..PodSpecObs::default()
+        }),
         ip: Some(format!("10.0.{}.{}", k / 250, k % 250)),
         ..PodObs::default()
     };

@@ -167,7 +167,7 @@ pub fn pod_line(o: &crate::timeline::PodObs) -> String {
         o.ip.as_deref().unwrap_or("-"),
         o.node.as_deref().unwrap_or("-"),
         o.revision().unwrap_or("-"),
-        o.claims
+        o.spec.claims
     )
 }
 

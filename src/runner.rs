@@ -621,7 +621,9 @@ impl<C: Cluster> Runner<'_, C> {
                     .view
                     .pods
                     .values()
-                    .find(|p| p.name.starts_with(&prefix) && p.owner.as_deref().is_some_and(|o| o.starts_with("ReplicaSet/")))
+                    .find(|p| {
+                        p.name.starts_with(&prefix) && p.spec.owner.as_deref().is_some_and(|o| o.starts_with("ReplicaSet/"))
+                    })
                     .map(|p| p.name.clone())
                     .ok_or_else(|| format!("Deployment {deployment} has no pod to delete"))?;
                 self.cluster.delete_pod(&pod).await.map_err(|e| e.to_string())?;
@@ -810,7 +812,7 @@ pub fn holds(until: &Until, view: &View) -> bool {
             view.pods
                 .values()
                 .map(|p| &**p)
-                .filter(|p| p.name.starts_with(&prefix) && p.owner.as_deref().is_some_and(|o| o.starts_with("ReplicaSet/")))
+                .filter(|p| p.name.starts_with(&prefix) && p.spec.owner.as_deref().is_some_and(|o| o.starts_with("ReplicaSet/")))
                 .collect()
         }
         (None, None) => {
@@ -1004,10 +1006,13 @@ mod rollout_tests {
             let pod = PodObs {
                 name: (*name).into(),
                 uid: (*name).into(),
-                owner: Some("StatefulSet/mysql".into()),
+                spec: std::sync::Arc::new(crate::timeline::PodSpecObs {
+                    owner: Some("StatefulSet/mysql".into()),
+                    labels: [(REVISION_LABEL.to_owned(), (*rev).to_owned())].into(),
+                    ..Default::default()
+                }),
                 phase: "Running".into(),
                 ready: true,
-                labels: [(REVISION_LABEL.to_owned(), (*rev).to_owned())].into(),
                 ..PodObs::default()
             };
             view.apply(&Event::Pod { change: Change::Added, pod: Arc::new(pod) });

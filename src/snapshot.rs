@@ -123,7 +123,7 @@ impl Normalizer<'_> {
         if let Some(alias) = self.pods.get(&*pod.uid) {
             return alias.clone();
         }
-        let base = match pod.owner.as_deref().and_then(|o| o.strip_prefix("ReplicaSet/")) {
+        let base = match pod.spec.owner.as_deref().and_then(|o| o.strip_prefix("ReplicaSet/")) {
             Some(rs) => {
                 let deployment = rs.rsplit_once('-').map_or(rs, |(d, _)| d).to_owned();
                 let n = self.generated.entry(rs.to_owned()).or_default();
@@ -248,7 +248,7 @@ impl Normalizer<'_> {
             return Some(format!("pod {alias} gone"));
         }
         let revision = self.revision(pod.revision());
-        let claims: Vec<String> = pod.claims.iter().map(|(v, c)| format!("{v}={c}")).collect();
+        let claims: Vec<String> = pod.spec.claims.iter().map(|(v, c)| format!("{v}={c}")).collect();
         let milestone = format!(
             "{}{}{} {revision}{}{}",
             pod.phase,
@@ -327,7 +327,10 @@ mod tests {
                 phase: crate::timeline::pod_phase(phase),
                 ready,
                 ip: ip.map(Into::into),
-                labels: [(REVISION_LABEL.to_owned(), "web-6c28688f4b".to_owned())].into(),
+                spec: std::sync::Arc::new(crate::timeline::PodSpecObs {
+                    labels: [(REVISION_LABEL.to_owned(), "web-6c28688f4b".to_owned())].into(),
+                    ..Default::default()
+                }),
                 ..PodObs::default()
             }),
         }

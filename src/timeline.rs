@@ -182,7 +182,8 @@ pub fn pod_phase(phase: &str) -> std::borrow::Cow<'static, str> {
     }
 }
 
-/// The facts about a pod that the checks use.
+/// The facts about a pod that the checks use: its state at one observation and, shared by
+/// the observations that agree on them, what its metadata and spec say.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PodObs {
@@ -190,9 +191,6 @@ pub struct PodObs {
     pub name: Arc<str>,
     /// UID: a recreated pod has the same name and a new UID.
     pub uid: Arc<str>,
-    /// Controlling owner as `Kind/name` (`StatefulSet/web`, `ReplicaSet/x-6b4f`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub owner: Option<String>,
     /// `status.phase`: Pending, Running, Succeeded, Failed, Unknown (a name the API defines
     /// is not copied for every observation).
     pub phase: std::borrow::Cow<'static, str>,
@@ -204,6 +202,28 @@ pub struct PodObs {
     /// Why a container waits (`ContainerCreating`, `CreateContainerConfigError`, …).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub waiting: Option<String>,
+    /// Sum of container restarts.
+    #[serde(default)]
+    pub restarts: u32,
+    /// `status.podIP`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip: Option<String>,
+    /// `spec.nodeName`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+    /// What the pod's metadata and spec say (written inline in a timeline file). Shared:
+    /// a transcript, which shows none of it, gives every observation the same empty one.
+    #[serde(flatten)]
+    pub spec: Arc<PodSpecObs>,
+}
+
+/// What a pod's metadata and spec say: the part of [`PodObs`] its observations share.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PodSpecObs {
+    /// Controlling owner as `Kind/name` (`StatefulSet/web`, `ReplicaSet/x-6b4f`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
     /// `spec.hostname`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hostname: Option<String>,
@@ -222,15 +242,6 @@ pub struct PodObs {
     /// Secret keys the containers' environment reads, as `secret/key`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub secret_refs: Vec<String>,
-    /// Sum of container restarts.
-    #[serde(default)]
-    pub restarts: u32,
-    /// `status.podIP`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ip: Option<String>,
-    /// `spec.nodeName`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub node: Option<String>,
 }
 
 impl PodObs {
@@ -243,7 +254,7 @@ impl PodObs {
     /// The revision the pod was created from (`controller-revision-hash`), if known.
     #[must_use]
     pub fn revision(&self) -> Option<&str> {
-        self.labels.get(REVISION_LABEL).map(String::as_str)
+        self.spec.labels.get(REVISION_LABEL).map(String::as_str)
     }
 
     /// The ordinal of this pod within StatefulSet `set`, when its name is `<set>-<n>`.
@@ -256,7 +267,7 @@ impl PodObs {
     /// else by its name (`<set>-<n>`), as in a `kubectl get pods -w` transcript.
     #[must_use]
     pub fn belongs_to(&self, set: &str) -> bool {
-        match &self.owner {
+        match &self.spec.owner {
             Some(owner) => owner.strip_prefix("StatefulSet/") == Some(set),
             None => self.ordinal_in(set).is_some(),
         }
@@ -715,9 +726,9 @@ mod tests {
     fn membership_uses_the_owner_when_known() {
         let mut pod = PodObs { name: "web-1".into(), ..Default::default() };
         assert!(pod.belongs_to("web"));
-        pod.owner = Some("StatefulSet/web".into());
+        Arc::make_mut(&mut pod.spec).owner = Some("StatefulSet/web".into());
         assert!(pod.belongs_to("web"));
-        pod.owner = Some("ReplicaSet/web-5d8f".into());
+        Arc::make_mut(&mut pod.spec).owner = Some("ReplicaSet/web-5d8f".into());
         assert!(!pod.belongs_to("web"));
     }
 }

@@ -213,12 +213,12 @@ pub fn baseline(
     for (_, pod) in view.set_pods(&name) {
         let (token_path, token) =
             tokens.get(&*pod.name).cloned().ok_or_else(|| format!("no token was written to {}", pod.name))?;
-        let claim_uids = pod.claims.values().filter_map(|c| Some((c.clone(), view.claims.get(c)?.uid.clone()))).collect();
-        let volumes = pod.claims.values().filter_map(|c| Some((c.clone(), view.claims.get(c)?.volume.clone()?))).collect();
+        let claim_uids = pod.spec.claims.values().filter_map(|c| Some((c.clone(), view.claims.get(c)?.uid.clone()))).collect();
+        let volumes = pod.spec.claims.values().filter_map(|c| Some((c.clone(), view.claims.get(c)?.volume.clone()?))).collect();
         pods.push(PodBaseline {
             name: pod.name.to_string(),
             uid: pod.uid.to_string(),
-            claims: pod.claims.clone(),
+            claims: pod.spec.claims.clone(),
             claim_uids,
             volumes,
             token_path,
@@ -358,7 +358,7 @@ pub fn judge(baseline: &Baseline, report: &mut ScenarioReport) {
         }
         let Some(now) = view.pods.get(pod.name.as_str()) else { continue };
         for (volume, claim) in &pod.claims {
-            if now.claims.get(volume) != Some(claim) {
+            if now.spec.claims.get(volume) != Some(claim) {
                 failures.entry("upgrade-storage").or_default().push(format!("{} no longer mounts {claim} as {volume}", pod.name));
                 continue;
             }

@@ -8,8 +8,8 @@ use crate::timeline::{Change, Event, PodObs, TEMPLATE_HASH_LABEL};
 /// The Deployment a pod belongs to: owner `ReplicaSet/<deployment>-<hash>` with `<hash>` the
 /// pod's `pod-template-hash` label.
 fn deployment_of(pod: &PodObs) -> Option<&str> {
-    let replica_set = pod.owner.as_deref()?.strip_prefix("ReplicaSet/")?;
-    let hash = pod.labels.get(TEMPLATE_HASH_LABEL)?;
+    let replica_set = pod.spec.owner.as_deref()?.strip_prefix("ReplicaSet/")?;
+    let hash = pod.spec.labels.get(TEMPLATE_HASH_LABEL)?;
     replica_set.strip_suffix(hash.as_str())?.strip_suffix('-')
 }
 
@@ -49,15 +49,15 @@ pub(super) fn deployment_contrast(window: &Window<'_>) -> Outcome {
     let pods: Vec<&PodObs> = after.pods.values().map(|p| &**p).filter(|p| deployment_of(p) == Some(deployment)).collect();
     for pod in &pods {
         pods_seen += 1;
-        let hash = pod.labels.get(TEMPLATE_HASH_LABEL).map_or("", String::as_str);
+        let hash = pod.spec.labels.get(TEMPLATE_HASH_LABEL).map_or("", String::as_str);
         let suffix = pod.name.strip_prefix(&format!("{deployment}-{hash}-")).unwrap_or("");
         if suffix.len() != 5 || !suffix.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()) {
             violations.push(format!("{} is not named {deployment}-{hash}-<5 random characters>", pod.name));
         }
-        if pod.hostname.is_some() || pod.subdomain.is_some() {
+        if pod.spec.hostname.is_some() || pod.spec.subdomain.is_some() {
             violations.push(format!("{} has a per-pod hostname/subdomain", pod.name));
         }
-        if !pod.claims.is_empty() {
+        if !pod.spec.claims.is_empty() {
             violations.push(format!("{} mounts claims of its own", pod.name));
         }
     }
@@ -72,7 +72,9 @@ pub(super) fn deployment_contrast(window: &Window<'_>) -> Outcome {
     let services: Vec<_> = after
         .services
         .values()
-        .filter(|s| !s.selector.is_empty() && pods.iter().all(|p| s.selector.iter().all(|(k, v)| p.labels.get(k) == Some(v))))
+        .filter(|s| {
+            !s.selector.is_empty() && pods.iter().all(|p| s.selector.iter().all(|(k, v)| p.spec.labels.get(k) == Some(v)))
+        })
         .collect();
     match services.iter().find(|s| !s.is_headless() && s.cluster_ip.as_deref().is_some_and(|ip| !ip.is_empty())) {
         Some(_) => {}
@@ -104,10 +106,13 @@ mod tests {
         PodObs {
             name: name.into(),
             uid: uid.into(),
-            owner: Some("ReplicaSet/app-6b4f9c7d5".into()),
+            spec: std::sync::Arc::new(crate::timeline::PodSpecObs {
+                owner: Some("ReplicaSet/app-6b4f9c7d5".into()),
+                labels: [("app".to_owned(), "a".to_owned()), (TEMPLATE_HASH_LABEL.to_owned(), "6b4f9c7d5".to_owned())].into(),
+                ..Default::default()
+            }),
             phase: "Running".into(),
             ready: true,
-            labels: [("app".to_owned(), "a".to_owned()), (TEMPLATE_HASH_LABEL.to_owned(), "6b4f9c7d5".to_owned())].into(),
             ..Default::default()
         }
     }

@@ -15,7 +15,7 @@ pub(super) fn stable_identity(window: &Window<'_>) -> Outcome {
     // Names of every pod the set owned during the window.
     for entry in window.entries() {
         let Event::Pod { pod, .. } = &entry.event else { continue };
-        let owned = pod.owner.as_deref().and_then(|o| o.strip_prefix("StatefulSet/")) == Some(set_name);
+        let owned = pod.spec.owner.as_deref().and_then(|o| o.strip_prefix("StatefulSet/")) == Some(set_name);
         if owned && pod.ordinal_in(set_name).is_none() {
             violations.push((
                 format!("the set owns a pod named {}, not {set_name}-<ordinal> (#{})", pod.name, entry.seq),
@@ -50,16 +50,18 @@ pub(super) fn stable_identity(window: &Window<'_>) -> Outcome {
         }
     }
     for (_, pod) in &live {
-        if pod.hostname.as_deref() != Some(pod.name.as_ref()) {
-            violations.push((format!("{} has hostname {:?}, not its name", pod.name, pod.hostname), vec![]));
+        if pod.spec.hostname.as_deref() != Some(pod.name.as_ref()) {
+            violations.push((format!("{} has hostname {:?}, not its name", pod.name, pod.spec.hostname), vec![]));
         }
         if let Some(service) = set.and_then(|s| s.service_name.as_deref())
-            && pod.subdomain.as_deref() != Some(service)
+            && pod.spec.subdomain.as_deref() != Some(service)
         {
-            violations.push((format!("{} has subdomain {:?}, not the serviceName {service}", pod.name, pod.subdomain), vec![]));
+            violations
+                .push((format!("{} has subdomain {:?}, not the serviceName {service}", pod.name, pod.spec.subdomain), vec![]));
         }
-        if pod.labels.get(POD_NAME_LABEL).map(String::as_str) != Some(&*pod.name) {
-            violations.push((format!("{} has label {POD_NAME_LABEL}={:?}", pod.name, pod.labels.get(POD_NAME_LABEL)), vec![]));
+        if pod.spec.labels.get(POD_NAME_LABEL).map(String::as_str) != Some(&*pod.name) {
+            violations
+                .push((format!("{} has label {POD_NAME_LABEL}={:?}", pod.name, pod.spec.labels.get(POD_NAME_LABEL)), vec![]));
         }
     }
     let mut probed = 0;
@@ -98,7 +100,7 @@ pub(super) fn secret_refs(window: &Window<'_>) -> Outcome {
     let after = window.view_after();
     let pods = after.set_pods(window.target);
     let refs: Vec<(&str, &String)> =
-        pods.values().flat_map(|p| p.secret_refs.iter().map(move |r| (p.name.as_ref(), r))).collect();
+        pods.values().flat_map(|p| p.spec.secret_refs.iter().map(move |r| (p.name.as_ref(), r))).collect();
     if refs.is_empty() {
         return Outcome::new(check, Verdict::NotApplicable, "the pods read no Secret", vec![]);
     }
@@ -181,7 +183,7 @@ mod tests {
         h.step(0);
         h.create("web-0");
         h.modify("web-0", |p| {
-            p.secret_refs = vec!["mysql-secret/password".into()];
+            std::sync::Arc::make_mut(&mut p.spec).secret_refs = vec!["mysql-secret/password".into()];
             p.waiting = Some("CreateContainerConfigError".into());
         });
         let out = evaluate(CheckName::SecretRefs, &h.step_window(0));

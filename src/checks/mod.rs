@@ -415,17 +415,20 @@ pub(crate) mod fixture {
             let pod = PodObs {
                 name: name.into(),
                 uid: format!("{name}-uid{n}").into(),
-                owner: Some("StatefulSet/web".into()),
                 phase: "Pending".into(),
-                hostname: Some(name.into()),
-                subdomain: Some("nginx".into()),
-                labels: [
-                    ("app".to_owned(), "nginx".to_owned()),
-                    (crate::timeline::POD_NAME_LABEL.to_owned(), name.to_owned()),
-                    (crate::timeline::REVISION_LABEL.to_owned(), "rev1".to_owned()),
-                ]
-                .into(),
-                claims: [("www".to_owned(), format!("www-{name}"))].into(),
+                spec: std::sync::Arc::new(crate::timeline::PodSpecObs {
+                    owner: Some("StatefulSet/web".into()),
+                    hostname: Some(name.into()),
+                    subdomain: Some("nginx".into()),
+                    labels: [
+                        ("app".to_owned(), "nginx".to_owned()),
+                        (crate::timeline::POD_NAME_LABEL.to_owned(), name.to_owned()),
+                        (crate::timeline::REVISION_LABEL.to_owned(), "rev1".to_owned()),
+                    ]
+                    .into(),
+                    claims: [("www".to_owned(), format!("www-{name}"))].into(),
+                    ..Default::default()
+                }),
                 ip: Some(format!("10.0.0.{ordinal}")),
                 ..Default::default()
             };
@@ -467,7 +470,7 @@ pub(crate) mod fixture {
 
         pub fn revision(&mut self, name: &str, rev: &str) {
             let pod = self.pods.get_mut(name).expect("pod exists");
-            pod.labels.insert(crate::timeline::REVISION_LABEL.into(), rev.into());
+            std::sync::Arc::make_mut(&mut pod.spec).labels.insert(crate::timeline::REVISION_LABEL.into(), rev.into());
         }
 
         pub fn terminate(&mut self, name: &str) -> usize {

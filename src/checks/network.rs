@@ -27,7 +27,7 @@ fn same_name(name: &str, forms: &[String]) -> bool {
 }
 
 fn selects(service: &ServiceObs, pod: &PodObs) -> bool {
-    !service.selector.is_empty() && service.selector.iter().all(|(k, v)| pod.labels.get(k) == Some(v))
+    !service.selector.is_empty() && service.selector.iter().all(|(k, v)| pod.spec.labels.get(k) == Some(v))
 }
 
 /// Addresses of the Running and Ready pods `service` selects, sorted.
@@ -56,7 +56,7 @@ pub fn expected_dns_answer(view: &View, name: &str, namespace: &str, domain: &st
     let mut known = false;
     let mut addresses = BTreeSet::new();
     for pod in view.pods.values() {
-        let (Some(host), Some(sub)) = (&pod.hostname, &pod.subdomain) else { continue };
+        let (Some(host), Some(sub)) = (&pod.spec.hostname, &pod.spec.subdomain) else { continue };
         if !same_name(name, &forms(&format!("{host}.{sub}"), namespace, domain)) {
             continue;
         }
@@ -106,7 +106,7 @@ pub(super) fn headless_service(window: &Window<'_>) -> Outcome {
     let strays: Vec<&str> = after
         .set_pods(window.target)
         .values()
-        .filter(|p| p.subdomain.as_deref() != Some(service_name))
+        .filter(|p| p.spec.subdomain.as_deref() != Some(service_name))
         .map(|p| p.name.as_ref())
         .collect();
     if !strays.is_empty() {

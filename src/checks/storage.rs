@@ -54,12 +54,12 @@ pub(super) fn pvc_naming(window: &Window<'_>) -> Outcome {
     let mut users: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     let mut names = Vec::new();
     for pod in pods.values().filter(|p| !p.terminating) {
-        for claim in pod.claims.values() {
+        for claim in pod.spec.claims.values() {
             users.entry(claim.as_str()).or_default().push(pod.name.as_ref());
         }
         for template in &templates {
             let expected = format!("{template}-{}", pod.name);
-            match pod.claims.get(template) {
+            match pod.spec.claims.get(template) {
                 Some(name) if *name == expected => {}
                 Some(name) => violations.push(format!("{}'s volume {template} uses claim {name}, expected {expected}", pod.name)),
                 None => violations.push(format!("{} has no volume {template}", pod.name)),
@@ -169,7 +169,7 @@ pub(super) fn reattach(window: &Window<'_>) -> Outcome {
         if view.pods.get(&pod.name).is_some_and(|old| old.uid == pod.uid) {
             return;
         }
-        for (volume, claim) in &pod.claims {
+        for (volume, claim) in &pod.spec.claims {
             let expected = format!("{volume}-{}", pod.name);
             if let Some(old) = before.claims.get(&expected) {
                 recreated.push((pod.name.clone(), old.clone(), entry.seq));
@@ -312,7 +312,7 @@ pub(super) fn static_shortage(window: &Window<'_>) -> Outcome {
             None => violations.push(format!("claim {} is {} but no Warning event explains it", claim.name, claim.phase)),
         }
         for pod in after.set_pods(window.target).values() {
-            if pod.claims.values().any(|c| *c == claim.name) && pod.phase == "Running" {
+            if pod.spec.claims.values().any(|c| *c == claim.name) && pod.phase == "Running" {
                 violations.push(format!("{} is Running although its claim {} is not Bound", pod.name, claim.name));
             }
         }
@@ -376,7 +376,7 @@ mod tests {
         h.step(0);
         assert_eq!(evaluate(CheckName::PvcNaming, &h.step_window(0)).verdict, Verdict::Pass);
         h.modify("web-1", |p| {
-            p.claims.insert("www".into(), "www-web-0".into());
+            std::sync::Arc::make_mut(&mut p.spec).claims.insert("www".into(), "www-web-0".into());
         });
         let out = evaluate(CheckName::PvcNaming, &h.step_window(0));
         assert_eq!(out.verdict, Verdict::Fail);

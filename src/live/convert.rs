@@ -1,5 +1,7 @@
 //! Kubernetes objects → the facts the timeline keeps.
 
+use std::sync::Arc;
+
 use k8s_openapi::{
     api::{
         apps::v1::StatefulSet,
@@ -8,7 +10,7 @@ use k8s_openapi::{
     apimachinery::pkg::apis::meta::v1::ObjectMeta,
 };
 
-use crate::timeline::{ClaimObs, KubeEventObs, PodObs, ServiceObs, SetObs, VolumeObs};
+use crate::timeline::{ClaimObs, KubeEventObs, PodObs, PodSpecObs, ServiceObs, SetObs, VolumeObs};
 
 fn name(meta: &ObjectMeta) -> String {
     meta.name.clone().unwrap_or_default()
@@ -36,22 +38,24 @@ pub fn pod(pod: &Pod) -> PodObs {
     PodObs {
         name: name(meta).into(),
         uid: uid(meta).into(),
-        owner: owner(meta),
+        spec: Arc::new(PodSpecObs {
+            owner: owner(meta),
+            hostname: spec.hostname.clone(),
+            subdomain: spec.subdomain.clone(),
+            labels: meta.labels.clone().unwrap_or_default(),
+            claims: spec
+                .volumes
+                .iter()
+                .flatten()
+                .filter_map(|v| Some((v.name.clone(), v.persistent_volume_claim.as_ref()?.claim_name.clone())))
+                .collect(),
+            images: spec.containers.iter().filter_map(|c| c.image.clone()).collect(),
+            secret_refs: crate::scenario::secret_refs(&spec).into_iter().map(|(s, k)| format!("{s}/{k}")).collect(),
+        }),
         phase: crate::timeline::pod_phase(status.phase.as_deref().unwrap_or("Pending")),
         ready,
         terminating: meta.deletion_timestamp.is_some(),
         waiting,
-        hostname: spec.hostname.clone(),
-        subdomain: spec.subdomain.clone(),
-        labels: meta.labels.clone().unwrap_or_default(),
-        claims: spec
-            .volumes
-            .iter()
-            .flatten()
-            .filter_map(|v| Some((v.name.clone(), v.persistent_volume_claim.as_ref()?.claim_name.clone())))
-            .collect(),
-        images: spec.containers.iter().filter_map(|c| c.image.clone()).collect(),
-        secret_refs: crate::scenario::secret_refs(&spec).into_iter().map(|(s, k)| format!("{s}/{k}")).collect(),
         restarts: status.container_statuses.iter().flatten().map(|c| u32::try_from(c.restart_count).unwrap_or(0)).sum(),
         ip: status.pod_ip.clone(),
         node: spec.node_name.clone(),
@@ -172,14 +176,14 @@ mod tests {
         let pod: Pod = serde_json::from_str(POD).expect("pod JSON");
         let obs = super::pod(&pod);
         assert_eq!(obs.name, "web-1".into());
-        assert_eq!(obs.owner.as_deref(), Some("StatefulSet/web"));
+        assert_eq!(obs.spec.owner.as_deref(), Some("StatefulSet/web"));
         assert_eq!((&*obs.phase, obs.ready, obs.terminating), ("Running", false, false));
         assert_eq!(obs.waiting.as_deref(), Some("CrashLoopBackOff"));
         assert_eq!(obs.revision(), Some("web-6c28688f4b"));
-        assert_eq!(obs.claims.get("www").map(String::as_str), Some("www-web-1"));
-        assert_eq!(obs.claims.len(), 1);
+        assert_eq!(obs.spec.claims.get("www").map(String::as_str), Some("www-web-1"));
+        assert_eq!(obs.spec.claims.len(), 1);
         assert_eq!((obs.restarts, obs.ip.as_deref(), obs.node.as_deref()), (2, Some("10.244.1.7"), Some("kind-worker")));
-        assert_eq!((obs.hostname.as_deref(), obs.subdomain.as_deref()), (Some("web-1"), Some("nginx")));
+        assert_eq!((obs.spec.hostname.as_deref(), obs.spec.subdomain.as_deref()), (Some("web-1"), Some("nginx")));
     }
 
     #[test]

@@ -18,6 +18,7 @@ mod statefulset;
 use std::{
     cmp::Reverse,
     collections::{BTreeMap, BTreeSet, BinaryHeap, VecDeque},
+    sync::Arc,
 };
 
 use k8s_openapi::api::core::v1::PodSpec;
@@ -31,7 +32,9 @@ pub use self::{
 use crate::{
     cluster::{Cluster, ClusterError, ExecCommand, HttpAnswer},
     manifest::Object,
-    timeline::{Change, ClaimObs, Event, HttpResponse, KubeEventObs, PodObs, ServiceObs, TEMPLATE_HASH_LABEL, VolumeObs},
+    timeline::{
+        Change, ClaimObs, Event, HttpResponse, KubeEventObs, PodObs, PodSpecObs, ServiceObs, TEMPLATE_HASH_LABEL, VolumeObs,
+    },
 };
 
 /// The storage class the sim provisions dynamically, and the default for claims naming none.
@@ -145,7 +148,7 @@ impl SimCluster {
         for (i, name) in names.iter().enumerate() {
             let Some(pod) = self.pods.get(name).map(|p| p.obs.clone()) else { continue };
             if faults.contains(&UpgradeFault::VolumeLost) {
-                for claim in pod.claims.values() {
+                for claim in pod.spec.claims.values() {
                     if let Some(volume) = self.claims.get(claim).and_then(|c| c.volume.clone()) {
                         self.files.remove(&format!("volume/{volume}"));
                     }
@@ -161,7 +164,7 @@ impl SimCluster {
             self.run_until(until);
             self.faults.remove(&Fault::RecreatedRenamed);
             if faults.contains(&UpgradeFault::DnsStale)
-                && let (Some(host), Some(ip)) = (pod.hostname.clone(), pod.ip.clone())
+                && let (Some(host), Some(ip)) = (pod.spec.hostname.clone(), pod.ip.clone())
             {
                 self.stale_dns.entry(host).or_insert(ip);
             }
@@ -255,8 +258,9 @@ impl SimCluster {
     }
 
     fn add_pod(&mut self, mut obs: PodObs, spec: PodSpec, grace_seconds: Option<i64>) {
-        obs.images = spec.containers.iter().filter_map(|c| c.image.clone()).collect();
-        obs.secret_refs = crate::scenario::secret_refs(&spec).into_iter().map(|(s, k)| format!("{s}/{k}")).collect();
+        let facts = Arc::make_mut(&mut obs.spec);
+        facts.images = spec.containers.iter().filter_map(|c| c.image.clone()).collect();
+        facts.secret_refs = crate::scenario::secret_refs(&spec).into_iter().map(|(s, k)| format!("{s}/{k}")).collect();
         // The sim shortens grace periods: what matters is that termination takes time.
         let grace_ms = grace_seconds.map_or(delay::TERMINATION, |s| u64::try_from(s).unwrap_or(0).min(1) * delay::TERMINATION);
         let name = obs.name.to_string();
@@ -279,7 +283,7 @@ impl SimCluster {
 
     /// Controllers watching pods react to a change of one of theirs.
     fn pod_changed(&mut self, pod: &PodObs) {
-        match pod.owner.as_deref().and_then(|o| o.split_once('/')) {
+        match pod.spec.owner.as_deref().and_then(|o| o.split_once('/')) {
             Some(("StatefulSet", set)) => self.schedule(delay::CONTROLLER, Task::Reconcile(set.to_owned())),
             Some(("ReplicaSet", rs)) => {
                 if let Some(d) = self.deployments.iter().find(|(_, d)| d.replica_set == rs).map(|(n, _)| n.clone()) {
@@ -308,7 +312,7 @@ impl SimCluster {
         let Some(pod) = self.pods.get(name).filter(|p| &*p.obs.uid == uid && !p.obs.terminating).cloned() else { return };
         let obs = &pod.obs;
         if obs.node.is_none() {
-            let bound = obs.claims.values().all(|c| self.claims.get(c).is_some_and(|c| c.phase == "Bound"));
+            let bound = obs.spec.claims.values().all(|c| self.claims.get(c).is_some_and(|c| c.phase == "Bound"));
             if bound {
                 self.update_pod(name, |p| {
                     p.node = Some("sim-node-1".into());
@@ -319,7 +323,7 @@ impl SimCluster {
             return;
         }
         if obs.phase == "Pending" {
-            let missing = obs.secret_refs.iter().any(|r| {
+            let missing = obs.spec.secret_refs.iter().any(|r| {
                 let (secret, key) = r.split_once('/').unwrap_or((r, ""));
                 !self.secrets.get(secret).is_some_and(|keys| keys.iter().any(|k| k == key))
             });
@@ -348,7 +352,7 @@ impl SimCluster {
         self.emit(Event::Pod { change: Change::Deleted, pod: pod.obs.clone().into() });
         // Retention: claims of a pod removed by scale-down go under whenScaled: Delete,
         // all claims of a deleted set under whenDeleted: Delete.
-        if let Some(set_name) = pod.obs.owner.as_deref().and_then(|o| o.strip_prefix("StatefulSet/")) {
+        if let Some(set_name) = pod.obs.spec.owner.as_deref().and_then(|o| o.strip_prefix("StatefulSet/")) {
             let ordinal = statefulset::pod_ordinal(&pod.obs, set_name).unwrap_or(0);
             let (scaled_away, kept) = match self.sets.get(set_name) {
                 Some(set) => (ordinal >= set.replicas(), ordinal < set.replicas()),
@@ -358,13 +362,13 @@ impl SimCluster {
             let delete_claims = (scaled_away && (scaled_delete || self.has(Fault::ClaimsDeletedOnScaleDown)))
                 || (kept && self.has(Fault::FreshClaimOnRecreate));
             if delete_claims {
-                for claim in pod.obs.claims.values() {
+                for claim in pod.obs.spec.claims.values() {
                     self.delete_claim(claim);
                 }
             }
             if kept && self.has(Fault::DataLostOnRecreate) {
                 let volumes: Vec<String> =
-                    pod.obs.claims.values().filter_map(|c| self.claims.get(c).and_then(|c| c.volume.clone())).collect();
+                    pod.obs.spec.claims.values().filter_map(|c| self.claims.get(c).and_then(|c| c.volume.clone())).collect();
                 for volume in volumes {
                     self.files.remove(&format!("volume/{volume}"));
                 }
@@ -453,7 +457,7 @@ impl SimCluster {
         let waiting: Vec<(String, String)> = self
             .pods
             .values()
-            .filter(|p| p.obs.claims.values().any(|c| c == name))
+            .filter(|p| p.obs.spec.claims.values().any(|c| c == name))
             .map(|p| (p.obs.name.to_string(), p.obs.uid.to_string()))
             .collect();
         for (pod, uid) in waiting {
@@ -464,7 +468,8 @@ impl SimCluster {
     fn reconcile_deployment(&mut self, name: &str) {
         let Some(d) = self.deployments.get(name).cloned() else { return };
         let owner = format!("ReplicaSet/{}", d.replica_set);
-        let live = self.pods.values().filter(|p| p.obs.owner.as_deref() == Some(owner.as_str()) && !p.obs.terminating).count();
+        let live =
+            self.pods.values().filter(|p| p.obs.spec.owner.as_deref() == Some(owner.as_str()) && !p.obs.terminating).count();
         for _ in live..d.replicas as usize {
             let pod_name = format!("{}-{}", d.replica_set, self.random_suffix(5));
             let mut labels = d.template.metadata.as_ref().and_then(|m| m.labels.clone()).unwrap_or_default();
@@ -474,9 +479,8 @@ impl SimCluster {
             let obs = PodObs {
                 name: pod_name.into(),
                 uid: self.new_uid().into(),
-                owner: Some(owner.clone()),
+                spec: Arc::new(PodSpecObs { owner: Some(owner.clone()), labels, ..Default::default() }),
                 phase: "Pending".into(),
-                labels,
                 ..PodObs::default()
             };
             self.add_pod(obs, spec, grace);
@@ -533,7 +537,7 @@ impl SimCluster {
             .filter(|m| path == m.mount_path || path.starts_with(&format!("{}/", m.mount_path.trim_end_matches('/'))))
             .max_by_key(|m| m.mount_path.len());
         match mount {
-            Some(m) => match pod.obs.claims.get(&m.name).and_then(|c| self.claims.get(c)).and_then(|c| c.volume.clone()) {
+            Some(m) => match pod.obs.spec.claims.get(&m.name).and_then(|c| self.claims.get(c)).and_then(|c| c.volume.clone()) {
                 Some(volume) => format!("volume/{volume}"),
                 None => format!("pod/{}/{}", pod.obs.uid, m.name),
             },
@@ -562,7 +566,7 @@ impl SimCluster {
                 .pods
                 .values()
                 .map(|p| &p.obs)
-                .filter(|p| !service.selector.is_empty() && service.selector.iter().all(|(k, v)| p.labels.get(k) == Some(v)))
+                .filter(|p| !service.selector.is_empty() && service.selector.iter().all(|(k, v)| p.spec.labels.get(k) == Some(v)))
                 .filter(|p| p.running_and_ready())
                 .collect();
             let name = format!("{}.{suffix}", service.name);
@@ -574,8 +578,8 @@ impl SimCluster {
                 records.insert(name.clone(), addresses);
                 let members: Vec<(&String, &String)> = selected
                     .iter()
-                    .filter(|p| p.subdomain.as_deref() == Some(service.name.as_str()))
-                    .filter_map(|p| Some((p.hostname.as_ref()?, p.ip.as_ref()?)))
+                    .filter(|p| p.spec.subdomain.as_deref() == Some(service.name.as_str()))
+                    .filter_map(|p| Some((p.spec.hostname.as_ref()?, p.ip.as_ref()?)))
                     .collect();
                 for (i, (host, ip)) in members.iter().enumerate() {
                     let ip = if self.has(Fault::DnsRecordWrongIp) && members.len() > 1 {
@@ -629,7 +633,7 @@ impl SimCluster {
             let image = container.image.as_deref().unwrap_or("");
             let declared: Vec<u16> =
                 container.ports.iter().flatten().filter_map(|p| u16::try_from(p.container_port).ok()).collect();
-            let host = pod.obs.hostname.clone().unwrap_or_else(|| pod.obs.name.to_string());
+            let host = pod.obs.spec.hostname.clone().unwrap_or_else(|| pod.obs.name.to_string());
             if image.contains("nginx") && port == 80 {
                 let file = if path.ends_with('/') {
                     format!("/usr/share/nginx/html{path}index.html")
@@ -777,7 +781,7 @@ impl Cluster for SimCluster {
                     name: name.into(),
                     uid: self.new_uid().into(),
                     phase: "Pending".into(),
-                    labels: pod.metadata.labels.unwrap_or_default(),
+                    spec: Arc::new(PodSpecObs { labels: pod.metadata.labels.unwrap_or_default(), ..Default::default() }),
                     ..PodObs::default()
                 };
                 let grace = spec.termination_grace_period_seconds;
@@ -915,7 +919,7 @@ impl Cluster for SimCluster {
             ExecCommand::Hostname if self.has(Fault::HostnameIsNodeName) => {
                 Ok(target.obs.node.clone().unwrap_or_else(|| "sim-node-1".into()))
             }
-            ExecCommand::Hostname => Ok(target.obs.hostname.clone().unwrap_or_else(|| target.obs.name.to_string())),
+            ExecCommand::Hostname => Ok(target.obs.spec.hostname.clone().unwrap_or_else(|| target.obs.name.to_string())),
             ExecCommand::Write { path, content } => {
                 let key = self.storage_key(&target, path);
                 self.files.entry(key).or_default().insert(path.clone(), format!("{content}\n"));

@@ -13,12 +13,12 @@
 //!
 //! It knows nothing of the checks: where the two disagree, one of them is wrong.
 
-use std::collections::BTreeMap;
+use std::{collections::BTreeMap, sync::Arc};
 
 use k8s_openapi::api::{apps::v1::StatefulSet, core::v1::PodTemplateSpec};
 
 use super::{Fault, SimCluster, SimPod, Task};
-use crate::timeline::{Change, ClaimObs, Event, POD_NAME_LABEL, PodObs, REVISION_LABEL, SetObs};
+use crate::timeline::{Change, ClaimObs, Event, POD_NAME_LABEL, PodObs, PodSpecObs, REVISION_LABEL, SetObs};
 
 /// A StatefulSet in the simulated API.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -41,7 +41,7 @@ const POD_INDEX_LABEL: &str = "apps.kubernetes.io/pod-index";
 
 /// The ordinal of one of set `set`'s pods: from its pod-index label, else its name.
 pub(super) fn pod_ordinal(pod: &PodObs, set: &str) -> Option<u32> {
-    pod.labels.get(POD_INDEX_LABEL).and_then(|i| i.parse().ok()).or_else(|| pod.ordinal_in(set))
+    pod.spec.labels.get(POD_INDEX_LABEL).and_then(|i| i.parse().ok()).or_else(|| pod.ordinal_in(set))
 }
 
 /// The revision name of a template: `<set>-<hash>`, like a ControllerRevision.
@@ -356,12 +356,15 @@ impl SimCluster {
         let obs = PodObs {
             name: pod_name.as_str().into(),
             uid: self.new_uid().into(),
-            owner: Some(format!("StatefulSet/{set_name}")),
+            spec: Arc::new(PodSpecObs {
+                owner: Some(format!("StatefulSet/{set_name}")),
+                hostname: Some(pod_name.clone()),
+                subdomain: spec.and_then(|s| s.service_name.clone()),
+                labels,
+                claims,
+                ..Default::default()
+            }),
             phase: "Pending".into(),
-            hostname: Some(pod_name.clone()),
-            subdomain: spec.and_then(|s| s.service_name.clone()),
-            labels,
-            claims,
             ..PodObs::default()
         };
         self.add_pod(obs, pod_spec, grace);

@@ -53,7 +53,7 @@ use std::{
 
 pub use parse::{Age, Column, Line, Row, WatchEvent, default_columns, parse_age};
 
-use crate::timeline::{Change, Entry, Event, PodObs, Timeline, ordinal_of, pod_phase};
+use crate::timeline::{Change, Entry, Event, PodObs, PodSpecObs, Timeline, ordinal_of, pod_phase};
 
 /// A parsed transcript: its pod rows, grouped in sessions, and the lines that were not rows.
 #[derive(Debug, Clone, Default)]
@@ -362,6 +362,8 @@ struct Builder<'a> {
     lines: Vec<usize>,
     /// The latest incarnation of each name, keyed by the name its pods share.
     current: foldhash::HashMap<Arc<str>, Incarnation>,
+    /// A transcript shows no pod's metadata or spec: every observation shares this empty one.
+    spec: Arc<PodSpecObs>,
 }
 
 impl<'a> Builder<'a> {
@@ -373,11 +375,12 @@ impl<'a> Builder<'a> {
             entries: Vec::new(),
             lines: Vec::new(),
             current: foldhash::HashMap::default(),
+            spec: Arc::default(),
         }
     }
 
     /// The pod `row` shows; `name` and `uid` are shared with its other lines.
-    fn observe(row: &Row, name: Arc<str>, uid: Arc<str>, previous_phase: Option<&str>) -> PodObs {
+    fn observe(&self, row: &Row, name: Arc<str>, uid: Arc<str>, previous_phase: Option<&str>) -> PodObs {
         PodObs {
             name,
             uid,
@@ -388,7 +391,7 @@ impl<'a> Builder<'a> {
             restarts: row.restarts,
             ip: row.ip.map(str::to_owned),
             node: row.node.map(str::to_owned),
-            ..PodObs::default()
+            spec: Arc::clone(&self.spec),
         }
     }
 
@@ -410,7 +413,7 @@ impl<'a> Builder<'a> {
         let n = earlier.map_or(1, |(_, inc)| inc.number + 1);
         let name: Arc<str> = earlier.map_or_else(|| r.row.name.into(), |(name, _)| Arc::clone(name));
         let uid = if n == 1 { Arc::clone(&name) } else { format!("{name}#{n}").into() };
-        let pod = Arc::new(Self::observe(&r.row, Arc::clone(&name), uid, None));
+        let pod = Arc::new(self.observe(&r.row, Arc::clone(&name), uid, None));
         let created = reborn || (starting(&r.row) && !r.listing);
         let deleted = r.row.event == Some(WatchEvent::Deleted);
         let entry = if created && !deleted {
@@ -477,7 +480,7 @@ impl<'a> Builder<'a> {
             self.begin(r, true);
             return;
         }
-        let pod = Arc::new(Self::observe(&r.row, Arc::clone(&inc.pod.name), Arc::clone(&inc.pod.uid), Some(&inc.pod.phase)));
+        let pod = Arc::new(self.observe(&r.row, Arc::clone(&inc.pod.name), Arc::clone(&inc.pod.uid), Some(&inc.pod.phase)));
         let deleted = r.row.event == Some(WatchEvent::Deleted);
         let entry = self.push(if deleted { Change::Deleted } else { Change::Modified }, Arc::clone(&pod), r.line);
         if let Some(inc) = self.current.get_mut(r.row.name) {
