@@ -614,31 +614,32 @@ pub struct View {
 impl View {
     /// Applies one observation.
     pub fn apply(&mut self, event: &Event) {
-        fn upsert<T: Clone>(map: &mut BTreeMap<String, T>, change: Change, name: &str, value: &T) {
+        /// Deletes, replaces or inserts `name`; `key` makes the key only when it is new.
+        fn upsert<K: Ord + std::borrow::Borrow<str>, T: Clone>(
+            map: &mut BTreeMap<K, T>,
+            change: Change,
+            name: &str,
+            key: impl FnOnce() -> K,
+            value: &T,
+        ) {
             if change == Change::Deleted {
                 map.remove(name);
             } else if let Some(slot) = map.get_mut(name) {
                 value.clone_into(slot);
             } else {
-                map.insert(name.to_owned(), value.clone());
+                map.insert(key(), value.clone());
             }
         }
         match event {
-            Event::Pod { change, pod } => {
-                // The key shares the pod's name: a replay allocates no name.
-                if *change == Change::Deleted {
-                    self.pods.remove(&*pod.name);
-                } else if let Some(slot) = self.pods.get_mut(&*pod.name) {
-                    Arc::clone(pod).clone_into(slot);
-                } else {
-                    self.pods.insert(Arc::clone(&pod.name), Arc::clone(pod));
-                }
+            // The key shares the pod's name: a replay allocates no name.
+            Event::Pod { change, pod } => upsert(&mut self.pods, *change, &pod.name, || Arc::clone(&pod.name), pod),
+            Event::Claim { change, claim } => upsert(&mut self.claims, *change, &claim.name, || claim.name.clone(), claim),
+            Event::Volume { change, volume } => upsert(&mut self.volumes, *change, &volume.name, || volume.name.clone(), volume),
+            Event::Service { change, service } => {
+                upsert(&mut self.services, *change, &service.name, || service.name.clone(), service);
             }
-            Event::Claim { change, claim } => upsert(&mut self.claims, *change, &claim.name, claim),
-            Event::Volume { change, volume } => upsert(&mut self.volumes, *change, &volume.name, volume),
-            Event::Service { change, service } => upsert(&mut self.services, *change, &service.name, service),
-            Event::StatefulSet { change, set } => upsert(&mut self.sets, *change, &set.name, set),
-            Event::Secret { change, name, keys } => upsert(&mut self.secrets, *change, name, keys),
+            Event::StatefulSet { change, set } => upsert(&mut self.sets, *change, &set.name, || set.name.clone(), set),
+            Event::Secret { change, name, keys } => upsert(&mut self.secrets, *change, name, || name.clone(), keys),
             Event::Step { .. } | Event::KubeEvent(_) | Event::Probe(_) | Event::Gap { .. } | Event::GapEnd { .. } => {}
         }
     }

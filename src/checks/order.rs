@@ -1121,8 +1121,7 @@ pub(super) fn reverse_rollout(window: &Window<'_>) -> Outcome {
 pub(super) fn survivors_unchanged(window: &Window<'_>) -> Outcome {
     let check = CheckName::SurvivorsUnchanged;
     let before = window.view_before();
-    let after = window.view_after();
-    let Some(replicas) = after.sets.get(window.target).map(|s| s.replicas) else {
+    let Some(replicas) = window.set_after().map(|s| s.replicas) else {
         return Outcome::new(check, Verdict::NotApplicable, "the StatefulSet is not in the history", vec![]);
     };
     let survivors: Vec<&PodObs> =
