@@ -6,7 +6,7 @@
 #   ci/testbed.sh env     print the exports a run needs:  eval "$(ci/testbed.sh env)"
 #   ci/testbed.sh down    stop every process `up` started and remove its data
 #   ci/testbed.sh logs    print the components' logs (the last lines of each)
-#   ci/testbed.sh status  say whether it is up
+#   ci/testbed.sh status  say whether it is up, with every control-plane process running
 #   ci/testbed.sh restart-apiserver   stop and start the control plane (breaks every watch)
 #   ci/testbed.sh restart-node        real node: drain, stop kubelet and containerd, start, uncordon
 #   ci/testbed.sh dns stop|start      real node: stop or start CoreDNS (a deliberate fault)
@@ -173,10 +173,27 @@ down() {
   log "down"
 }
 
+# Each control-plane process kwokctl recorded, and whether it still runs: kwokctl's binary
+# runtime restarts nothing, so a component that exited stays gone (its log says why).
+components_() {
+  local pidfile pid
+  for pidfile in "$state"/kwok/clusters/"$name"/pids/*.pid; do
+    [ -f "$pidfile" ] || continue
+    pid=$(cat "$pidfile")
+    if kill -0 "$pid" 2>/dev/null; then
+      echo "$(basename "$pidfile" .pid) (pid $pid): running"
+    else
+      echo "$(basename "$pidfile" .pid) (pid $pid): NOT RUNNING"
+    fi
+  done
+}
+
 logs_() {
   if [ -d "$state/node" ]; then "$root/ci/node.sh" logs "$state"; fi
   local dir="$state/kwok/clusters/$name/logs"
   [ -d "$dir" ] || { echo "no testbed logs in $dir"; return 0; }
+  echo "==> the control plane's processes"
+  components_
   for f in "$dir"/*.log; do
     echo "==> $f (last 40 lines)"
     tail -n 40 "$f"
@@ -197,6 +214,7 @@ case "${1:-}" in
   status)
     bin=$("$root/testbed/build.sh" kubernetes etcd kwok 2>/dev/null)
     if answers; then echo "up: KUBECONFIG=$kubeconfig"; else echo "down"; exit 1; fi
+    if components_ | grep 'NOT RUNNING'; then exit 1; fi
     ;;
   restart-apiserver)
     # Stops kube-apiserver (by its recorded pid) and starts it again with the same command
