@@ -926,8 +926,13 @@ fn describe_wait(until: &Until, view: &View) -> String {
                 "Terminating".to_owned()
             } else if p.running_and_ready() {
                 "Ready".to_owned()
+            } else if let Some(waiting) = &p.waiting {
+                waiting.clone()
+            } else if p.phase == "Pending" && p.node.is_none() {
+                // No node assigned: the scheduler has not placed it (or is not running).
+                "Pending, not scheduled".to_owned()
             } else {
-                p.waiting.clone().unwrap_or_else(|| format!("{} not Ready", p.phase))
+                format!("{} not Ready", p.phase)
             };
             (p.name.as_ref(), state)
         })

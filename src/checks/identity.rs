@@ -1,33 +1,35 @@
 //! Identity checks: names, hostnames and labels a StatefulSet gives its pods, and the
 //! configuration (Secrets) the pods need to start.
 
+use super::findings::Findings;
 use super::{CheckName, Outcome, Verdict, Window};
 use crate::timeline::{Event, POD_NAME_LABEL, ProbeObs};
 
 /// **stable-identity** — every pod the set owns is named `<set>-<ordinal>`; at the end the set
-/// has exactly the ordinals 0..replicas-1; each pod's `spec.hostname` is its name, its
-/// `spec.subdomain` the set's `serviceName`, and its `statefulset.kubernetes.io/pod-name` label
-/// its name; every `hostname` run inside a pod in the window printed the pod's name.
+/// has exactly the ordinals 0..replicas-1 (a shortfall, not judged when the step ended early);
+/// each pod's `spec.hostname` is its name, its `spec.subdomain` the set's `serviceName`, and
+/// its `statefulset.kubernetes.io/pod-name` label its name; every `hostname` run inside a pod
+/// in the window printed the pod's name.
 pub(super) fn stable_identity(window: &Window<'_>) -> Outcome {
     let check = CheckName::StableIdentity;
     let set_name = window.target;
-    let mut violations: Vec<(String, Vec<usize>)> = Vec::new();
+    let mut found = Findings::default();
     // Names of every pod the set owned during the window.
     for entry in window.entries() {
         let Event::Pod { pod, .. } = &entry.event else { continue };
         let owned = pod.spec.owner.as_deref().and_then(|o| o.strip_prefix("StatefulSet/")) == Some(set_name);
         if owned && pod.ordinal_in(set_name).is_none() {
-            violations.push((
+            found.violation(
                 format!("the set owns a pod named {}, not {set_name}-<ordinal> (#{})", pod.name, entry.seq),
                 vec![entry.seq],
-            ));
+            );
         }
     }
     let after = window.view_after();
     let set = after.sets.get(set_name);
     let pods = after.set_pods(set_name);
     let live: Vec<_> = pods.iter().filter(|(_, p)| !p.terminating).collect();
-    if live.is_empty() && violations.is_empty() {
+    if live.is_empty() && found.is_empty() {
         return Outcome::new(
             check,
             Verdict::NotApplicable,
@@ -46,22 +48,21 @@ pub(super) fn stable_identity(window: &Window<'_>) -> Outcome {
                 n @ 1..=10 => format!("{:?}", (0..n).collect::<Vec<_>>()),
                 n => format!("0 to {}", n - 1),
             };
-            violations.push((format!("{set_name} had ordinals {ordinals:?} at the end, expected {expected}"), vec![]));
+            found.shortfall(format!("{set_name} had ordinals {ordinals:?} at the end, expected {expected}"), vec![]);
         }
     }
     for (_, pod) in &live {
         if pod.spec.hostname.as_deref() != Some(pod.name.as_ref()) {
-            violations.push((format!("{} has hostname {:?}, not its name", pod.name, pod.spec.hostname), vec![]));
+            found.violation(format!("{} has hostname {:?}, not its name", pod.name, pod.spec.hostname), vec![]);
         }
         if let Some(service) = set.and_then(|s| s.service_name.as_deref())
             && pod.spec.subdomain.as_deref() != Some(service)
         {
-            violations
-                .push((format!("{} has subdomain {:?}, not the serviceName {service}", pod.name, pod.spec.subdomain), vec![]));
+            found
+                .violation(format!("{} has subdomain {:?}, not the serviceName {service}", pod.name, pod.spec.subdomain), vec![]);
         }
         if pod.spec.labels.get(POD_NAME_LABEL).map(String::as_str) != Some(&*pod.name) {
-            violations
-                .push((format!("{} has label {POD_NAME_LABEL}={:?}", pod.name, pod.spec.labels.get(POD_NAME_LABEL)), vec![]));
+            found.violation(format!("{} has label {POD_NAME_LABEL}={:?}", pod.name, pod.spec.labels.get(POD_NAME_LABEL)), vec![]);
         }
     }
     let mut probed = 0;
@@ -73,15 +74,14 @@ pub(super) fn stable_identity(window: &Window<'_>) -> Outcome {
         probed += 1;
         match output {
             Ok(name) if name == pod => {}
-            Ok(name) => violations.push((format!("`hostname` in {pod} printed {name:?} (#{})", entry.seq), vec![entry.seq])),
+            Ok(name) => found.violation(format!("`hostname` in {pod} printed {name:?} (#{})", entry.seq), vec![entry.seq]),
             Err(error) => {
-                violations.push((format!("`hostname` could not run in {pod}: {error} (#{})", entry.seq), vec![entry.seq]))
+                found.violation(format!("`hostname` could not run in {pod}: {error} (#{})", entry.seq), vec![entry.seq])
             }
         }
     }
-    if let Some((detail, _)) = violations.first() {
-        let evidence = violations.iter().flat_map(|(_, e)| e.iter().copied()).collect();
-        return Outcome::new(check, Verdict::Fail, detail.clone(), evidence);
+    if let Some(outcome) = found.outcome(check, window) {
+        return outcome;
     }
     let names: Vec<&str> = live.iter().map(|(_, p)| p.name.as_ref()).collect();
     let probes = if probed > 0 { format!("; `hostname` printed the pod name in {probed} pods") } else { String::new() };
@@ -94,7 +94,8 @@ pub(super) fn stable_identity(window: &Window<'_>) -> Outcome {
 }
 
 /// **secret-refs** — every Secret key the set's pods read exists in the namespace, and every
-/// pod is Running and Ready (none stuck on missing configuration).
+/// pod is Running and Ready (none stuck on missing configuration; a shortfall, not judged when
+/// the step ended early).
 pub(super) fn secret_refs(window: &Window<'_>) -> Outcome {
     let check = CheckName::SecretRefs;
     let after = window.view_after();
@@ -104,13 +105,13 @@ pub(super) fn secret_refs(window: &Window<'_>) -> Outcome {
     if refs.is_empty() {
         return Outcome::new(check, Verdict::NotApplicable, "the pods read no Secret", vec![]);
     }
-    let mut violations = Vec::new();
+    let mut found = Findings::default();
     for (pod, reference) in &refs {
         let (secret, key) = reference.split_once('/').unwrap_or((reference.as_str(), ""));
         match after.secrets.get(secret) {
-            None => violations.push(format!("{pod} reads Secret {secret}, which does not exist")),
+            None => found.violation(format!("{pod} reads Secret {secret}, which does not exist"), vec![]),
             Some(keys) if !keys.iter().any(|k| k == key) => {
-                violations.push(format!("{pod} reads key {key} of Secret {secret}, which has only {keys:?}"))
+                found.violation(format!("{pod} reads key {key} of Secret {secret}, which has only {keys:?}"), vec![])
             }
             Some(_) => {}
         }
@@ -118,11 +119,11 @@ pub(super) fn secret_refs(window: &Window<'_>) -> Outcome {
     for pod in pods.values() {
         if !pod.running_and_ready() {
             let why = pod.waiting.as_deref().unwrap_or(&pod.phase);
-            violations.push(format!("{} is not Running and Ready ({why})", pod.name));
+            found.shortfall(format!("{} is not Running and Ready ({why})", pod.name), vec![]);
         }
     }
-    if let Some(first) = violations.first() {
-        return Outcome::new(check, Verdict::Fail, first.clone(), vec![]);
+    if let Some(outcome) = found.outcome(check, window) {
+        return outcome;
     }
     let mut secrets: Vec<&str> = refs.iter().map(|(_, r)| r.as_str()).collect();
     secrets.sort_unstable();
@@ -145,6 +146,26 @@ mod tests {
             .push(0, Event::from(ProbeObs::Hostname { pod: "web-0".into(), uid: String::new(), output: Ok("web-0".into()) }));
         let out = evaluate(CheckName::StableIdentity, &h.step_window(0));
         assert_eq!(out.verdict, Verdict::Pass, "{out:?}");
+    }
+
+    #[test]
+    fn missing_ordinals_are_inconclusive_only_when_the_step_ended_early() {
+        // OrderedReady with web-0 never Ready (no scheduler, say): the controller rightly
+        // creates nothing more, and the wait for three Ready pods times out.
+        let mut h = History::new().set(3, "OrderedReady");
+        h.step(0);
+        h.create("web-0");
+        let mut window = h.step_window(0);
+        let out = evaluate(CheckName::StableIdentity, &window);
+        assert_eq!(out.verdict, Verdict::Fail, "a settled step must show 0..3: {out:?}");
+        window.ended_early = true;
+        let out = evaluate(CheckName::StableIdentity, &window);
+        assert_eq!(out.verdict, Verdict::Inconclusive, "{out:?}");
+        assert!(out.detail.contains("had ordinals [0] at the end, expected [0, 1, 2]"), "{}", out.detail);
+        h.modify("web-0", |p| std::sync::Arc::make_mut(&mut p.spec).hostname = Some("other".into()));
+        let mut window = h.step_window(0);
+        window.ended_early = true;
+        assert_eq!(evaluate(CheckName::StableIdentity, &window).verdict, Verdict::Fail, "a wrong hostname is wrong at any time");
     }
 
     #[test]
@@ -190,6 +211,11 @@ mod tests {
         assert_eq!(out.verdict, Verdict::Fail);
         assert!(out.detail.contains("does not exist"));
         h.timeline.push(0, Event::Secret { change: Change::Added, name: "mysql-secret".into(), keys: vec!["password".into()] });
+        let mut window = h.step_window(0);
+        assert_eq!(evaluate(CheckName::SecretRefs, &window).verdict, Verdict::Fail, "settled, and web-0 never started");
+        window.ended_early = true;
+        let out = evaluate(CheckName::SecretRefs, &window);
+        assert_eq!(out.verdict, Verdict::Inconclusive, "the key exists; web-0 may only not have started yet: {out:?}");
         h.ready("web-0");
         assert_eq!(evaluate(CheckName::SecretRefs, &h.step_window(0)).verdict, Verdict::Pass);
     }

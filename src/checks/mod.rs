@@ -10,6 +10,7 @@
 //! strategies", "Stable Storage", "Stable Network ID").
 
 mod deployment;
+mod findings;
 mod identity;
 mod network;
 mod order;

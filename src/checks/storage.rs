@@ -8,6 +8,7 @@
 
 use std::collections::BTreeMap;
 
+use super::findings::Findings;
 use super::{CheckName, Outcome, Verdict, Window};
 use crate::timeline::{ClaimObs, Event, ProbeObs, View, ordinal_of};
 
@@ -37,8 +38,8 @@ fn templates(window: &Window<'_>) -> Vec<String> {
 }
 
 /// **pvc-naming** — at the end of the window, every pod of the set has, for each claim template
-/// `t`, a claim named `t-<pod>` that exists and is Bound, mounted as the pod's volume `t`; no
-/// two pods share a claim.
+/// `t`, a claim named `t-<pod>` that exists and is Bound (a shortfall, not judged when the step
+/// ended early), mounted as the pod's volume `t`; no two pods share a claim.
 pub(super) fn pvc_naming(window: &Window<'_>) -> Outcome {
     let check = CheckName::PvcNaming;
     let templates = templates(window);
@@ -50,7 +51,7 @@ pub(super) fn pvc_naming(window: &Window<'_>) -> Outcome {
     if pods.is_empty() {
         return Outcome::new(check, Verdict::NotApplicable, "no pod of the set existed at the end of the window", vec![]);
     }
-    let mut violations = Vec::new();
+    let mut found = Findings::default();
     let mut users: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     let mut names = Vec::new();
     for pod in pods.values().filter(|p| !p.terminating) {
@@ -61,12 +62,14 @@ pub(super) fn pvc_naming(window: &Window<'_>) -> Outcome {
             let expected = format!("{template}-{}", pod.name);
             match pod.spec.claims.get(template) {
                 Some(name) if *name == expected => {}
-                Some(name) => violations.push(format!("{}'s volume {template} uses claim {name}, expected {expected}", pod.name)),
-                None => violations.push(format!("{} has no volume {template}", pod.name)),
+                Some(name) => {
+                    found.violation(format!("{}'s volume {template} uses claim {name}, expected {expected}", pod.name), vec![])
+                }
+                None => found.violation(format!("{} has no volume {template}", pod.name), vec![]),
             }
             match after.claims.get(&expected) {
-                None => violations.push(format!("claim {expected} does not exist")),
-                Some(c) if c.phase != "Bound" => violations.push(format!("claim {expected} is {}, not Bound", c.phase)),
+                None => found.shortfall(format!("claim {expected} does not exist"), vec![]),
+                Some(c) if c.phase != "Bound" => found.shortfall(format!("claim {expected} is {}, not Bound", c.phase), vec![]),
                 Some(c) => names.push(format!(
                     "{} ({}{})",
                     c.name,
@@ -78,12 +81,11 @@ pub(super) fn pvc_naming(window: &Window<'_>) -> Outcome {
     }
     for (claim, pods) in &users {
         if pods.len() > 1 {
-            violations.push(format!("claim {claim} is mounted by {} pods: {}", pods.len(), pods.join(", ")));
+            found.violation(format!("claim {claim} is mounted by {} pods: {}", pods.len(), pods.join(", ")), vec![]);
         }
     }
-    if let Some(first) = violations.first() {
-        let more = if violations.len() > 1 { format!(" (and {} more)", violations.len() - 1) } else { String::new() };
-        return Outcome::new(check, Verdict::Fail, format!("{first}{more}"), vec![]);
+    if let Some(outcome) = found.outcome(check, window) {
+        return outcome;
     }
     Outcome::new(check, Verdict::Pass, format!("each pod mounts its own Bound claim: {}", names.join(", ")), vec![])
 }
@@ -91,7 +93,8 @@ pub(super) fn pvc_naming(window: &Window<'_>) -> Outcome {
 /// **pvc-retention** — over a scale-down or a deletion of the set, the claims the set had
 /// before keep existing with the same UID and stay Bound (their volumes too, when observed),
 /// unless the set's retention policy for that case is Delete: then the claims of the removed
-/// pods are gone and only those are.
+/// pods are gone and only those are (one still there is a shortfall: the controller and the
+/// garbage collector delete them asynchronously, so it is not judged when the step ended early).
 pub(super) fn pvc_retention(window: &Window<'_>) -> Outcome {
     let check = CheckName::PvcRetention;
     let before = window.view_before();
@@ -116,34 +119,34 @@ pub(super) fn pvc_retention(window: &Window<'_>) -> Outcome {
     if claims_before.is_empty() {
         return Outcome::new(check, Verdict::NotApplicable, "the set had no claims before the window", vec![]);
     }
-    let mut violations = Vec::new();
+    let mut found = Findings::default();
     let mut kept = Vec::new();
     for (ordinal, claim) in &claims_before {
         let must_go = policy == "Delete" && *ordinal >= removed_from;
         match after.claims.get(&claim.name) {
             None if must_go => {}
-            None => violations.push(format!("claim {} was deleted by the {case} (policy {policy})", claim.name)),
+            None => found.violation(format!("claim {} was deleted by the {case} (policy {policy})", claim.name), vec![]),
             Some(_) if must_go => {
-                violations.push(format!("claim {} remains after the {case}, but the policy is Delete", claim.name))
+                found.shortfall(format!("claim {} remains after the {case}, but the policy is Delete", claim.name), vec![])
             }
             Some(now) if now.uid != claim.uid => {
-                violations.push(format!("claim {} was replaced (new UID) during the {case}", claim.name))
+                found.violation(format!("claim {} was replaced (new UID) during the {case}", claim.name), vec![])
             }
             Some(now) if now.phase != "Bound" => {
-                violations.push(format!("claim {} is {} after the {case}", claim.name, now.phase))
+                found.violation(format!("claim {} is {} after the {case}", claim.name, now.phase), vec![])
             }
             Some(now) => {
                 if let Some(volume) = now.volume.as_ref().and_then(|v| after.volumes.get(v))
                     && volume.phase != "Bound"
                 {
-                    violations.push(format!("volume {} of claim {} is {}", volume.name, claim.name, volume.phase));
+                    found.violation(format!("volume {} of claim {} is {}", volume.name, claim.name, volume.phase), vec![]);
                 }
                 kept.push(claim.name.as_str());
             }
         }
     }
-    if let Some(first) = violations.first() {
-        return Outcome::new(check, Verdict::Fail, first.clone(), vec![]);
+    if let Some(outcome) = found.outcome(check, window) {
+        return outcome;
     }
     Outcome::new(
         check,
@@ -289,17 +292,20 @@ pub(super) fn static_shortage(window: &Window<'_>) -> Outcome {
             vec![],
         );
     }
-    let mut violations = Vec::new();
+    let mut found = Findings::default();
     let mut pending = Vec::new();
     let mut evidence = Vec::new();
     for (_, claim) in &claims {
         if claim.phase == "Bound" {
             match &claim.volume {
                 Some(v) if static_volumes.contains(&v.as_str()) => {}
-                other => violations.push(format!(
-                    "claim {} is Bound to {:?}, which is not one of the static volumes {static_volumes:?}",
-                    claim.name, other
-                )),
+                other => found.violation(
+                    format!(
+                        "claim {} is Bound to {:?}, which is not one of the static volumes {static_volumes:?}",
+                        claim.name, other
+                    ),
+                    vec![],
+                ),
             }
             continue;
         }
@@ -309,23 +315,22 @@ pub(super) fn static_shortage(window: &Window<'_>) -> Outcome {
         });
         match warning {
             Some(e) => evidence.push(e.seq),
-            None => violations.push(format!("claim {} is {} but no Warning event explains it", claim.name, claim.phase)),
+            None => found.shortfall(format!("claim {} is {} but no Warning event explains it", claim.name, claim.phase), vec![]),
         }
         for pod in after.set_pods(window.target).values() {
             if pod.spec.claims.values().any(|c| *c == claim.name) && pod.phase == "Running" {
-                violations.push(format!("{} is Running although its claim {} is not Bound", pod.name, claim.name));
+                found.violation(format!("{} is Running although its claim {} is not Bound", pod.name, claim.name), vec![]);
             }
         }
     }
     if pending.is_empty() {
-        violations.push(format!(
-            "all {} claims of class {class} are Bound with only {} static volumes",
-            claims.len(),
-            static_volumes.len()
-        ));
+        found.violation(
+            format!("all {} claims of class {class} are Bound with only {} static volumes", claims.len(), static_volumes.len()),
+            vec![],
+        );
     }
-    if let Some(first) = violations.first() {
-        return Outcome::new(check, Verdict::Fail, first.clone(), evidence);
+    if let Some(outcome) = found.outcome(check, window) {
+        return outcome;
     }
     let reasons: Vec<String> = evidence
         .iter()
@@ -381,6 +386,46 @@ mod tests {
         let out = evaluate(CheckName::PvcNaming, &h.step_window(0));
         assert_eq!(out.verdict, Verdict::Fail);
         assert!(out.detail.contains("uses claim www-web-0"), "{}", out.detail);
+    }
+
+    #[test]
+    fn a_missing_or_unbound_claim_after_an_early_end_is_inconclusive_a_shared_one_fails() {
+        let mut h = History::new().set(2, "OrderedReady");
+        claim(&mut h, "www-web-0", "c0", "Pending", None);
+        h.bring_up(2);
+        h.step(0);
+        let mut window = h.step_window(0);
+        assert_eq!(evaluate(CheckName::PvcNaming, &window).verdict, Verdict::Fail, "the step reached its condition");
+        window.ended_early = true;
+        let out = evaluate(CheckName::PvcNaming, &window);
+        assert_eq!(out.verdict, Verdict::Inconclusive, "{out:?}");
+        assert!(out.detail.contains("www-web-0 is Pending, not Bound (and 1 more)"), "{}", out.detail);
+        h.modify("web-1", |p| {
+            std::sync::Arc::make_mut(&mut p.spec).claims.insert("www".into(), "www-web-0".into());
+        });
+        let mut window = h.step_window(0);
+        window.ended_early = true;
+        assert_eq!(evaluate(CheckName::PvcNaming, &window).verdict, Verdict::Fail, "a wrong claim is wrong at any time");
+    }
+
+    #[test]
+    fn a_claim_the_delete_policy_has_not_removed_yet_is_inconclusive_after_an_early_end() {
+        let mut h = History::new().set(2, "OrderedReady");
+        h.update_set(|s| s.when_scaled = "Delete".into());
+        claim(&mut h, "www-web-0", "c0", "Bound", None);
+        claim(&mut h, "www-web-1", "c1", "Bound", None);
+        h.bring_up(2);
+        h.step(0);
+        h.update_set(|s| s.replicas = 1);
+        let mut window = h.step_window(0);
+        window.ended_early = true;
+        assert_eq!(evaluate(CheckName::PvcRetention, &window).verdict, Verdict::Inconclusive);
+        let gone = ClaimObs { name: "www-web-0".into(), uid: "c0".into(), ..Default::default() };
+        h.timeline.push(0, Event::Claim { change: Change::Deleted, claim: Box::new(gone) });
+        let mut window = h.step_window(0);
+        window.ended_early = true;
+        let out = evaluate(CheckName::PvcRetention, &window);
+        assert_eq!(out.verdict, Verdict::Fail, "the kept ordinal's claim was deleted: {out:?}");
     }
 
     #[test]
