@@ -176,7 +176,7 @@ fn synthetic_timeline(pods: u32) -> Timeline {
             labels: [(REVISION_LABEL.to_owned(), rev.to_owned()), (POD_NAME_LABEL.to_owned(), format!("web-{k}"))].into(),
             ..PodSpecObs::default()
         }),
-        ip: Some(format!("10.0.{}.{}", k / 250, k % 250)),
+        ip: Some(format!("10.0.{}.{}", k / 250, k % 250).into()),
         ..PodObs::default()
     };
     let mut at = 0;

@@ -153,7 +153,8 @@ pub fn transcript(text: &str, options: &Options) -> Result<Report, AnalyzeError>
         return Err(AnalyzeError::NoRows(text.lines().count()));
     }
     let session = rules::Session::new(&parsed, &facts, text);
-    let families = match &options.statefulset {
+    // Which families are judged, before any history is built.
+    let families: Vec<Family> = match &options.statefulset {
         // A name the user gives is judged even when no family-like name matched it, as long
         // as the session shows something of it.
         Some(name) => {
@@ -162,33 +163,24 @@ pub fn transcript(text: &str, options: &Options) -> Result<Report, AnalyzeError>
             if found.is_empty() {
                 found.push(Family { namespace: None, name: name.clone() });
             }
-            let judged: Vec<(Family, Vec<FamilyHistory>)> = found
-                .into_iter()
-                .map(|f| {
-                    let h = parsed.histories(&f);
-                    (f, h)
-                })
-                .collect();
-            if judged.iter().all(|(_, h)| h.is_empty()) && !session.mentions(name) {
+            if !found.iter().any(|f| parsed.shows(f)) && !session.mentions(name) {
                 let mut seen: Vec<String> = all.into_iter().map(|f| f.name).collect();
                 seen.extend(facts.sets.iter().map(|s| s.name.clone()));
                 seen.sort();
                 seen.dedup();
                 return Err(AnalyzeError::NoSuchSet { name: name.clone(), seen });
             }
-            judged
+            found
         }
         None => {
-            let mut all = parsed.all_histories();
+            let mut all = parsed.families();
             // Sets the session shows only as StatefulSet rows or through their claims.
-            for name in facts.sets.iter().map(|s| s.name.clone()) {
-                let family = Family { namespace: None, name };
-                if !all.iter().any(|(f, _)| f.name == family.name) {
-                    let h = parsed.histories(&family);
-                    all.push((family, h));
+            for name in facts.sets.iter().map(|s| &s.name) {
+                if !all.iter().any(|f| &f.name == name) {
+                    all.push(Family { namespace: None, name: name.clone() });
                 }
             }
-            all.sort_by(|a, b| a.0.cmp(&b.0));
+            all.sort();
             all
         }
     };
@@ -196,20 +188,11 @@ pub fn transcript(text: &str, options: &Options) -> Result<Report, AnalyzeError>
         return Err(AnalyzeError::NoSets(text.lines().count()));
     }
     let only_set = families.len() == 1;
-    let statefulsets = families
-        .iter()
-        .map(|(family, histories)| {
-            let mut report = judge_family(family, histories, &checks, options.policy);
-            report.checks.extend(rules::judge(&family.name, only_set, &session).into_iter().map(|f| CheckReport {
-                check: f.check,
-                verdict: f.verdict,
-                lines: f.lines,
-                detail: f.detail,
-            }));
-            report
-        })
-        .collect();
-    // Lines neither pod rows nor read as the rest of a session.
+    // The session's findings first, and the lines nothing read: then the session's indexes
+    // are freed before the histories are built, and the rows before the checks replay them
+    // (the rows, the histories and the indexes are most of a long transcript's memory).
+    let session_findings: Vec<Vec<rules::Finding>> =
+        families.iter().map(|family| rules::judge(&family.name, only_set, &session)).collect();
     let mut read = facts.read.iter().peekable();
     let skipped_lines = parsed
         .skipped
@@ -218,6 +201,30 @@ pub fn transcript(text: &str, options: &Options) -> Result<Report, AnalyzeError>
         .filter(|line| {
             while read.next_if(|r| **r < *line).is_some() {}
             read.peek().is_none_or(|r| **r != *line)
+        })
+        .collect();
+    drop(session);
+    drop(facts);
+    let histories: Vec<Vec<FamilyHistory>> = if options.statefulset.is_some() {
+        families.iter().map(|family| parsed.histories(family)).collect()
+    } else {
+        let mut built: std::collections::BTreeMap<Family, Vec<FamilyHistory>> = parsed.all_histories().into_iter().collect();
+        families.iter().map(|family| built.remove(family).unwrap_or_else(|| parsed.histories(family))).collect()
+    };
+    drop(parsed);
+    let statefulsets = families
+        .iter()
+        .zip(histories)
+        .zip(session_findings)
+        .map(|((family, histories), findings)| {
+            let mut report = judge_family(family, &histories, &checks, options.policy);
+            report.checks.extend(findings.into_iter().map(|f| CheckReport {
+                check: f.check,
+                verdict: f.verdict,
+                lines: f.lines,
+                detail: f.detail,
+            }));
+            report
         })
         .collect();
     Ok(Report { statefulsets, skipped_lines })

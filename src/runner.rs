@@ -683,7 +683,7 @@ impl<C: Cluster> Runner<'_, C> {
                 let service = self.view.sets.get(&http.statefulset).and_then(|s| s.service_name.clone()).unwrap_or_default();
                 for pod in self.pod_names(&http.statefulset) {
                     let host = match http.via {
-                        Via::Ip => self.view.pods.get(pod.as_str()).and_then(|p| p.ip.clone()).unwrap_or_default(),
+                        Via::Ip => self.view.pods.get(pod.as_str()).and_then(|p| p.ip.as_deref()).unwrap_or_default().to_owned(),
                         Via::Dns => format!("{pod}.{service}"),
                     };
                     let url = crate::cluster::http_url(&host, http.port, &http.path);
@@ -927,7 +927,7 @@ fn describe_wait(until: &Until, view: &View) -> String {
             } else if p.running_and_ready() {
                 "Ready".to_owned()
             } else if let Some(waiting) = &p.waiting {
-                waiting.clone()
+                waiting.to_string()
             } else if p.phase == "Pending" && p.node.is_none() {
                 // No node assigned: the scheduler has not placed it (or is not running).
                 "Pending, not scheduled".to_owned()

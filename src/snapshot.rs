@@ -241,7 +241,7 @@ impl Normalizer<'_> {
         let alias = self.pod_alias(pod);
         if let Some(ip) = &pod.ip {
             let ip_alias = format!("ip({alias})");
-            self.ips.entry(ip.clone()).or_insert(ip_alias);
+            self.ips.entry(ip.to_string()).or_insert(ip_alias);
         }
         if change == Change::Deleted {
             self.milestones.remove(&alias);

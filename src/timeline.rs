@@ -199,18 +199,19 @@ pub struct PodObs {
     /// `metadata.deletionTimestamp` is set: the pod is terminating.
     #[serde(default)]
     pub terminating: bool,
-    /// Why a container waits (`ContainerCreating`, `CreateContainerConfigError`, …).
+    /// Why a container waits (`ContainerCreating`, `CreateContainerConfigError`, …). Shared
+    /// (like the address and node): a long history repeats the same few strings.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub waiting: Option<String>,
+    pub waiting: Option<Arc<str>>,
     /// Sum of container restarts.
     #[serde(default)]
     pub restarts: u32,
     /// `status.podIP`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ip: Option<String>,
+    pub ip: Option<Arc<str>>,
     /// `spec.nodeName`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub node: Option<String>,
+    pub node: Option<Arc<str>>,
     /// What the pod's metadata and spec say (written inline in a timeline file). Shared:
     /// a transcript, which shows none of it, gives every observation the same empty one.
     #[serde(flatten)]

@@ -430,7 +430,7 @@ pub(crate) mod fixture {
                     claims: [("www".to_owned(), format!("www-{name}"))].into(),
                     ..Default::default()
                 }),
-                ip: Some(format!("10.0.0.{ordinal}")),
+                ip: Some(format!("10.0.0.{ordinal}").into()),
                 ..Default::default()
             };
             self.pods.insert(name.into(), pod.clone());

@@ -32,8 +32,12 @@ fn selects(service: &ServiceObs, pod: &PodObs) -> bool {
 
 /// Addresses of the Running and Ready pods `service` selects, sorted.
 fn ready_addresses(view: &View, service: &ServiceObs) -> Vec<String> {
-    let set: BTreeSet<String> =
-        view.pods.values().filter(|p| p.running_and_ready() && selects(service, p)).filter_map(|p| p.ip.clone()).collect();
+    let set: BTreeSet<String> = view
+        .pods
+        .values()
+        .filter(|p| p.running_and_ready() && selects(service, p))
+        .filter_map(|p| p.ip.as_deref().map(str::to_owned))
+        .collect();
     set.into_iter().collect()
 }
 
@@ -63,7 +67,7 @@ pub fn expected_dns_answer(view: &View, name: &str, namespace: &str, domain: &st
         let Some(service) = view.services.get(sub) else { continue };
         known = true;
         if service.is_headless() && selects(service, pod) && pod.running_and_ready() {
-            addresses.extend(pod.ip.clone());
+            addresses.extend(pod.ip.as_deref().map(str::to_owned));
         }
     }
     known.then(|| addresses.into_iter().collect())
@@ -216,7 +220,7 @@ pub(super) fn pod_http(window: &Window<'_>) -> Outcome {
         let problem = match response {
             Err(error) => Some(format!("GET {url} from {from} failed: {error}")),
             Ok(r) if r.status != 200 => Some(format!("GET {url} from {from} answered {}", r.status)),
-            Ok(_) if address.is_none() || address != &pod.ip => Some(format!(
+            Ok(_) if address.is_none() || address.as_deref() != pod.ip.as_deref() => Some(format!(
                 "GET {url} from {from} went to {}, but {target} is at {}",
                 address.as_deref().unwrap_or("an unknown address"),
                 pod.ip.as_deref().unwrap_or("no address")

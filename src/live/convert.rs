@@ -55,10 +55,10 @@ pub fn pod(pod: &Pod) -> PodObs {
         phase: crate::timeline::pod_phase(status.phase.as_deref().unwrap_or("Pending")),
         ready,
         terminating: meta.deletion_timestamp.is_some(),
-        waiting,
+        waiting: waiting.map(Into::into),
         restarts: status.container_statuses.iter().flatten().map(|c| u32::try_from(c.restart_count).unwrap_or(0)).sum(),
-        ip: status.pod_ip.clone(),
-        node: spec.node_name.clone(),
+        ip: status.pod_ip.as_deref().map(Into::into),
+        node: spec.node_name.as_deref().map(Into::into),
     }
 }
 

@@ -166,7 +166,7 @@ impl SimCluster {
             if faults.contains(&UpgradeFault::DnsStale)
                 && let (Some(host), Some(ip)) = (pod.spec.hostname.clone(), pod.ip.clone())
             {
-                self.stale_dns.entry(host).or_insert(ip);
+                self.stale_dns.entry(host).or_insert_with(|| ip.to_string());
             }
         }
         if faults.contains(&UpgradeFault::ClaimRebound) {
@@ -337,7 +337,7 @@ impl SimCluster {
             self.update_pod(name, |p| {
                 p.phase = "Running".into();
                 p.waiting = None;
-                p.ip = Some(ip);
+                p.ip = Some(ip.into());
             });
             self.schedule(delay::READINESS, Task::Kubelet(name.to_owned(), uid.to_owned()));
         } else if obs.phase == "Running" && !obs.ready {
@@ -571,15 +571,15 @@ impl SimCluster {
                 .collect();
             let name = format!("{}.{suffix}", service.name);
             if service.is_headless() {
-                let mut addresses: Vec<String> = selected.iter().filter_map(|p| p.ip.clone()).collect();
+                let mut addresses: Vec<String> = selected.iter().filter_map(|p| p.ip.as_deref().map(str::to_owned)).collect();
                 if self.has(Fault::ServiceRecordMissingPod) && addresses.len() > 1 {
                     addresses.pop();
                 }
                 records.insert(name.clone(), addresses);
-                let members: Vec<(&String, &String)> = selected
+                let members: Vec<(&String, &str)> = selected
                     .iter()
                     .filter(|p| p.spec.subdomain.as_deref() == Some(service.name.as_str()))
-                    .filter_map(|p| Some((p.spec.hostname.as_ref()?, p.ip.as_ref()?)))
+                    .filter_map(|p| Some((p.spec.hostname.as_ref()?, p.ip.as_deref()?)))
                     .collect();
                 for (i, (host, ip)) in members.iter().enumerate() {
                     let ip = if self.has(Fault::DnsRecordWrongIp) && members.len() > 1 {
@@ -590,8 +590,8 @@ impl SimCluster {
                     if self.has(Fault::DnsPodRecordMissing) && i + 1 == members.len() {
                         continue;
                     }
-                    let ip = self.stale_dns.get(host.as_str()).unwrap_or(ip);
-                    records.insert(format!("{host}.{name}"), vec![(*ip).clone()]);
+                    let ip = self.stale_dns.get(host.as_str()).map_or(ip, String::as_str);
+                    records.insert(format!("{host}.{name}"), vec![ip.to_owned()]);
                 }
             } else if let Some(ip) = &service.cluster_ip {
                 records.insert(name, vec![ip.clone()]);
@@ -917,7 +917,7 @@ impl Cluster for SimCluster {
         let target = self.running_pod(pod)?.clone();
         match command {
             ExecCommand::Hostname if self.has(Fault::HostnameIsNodeName) => {
-                Ok(target.obs.node.clone().unwrap_or_else(|| "sim-node-1".into()))
+                Ok(target.obs.node.as_deref().unwrap_or("sim-node-1").to_owned())
             }
             ExecCommand::Hostname => Ok(target.obs.spec.hostname.clone().unwrap_or_else(|| target.obs.name.to_string())),
             ExecCommand::Write { path, content } => {

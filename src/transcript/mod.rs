@@ -269,6 +269,12 @@ impl<'t> Transcript<'t> {
         by_session.into_iter().map(|(session, rows)| Builder::new(&self.sessions[session]).build(&rows)).collect()
     }
 
+    /// Whether any pod row is of `family` (what [`Transcript::histories`] would build from).
+    #[must_use]
+    pub fn shows(&self, family: &Family) -> bool {
+        self.rows.iter().any(|r| r.row.namespace == family.namespace.as_deref() && ordinal_of(r.row.name, &family.name).is_some())
+    }
+
     /// The history of `family`, one timeline per session in which it appears. The family need
     /// not be one [`Transcript::families`] found (a name given by the user).
     #[must_use]
@@ -364,6 +370,9 @@ struct Builder<'a> {
     current: foldhash::HashMap<Arc<str>, Incarnation>,
     /// A transcript shows no pod's metadata or spec: every observation shares this empty one.
     spec: Arc<PodSpecObs>,
+    /// The statuses, addresses and node names seen so far: a line repeats one of the few there
+    /// are, and shares it.
+    strings: foldhash::HashSet<Arc<str>>,
 }
 
 impl<'a> Builder<'a> {
@@ -376,21 +385,32 @@ impl<'a> Builder<'a> {
             lines: Vec::new(),
             current: foldhash::HashMap::default(),
             spec: Arc::default(),
+            strings: foldhash::HashSet::default(),
         }
     }
 
+    /// `text`, shared with every other line that shows it.
+    fn shared(&mut self, text: &str) -> Arc<str> {
+        if let Some(known) = self.strings.get(text) {
+            return Arc::clone(known);
+        }
+        let new: Arc<str> = text.into();
+        self.strings.insert(Arc::clone(&new));
+        new
+    }
+
     /// The pod `row` shows; `name` and `uid` are shared with its other lines.
-    fn observe(&self, row: &Row, name: Arc<str>, uid: Arc<str>, previous_phase: Option<&str>) -> PodObs {
+    fn observe(&mut self, row: &Row, name: Arc<str>, uid: Arc<str>, previous_phase: Option<&str>) -> PodObs {
         PodObs {
             name,
             uid,
             phase: phase_of(row.status, previous_phase),
             ready: row.all_ready(),
             terminating: row.terminating(),
-            waiting: (!matches!(row.status, "Running" | "Terminating" | "Completed")).then(|| row.status.to_owned()),
+            waiting: (!matches!(row.status, "Running" | "Terminating" | "Completed")).then(|| self.shared(row.status)),
             restarts: row.restarts,
-            ip: row.ip.map(str::to_owned),
-            node: row.node.map(str::to_owned),
+            ip: row.ip.map(|ip| self.shared(ip)),
+            node: row.node.map(|node| self.shared(node)),
             spec: Arc::clone(&self.spec),
         }
     }
@@ -480,7 +500,8 @@ impl<'a> Builder<'a> {
             self.begin(r, true);
             return;
         }
-        let pod = Arc::new(self.observe(&r.row, Arc::clone(&inc.pod.name), Arc::clone(&inc.pod.uid), Some(&inc.pod.phase)));
+        let last = Arc::clone(&inc.pod);
+        let pod = Arc::new(self.observe(&r.row, Arc::clone(&last.name), Arc::clone(&last.uid), Some(&last.phase)));
         let deleted = r.row.event == Some(WatchEvent::Deleted);
         let entry = self.push(if deleted { Change::Deleted } else { Change::Modified }, Arc::clone(&pod), r.line);
         if let Some(inc) = self.current.get_mut(r.row.name) {
