@@ -153,6 +153,8 @@ pub fn transcript(text: &str, options: &Options) -> Result<Report, AnalyzeError>
         return Err(AnalyzeError::NoRows(text.lines().count()));
     }
     let session = rules::Session::new(&parsed, &facts, text);
+    // The families' rows, grouped once (when every family is judged).
+    let mut grouped = options.statefulset.is_none().then(|| parsed.rows_by_family());
     // Which families are judged, before any history is built.
     let families: Vec<Family> = match &options.statefulset {
         // A name the user gives is judged even when no family-like name matched it, as long
@@ -173,7 +175,7 @@ pub fn transcript(text: &str, options: &Options) -> Result<Report, AnalyzeError>
             found
         }
         None => {
-            let mut all = parsed.families();
+            let mut all: Vec<Family> = grouped.iter().flat_map(|g| g.keys().cloned()).collect();
             // Sets the session shows only as StatefulSet rows or through their claims.
             for name in facts.sets.iter().map(|s| &s.name) {
                 if !all.iter().any(|f| &f.name == name) {
@@ -205,12 +207,14 @@ pub fn transcript(text: &str, options: &Options) -> Result<Report, AnalyzeError>
         .collect();
     drop(session);
     drop(facts);
-    let histories: Vec<Vec<FamilyHistory>> = if options.statefulset.is_some() {
-        families.iter().map(|family| parsed.histories(family)).collect()
-    } else {
-        let mut built: std::collections::BTreeMap<Family, Vec<FamilyHistory>> = parsed.all_histories().into_iter().collect();
-        families.iter().map(|family| built.remove(family).unwrap_or_else(|| parsed.histories(family))).collect()
-    };
+    let histories: Vec<Vec<FamilyHistory>> = families
+        .iter()
+        .map(|family| match grouped.as_mut().and_then(|g| g.remove(family)) {
+            Some(rows) => parsed.histories_of(&rows),
+            None => parsed.histories(family),
+        })
+        .collect();
+    drop(grouped);
     drop(parsed);
     let statefulsets = families
         .iter()
@@ -231,22 +235,39 @@ pub fn transcript(text: &str, options: &Options) -> Result<Report, AnalyzeError>
 }
 
 fn judge_family(family: &Family, histories: &[FamilyHistory], checks: &[CheckName], policy: Policy) -> FamilyReport {
-    let mut observed = Observed::default();
-    for history in histories {
-        observe(history, &family.name, &mut observed);
-    }
-    let checks = checks
-        .iter()
-        .map(|check| {
-            let outcomes: Vec<(&FamilyHistory, Outcome)> =
-                histories.iter().map(|h| (h, checks::evaluate(*check, &window(h, &family.name, policy)))).collect();
-            combine(*check, &outcomes, &family.name)
+    let observing = || {
+        let mut observed = Observed::default();
+        for history in histories {
+            observe(history, &family.name, &mut observed);
+        }
+        (observed, pods_of(histories, &family.name))
+    };
+    let judging = || -> Vec<CheckReport> {
+        checks
+            .iter()
+            .map(|check| {
+                let outcomes: Vec<(&FamilyHistory, Outcome)> =
+                    histories.iter().map(|h| (h, checks::evaluate(*check, &window(h, &family.name, policy)))).collect();
+                combine(*check, &outcomes, &family.name)
+            })
+            .collect()
+    };
+    // A long history is read on a second thread while the checks replay it (both only read);
+    // a short one is not worth a thread (a transcript may hold thousands of families).
+    let entries: usize = histories.iter().map(|h| h.timeline.len()).sum();
+    let ((observed, pods), checks) = if entries < 50_000 {
+        (observing(), judging())
+    } else {
+        std::thread::scope(|scope| {
+            let observed = scope.spawn(observing);
+            let checks = judging();
+            (observed.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)), checks)
         })
-        .collect();
+    };
     FamilyReport {
         name: family.name.clone(),
         namespace: family.namespace.clone(),
-        pods: pods_of(histories, &family.name),
+        pods,
         sessions: histories.iter().map(|h| h.session_line).collect(),
         observed,
         checks,

@@ -233,8 +233,10 @@ impl<'t> Transcript<'t> {
         self.rows_by_family().into_keys().collect()
     }
 
-    /// The rows of each family, in order.
-    fn rows_by_family(&self) -> BTreeMap<Family, Vec<&SourcedRow<'t>>> {
+    /// The rows of each of [`Transcript::families`], in order: what
+    /// [`Transcript::histories_of`] builds a family's histories from.
+    #[must_use]
+    pub fn rows_by_family(&self) -> BTreeMap<Family, Vec<&SourcedRow<'t>>> {
         let clear: BTreeSet<(Option<&str>, &str)> =
             self.rows.iter().filter_map(|r| Some((r.row.namespace, family_of(r.row.name)?))).collect();
         // Keyed by borrowed names (ordered as `Family` is): no name is copied per row.
@@ -258,10 +260,12 @@ impl<'t> Transcript<'t> {
     /// Every family with its histories, one timeline per session in which it appears.
     #[must_use]
     pub fn all_histories(&self) -> Vec<(Family, Vec<FamilyHistory>)> {
-        self.rows_by_family().into_iter().map(|(family, rows)| (family, self.build(&rows))).collect()
+        self.rows_by_family().into_iter().map(|(family, rows)| (family, self.histories_of(&rows))).collect()
     }
 
-    fn build(&self, rows: &[&SourcedRow<'t>]) -> Vec<FamilyHistory> {
+    /// The histories of a family from its rows (in order), one timeline per session.
+    #[must_use]
+    pub fn histories_of(&self, rows: &[&SourcedRow<'t>]) -> Vec<FamilyHistory> {
         let mut by_session: BTreeMap<usize, Vec<&SourcedRow<'t>>> = BTreeMap::new();
         for r in rows {
             by_session.entry(r.session).or_default().push(r);
@@ -284,7 +288,7 @@ impl<'t> Transcript<'t> {
             .iter()
             .filter(|r| r.row.namespace == family.namespace.as_deref() && ordinal_of(r.row.name, &family.name).is_some())
             .collect();
-        self.build(&rows)
+        self.histories_of(&rows)
     }
 }
 
