@@ -1,7 +1,7 @@
 //! `analyze` on real transcripts: the seed documents' `kubectl get pods -w` outputs judge as
 //! their documents describe, and copies with the order broken fail naming the check and lines.
 
-use std::process::Command;
+mod common;
 
 use sts_conformance::{
     analyze::{self, CheckReport, Options},
@@ -254,17 +254,7 @@ fn ordinals_no_statefulset_can_have_are_not_a_set() {
 }
 
 fn cli(args: &[&str], stdin: &str) -> (i32, String, String) {
-    use std::io::Write;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sts-conformance"))
-        .args(args)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("runs");
-    child.stdin.take().expect("stdin").write_all(stdin.as_bytes()).expect("writes");
-    let out = child.wait_with_output().expect("finishes");
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+    common::run(common::hermetic(), args, stdin)
 }
 
 #[test]

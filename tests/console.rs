@@ -3,8 +3,10 @@
 
 use std::process::{Command, Stdio};
 
+mod common;
+
 fn binary() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_sts-conformance"))
+    common::hermetic()
 }
 
 #[test]

@@ -187,7 +187,7 @@ fn transcript_corpus() -> &'static [Vec<u8>] {
 fn timeline_corpus() -> &'static [u8] {
     static CORPUS: OnceLock<Vec<u8>> = OnceLock::new();
     CORPUS.get_or_init(|| {
-        let file = Path::new("scenarios/seed-002/lifecycle.yaml");
+        let file = Path::new("scenarios/seed-002/lifecycle.scenario.yaml");
         let scenario = scenario::load(file).expect("seed-002");
         let plan = sts_conformance::plan::Plan::new(
             &scenario.name,

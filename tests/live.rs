@@ -9,12 +9,9 @@
 //! Claims the cluster cannot show (no containers on simulated nodes, no cluster DNS) are
 //! reported skipped (`--skip-unsupported`); on a cluster that has everything, nothing is skipped.
 
-use std::process::Command;
+mod common;
 
-fn cli(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_sts-conformance")).args(args).output().expect("runs");
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
-}
+use common::cli_on_cluster as cli;
 
 #[test]
 #[ignore = "needs a cluster (KUBECONFIG)"]

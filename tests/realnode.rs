@@ -19,7 +19,8 @@ use kube::{
 };
 use serde_json::json;
 
-const BIN: &str = env!("CARGO_BIN_EXE_sts-conformance");
+mod common;
+
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
 /// The testbed's real node, or a loud refusal: these tests stop and start its components.
@@ -141,7 +142,7 @@ fn a_stopped_cluster_dns_fails_exactly_the_dns_claims_and_says_why() {
     let out_dir = tempfile::tempdir().expect("temp dir");
     testbed(&["dns", "stop"]);
     let back = DnsBack;
-    let out = Command::new(BIN)
+    let out = common::command()
         .args(["run", "--scenario", "seed-001-practice", "--output-dir"])
         .arg(out_dir.path())
         .output()

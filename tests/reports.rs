@@ -1,11 +1,10 @@
 //! Reports for CI: JUnit, the output directory, parallel runs and regression snapshots.
 
-use std::{path::Path, process::Command};
+use std::path::Path;
 
-fn cli(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_sts-conformance")).args(args).env_remove("CI").output().expect("runs");
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
-}
+mod common;
+
+use common::cli;
 
 fn path(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")

@@ -1,7 +1,9 @@
 //! End to end on the simulated cluster: every scenario file validates, runs, and keeps every
 //! claim; the claim catalogue is covered; the CLI's exit codes hold.
 
-use std::{path::PathBuf, process::Command};
+use std::path::PathBuf;
+
+mod common;
 
 use rstest::rstest;
 use sts_conformance::{
@@ -26,39 +28,10 @@ fn run_on_sim(path: &std::path::Path) -> runner::ScenarioReport {
     })
 }
 
+/// Every scenario file (named `*.scenario.yaml` here, so that each case is a scenario; the
+/// harness itself finds scenarios by their `kind`, whatever their names).
 #[rstest]
-fn every_claim_holds_on_the_conformant_sim(#[files("scenarios/**/*.yaml")] path: PathBuf) {
-    let text = std::fs::read_to_string(&path).unwrap();
-    if !scenario::declares_scenario(&text) {
-        // A manifest or patch fragment: a scenario beside it must use it, and that scenario
-        // (which reads and checks every file it names) must load.
-        let dir = path.parent().expect("in a directory").to_path_buf();
-        let name = path.file_name().expect("a file").to_string_lossy().into_owned();
-        let users: Vec<PathBuf> = scenario::discover(&[dir])
-            .expect("scenarios")
-            .into_iter()
-            .filter(|s| std::fs::read_to_string(s).is_ok_and(|t| t.contains(&name)))
-            .collect();
-        if users.is_empty() {
-            // Only the workloads whose claims the claim table defers (issue 16) may wait unused,
-            // and each must still parse.
-            let manifests = sts_conformance::manifest::load_file(&path).unwrap_or_else(|e| panic!("{e}"));
-            let deferred = |kind: &str| {
-                let id = format!("004-{}", kind.to_lowercase());
-                sts_conformance::claims::find(&id).is_some_and(|c| !c.required)
-            };
-            assert!(
-                manifests.iter().all(|m| deferred(m.object.kind())),
-                "{}: no scenario beside it uses it, and its claims are not deferred",
-                path.display()
-            );
-            return;
-        }
-        for user in users {
-            scenario::load(&user).unwrap_or_else(|e| panic!("{e}"));
-        }
-        return;
-    }
+fn every_claim_holds_on_the_conformant_sim(#[files("scenarios/**/*.scenario.yaml")] path: PathBuf) {
     let report = run_on_sim(&path);
     for step in &report.steps {
         assert!(step.error.is_none(), "{}: step {} failed: {:?}", report.scenario, step.index + 1, step.error);
@@ -91,9 +64,55 @@ fn every_claim_holds_on_the_conformant_sim(#[files("scenarios/**/*.yaml")] path:
     });
 }
 
+/// Every other file beside the scenarios is a manifest a scenario beside it uses (and that
+/// scenario loads, reading every file it names), or one of the workloads whose claims the claim
+/// table defers (issue 16), which must still parse. None is a scenario the test above would miss.
+#[test]
+fn every_other_file_is_a_manifest_a_scenario_uses_or_a_deferred_workload() {
+    let mut files = Vec::new();
+    let mut dirs = vec![PathBuf::from("scenarios")];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if !path.to_string_lossy().ends_with(".scenario.yaml") {
+                files.push(path);
+            }
+        }
+    }
+    assert!(files.len() >= 10, "the manifests beside the scenarios: {files:?}");
+    for path in files {
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(!scenario::declares_scenario(&text), "{}: a scenario not named *.scenario.yaml", path.display());
+        let dir = path.parent().expect("in a directory").to_path_buf();
+        let name = path.file_name().expect("a file").to_string_lossy().into_owned();
+        let users: Vec<PathBuf> = scenario::discover(&[dir])
+            .expect("scenarios")
+            .into_iter()
+            .filter(|s| std::fs::read_to_string(s).is_ok_and(|t| t.contains(&name)))
+            .collect();
+        if users.is_empty() {
+            let manifests = sts_conformance::manifest::load_file(&path).unwrap_or_else(|e| panic!("{e}"));
+            let deferred = |kind: &str| {
+                let id = format!("004-{}", kind.to_lowercase());
+                sts_conformance::claims::find(&id).is_some_and(|c| !c.required)
+            };
+            assert!(
+                manifests.iter().all(|m| deferred(m.object.kind())),
+                "{}: no scenario beside it uses it, and its claims are not deferred",
+                path.display()
+            );
+        }
+        for user in users {
+            scenario::load(&user).unwrap_or_else(|e| panic!("{e}"));
+        }
+    }
+}
+
 #[test]
 fn a_second_run_normalizes_to_the_same_timeline() {
-    let path = PathBuf::from("scenarios/seed-002/lifecycle.yaml");
+    let path = PathBuf::from("scenarios/seed-002/lifecycle.scenario.yaml");
     let scenario = scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
     let settings = RunSettings::default();
     let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
@@ -124,12 +143,7 @@ fn every_required_claim_is_covered_by_a_scenario() {
 }
 
 fn cli(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_sts-conformance"))
-        .args(args)
-        .env_remove("KUBECONFIG")
-        .env("HOME", "/nonexistent")
-        .output()
-        .unwrap()
+    common::hermetic().args(args).output().unwrap()
 }
 
 #[test]
@@ -137,9 +151,12 @@ fn list_claims_json_lists_all_required_claims_as_covered() {
     let out = cli(&["list", "--claims", "-o", "json"]);
     assert!(out.status.success());
     let items: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
-    let covered = items.iter().filter(|i| !i["scenarios"].as_array().unwrap().is_empty()).count();
-    assert_eq!(items.len(), 36);
-    assert_eq!(covered, 33);
+    let listed: Vec<&str> = items.iter().map(|i| i["claim"].as_str().unwrap()).collect();
+    assert_eq!(listed, CLAIMS.iter().map(|c| c.id).collect::<Vec<_>>(), "every claim of the table, in its order");
+    for (item, claim) in items.iter().zip(CLAIMS) {
+        let covered = !item["scenarios"].as_array().unwrap().is_empty();
+        assert!(covered || !claim.required, "{} is required and no scenario covers it", claim.id);
+    }
 }
 
 #[test]
@@ -155,11 +172,7 @@ fn a_misspelled_scenario_exits_2_naming_file_and_line() {
 
 #[test]
 fn run_without_a_cluster_exits_3_and_says_how_to_get_one() {
-    let out = Command::new(env!("CARGO_BIN_EXE_sts-conformance"))
-        .args(["run"])
-        .env("KUBECONFIG", "/nonexistent/kubeconfig")
-        .output()
-        .unwrap();
+    let out = common::hermetic().args(["run"]).env("KUBECONFIG", "/nonexistent/kubeconfig").output().unwrap();
     assert_eq!(out.status.code(), Some(3));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("kind create cluster") && err.contains("--sim"), "{err}");
@@ -196,7 +209,7 @@ fn schema_describes_the_step_actions() {
 #[test]
 fn on_a_cluster_without_containers_their_steps_are_skipped_and_their_claims_say_so() {
     use sts_conformance::capability::{Capability, Missing, claims_needing, needs};
-    let path = PathBuf::from("scenarios/seed-002/lifecycle.yaml");
+    let path = PathBuf::from("scenarios/seed-002/lifecycle.scenario.yaml");
     let scenario = scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
     let plan = Plan::new(&scenario.name, &runner::scenario_objects(&scenario), PlanOptions::new("test01"));
     let settings = RunSettings {
@@ -306,7 +319,7 @@ impl sts_conformance::cluster::Cluster for Stalling {
 
 #[test]
 fn a_cleanup_that_fails_is_reported_apart_and_fails_no_claim() {
-    let path = PathBuf::from("scenarios/seed-002/lifecycle.yaml");
+    let path = PathBuf::from("scenarios/seed-002/lifecycle.scenario.yaml");
     let scenario = scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
     let plan = Plan::new(&scenario.name, &runner::scenario_objects(&scenario), PlanOptions::new("test01"));
     let settings = RunSettings::default();
@@ -343,7 +356,7 @@ fn a_credential_plugin_that_never_returns_ends_in_exit_3() {
 
 #[test]
 fn a_request_that_never_answers_ends_its_step_at_the_step_timeout() {
-    let path = PathBuf::from("scenarios/seed-002/lifecycle.yaml");
+    let path = PathBuf::from("scenarios/seed-002/lifecycle.scenario.yaml");
     let scenario = scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
     let plan = Plan::new(&scenario.name, &runner::scenario_objects(&scenario), PlanOptions::new("test01"));
     let settings = RunSettings::default();
@@ -376,7 +389,7 @@ fn a_kubeconfig_list_is_merged_as_kubectl_merges_it() {
     std::fs::write(&b, "apiVersion: v1\nkind: Config\nclusters:\n- name: dead\n  cluster: {server: \"https://127.0.0.1:1\"}\n")
         .unwrap();
     let list = std::env::join_paths([&a, &b]).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_sts-conformance")).arg("run").env("KUBECONFIG", &list).output().unwrap();
+    let out = common::hermetic().arg("run").env("KUBECONFIG", &list).output().unwrap();
     assert_eq!(out.status.code(), Some(3));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("cannot reach the API server"), "the merged config was used: {err}");

@@ -1,17 +1,14 @@
 //! Fault injection: the simulated cluster breaks one guarantee at a time, and the harness must
 //! catch each break with the check meant for it and with no other.
 
-use std::process::Command;
+mod common;
 
 use sts_conformance::{
     checks::CheckName,
     sim::{Fault, UpgradeFault},
 };
 
-fn cli(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_sts-conformance")).args(args).output().expect("runs");
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
-}
+use common::cli;
 
 #[test]
 fn every_fault_is_caught_by_its_check_and_no_other() {

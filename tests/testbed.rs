@@ -27,7 +27,7 @@ use kube::{
 };
 use serde_json::json;
 
-const BIN: &str = env!("CARGO_BIN_EXE_sts-conformance");
+mod common;
 
 fn testbed() {
     assert!(
@@ -37,7 +37,7 @@ fn testbed() {
 }
 
 fn cli(args: &[&str]) -> Output {
-    Command::new(BIN).args(args).output().expect("the harness runs")
+    common::command().args(args).output().expect("the harness runs")
 }
 
 fn text(out: &Output) -> String {
@@ -191,7 +191,7 @@ async fn rbac_a_restricted_user_is_told_every_missing_permission_and_the_printed
 #[ignore = "needs the testbed (ci/testbed.sh up; STS_TESTBED=1)"]
 fn sigint_in_the_middle_of_a_scenario_stops_cleans_up_and_leaves_nothing() {
     testbed();
-    let mut child = Command::new(BIN)
+    let mut child = common::command()
         .args(["run", "--scenario", "seed-002-lifecycle", "--skip-unsupported"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -231,7 +231,7 @@ fn a_watch_the_api_server_breaks_is_a_recorded_gap_and_never_a_false_verdict() {
     testbed();
     let dir = tempfile::tempdir().unwrap();
     let out_dir = dir.path().join("out");
-    let mut child = Command::new(BIN)
+    let mut child = common::command()
         .args(["run", "--scenario", "seed-002-lifecycle", "--skip-unsupported", "--output-dir", out_dir.to_str().unwrap()])
         .stdout(Stdio::piped())
         .spawn()

@@ -1,12 +1,11 @@
 //! Upgrade validation on the simulated cluster: prepare, a node-by-node upgrade, verify — as
 //! three separate processes sharing a state file, and under each upgrade fault.
 
-use std::{path::Path, process::Command};
+use std::path::Path;
 
-fn cli(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_sts-conformance")).args(args).env_remove("CI").output().expect("runs");
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
-}
+mod common;
+
+use common::cli;
 
 fn path(p: &Path) -> &str {
     p.to_str().expect("utf-8")
