@@ -118,14 +118,14 @@ pub enum ExecCommand {
     Hostname,
     /// Write `content` to `path` (creating or replacing it).
     Write {
-        /// File.
+        /// Absolute path of the file inside the pod's first container.
         path: String,
-        /// Text.
+        /// What the file holds afterwards.
         content: String,
     },
     /// Print the file at `path`.
     Read {
-        /// File.
+        /// Absolute path of the file inside the pod's first container.
         path: String,
     },
 }

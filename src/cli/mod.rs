@@ -1,4 +1,5 @@
-//! The command line: `run`, `analyze`, `validate`, `list`, `schema`.
+//! The command line: `run`, `validate`, `list`, `analyze`, `selftest`, `cleanup`, `upgrade`
+//! (`prepare`, `verify`), `sim` (the simulated cluster's saved state), `schema` and `rbac`.
 //!
 //! Exit codes (one table, applied in one place — [`ExitCode`]):
 //! 0 every claim held; 1 a claim failed or a step could not complete; 2 bad input (scenario,

@@ -67,18 +67,18 @@ pub enum Action {
     DeleteStatefulSet(String),
     /// Write a random token into a file.
     WriteToken {
-        /// Pod.
+        /// The pod to write in.
         pod: String,
-        /// File.
+        /// Absolute path of the file inside the pod (on the volume whose persistence is judged).
         path: String,
-        /// Text before the token.
+        /// Text written before the token.
         prefix: String,
     },
     /// Read a file back.
     ReadToken {
-        /// Pod.
+        /// The pod to read in.
         pod: String,
-        /// File.
+        /// Absolute path of the file inside the pod.
         path: String,
     },
     /// `hostname` in every pod of a set.
