@@ -37,6 +37,7 @@ use sts_conformance::{
     plan::PlanOptions,
     runner::{self, Quiet, RunSettings},
     scenario,
+    sim::SimCluster,
     timeline::{Change, Event, POD_NAME_LABEL, PodObs, PodSpecObs, REVISION_LABEL, ServiceObs, SetObs, Timeline},
 };
 
@@ -252,7 +253,14 @@ fn main() {
     let settings = RunSettings::default();
     let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().expect("runtime");
     measure("suite", 5, || {
-        let reports = runtime.block_on(runner::run_on_sim(&selected, &PlanOptions::new("bench1"), &settings, &[], 1, &mut Quiet));
+        let reports = runtime.block_on(runner::run_many(
+            &selected,
+            &PlanOptions::new("bench1"),
+            &settings,
+            1,
+            || SimCluster::new(&settings.cluster_domain),
+            &mut Quiet,
+        ));
         let failed = reports.iter().filter(|r| r.failed()).count();
         format!("{} scenarios, {failed} failed", reports.len())
     });

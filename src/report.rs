@@ -153,48 +153,6 @@ fn scrub(value: &mut serde_json::Value, namespace: &str, run_id: &str) {
     }
 }
 
-/// One line about a pod for a diagnostics bundle.
-#[must_use]
-pub fn pod_line(o: &crate::timeline::PodObs) -> String {
-    format!(
-        "{} phase={} ready={} terminating={} waiting={} restarts={} ip={} node={} revision={} claims={:?}",
-        o.name,
-        o.phase,
-        o.ready,
-        o.terminating,
-        o.waiting.as_deref().unwrap_or("-"),
-        o.restarts,
-        o.ip.as_deref().unwrap_or("-"),
-        o.node.as_deref().unwrap_or("-"),
-        o.revision().unwrap_or("-"),
-        o.spec.claims
-    )
-}
-
-/// One line about a claim for a diagnostics bundle.
-#[must_use]
-pub fn claim_line(c: &crate::timeline::ClaimObs) -> String {
-    format!(
-        "{} phase={} volume={} class={}",
-        c.name,
-        c.phase,
-        c.volume.as_deref().unwrap_or("-"),
-        c.storage_class.as_deref().unwrap_or("-")
-    )
-}
-
-/// One line about a volume for a diagnostics bundle.
-#[must_use]
-pub fn volume_line(v: &crate::timeline::VolumeObs) -> String {
-    format!(
-        "{} phase={} class={} claim={}",
-        v.name,
-        v.phase,
-        v.storage_class.as_deref().unwrap_or("-"),
-        v.claim.as_deref().unwrap_or("-")
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -942,19 +942,6 @@ fn describe_wait(until: &Until, view: &View) -> String {
     format!("{kind} {name} {want} (now: {})", if state.is_empty() { "no pods".to_owned() } else { state.join(", ") })
 }
 
-/// Runs `scenarios` on fresh simulated clusters with `faults`, up to `parallel` at once.
-pub async fn run_on_sim(
-    scenarios: &[&Scenario],
-    options: &crate::plan::PlanOptions,
-    settings: &RunSettings,
-    faults: &[crate::sim::Fault],
-    parallel: usize,
-    progress: &mut dyn Progress,
-) -> Vec<ScenarioReport> {
-    let connect = || crate::sim::SimCluster::new(&settings.cluster_domain).with_faults(faults.iter().copied());
-    run_many(scenarios, options, settings, parallel, connect, progress).await
-}
-
 /// Objects of a scenario, for planning.
 #[must_use]
 pub fn scenario_objects(scenario: &Scenario) -> Vec<&Object> {

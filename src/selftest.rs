@@ -13,7 +13,7 @@ use crate::{
     plan::PlanOptions,
     runner::{self, Quiet, RunSettings, ScenarioReport},
     scenario::Scenario,
-    sim::Fault,
+    sim::{Fault, SimCluster},
 };
 
 /// The result under one fault.
@@ -140,7 +140,8 @@ pub async fn run_upgrade(
 /// Runs the self-test over `scenarios` for `faults`.
 pub async fn run(scenarios: &[&Scenario], faults: &[Fault], settings: &RunSettings) -> SelftestReport {
     let options = PlanOptions::new("selftest");
-    let conformant = runner::run_on_sim(scenarios, &options, settings, &[], 1, &mut Quiet).await;
+    let conformant =
+        runner::run_many(scenarios, &options, settings, 1, || SimCluster::new(&settings.cluster_domain), &mut Quiet).await;
     let conformant_failures: Vec<String> = conformant
         .iter()
         .flat_map(|r| {
@@ -156,7 +157,15 @@ pub async fn run(scenarios: &[&Scenario], faults: &[Fault], settings: &RunSettin
         .collect();
     let mut results = Vec::new();
     for fault in faults {
-        let reports = runner::run_on_sim(scenarios, &options, settings, &[*fault], 1, &mut Quiet).await;
+        let reports = runner::run_many(
+            scenarios,
+            &options,
+            settings,
+            1,
+            || SimCluster::new(&settings.cluster_domain).with_faults([*fault]),
+            &mut Quiet,
+        )
+        .await;
         results.push(judge_fault(*fault, &reports));
     }
     SelftestReport {

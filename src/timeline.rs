@@ -652,6 +652,55 @@ impl View {
     }
 }
 
+/// One line for a diagnostics bundle: name, phase, readiness, what it waits for, restarts,
+/// address, node, revision and claims.
+impl std::fmt::Display for PodObs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} phase={} ready={} terminating={} waiting={} restarts={} ip={} node={} revision={} claims={:?}",
+            self.name,
+            self.phase,
+            self.ready,
+            self.terminating,
+            self.waiting.as_deref().unwrap_or("-"),
+            self.restarts,
+            self.ip.as_deref().unwrap_or("-"),
+            self.node.as_deref().unwrap_or("-"),
+            self.revision().unwrap_or("-"),
+            self.spec.claims
+        )
+    }
+}
+
+/// One line for a diagnostics bundle: name, phase, volume and class.
+impl std::fmt::Display for ClaimObs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} phase={} volume={} class={}",
+            self.name,
+            self.phase,
+            self.volume.as_deref().unwrap_or("-"),
+            self.storage_class.as_deref().unwrap_or("-")
+        )
+    }
+}
+
+/// One line for a diagnostics bundle: name, phase, class and the claim bound to it.
+impl std::fmt::Display for VolumeObs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} phase={} class={} claim={}",
+            self.name,
+            self.phase,
+            self.storage_class.as_deref().unwrap_or("-"),
+            self.claim.as_deref().unwrap_or("-")
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -24,7 +24,7 @@ use crate::{
     runner::{self, RunSettings, ScenarioReport},
     scenario::{self, Scenario},
     selftest as self_test,
-    sim::Fault,
+    sim::{Fault, SimCluster},
 };
 
 /// How the process ends.
@@ -541,7 +541,14 @@ fn run(args: &RunArgs) -> ExitCode {
                 crate::outln!("Injected fault {fault}: {}.", fault.description());
             }
         }
-        runtime.block_on(runner::run_on_sim(&selected, &options, &settings, &args.sim_faults, parallel, &mut printer))
+        runtime.block_on(runner::run_many(
+            &selected,
+            &options,
+            &settings,
+            parallel,
+            || SimCluster::new(&settings.cluster_domain).with_faults(args.sim_faults.iter().copied()),
+            &mut printer,
+        ))
     } else {
         match runtime.block_on(run_live(args, &selected, &options, &mut settings, &mut printer)) {
             Ok(reports) => reports,

@@ -536,7 +536,7 @@ pub async fn diagnostics(client: &Client, namespace: &str) -> String {
         Ok(list) => {
             for pod in &list.items {
                 let o = convert::pod(pod);
-                let _ = writeln!(out, "  {}", crate::report::pod_line(&o));
+                let _ = writeln!(out, "  {}", o);
                 for c in pod.status.iter().flat_map(|s| s.conditions.iter().flatten()) {
                     let _ = writeln!(out, "    condition {}={} {}", c.type_, c.status, c.message.clone().unwrap_or_default());
                 }
@@ -567,7 +567,7 @@ pub async fn diagnostics(client: &Client, namespace: &str) -> String {
     match Api::<PersistentVolumeClaim>::namespaced(client.clone(), namespace).list(&lp).await {
         Ok(list) => {
             for c in list.items.iter().map(convert::claim) {
-                let _ = writeln!(out, "  {}", crate::report::claim_line(&c));
+                let _ = writeln!(out, "  {}", c);
                 volumes.extend(c.volume);
             }
         }
@@ -580,7 +580,7 @@ pub async fn diagnostics(client: &Client, namespace: &str) -> String {
     for name in volumes {
         match pv.get_opt(&name).await {
             Ok(Some(v)) => {
-                let _ = writeln!(out, "  {}", crate::report::volume_line(&convert::volume(&v)));
+                let _ = writeln!(out, "  {}", convert::volume(&v));
             }
             Ok(None) => {
                 let _ = writeln!(out, "  {name}: gone");

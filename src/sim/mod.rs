@@ -995,16 +995,16 @@ impl Cluster for SimCluster {
         }
         let _ = writeln!(out, "\npods:");
         for pod in self.pods.values() {
-            let _ = writeln!(out, "  {}", crate::report::pod_line(&pod.obs));
+            let _ = writeln!(out, "  {}", pod.obs);
         }
         let _ = writeln!(out, "  (the simulated cluster runs no containers, so there are no container logs)");
         let _ = writeln!(out, "\nclaims:");
         for c in self.claims.values() {
-            let _ = writeln!(out, "  {}", crate::report::claim_line(c));
+            let _ = writeln!(out, "  {}", c);
         }
         let _ = writeln!(out, "\nvolumes:");
         for (v, dynamic) in self.volumes.values() {
-            let _ = writeln!(out, "  {} dynamic={dynamic}", crate::report::volume_line(v));
+            let _ = writeln!(out, "  {} dynamic={dynamic}", v);
         }
         let _ = writeln!(out, "\nstatefulsets:");
         for set in self.sets.values() {
