@@ -17,9 +17,9 @@ use std::io::Write;
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    checks::CheckName,
     manifest::InputError,
     runner::{ScenarioReport, StepOutcome, StepReport},
+    scenario::StepExpectation,
     timeline::{Entry, FORMAT_VERSION, Timeline},
 };
 
@@ -48,7 +48,7 @@ pub struct Header {
     /// The steps as run.
     pub steps: Vec<StepRecord>,
     /// Every expectation of the scenario, run or not.
-    pub expectations: Vec<Expectation>,
+    pub expectations: Vec<StepExpectation>,
 }
 
 /// A step as run.
@@ -67,22 +67,6 @@ pub struct StepRecord {
     /// Why it was skipped.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub skipped: Option<String>,
-}
-
-/// One check a step expects.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Expectation {
-    /// Step index.
-    pub step: usize,
-    /// The check.
-    pub check: CheckName,
-    /// What it judges.
-    pub target: String,
-    /// Claims it proves.
-    pub claims: Vec<String>,
-    /// pod-http: text the answers must contain.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub body: Option<String>,
 }
 
 impl Header {
@@ -108,7 +92,7 @@ impl Header {
                     skipped: s.skipped.clone(),
                 })
                 .collect(),
-            expectations: expectations(scenario),
+            expectations: scenario.expectations(),
         }
     }
 
@@ -128,24 +112,6 @@ impl Header {
             })
             .collect()
     }
-}
-
-/// Every expectation of `scenario`, flattened.
-#[must_use]
-pub fn expectations(scenario: &crate::scenario::Scenario) -> Vec<Expectation> {
-    scenario
-        .steps
-        .iter()
-        .flat_map(|step| {
-            step.expect.iter().map(|e| Expectation {
-                step: step.index,
-                check: e.check,
-                target: e.target.clone(),
-                claims: e.claims.clone(),
-                body: e.body.clone(),
-            })
-        })
-        .collect()
 }
 
 /// Writes `header` and `timeline` as JSON Lines.
@@ -207,7 +173,7 @@ pub fn read(file: &std::path::Path, text: &str) -> Result<(Header, Timeline), In
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::timeline::Event;
+    use crate::{checks::CheckName, timeline::Event};
 
     fn header() -> Header {
         Header {
@@ -219,7 +185,7 @@ mod tests {
             cluster_domain: "cluster.local".into(),
             claims: vec!["001-ordered-create".into()],
             steps: vec![StepRecord { index: 0, action: "apply".into(), error: None, outcome: None, skipped: None }],
-            expectations: vec![Expectation {
+            expectations: vec![StepExpectation {
                 step: 0,
                 check: CheckName::OrderedCreation,
                 target: "web".into(),

@@ -17,8 +17,7 @@ use crate::{
     cluster::{Cluster, ExecCommand},
     manifest::Object,
     plan::Plan,
-    record,
-    scenario::{Action, ResolvedStep, Scenario, Until, Via},
+    scenario::{Action, ResolvedStep, Scenario, StepExpectation, Until, Via},
     timeline::{Event, ProbeObs, Timeline, View},
 };
 
@@ -405,7 +404,7 @@ pub fn judge(
     settings: &RunSettings,
     steps: &[StepReport],
 ) -> Vec<Judged> {
-    judge_expectations(&record::expectations(scenario), timeline, namespace, &settings.cluster_domain, steps)
+    judge_expectations(&scenario.expectations(), timeline, namespace, &settings.cluster_domain, steps)
 }
 
 /// Judges each expectation whose step is in `timeline` (a live, simulated or recorded run).
@@ -414,7 +413,7 @@ pub fn judge(
 /// `steps` says how each step ended: a step that ended before its condition held is judged
 /// without its end state ([`Window::ended_early`]).
 pub fn judge_expectations(
-    expectations: &[record::Expectation],
+    expectations: &[StepExpectation],
     timeline: &Timeline,
     namespace: &str,
     cluster_domain: &str,
@@ -442,7 +441,7 @@ pub fn judge_expectations(
 /// Rolls check outcomes up into one verdict per claim of the scenario.
 #[must_use]
 pub fn claim_verdicts(scenario: &Scenario, judged: &[Judged], steps: &[StepReport]) -> Vec<ClaimVerdict> {
-    claim_verdicts_for(&scenario.claims, &record::expectations(scenario), judged, steps)
+    claim_verdicts_for(&scenario.claims, &scenario.expectations(), judged, steps)
 }
 
 /// Rolls check outcomes up into one verdict per claim: fail if any check citing it failed;
@@ -450,7 +449,7 @@ pub fn claim_verdicts(scenario: &Scenario, judged: &[Judged], steps: &[StepRepor
 #[must_use]
 pub fn claim_verdicts_for(
     claims: &[String],
-    expectations: &[record::Expectation],
+    expectations: &[StepExpectation],
     judged: &[Judged],
     steps: &[StepReport],
 ) -> Vec<ClaimVerdict> {

@@ -155,6 +155,23 @@ pub struct Expectation {
     pub body: Option<String>,
 }
 
+/// One check a step expects, with its step: what a run judges, and what a timeline file's
+/// header lists so that the file alone says what to judge again.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct StepExpectation {
+    /// Step index.
+    pub step: usize,
+    /// The check.
+    pub check: CheckName,
+    /// What it judges.
+    pub target: String,
+    /// Claims it proves.
+    pub claims: Vec<String>,
+    /// pod-http: text the answers must contain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+}
+
 /// A step ready to run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResolvedStep {
@@ -192,6 +209,23 @@ pub struct Scenario {
 }
 
 impl Scenario {
+    /// Every expectation of every step, in step order.
+    #[must_use]
+    pub fn expectations(&self) -> Vec<StepExpectation> {
+        self.steps
+            .iter()
+            .flat_map(|step| {
+                step.expect.iter().map(|e| StepExpectation {
+                    step: step.index,
+                    check: e.check,
+                    target: e.target.clone(),
+                    claims: e.claims.clone(),
+                    body: e.body.clone(),
+                })
+            })
+            .collect()
+    }
+
     /// The StatefulSets the scenario's manifests declare, by name.
     #[must_use]
     pub fn statefulsets(&self) -> BTreeMap<&str, &StatefulSet> {
