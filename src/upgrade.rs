@@ -487,6 +487,36 @@ pub async fn sim_baselines(world: &mut crate::sim::SimWorld) -> Result<Vec<Basel
     Ok(out)
 }
 
+/// The baselines of every namespace `upgrade prepare` left on a live cluster, from their
+/// ConfigMaps.
+///
+/// # Errors
+/// The namespaces cannot be listed, or a ConfigMap does not hold a baseline.
+pub async fn live_baselines(client: &kube::Client) -> Result<Vec<Baseline>, String> {
+    use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
+    use kube::{Api, api::ListParams};
+
+    use crate::{
+        live::explain,
+        plan::{MANAGED_BY, MANAGED_BY_LABEL},
+    };
+    let selector = ListParams::default().labels(&format!("{UPGRADE_LABEL}=prepared,{MANAGED_BY_LABEL}={MANAGED_BY}"));
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    let list = namespaces.list(&selector).await.map_err(|e| explain("listing prepared namespaces", &e))?;
+    let mut baselines = Vec::new();
+    for ns in list.items {
+        let name = ns.metadata.name.clone().unwrap_or_default();
+        let maps: Api<ConfigMap> = Api::namespaced(client.clone(), &name);
+        let map = maps
+            .get_opt(BASELINE_CONFIG_MAP)
+            .await
+            .map_err(|e| explain(&format!("reading the baseline in {name}"), &e))?
+            .ok_or_else(|| format!("namespace {name} is labelled prepared but has no {BASELINE_CONFIG_MAP}"))?;
+        baselines.push(baseline_from_config_map(&map.data.unwrap_or_default())?);
+    }
+    Ok(baselines)
+}
+
 /// `upgrade verify` on the simulated cluster; with `cleanup`, the prepared namespaces go.
 pub async fn sim_verify(
     world: &mut crate::sim::SimWorld,

@@ -305,7 +305,7 @@ async fn verify(args: &VerifyArgs) -> ExitCode {
         };
         let baselines = match from_file {
             Some(b) => b,
-            None => match live::prepared_baselines(&client).await {
+            None => match upgrade::live_baselines(&client).await {
                 Ok(b) => b,
                 Err(e) => {
                     crate::errln!("error: {e}");

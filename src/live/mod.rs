@@ -593,29 +593,6 @@ pub async fn diagnostics(client: &Client, namespace: &str) -> String {
     out
 }
 
-/// The baselines of every namespace `upgrade prepare` left, from their ConfigMaps.
-///
-/// # Errors
-/// The namespaces cannot be listed, or a ConfigMap does not hold a baseline.
-pub async fn prepared_baselines(client: &Client) -> Result<Vec<crate::upgrade::Baseline>, String> {
-    let selector =
-        ListParams::default().labels(&format!("{}=prepared,{MANAGED_BY_LABEL}={MANAGED_BY}", crate::upgrade::UPGRADE_LABEL));
-    let namespaces: Api<Namespace> = Api::all(client.clone());
-    let list = namespaces.list(&selector).await.map_err(|e| explain("listing prepared namespaces", &e))?;
-    let mut baselines = Vec::new();
-    for ns in list.items {
-        let name = ns.metadata.name.clone().unwrap_or_default();
-        let maps: Api<ConfigMap> = Api::namespaced(client.clone(), &name);
-        let map = maps
-            .get_opt(crate::upgrade::BASELINE_CONFIG_MAP)
-            .await
-            .map_err(|e| explain(&format!("reading the baseline in {name}"), &e))?
-            .ok_or_else(|| format!("namespace {name} is labelled prepared but has no {}", crate::upgrade::BASELINE_CONFIG_MAP))?;
-        baselines.push(crate::upgrade::baseline_from_config_map(&map.data.unwrap_or_default())?);
-    }
-    Ok(baselines)
-}
-
 /// The label selector of one scenario run's own volumes.
 fn volume_selector(labels: &BTreeMap<String, String>) -> String {
     [RUN_LABEL, SCENARIO_LABEL]
