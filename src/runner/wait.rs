@@ -1,0 +1,235 @@
+//! What a step waits for: whether an `until` condition holds in the observed state, and what
+//! it still waits for (the progress line, and the message of a step that timed out).
+
+use std::collections::BTreeMap;
+
+use crate::{scenario::Until, timeline::View};
+
+/// Whether an `until` condition holds in `view`.
+#[must_use]
+pub fn holds(until: &Until, view: &View) -> bool {
+    let pods: Vec<&crate::timeline::PodObs> = match (&until.statefulset, &until.deployment) {
+        (Some(set), _) => view.set_pods(set).into_values().collect(),
+        (None, Some(d)) => {
+            let prefix = format!("{d}-");
+            view.pods
+                .values()
+                .map(|p| &**p)
+                .filter(|p| p.name.starts_with(&prefix) && p.spec.owner.as_deref().is_some_and(|o| o.starts_with("ReplicaSet/")))
+                .collect()
+        }
+        (None, None) => {
+            return until.pod.as_ref().is_some_and(|name| view.pods.get(name.as_str()).is_some_and(|p| p.running_and_ready()));
+        }
+    };
+    let live = pods.iter().filter(|p| !p.terminating).count() as u32;
+    let total = pods.len() as u32;
+    if let Some(n) = until.ready
+        && !(total == n && pods.iter().all(|p| p.running_and_ready()))
+    {
+        return false;
+    }
+    if let Some(n) = until.pods
+        && !(total == n && live == n)
+    {
+        return false;
+    }
+    if let Some(true) = until.rolled_out {
+        let Some(set) = until.statefulset.as_ref().and_then(|s| view.sets.get(s)) else { return false };
+        // Until the controller has seen the latest spec, its status names an older revision.
+        if !set.status_current() {
+            return false;
+        }
+        let Some(rev) = &set.update_revision else { return false };
+        let by_ordinal = view.set_pods(&set.name);
+        let done = crate::timeline::first_ordinal_not(&by_ordinal, set.partition..set.replicas, |p| {
+            p.revision() == Some(rev.as_str()) && p.running_and_ready()
+        })
+        .is_none();
+        if !done || total != set.replicas {
+            return false;
+        }
+    }
+    if let Some(n) = until.pending_claims {
+        let Some(set) = until.statefulset.as_ref().and_then(|s| view.sets.get(s)) else { return false };
+        let prefixes: Vec<String> = set.claim_templates.iter().map(|t| format!("{t}-{}-", set.name)).collect();
+        let pending = view
+            .claims
+            .values()
+            .filter(|c| c.phase == "Pending" && prefixes.iter().any(|p| c.name.starts_with(p.as_str())))
+            .count();
+        if pending as u32 != n {
+            return false;
+        }
+    }
+    true
+}
+
+/// What a step waits for, in a few words: `web: 2/3 Ready, waiting for web-2 Ready`.
+#[must_use]
+pub fn waiting_status(until: &Until, view: &View) -> String {
+    let Some(set) = &until.statefulset else { return describe_wait(until, view) };
+    let pods = view.set_pods(set);
+    let spec = view.sets.get(set);
+    let state = |name: &str| match view.pods.get(name) {
+        None => "to be created".to_owned(),
+        Some(p) if p.terminating => "to terminate".to_owned(),
+        Some(p) => match &p.waiting {
+            Some(reason) => format!("Ready ({reason})"),
+            None if p.phase != "Running" => format!("Ready ({})", p.phase),
+            None => "Ready".to_owned(),
+        },
+    };
+    if let Some(n) = until.ready {
+        let ready = pods.values().filter(|p| p.running_and_ready()).count();
+        let next = crate::timeline::first_ordinal_not(&pods, 0..n, |p| p.running_and_ready()).map(|k| format!("{set}-{k}"));
+        return match next {
+            Some(name) => format!("{set}: {ready}/{n} Ready, waiting for {name} {}", state(&name)),
+            None => format!("{set}: {ready}/{n} Ready, waiting for the rest to go"),
+        };
+    }
+    if let Some(n) = until.pods {
+        let extra = pods.iter().rev().find(|(k, _)| **k >= n).map(|(_, p)| p.name.clone());
+        return match extra {
+            Some(name) => format!("{set}: {} pods, waiting for {name} to go", pods.len()),
+            None => format!("{set}: {} pods, waiting for {n}", pods.len()),
+        };
+    }
+    if until.rolled_out == Some(true) && spec.is_some_and(|s| !s.status_current()) {
+        return format!("{set}: waiting for the controller to observe the new spec");
+    }
+    if until.rolled_out == Some(true)
+        && let Some(rev) = spec.and_then(|s| s.update_revision.as_deref())
+    {
+        let updated = pods.values().filter(|p| p.revision() == Some(rev)).count();
+        let next = pods.iter().rev().find(|(_, p)| p.revision() != Some(rev) || !p.running_and_ready());
+        return match next {
+            Some((_, p)) => format!("{set}: {updated}/{} updated, waiting for {} to be updated and Ready", pods.len(), p.name),
+            None => format!("{set}: {updated}/{} updated", pods.len()),
+        };
+    }
+    describe_wait(until, view)
+}
+
+pub(super) fn describe_wait(until: &Until, view: &View) -> String {
+    let (kind, name) = match (&until.statefulset, &until.deployment) {
+        (Some(s), _) => ("statefulset", s.as_str()),
+        (None, Some(d)) => ("deployment", d.as_str()),
+        _ => ("?", "?"),
+    };
+    let pods: BTreeMap<&str, String> = view
+        .pods
+        .values()
+        .filter(|p| match kind {
+            "statefulset" => p.belongs_to(name),
+            _ => p.name.starts_with(&format!("{name}-")),
+        })
+        .map(|p| {
+            let state = if p.terminating {
+                "Terminating".to_owned()
+            } else if p.running_and_ready() {
+                "Ready".to_owned()
+            } else if let Some(waiting) = &p.waiting {
+                waiting.to_string()
+            } else if p.phase == "Pending" && p.node.is_none() {
+                // No node assigned: the scheduler has not placed it (or is not running).
+                "Pending, not scheduled".to_owned()
+            } else {
+                format!("{} not Ready", p.phase)
+            };
+            (p.name.as_ref(), state)
+        })
+        .collect();
+    let state: Vec<String> = pods.iter().map(|(n, s)| format!("{n} {s}")).collect();
+    let want = serde_json::to_string(until).unwrap_or_default();
+    format!("{kind} {name} {want} (now: {})", if state.is_empty() { "no pods".to_owned() } else { state.join(", ") })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::timeline::{Change, Event, PodObs};
+
+    fn pod(name: &str, phase: &str, ready: bool, waiting: Option<&str>) -> Event {
+        Event::Pod {
+            change: Change::Added,
+            pod: Arc::new(PodObs {
+                name: name.into(),
+                uid: name.into(),
+                phase: crate::timeline::pod_phase(phase),
+                ready,
+                waiting: waiting.map(Into::into),
+                ..PodObs::default()
+            }),
+        }
+    }
+
+    #[test]
+    fn waiting_status_names_the_pod_awaited() {
+        let mut view = View::default();
+        view.apply(&pod("web-0", "Running", true, None));
+        view.apply(&pod("web-1", "Running", true, None));
+        view.apply(&pod("web-2", "Pending", false, Some("ContainerCreating")));
+        let until = Until { statefulset: Some("web".into()), ready: Some(3), ..Until::default() };
+        assert_eq!(waiting_status(&until, &view), "web: 2/3 Ready, waiting for web-2 Ready (ContainerCreating)");
+        let until = Until { statefulset: Some("web".into()), ready: Some(4), ..Until::default() };
+        assert_eq!(waiting_status(&until, &view), "web: 2/4 Ready, waiting for web-2 Ready (ContainerCreating)");
+        let until = Until { statefulset: Some("web".into()), pods: Some(1), ..Until::default() };
+        assert_eq!(waiting_status(&until, &view), "web: 3 pods, waiting for web-2 to go");
+    }
+}
+
+#[cfg(test)]
+mod rollout_tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::timeline::{Change, Event, PodObs, REVISION_LABEL, SetObs};
+
+    fn view_with(set: SetObs, pods: &[(&str, &str)]) -> View {
+        let mut view = View::default();
+        view.apply(&Event::StatefulSet { change: Change::Added, set: Box::new(set) });
+        for (name, rev) in pods {
+            let pod = PodObs {
+                name: (*name).into(),
+                uid: (*name).into(),
+                spec: std::sync::Arc::new(crate::timeline::PodSpecObs {
+                    owner: Some("StatefulSet/mysql".into()),
+                    labels: [(REVISION_LABEL.to_owned(), (*rev).to_owned())].into(),
+                    ..Default::default()
+                }),
+                phase: "Running".into(),
+                ready: true,
+                ..PodObs::default()
+            };
+            view.apply(&Event::Pod { change: Change::Added, pod: Arc::new(pod) });
+        }
+        view
+    }
+
+    #[test]
+    fn rolled_out_waits_until_the_controller_has_observed_the_new_spec() {
+        // As seen on kube-controller-manager v1.34.4 right after a template patch: the spec is
+        // at generation 3, the status still at 2 and naming the old revision, which every pod has.
+        let set = SetObs {
+            name: "mysql".into(),
+            replicas: 3,
+            partition: 2,
+            generation: Some(3),
+            observed_generation: Some(2),
+            update_revision: Some("old".into()),
+            ..SetObs::default()
+        };
+        let pods = [("mysql-0", "old"), ("mysql-1", "old"), ("mysql-2", "old")];
+        let until = Until { statefulset: Some("mysql".into()), rolled_out: Some(true), ..Until::default() };
+        let view = view_with(set.clone(), &pods);
+        assert!(!holds(&until, &view), "an unobserved spec is not rolled out");
+        assert!(waiting_status(&until, &view).contains("observe the new spec"));
+        let observed = SetObs { observed_generation: Some(3), update_revision: Some("new".into()), ..set };
+        assert!(!holds(&until, &view_with(observed.clone(), &pods)), "mysql-2 is not on the new revision yet");
+        let done = [("mysql-0", "old"), ("mysql-1", "old"), ("mysql-2", "new")];
+        assert!(holds(&until, &view_with(observed, &done)), "the canary is done");
+    }
+}
