@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
-use super::{ExitCode, connect, run_id};
+use super::{ExitCode, connect, run_id, runtime};
 use crate::{
     live, outputs,
     plan::PlanOptions,
@@ -95,13 +95,6 @@ pub enum SimCommand {
 
 fn parse_upgrade_fault(text: &str) -> Result<UpgradeFault, String> {
     text.parse()
-}
-
-fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| {
-        crate::errln!("error: cannot start the async runtime: {e}");
-        ExitCode::Environment
-    })
 }
 
 /// Runs `sim upgrade`.
