@@ -6,7 +6,7 @@
 #   ci/testbed.sh env     print the exports a run needs:  eval "$(ci/testbed.sh env)"
 #   ci/testbed.sh down    stop every process `up` started and remove its data
 #   ci/testbed.sh logs    print the components' logs (the last lines of each)
-#   ci/testbed.sh status  say whether it is up, with every control-plane process running
+#   ci/testbed.sh status  say whether it is up, with every process it started running
 #   ci/testbed.sh restart-apiserver   stop and start the control plane (breaks every watch)
 #   ci/testbed.sh restart-node        real node: drain, stop kubelet and containerd, start, uncordon
 #   ci/testbed.sh dns stop|start      real node: stop or start CoreDNS (a deliberate fault)
@@ -173,11 +173,11 @@ down() {
   log "down"
 }
 
-# Each control-plane process kwokctl recorded, and whether it still runs: kwokctl's binary
-# runtime restarts nothing, so a component that exited stays gone (its log says why).
+# Each process kwokctl (the control plane) or ci/node.sh (the real node) recorded, and whether it
+# still runs: nothing restarts them, so a component that exited stays gone (its log says why).
 components_() {
   local pidfile pid
-  for pidfile in "$state"/kwok/clusters/"$name"/pids/*.pid; do
+  for pidfile in "$state"/kwok/clusters/"$name"/pids/*.pid "$state"/node/pids/*.pid; do
     [ -f "$pidfile" ] || continue
     pid=$(cat "$pidfile")
     if kill -0 "$pid" 2>/dev/null; then
@@ -192,7 +192,7 @@ logs_() {
   if [ -d "$state/node" ]; then "$root/ci/node.sh" logs "$state"; fi
   local dir="$state/kwok/clusters/$name/logs"
   [ -d "$dir" ] || { echo "no testbed logs in $dir"; return 0; }
-  echo "==> the control plane's processes"
+  echo "==> the testbed's processes"
   components_
   for f in "$dir"/*.log; do
     echo "==> $f (last 40 lines)"
