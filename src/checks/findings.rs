@@ -77,8 +77,7 @@ mod tests {
     fn judged(findings: Findings, ended_early: bool) -> Option<Outcome> {
         let mut h = History::new().set(1, "OrderedReady");
         h.step(0);
-        let mut window = h.step_window(0);
-        window.ended_early = ended_early;
+        let window = if ended_early { h.early_window(0) } else { h.step_window(0) };
         findings.outcome(CheckName::StableIdentity, &window)
     }
 

@@ -155,16 +155,13 @@ mod tests {
         let mut h = History::new().set(3, "OrderedReady");
         h.step(0);
         h.create("web-0");
-        let mut window = h.step_window(0);
-        let out = evaluate(CheckName::StableIdentity, &window);
+        let out = evaluate(CheckName::StableIdentity, &h.step_window(0));
         assert_eq!(out.verdict, Verdict::Fail, "a settled step must show 0..3: {out:?}");
-        window.ended_early = true;
-        let out = evaluate(CheckName::StableIdentity, &window);
+        let out = evaluate(CheckName::StableIdentity, &h.early_window(0));
         assert_eq!(out.verdict, Verdict::Inconclusive, "{out:?}");
         assert!(out.detail.contains("had ordinals [0] at the end, expected [0, 1, 2]"), "{}", out.detail);
         h.modify("web-0", |p| std::sync::Arc::make_mut(&mut p.spec).hostname = Some("other".into()));
-        let mut window = h.step_window(0);
-        window.ended_early = true;
+        let window = h.early_window(0);
         assert_eq!(evaluate(CheckName::StableIdentity, &window).verdict, Verdict::Fail, "a wrong hostname is wrong at any time");
     }
 
@@ -211,10 +208,8 @@ mod tests {
         assert_eq!(out.verdict, Verdict::Fail);
         assert!(out.detail.contains("does not exist"));
         h.timeline.push(0, Event::Secret { change: Change::Added, name: "mysql-secret".into(), keys: vec!["password".into()] });
-        let mut window = h.step_window(0);
-        assert_eq!(evaluate(CheckName::SecretRefs, &window).verdict, Verdict::Fail, "settled, and web-0 never started");
-        window.ended_early = true;
-        let out = evaluate(CheckName::SecretRefs, &window);
+        assert_eq!(evaluate(CheckName::SecretRefs, &h.step_window(0)).verdict, Verdict::Fail, "settled, and web-0 never started");
+        let out = evaluate(CheckName::SecretRefs, &h.early_window(0));
         assert_eq!(out.verdict, Verdict::Inconclusive, "the key exists; web-0 may only not have started yet: {out:?}");
         h.ready("web-0");
         assert_eq!(evaluate(CheckName::SecretRefs, &h.step_window(0)).verdict, Verdict::Pass);

@@ -513,6 +513,11 @@ pub(crate) mod fixture {
             let range = self.timeline.step_range(index).expect("step exists");
             self.window(range.start..self.timeline.len())
         }
+
+        /// [`History::step_window`] of a step that ended before its condition held.
+        pub fn early_window(&self, index: usize) -> Window<'_> {
+            Window { ended_early: true, ..self.step_window(index) }
+        }
     }
 }
 

@@ -1748,15 +1748,13 @@ mod tests {
         // The harness stopped waiting (the step timed out): the pods not yet replaced say
         // nothing against the controller, and those replaced were in order.
         let h = rolled(&[2, 1], 0, false);
-        let mut window = h.step_window(0);
-        window.ended_early = true;
+        let window = h.early_window(0);
         let out = evaluate(CheckName::ReverseRollout, &window);
         assert_eq!(out.verdict, Verdict::Inconclusive, "{}", out.detail);
         assert!(out.detail.contains("ended before the roll-out") && out.detail.contains("web-0"), "{}", out.detail);
         // An order violation still fails, however the step ended.
         let h = rolled(&[1, 2], 0, false);
-        let mut window = h.step_window(0);
-        window.ended_early = true;
+        let window = h.early_window(0);
         assert_eq!(evaluate(CheckName::ReverseRollout, &window).verdict, Verdict::Fail);
     }
 

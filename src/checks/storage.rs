@@ -394,22 +394,19 @@ mod tests {
         claim(&mut h, "www-web-0", "c0", "Pending", None);
         h.bring_up(2);
         h.step(0);
-        let mut window = h.step_window(0);
-        assert_eq!(evaluate(CheckName::PvcNaming, &window).verdict, Verdict::Fail, "the step reached its condition");
-        window.ended_early = true;
-        let out = evaluate(CheckName::PvcNaming, &window);
+        assert_eq!(evaluate(CheckName::PvcNaming, &h.step_window(0)).verdict, Verdict::Fail, "the step reached its condition");
+        let out = evaluate(CheckName::PvcNaming, &h.early_window(0));
         assert_eq!(out.verdict, Verdict::Inconclusive, "{out:?}");
         assert!(out.detail.contains("www-web-0 is Pending, not Bound (and 1 more)"), "{}", out.detail);
         h.modify("web-1", |p| {
             std::sync::Arc::make_mut(&mut p.spec).claims.insert("www".into(), "www-web-0".into());
         });
-        let mut window = h.step_window(0);
-        window.ended_early = true;
+        let window = h.early_window(0);
         assert_eq!(evaluate(CheckName::PvcNaming, &window).verdict, Verdict::Fail, "a wrong claim is wrong at any time");
     }
 
-    #[test]
-    fn a_claim_the_delete_policy_has_not_removed_yet_is_inconclusive_after_an_early_end() {
+    /// Two pods with Bound claims under `whenScaled: Delete`, scaled to one in step 0.
+    fn scaled_down_under_delete_policy() -> History {
         let mut h = History::new().set(2, "OrderedReady");
         h.update_set(|s| s.when_scaled = "Delete".into());
         claim(&mut h, "www-web-0", "c0", "Bound", None);
@@ -417,13 +414,17 @@ mod tests {
         h.bring_up(2);
         h.step(0);
         h.update_set(|s| s.replicas = 1);
-        let mut window = h.step_window(0);
-        window.ended_early = true;
+        h
+    }
+
+    #[test]
+    fn a_claim_the_delete_policy_has_not_removed_yet_is_inconclusive_after_an_early_end() {
+        let mut h = scaled_down_under_delete_policy();
+        let window = h.early_window(0);
         assert_eq!(evaluate(CheckName::PvcRetention, &window).verdict, Verdict::Inconclusive);
         let gone = ClaimObs { name: "www-web-0".into(), uid: "c0".into(), ..Default::default() };
         h.timeline.push(0, Event::Claim { change: Change::Deleted, claim: Box::new(gone) });
-        let mut window = h.step_window(0);
-        window.ended_early = true;
+        let window = h.early_window(0);
         let out = evaluate(CheckName::PvcRetention, &window);
         assert_eq!(out.verdict, Verdict::Fail, "the kept ordinal's claim was deleted: {out:?}");
     }
@@ -445,14 +446,7 @@ mod tests {
 
     #[test]
     fn pvc_retention_honours_a_delete_policy() {
-        let mut h = History::new();
-        h = h.set(2, "OrderedReady");
-        h.update_set(|s| s.when_scaled = "Delete".into());
-        claim(&mut h, "www-web-0", "c0", "Bound", None);
-        claim(&mut h, "www-web-1", "c1", "Bound", None);
-        h.bring_up(2);
-        h.step(0);
-        h.update_set(|s| s.replicas = 1);
+        let mut h = scaled_down_under_delete_policy();
         let out = evaluate(CheckName::PvcRetention, &h.step_window(0));
         assert_eq!(out.verdict, Verdict::Fail, "claim of the removed pod must go");
         let gone = ClaimObs { name: "www-web-1".into(), uid: "c1".into(), ..Default::default() };

@@ -273,21 +273,24 @@ impl<'t> Transcript<'t> {
         by_session.into_iter().map(|(session, rows)| Builder::new(&self.sessions[session]).build(&rows)).collect()
     }
 
+    /// The rows named `<family>-<ordinal>` in the family's namespace, in order.
+    fn rows_of<'s>(&'s self, family: &'s Family) -> impl Iterator<Item = &'s SourcedRow<'t>> {
+        self.rows
+            .iter()
+            .filter(|r| r.row.namespace == family.namespace.as_deref() && ordinal_of(r.row.name, &family.name).is_some())
+    }
+
     /// Whether any pod row is of `family` (what [`Transcript::histories`] would build from).
     #[must_use]
     pub fn shows(&self, family: &Family) -> bool {
-        self.rows.iter().any(|r| r.row.namespace == family.namespace.as_deref() && ordinal_of(r.row.name, &family.name).is_some())
+        self.rows_of(family).next().is_some()
     }
 
     /// The history of `family`, one timeline per session in which it appears. The family need
     /// not be one [`Transcript::families`] found (a name given by the user).
     #[must_use]
     pub fn histories(&self, family: &Family) -> Vec<FamilyHistory> {
-        let rows: Vec<&SourcedRow<'t>> = self
-            .rows
-            .iter()
-            .filter(|r| r.row.namespace == family.namespace.as_deref() && ordinal_of(r.row.name, &family.name).is_some())
-            .collect();
+        let rows: Vec<&SourcedRow<'t>> = self.rows_of(family).collect();
         self.histories_of(&rows)
     }
 }
