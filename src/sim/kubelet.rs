@@ -1,0 +1,177 @@
+//! The scheduler and the kubelet of the sim's one node: a pod is scheduled once its claims are
+//! Bound, its containers start unless a Secret it needs is missing, it becomes Ready, and it
+//! terminates gracefully; a removed pod's claims go as the retention policy says. And the
+//! node-by-node upgrade that drains every pod in turn.
+
+use std::sync::Arc;
+
+use k8s_openapi::api::core::v1::PodSpec;
+
+use super::{DEFAULT_STORAGE_CLASS, Fault, SimCluster, SimPod, Task, UpgradeFault, delay, statefulset};
+use crate::timeline::{Change, ClaimObs, Event, PodObs};
+
+impl SimCluster {
+    /// A node-by-node upgrade: every pod is drained (deleted) and comes back through its
+    /// controller, one at a time, each Ready before the next; volumes are untouched — unless
+    /// `faults` say otherwise.
+    pub fn upgrade_nodes(&mut self, faults: &[UpgradeFault]) {
+        let renamed = faults.contains(&UpgradeFault::PodRenamed);
+        let names: Vec<String> = self.pods.keys().cloned().collect();
+        for (i, name) in names.iter().enumerate() {
+            let Some(pod) = self.pods.get(name).map(|p| p.obs.clone()) else { continue };
+            if faults.contains(&UpgradeFault::VolumeLost) {
+                for claim in pod.spec.claims.values() {
+                    if let Some(volume) = self.claims.get(claim).and_then(|c| c.volume.clone()) {
+                        self.files.remove(&format!("volume/{volume}"));
+                    }
+                }
+            }
+            if renamed && i == 0 {
+                // The first drained pod comes back under another name.
+                self.faults.insert(Fault::RecreatedRenamed);
+                self.user_deleted.insert(name.clone());
+            }
+            self.begin_pod_deletion(name);
+            let until = self.clock + 60_000;
+            self.run_until(until);
+            self.faults.remove(&Fault::RecreatedRenamed);
+            if faults.contains(&UpgradeFault::DnsStale)
+                && let (Some(host), Some(ip)) = (pod.spec.hostname.clone(), pod.ip.clone())
+            {
+                self.stale_dns.entry(host).or_insert_with(|| ip.to_string());
+            }
+        }
+        if faults.contains(&UpgradeFault::ClaimRebound) {
+            let claims: Vec<String> = self.claims.keys().cloned().collect();
+            for name in claims {
+                let Some(mut claim) = self.claims.get(&name).cloned() else { continue };
+                let class = claim.storage_class.clone().unwrap_or_else(|| DEFAULT_STORAGE_CLASS.into());
+                let fresh = ClaimObs { uid: format!("{}-rebound", claim.uid), ..claim.clone() };
+                let volume = self.provision(&fresh, &class);
+                claim.volume = Some(volume);
+                self.claims.insert(name, claim);
+            }
+        }
+        self.outbox.clear();
+    }
+
+    pub(super) fn add_pod(&mut self, mut obs: PodObs, spec: PodSpec, grace_seconds: Option<i64>) {
+        let facts = Arc::make_mut(&mut obs.spec);
+        facts.images = spec.containers.iter().filter_map(|c| c.image.clone()).collect();
+        facts.secret_refs = crate::scenario::secret_refs(&spec).into_iter().map(|(s, k)| format!("{s}/{k}")).collect();
+        // The sim shortens grace periods: what matters is that termination takes time.
+        let grace_ms = grace_seconds.map_or(delay::TERMINATION, |s| u64::try_from(s).unwrap_or(0).min(1) * delay::TERMINATION);
+        let name = obs.name.to_string();
+        let uid = obs.uid.to_string();
+        self.pods.insert(name.clone(), SimPod { obs: obs.clone(), spec, grace_ms });
+        self.emit(Event::Pod { change: Change::Added, pod: obs.into() });
+        self.schedule(delay::SCHEDULE, Task::Kubelet(name, uid));
+    }
+
+    pub(super) fn update_pod(&mut self, name: &str, f: impl FnOnce(&mut PodObs)) {
+        let Some(pod) = self.pods.get_mut(name) else { return };
+        let before = pod.obs.clone();
+        f(&mut pod.obs);
+        if pod.obs != before {
+            let obs = pod.obs.clone();
+            self.emit(Event::Pod { change: Change::Modified, pod: obs.clone().into() });
+            self.pod_changed(&obs);
+        }
+    }
+
+    /// Controllers watching pods react to a change of one of theirs.
+    pub(super) fn pod_changed(&mut self, pod: &PodObs) {
+        match pod.spec.owner.as_deref().and_then(|o| o.split_once('/')) {
+            Some(("StatefulSet", set)) => self.schedule(delay::CONTROLLER, Task::Reconcile(set.to_owned())),
+            Some(("ReplicaSet", rs)) => {
+                if let Some(d) = self.deployments.iter().find(|(_, d)| d.replica_set == rs).map(|(n, _)| n.clone()) {
+                    self.schedule(delay::CONTROLLER, Task::ReconcileDeployment(d));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    pub(super) fn begin_pod_deletion(&mut self, name: &str) {
+        let Some(pod) = self.pods.get(name) else { return };
+        if pod.obs.terminating {
+            return;
+        }
+        let (uid, grace) = (pod.obs.uid.to_string(), pod.grace_ms);
+        self.update_pod(name, |p| {
+            p.terminating = true;
+            p.ready = false;
+        });
+        self.schedule(grace, Task::Remove(name.to_owned(), uid));
+    }
+
+    /// The kubelet's next move for a pod.
+    pub(super) fn kubelet(&mut self, name: &str, uid: &str) {
+        let Some(pod) = self.pods.get(name).filter(|p| &*p.obs.uid == uid && !p.obs.terminating).cloned() else { return };
+        let obs = &pod.obs;
+        if obs.node.is_none() {
+            let bound = obs.spec.claims.values().all(|c| self.claims.get(c).is_some_and(|c| c.phase == "Bound"));
+            if bound {
+                self.update_pod(name, |p| {
+                    p.node = Some("sim-node-1".into());
+                    p.waiting = Some("ContainerCreating".into());
+                });
+                self.schedule(delay::CONTAINER_START, Task::Kubelet(name.to_owned(), uid.to_owned()));
+            }
+            return;
+        }
+        if obs.phase == "Pending" {
+            let missing = obs.spec.secret_refs.iter().any(|r| {
+                let (secret, key) = r.split_once('/').unwrap_or((r, ""));
+                !self.secrets.get(secret).is_some_and(|keys| keys.iter().any(|k| k == key))
+            });
+            if missing {
+                self.update_pod(name, |p| p.waiting = Some("CreateContainerConfigError".into()));
+                self.schedule(delay::RETRY, Task::Kubelet(name.to_owned(), uid.to_owned()));
+                return;
+            }
+            self.counter += 1;
+            let ip = format!("10.244.{}.{}", self.counter / 250, self.counter % 250 + 2);
+            self.update_pod(name, |p| {
+                p.phase = "Running".into();
+                p.waiting = None;
+                p.ip = Some(ip.into());
+            });
+            self.schedule(delay::READINESS, Task::Kubelet(name.to_owned(), uid.to_owned()));
+        } else if obs.phase == "Running" && !obs.ready {
+            self.update_pod(name, |p| p.ready = true);
+        }
+    }
+
+    pub(super) fn remove_pod(&mut self, name: &str, uid: &str) {
+        let Some(pod) = self.pods.get(name).filter(|p| p.obs.uid == uid.into()).cloned() else { return };
+        self.pods.remove(name);
+        self.files.remove(&format!("pod/{uid}"));
+        self.emit(Event::Pod { change: Change::Deleted, pod: pod.obs.clone().into() });
+        // Retention: claims of a pod removed by scale-down go under whenScaled: Delete,
+        // all claims of a deleted set under whenDeleted: Delete.
+        if let Some(set_name) = pod.obs.spec.owner.as_deref().and_then(|o| o.strip_prefix("StatefulSet/")) {
+            let ordinal = statefulset::pod_ordinal(&pod.obs, set_name).unwrap_or(0);
+            let (scaled_away, kept) = match self.sets.get(set_name) {
+                Some(set) => (ordinal >= set.replicas(), ordinal < set.replicas()),
+                None => (false, false),
+            };
+            let scaled_delete = self.sets.get(set_name).is_some_and(statefulset::SimSet::when_scaled_delete);
+            let delete_claims = (scaled_away && (scaled_delete || self.has(Fault::ClaimsDeletedOnScaleDown)))
+                || (kept && self.has(Fault::FreshClaimOnRecreate));
+            if delete_claims {
+                for claim in pod.obs.spec.claims.values() {
+                    self.delete_claim(claim);
+                }
+            }
+            if kept && self.has(Fault::DataLostOnRecreate) {
+                let volumes: Vec<String> =
+                    pod.obs.spec.claims.values().filter_map(|c| self.claims.get(c).and_then(|c| c.volume.clone())).collect();
+                for volume in volumes {
+                    self.files.remove(&format!("volume/{volume}"));
+                }
+            }
+        }
+        self.pod_changed(&pod.obs);
+    }
+}
