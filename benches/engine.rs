@@ -35,7 +35,7 @@ use sts_conformance::{
     analyze::{self, Options},
     checks::{self, CheckName, Policy, Window},
     plan::PlanOptions,
-    runner::{self, Quiet, RunSettings},
+    runner::{self, RunSettings},
     scenario,
     sim::SimCluster,
     timeline::{Change, Event, POD_NAME_LABEL, PodObs, PodSpecObs, REVISION_LABEL, ServiceObs, SetObs, Timeline},
@@ -259,7 +259,7 @@ fn main() {
             &settings,
             1,
             || SimCluster::new(&settings.cluster_domain),
-            &mut Quiet,
+            &mut runner::quiet,
         ));
         let failed = reports.iter().filter(|r| r.failed()).count();
         format!("{} scenarios, {failed} failed", reports.len())

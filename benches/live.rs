@@ -27,7 +27,7 @@ use sts_conformance::{
     checks::Verdict,
     live,
     plan::{Plan, PlanOptions},
-    runner::{self, Quiet, RunSettings, ScenarioReport},
+    runner::{self, RunSettings, ScenarioReport},
     scenario::{self, Scenario},
 };
 
@@ -85,7 +85,7 @@ async fn run(client: &kube::Client, scenario: &Scenario) -> (ScenarioReport, Mea
     let cpu_before = cpu_ms();
     let started = Instant::now();
     let connect = || live::LiveCluster::new(client.clone(), &probe_image);
-    let mut reports = runner::run_many(&[scenario], &options, &settings, 1, connect, &mut Quiet).await;
+    let mut reports = runner::run_many(&[scenario], &options, &settings, 1, connect, &mut runner::quiet).await;
     let wall = started.elapsed();
     let measure = Measure {
         wall,

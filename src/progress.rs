@@ -10,7 +10,7 @@ use std::{collections::BTreeMap, io::IsTerminal, time::Duration};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
-use crate::runner::{Progress, StepReport};
+use crate::runner::{ProgressEvent, StepReport};
 
 /// How progress is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,7 +74,17 @@ impl Printer {
     }
 }
 
-impl Progress for Printer {
+impl Printer {
+    /// Shows `event` as the mode says.
+    pub fn report(&mut self, event: ProgressEvent) {
+        match event {
+            ProgressEvent::StepStarted { scenario, index, total, action } => self.step_started(&scenario, index, total, &action),
+            ProgressEvent::Waiting { scenario, status } => self.waiting(&scenario, &status),
+            ProgressEvent::StepFinished { scenario, report } => self.step_finished(&scenario, &report),
+            ProgressEvent::ScenarioFinished { scenario, failed } => self.scenario_finished(&scenario, failed),
+        }
+    }
+
     fn step_started(&mut self, scenario: &str, index: usize, total: usize, action: &str) {
         if self.mode == Mode::Live {
             let (bar, step) = self.bar(scenario);

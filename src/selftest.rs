@@ -11,7 +11,7 @@ use serde::Serialize;
 use crate::{
     checks::{CheckName, Verdict},
     plan::PlanOptions,
-    runner::{self, Quiet, RunSettings, ScenarioReport},
+    runner::{self, RunSettings, ScenarioReport},
     scenario::Scenario,
     sim::{Fault, SimCluster},
 };
@@ -95,12 +95,12 @@ async fn upgrade_trial(
         serde_json::from_str(&serde_json::to_string(world).map_err(|e| e.to_string())?).map_err(|e| e.to_string())
     };
     let mut world = crate::sim::SimWorld::default();
-    crate::upgrade::sim_prepare(&mut world, workloads, &PlanOptions::new("selftest"), settings, &mut Quiet).await?;
+    crate::upgrade::sim_prepare(&mut world, workloads, &PlanOptions::new("selftest"), settings, &mut runner::quiet).await?;
     let mut world = reload(&world)?;
     world.upgrade(faults);
     let mut world = reload(&world)?;
     let baselines = crate::upgrade::sim_baselines(&mut world).await?;
-    let results = crate::upgrade::sim_verify(&mut world, &baselines, settings, true, &mut Quiet).await;
+    let results = crate::upgrade::sim_verify(&mut world, &baselines, settings, true, &mut runner::quiet).await;
     let mut failed = BTreeSet::new();
     for (_, report) in &results {
         for claim in report.claims.iter().filter(|c| c.verdict == Verdict::Fail) {
@@ -141,7 +141,8 @@ pub async fn run_upgrade(
 pub async fn run(scenarios: &[&Scenario], faults: &[Fault], settings: &RunSettings) -> SelftestReport {
     let options = PlanOptions::new("selftest");
     let conformant =
-        runner::run_many(scenarios, &options, settings, 1, || SimCluster::new(&settings.cluster_domain), &mut Quiet).await;
+        runner::run_many(scenarios, &options, settings, 1, || SimCluster::new(&settings.cluster_domain), &mut runner::quiet)
+            .await;
     let conformant_failures: Vec<String> = conformant
         .iter()
         .flat_map(|r| {
@@ -163,7 +164,7 @@ pub async fn run(scenarios: &[&Scenario], faults: &[Fault], settings: &RunSettin
             settings,
             1,
             || SimCluster::new(&settings.cluster_domain).with_faults([*fault]),
-            &mut Quiet,
+            &mut runner::quiet,
         )
         .await;
         results.push(judge_fault(*fault, &reports));

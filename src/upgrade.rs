@@ -419,7 +419,7 @@ pub async fn prepare<C: crate::cluster::Cluster>(
     options: &crate::plan::PlanOptions,
     settings: &crate::runner::RunSettings,
     server_version: &str,
-    progress: &mut dyn crate::runner::Progress,
+    progress: &mut dyn FnMut(crate::runner::ProgressEvent),
 ) -> Result<(Baseline, ScenarioReport), String> {
     let scenario = prepare_scenario(workload)?;
     let mut options = options.clone();
@@ -438,7 +438,7 @@ pub async fn verify<C: crate::cluster::Cluster>(
     cluster: &mut C,
     baseline: &Baseline,
     settings: &crate::runner::RunSettings,
-    progress: &mut dyn crate::runner::Progress,
+    progress: &mut dyn FnMut(crate::runner::ProgressEvent),
 ) -> (Scenario, ScenarioReport) {
     let scenario = verify_scenario(baseline);
     let mut options = crate::plan::PlanOptions::new(baseline.run_id.clone());
@@ -459,7 +459,7 @@ pub async fn sim_prepare(
     workloads: &[Workload],
     options: &crate::plan::PlanOptions,
     settings: &crate::runner::RunSettings,
-    progress: &mut dyn crate::runner::Progress,
+    progress: &mut dyn FnMut(crate::runner::ProgressEvent),
 ) -> Result<Vec<Baseline>, String> {
     let mut baselines = Vec::new();
     for workload in workloads {
@@ -523,7 +523,7 @@ pub async fn sim_verify(
     baselines: &[Baseline],
     settings: &crate::runner::RunSettings,
     cleanup: bool,
-    progress: &mut dyn crate::runner::Progress,
+    progress: &mut dyn FnMut(crate::runner::ProgressEvent),
 ) -> Vec<(Scenario, ScenarioReport)> {
     let mut out = Vec::new();
     for baseline in baselines {

@@ -20,7 +20,7 @@ use proptest::prelude::*;
 use sts_conformance::{
     analyze::{self, Options},
     input, record,
-    runner::{self, Quiet, RunSettings},
+    runner::{self, RunSettings},
     scenario,
     sim::SimCluster,
 };
@@ -198,7 +198,7 @@ fn timeline_corpus() -> &'static [u8] {
         let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
         let report = rt.block_on(async {
             let mut cluster = SimCluster::new(&settings.cluster_domain);
-            runner::run_scenario(&mut cluster, &scenario, &plan, &settings, &mut Quiet).await
+            runner::run_scenario(&mut cluster, &scenario, &plan, &settings, &mut runner::quiet).await
         });
         let header = record::Header::of(&report, &scenario, &settings.cluster_domain);
         let mut out = Vec::new();

@@ -12,7 +12,7 @@ use sts_conformance::{
     outputs,
     plan::{Plan, PlanOptions},
     report,
-    runner::{self, Quiet, RunSettings},
+    runner::{self, RunSettings},
     scenario,
     sim::SimCluster,
 };
@@ -24,7 +24,7 @@ fn run_on_sim(path: &std::path::Path) -> runner::ScenarioReport {
     let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
     rt.block_on(async {
         let mut cluster = SimCluster::new(&settings.cluster_domain);
-        runner::run_scenario(&mut cluster, &scenario, &plan, &settings, &mut Quiet).await
+        runner::run_scenario(&mut cluster, &scenario, &plan, &settings, &mut runner::quiet).await
     })
 }
 
@@ -120,7 +120,7 @@ fn a_second_run_normalizes_to_the_same_timeline() {
         let plan = Plan::new(&scenario.name, &runner::scenario_objects(&scenario), PlanOptions::new(run_id));
         rt.block_on(async {
             let mut cluster = SimCluster::new(&settings.cluster_domain);
-            runner::run_scenario(&mut cluster, &scenario, &plan, &settings, &mut Quiet).await
+            runner::run_scenario(&mut cluster, &scenario, &plan, &settings, &mut runner::quiet).await
         })
     };
     let (a, b) = (run("aaaaa1"), run("bbbbb2"));
@@ -219,7 +219,7 @@ fn on_a_cluster_without_containers_their_steps_are_skipped_and_their_claims_say_
     let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
     let report = rt.block_on(async {
         let mut cluster = SimCluster::new(&settings.cluster_domain);
-        runner::run_scenario(&mut cluster, &scenario, &plan, &settings, &mut Quiet).await
+        runner::run_scenario(&mut cluster, &scenario, &plan, &settings, &mut runner::quiet).await
     });
     let needing = claims_needing(&[&scenario], &settings.skip);
     let skipped_claims = &needing[&Capability::Containers];
@@ -326,7 +326,7 @@ fn a_cleanup_that_fails_is_reported_apart_and_fails_no_claim() {
     let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
     let report = rt.block_on(async {
         let mut cluster = Stalling(SimCluster::new(&settings.cluster_domain), true);
-        runner::run_scenario(&mut cluster, &scenario, &plan, &settings, &mut Quiet).await
+        runner::run_scenario(&mut cluster, &scenario, &plan, &settings, &mut runner::quiet).await
     });
     assert!(report.cleanup_error.as_deref().is_some_and(|e| e.contains("still terminating")), "{:?}", report.cleanup_error);
     assert!(report.claims.iter().all(|c| c.verdict == Verdict::Pass), "{:?}", report.claims);
@@ -365,7 +365,7 @@ fn a_request_that_never_answers_ends_its_step_at_the_step_timeout() {
     let rt = tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true).build().unwrap();
     let report = rt.block_on(async {
         let mut cluster = Stalling(SimCluster::new(&settings.cluster_domain), false);
-        runner::run_scenario(&mut cluster, &scenario, &plan, &settings, &mut Quiet).await
+        runner::run_scenario(&mut cluster, &scenario, &plan, &settings, &mut runner::quiet).await
     });
     let stalled =
         report.steps.iter().find(|s| s.outcome != runner::StepOutcome::Completed).expect("a step that did not complete");

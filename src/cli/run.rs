@@ -155,7 +155,7 @@ pub(super) fn run(args: &RunArgs) -> ExitCode {
             &settings,
             parallel,
             || SimCluster::new(&settings.cluster_domain).with_faults(args.sim_faults.iter().copied()),
-            &mut printer,
+            &mut |e| printer.report(e),
         ))
     } else {
         match runtime.block_on(run_live(args, &selected, &options, &mut settings, &mut printer)) {
@@ -327,7 +327,8 @@ async fn run_live(
     });
     let probe_image = options.map_image(&args.probe_image);
     let connect = || live::LiveCluster::new(client.clone(), &probe_image).keeping(args.keep);
-    let reports = runner::run_many(selected, options, settings, usize::from(args.parallel), connect, printer).await;
+    let reports =
+        runner::run_many(selected, options, settings, usize::from(args.parallel), connect, &mut |e| printer.report(e)).await;
     interrupts.abort();
     if crate::interrupt::requested() {
         return Err(ExitCode::Environment);

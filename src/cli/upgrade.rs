@@ -168,7 +168,7 @@ async fn prepare(args: &UpgradeArgs) -> ExitCode {
                 return ExitCode::BadInput;
             }
         };
-        let result = upgrade::sim_prepare(&mut world, &workloads, &options, &settings, &mut printer).await;
+        let result = upgrade::sim_prepare(&mut world, &workloads, &options, &settings, &mut |e| printer.report(e)).await;
         if let Err(e) = world.save(state) {
             crate::errln!("error: {e}");
             return ExitCode::Environment;
@@ -191,7 +191,11 @@ async fn prepare(args: &UpgradeArgs) -> ExitCode {
         let mut failure = None;
         for workload in &workloads {
             let mut cluster = live::LiveCluster::new(client.clone(), &options.map_image(&args.probe_image)).keeping(true);
-            match upgrade::prepare(&mut cluster, workload, &options, &settings, &findings.server_version, &mut printer).await {
+            match upgrade::prepare(&mut cluster, workload, &options, &settings, &findings.server_version, &mut |e| {
+                printer.report(e)
+            })
+            .await
+            {
                 Ok((b, _)) => baselines.push(b),
                 Err(e) => {
                     failure = Some(e);
@@ -285,7 +289,7 @@ async fn verify(args: &VerifyArgs) -> ExitCode {
             );
             return ExitCode::BadInput;
         }
-        let results = upgrade::sim_verify(&mut world, &baselines, &settings, args.cleanup, &mut printer).await;
+        let results = upgrade::sim_verify(&mut world, &baselines, &settings, args.cleanup, &mut |e| printer.report(e)).await;
         if let Err(e) = world.save(state) {
             crate::errln!("error: {e}");
             return ExitCode::Environment;
@@ -316,7 +320,7 @@ async fn verify(args: &VerifyArgs) -> ExitCode {
         let mut results = Vec::new();
         for baseline in &baselines {
             let mut cluster = live::LiveCluster::new(client.clone(), &probe_image).keeping(!args.cleanup);
-            results.push(upgrade::verify(&mut cluster, baseline, &settings, &mut printer).await);
+            results.push(upgrade::verify(&mut cluster, baseline, &settings, &mut |e| printer.report(e)).await);
         }
         results
     };

@@ -169,43 +169,47 @@ impl ScenarioReport {
     }
 }
 
-/// Receives progress while a scenario runs.
-pub trait Progress {
-    /// A step starts.
-    fn step_started(&mut self, scenario: &str, index: usize, total: usize, action: &str);
+/// What a running scenario reports, in order, to whoever shows progress: each step's start,
+/// what it waits for, its end, and the scenario's end. Given to a `&mut dyn FnMut(ProgressEvent)`
+/// (a [`Printer`](crate::progress::Printer)'s `report`, or [`quiet`]).
+#[derive(Debug, Clone)]
+pub enum ProgressEvent {
+    /// A step starts: the `index`th (from 0) of `total`.
+    StepStarted {
+        /// The scenario's name.
+        scenario: String,
+        /// The step's index, from 0.
+        index: usize,
+        /// How many steps the scenario has.
+        total: usize,
+        /// What the step does, as [`Action::describe`](crate::scenario::Action::describe) says.
+        action: String,
+    },
     /// A step waits; `status` says for what (`web: 2/3 Ready, waiting for web-2 Ready`).
-    fn waiting(&mut self, _scenario: &str, _status: &str) {}
+    Waiting {
+        /// The scenario's name.
+        scenario: String,
+        /// What is awaited.
+        status: String,
+    },
     /// A step ended.
-    fn step_finished(&mut self, scenario: &str, report: &StepReport);
+    StepFinished {
+        /// The scenario's name.
+        scenario: String,
+        /// How it ended.
+        report: StepReport,
+    },
     /// A scenario ended (judged and cleaned up); `failed` as [`ScenarioReport::failed`].
-    fn scenario_finished(&mut self, _scenario: &str, _failed: bool) {}
+    ScenarioFinished {
+        /// The scenario's name.
+        scenario: String,
+        /// Whether it failed.
+        failed: bool,
+    },
 }
 
-/// What a scenario running on its own task tells the progress, through a channel.
-enum Message {
-    Started(String, usize, usize, String),
-    Waiting(String, String),
-    Finished(String, StepReport),
-    Done(String, bool),
-}
-
-/// A [`Progress`] that forwards to a channel.
-struct Forward(tokio::sync::mpsc::UnboundedSender<Message>);
-
-impl Progress for Forward {
-    fn step_started(&mut self, scenario: &str, index: usize, total: usize, action: &str) {
-        let _ = self.0.send(Message::Started(scenario.into(), index, total, action.into()));
-    }
-    fn waiting(&mut self, scenario: &str, status: &str) {
-        let _ = self.0.send(Message::Waiting(scenario.into(), status.into()));
-    }
-    fn step_finished(&mut self, scenario: &str, report: &StepReport) {
-        let _ = self.0.send(Message::Finished(scenario.into(), report.clone()));
-    }
-    fn scenario_finished(&mut self, scenario: &str, failed: bool) {
-        let _ = self.0.send(Message::Done(scenario.into(), failed));
-    }
-}
+/// Progress that goes nowhere: `&mut runner::quiet`.
+pub fn quiet(_: ProgressEvent) {}
 
 /// Runs `scenarios`, up to `parallel` at once, each on its own cluster from `connect` and in its
 /// own namespace; the reports come back in the order of `scenarios`. Scenarios share nothing,
@@ -216,7 +220,7 @@ pub async fn run_many<C, F>(
     settings: &RunSettings,
     parallel: usize,
     connect: F,
-    progress: &mut dyn Progress,
+    progress: &mut dyn FnMut(ProgressEvent),
 ) -> Vec<ScenarioReport>
 where
     C: Cluster + 'static,
@@ -233,21 +237,19 @@ where
                 let plan = Plan::new(&scenario.name, &scenario_objects(&scenario), options.clone());
                 let settings = settings.clone();
                 let mut cluster = connect();
-                let mut forward = Forward(tx.clone());
+                let tx = tx.clone();
                 let permits = std::rc::Rc::clone(&permits);
                 tasks.push(tokio::task::spawn_local(async move {
                     let _permit = permits.acquire().await;
-                    run_scenario(&mut cluster, &scenario, &plan, &settings, &mut forward).await
+                    run_scenario(&mut cluster, &scenario, &plan, &settings, &mut |event| {
+                        let _ = tx.send(event);
+                    })
+                    .await
                 }));
             }
             drop(tx);
-            while let Some(message) = rx.recv().await {
-                match message {
-                    Message::Started(s, i, n, a) => progress.step_started(&s, i, n, &a),
-                    Message::Waiting(s, status) => progress.waiting(&s, &status),
-                    Message::Finished(s, r) => progress.step_finished(&s, &r),
-                    Message::Done(s, failed) => progress.scenario_finished(&s, failed),
-                }
+            while let Some(event) = rx.recv().await {
+                progress(event);
             }
             let mut reports = Vec::new();
             for task in tasks {
@@ -262,21 +264,13 @@ where
         .await
 }
 
-/// Progress that goes nowhere.
-pub struct Quiet;
-
-impl Progress for Quiet {
-    fn step_started(&mut self, _: &str, _: usize, _: usize, _: &str) {}
-    fn step_finished(&mut self, _: &str, _: &StepReport) {}
-}
-
 /// Runs one scenario to the end (or to its first failed step), cleans up, and judges it.
 pub async fn run_scenario<C: Cluster>(
     cluster: &mut C,
     scenario: &Scenario,
     plan: &Plan,
     settings: &RunSettings,
-    progress: &mut dyn Progress,
+    progress: &mut dyn FnMut(ProgressEvent),
 ) -> ScenarioReport {
     let mut runner = Runner {
         cluster,
@@ -300,7 +294,12 @@ pub async fn run_scenario<C: Cluster>(
     } else {
         for step in &scenario.steps {
             let action = step.action.describe();
-            runner.progress.step_started(&scenario.name, step.index, scenario.steps.len(), &action);
+            (runner.progress)(ProgressEvent::StepStarted {
+                scenario: scenario.name.clone(),
+                index: step.index,
+                total: scenario.steps.len(),
+                action: action.clone(),
+            });
             tracing::debug!(scenario = %scenario.name, step = step.index + 1, %action, "step");
             if let Some((capability, why)) = crate::capability::lacking(&step.action, &settings.skip) {
                 let reason = format!("needs {capability}: {why}");
@@ -313,7 +312,7 @@ pub async fn run_scenario<C: Cluster>(
                     skipped: Some(reason),
                     timing: None,
                 };
-                runner.progress.step_finished(&scenario.name, &report);
+                (runner.progress)(ProgressEvent::StepFinished { scenario: scenario.name.clone(), report: report.clone() });
                 steps.push(report);
                 continue;
             }
@@ -347,7 +346,7 @@ pub async fn run_scenario<C: Cluster>(
                     }),
                 },
             };
-            runner.progress.step_finished(&scenario.name, &report);
+            (runner.progress)(ProgressEvent::StepFinished { scenario: scenario.name.clone(), report: report.clone() });
             let stop = report.outcome.failed();
             steps.push(report);
             if stop {
@@ -372,7 +371,7 @@ pub async fn run_scenario<C: Cluster>(
         cleanup_error,
         timeline: runner.timeline,
     };
-    progress.scenario_finished(&report.scenario, report.failed());
+    progress(ProgressEvent::ScenarioFinished { scenario: report.scenario.clone(), failed: report.failed() });
     report
 }
 struct Runner<'a, C: Cluster> {
@@ -382,7 +381,7 @@ struct Runner<'a, C: Cluster> {
     timeline: Timeline,
     view: View,
     scenario: &'a str,
-    progress: &'a mut dyn Progress,
+    progress: &'a mut dyn FnMut(ProgressEvent),
     /// When the current step's `until` was decided: (last watch event, decision), in ms.
     decided: Option<(u64, u64)>,
 }
@@ -419,7 +418,7 @@ impl<C: Cluster> Runner<'_, C> {
             let Some(pending) = until.iter().find(|u| !holds(u, &self.view)) else { return true };
             let status = waiting_status(pending, &self.view);
             if status != last {
-                self.progress.waiting(self.scenario, &status);
+                (self.progress)(ProgressEvent::Waiting { scenario: self.scenario.to_owned(), status: status.clone() });
                 tracing::debug!(scenario = self.scenario, %status, "waiting");
                 last = status;
             }
