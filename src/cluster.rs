@@ -5,6 +5,7 @@
 //! step's condition holds; it never asks the backend whether a guarantee held — the checks
 //! decide that from the observations alone.
 
+pub use crate::timeline::ProbeError;
 use crate::{
     manifest::Object,
     timeline::{Event, HttpResponse},
@@ -188,8 +189,8 @@ pub fn parse_http_url(url: &str) -> Option<(String, u16, String)> {
 pub struct HttpAnswer {
     /// The address the URL's host resolved to.
     pub address: Option<String>,
-    /// Status and body, or the error.
-    pub response: Result<HttpResponse, String>,
+    /// Status and body, or why there is none.
+    pub response: Result<HttpResponse, ProbeError>,
 }
 
 /// A cluster the runner can act on and observe.
@@ -237,10 +238,10 @@ pub trait Cluster {
     async fn delete_statefulset(&mut self, set: &str) -> Result<(), ClusterError>;
 
     /// Runs a command in a pod's first container; stdout, or the error.
-    async fn exec(&mut self, pod: &str, command: &ExecCommand) -> Result<String, String>;
+    async fn exec(&mut self, pod: &str, command: &ExecCommand) -> Result<String, ProbeError>;
 
     /// Resolves a name from a pod in the namespace: addresses, or the error (`NXDOMAIN`).
-    async fn resolve(&mut self, name: &str) -> Result<Vec<String>, String>;
+    async fn resolve(&mut self, name: &str) -> Result<Vec<String>, ProbeError>;
 
     /// HTTP GET `url` from `from` (a pod of the scenario) or the harness's probe pod.
     async fn http_get(&mut self, from: Option<&str>, url: &str) -> HttpAnswer;

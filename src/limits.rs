@@ -16,13 +16,18 @@ pub const MAX_REPLICAS: u32 = 10_000;
 /// The longest a step may wait: its `timeout`, and its `settle`.
 pub const MAX_WAIT: Duration = Duration::from_secs(24 * 3600);
 
-/// `Err` with the reason when `replicas` is beyond [`MAX_REPLICAS`].
+/// A replica count beyond [`MAX_REPLICAS`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("replicas {0} is more than the {MAX_REPLICAS} a scenario may ask for")]
+pub struct TooManyReplicas(pub i64);
+
+/// `Err` when `replicas` is beyond [`MAX_REPLICAS`].
 ///
 /// # Errors
 /// `replicas` is larger than [`MAX_REPLICAS`].
-pub fn check_replicas(replicas: i64) -> Result<(), String> {
+pub fn check_replicas(replicas: i64) -> Result<(), TooManyReplicas> {
     if replicas > i64::from(MAX_REPLICAS) {
-        return Err(format!("replicas {replicas} is more than the {MAX_REPLICAS} a scenario may ask for"));
+        return Err(TooManyReplicas(replicas));
     }
     Ok(())
 }
@@ -36,7 +41,7 @@ mod tests {
         assert!(check_replicas(0).is_ok());
         assert!(check_replicas(i64::from(MAX_REPLICAS)).is_ok());
         let error = check_replicas(i64::from(MAX_REPLICAS) + 1).unwrap_err();
-        assert!(error.contains("10001"), "{error}");
+        assert!(error.to_string().contains("10001"), "{error}");
         assert!(check_replicas(i64::from(i32::MAX)).is_err());
     }
 }

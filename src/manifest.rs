@@ -161,11 +161,11 @@ impl Object {
     ///
     /// # Errors
     /// The kind is not supported, or the JSON does not fit its type.
-    pub fn from_json(value: Value) -> Result<Self, String> {
+    pub fn from_json(value: Value) -> Result<Self, ObjectError> {
         let api_version = value.get("apiVersion").and_then(Value::as_str).unwrap_or("").to_owned();
         let kind = value.get("kind").and_then(Value::as_str).unwrap_or("").to_owned();
-        fn typed<T: DeserializeOwned>(v: Value) -> Result<T, String> {
-            serde_json::from_value(v).map_err(|e| e.to_string())
+        fn typed<T: DeserializeOwned>(v: Value) -> Result<T, ObjectError> {
+            serde_json::from_value(v).map_err(ObjectError::Invalid)
         }
         Ok(match (api_version.as_str(), kind.as_str()) {
             ("apps/v1", "StatefulSet") => Object::StatefulSet(typed(value)?),
@@ -179,9 +179,20 @@ impl Object {
             ("v1", "PersistentVolumeClaim") => Object::PersistentVolumeClaim(typed(value)?),
             ("v1", "Secret") => Object::Secret(typed(value)?),
             ("v1", "ConfigMap") => Object::ConfigMap(typed(value)?),
-            _ => return Err(unsupported(&api_version, &kind)),
+            _ => return Err(ObjectError::Unsupported(unsupported(&api_version, &kind))),
         })
     }
+}
+
+/// Why a JSON object is not an [`Object`].
+#[derive(Debug, thiserror::Error)]
+pub enum ObjectError {
+    /// Its apiVersion and kind are not among [`SUPPORTED_KINDS`].
+    #[error("{0}")]
+    Unsupported(String),
+    /// It does not fit its kind's type.
+    #[error("{0}")]
+    Invalid(#[source] serde_json::Error),
 }
 
 fn unsupported(api_version: &str, kind: &str) -> String {
@@ -402,7 +413,7 @@ fn check_replicas(replicas: Option<i32>) -> Result<(), (String, String)> {
     if replicas < 0 {
         return Err(("spec.replicas".into(), "replicas must not be negative".into()));
     }
-    crate::limits::check_replicas(i64::from(replicas)).map_err(|e| ("spec.replicas".into(), e))
+    crate::limits::check_replicas(i64::from(replicas)).map_err(|e| ("spec.replicas".into(), e.to_string()))
 }
 
 /// What the API server would reject, as (field path, message).

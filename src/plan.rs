@@ -145,7 +145,7 @@ impl Plan {
     ///
     /// # Errors
     /// The rewritten object no longer parses (not expected for objects that validated).
-    pub fn concrete(&self, object: &Object) -> Result<Object, String> {
+    pub fn concrete(&self, object: &Object) -> Result<Object, crate::manifest::ObjectError> {
         let mut json = object.to_json();
         let meta = &mut json["metadata"];
         if object.cluster_scoped() {

@@ -83,6 +83,17 @@ impl SelftestReport {
     }
 }
 
+/// Why the upgrade part of the self-test could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum SelftestError {
+    /// An upgrade workload could not be prepared on the sim.
+    #[error(transparent)]
+    Upgrade(#[from] crate::upgrade::UpgradeError),
+    /// The sim's state did not survive the JSON round trip it makes between processes.
+    #[error("the simulated cluster's state did not survive a JSON round trip: {0}")]
+    StateRoundTrip(#[from] serde_json::Error),
+}
+
 /// prepare → a node-by-node upgrade with `faults` → verify, the state crossing a JSON round
 /// trip between phases as it crosses processes with `--sim-state`. Returns the failed claims,
 /// or why the trial could not run.
@@ -90,9 +101,9 @@ async fn upgrade_trial(
     workloads: &[crate::upgrade::Workload],
     faults: &[crate::sim::UpgradeFault],
     settings: &RunSettings,
-) -> Result<Vec<String>, String> {
-    let reload = |world: &crate::sim::SimWorld| -> Result<crate::sim::SimWorld, String> {
-        serde_json::from_str(&serde_json::to_string(world).map_err(|e| e.to_string())?).map_err(|e| e.to_string())
+) -> Result<Vec<String>, SelftestError> {
+    let reload = |world: &crate::sim::SimWorld| -> Result<crate::sim::SimWorld, SelftestError> {
+        Ok(serde_json::from_str(&serde_json::to_string(world)?)?)
     };
     let mut world = crate::sim::SimWorld::default();
     crate::upgrade::sim_prepare(&mut world, workloads, &PlanOptions::new("selftest"), settings, &mut runner::quiet).await?;
@@ -116,7 +127,7 @@ pub async fn run_upgrade(
     faults: &[crate::sim::UpgradeFault],
     settings: &RunSettings,
     report: &mut SelftestReport,
-) -> Result<(), String> {
+) -> Result<(), SelftestError> {
     let conformant = upgrade_trial(workloads, &[], settings).await?;
     report.upgrade_conformant_pass = Some(conformant.is_empty());
     if !conformant.is_empty() {

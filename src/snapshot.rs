@@ -15,7 +15,7 @@
 
 use std::{collections::BTreeMap, fmt::Write as _};
 
-use crate::timeline::{Change, Event, PodObs, ProbeObs, SetObs, Timeline};
+use crate::timeline::{Change, Event, PodObs, ProbeError, ProbeObs, SetObs, Timeline};
 
 /// Renders `timeline` normalized; `namespace` and `run_id` are the run's, and are removed.
 #[must_use]
@@ -266,25 +266,29 @@ impl Normalizer<'_> {
     }
 
     fn probe(&mut self, probe: &ProbeObs) -> String {
+        // The text of a failure names a run's own pods and addresses: only its kind is kept.
+        fn failure(e: &ProbeError, answered: &'static str) -> &'static str {
+            if e.answered() { answered } else { "not run" }
+        }
         let pod_of = |n: &Self, uid: &str, name: &str| n.pods.get(uid).cloned().unwrap_or_else(|| name.to_owned());
         match probe {
             ProbeObs::Hostname { pod, uid, output } => {
                 let who = pod_of(self, uid, pod);
                 match output {
                     Ok(out) => format!("hostname in {who}: {out}"),
-                    Err(_) => format!("hostname in {who}: error"),
+                    Err(e) => format!("hostname in {who}: {}", failure(e, "error")),
                 }
             }
             ProbeObs::Write { pod, uid, path, content, result } => {
                 let who = pod_of(self, uid, pod);
                 let token = self.token(content);
-                format!("write {token} to {who}:{path}: {}", if result.is_ok() { "ok" } else { "error" })
+                format!("write {token} to {who}:{path}: {}", result.as_ref().map_or_else(|e| failure(e, "error"), |()| "ok"))
             }
             ProbeObs::Read { pod, uid, path, content } => {
                 let who = pod_of(self, uid, pod);
                 let found = match content {
                     Ok(text) => self.token(text),
-                    Err(_) => "error".to_owned(),
+                    Err(e) => failure(e, "error").to_owned(),
                 };
                 format!("read {who}:{path}: {found}")
             }
@@ -295,14 +299,14 @@ impl Normalizer<'_> {
                         names.sort();
                         names.join(", ")
                     }
-                    Err(_) => "no such name".to_owned(),
+                    Err(e) => failure(e, "no such name").to_owned(),
                 };
                 format!("dns {}: {answer}", self.clean(name))
             }
             ProbeObs::Http { from, url, target, address, response } => {
                 let answer = match response {
                     Ok(r) => format!("{}", r.status),
-                    Err(_) => "error".to_owned(),
+                    Err(e) => failure(e, "error").to_owned(),
                 };
                 let reached = address.as_deref().map(|a| self.clean(a)).unwrap_or_else(|| "-".into());
                 format!("http from {from} to {} (for {target}): {answer} from {reached}", self.clean(url))

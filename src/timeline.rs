@@ -475,8 +475,8 @@ pub enum ProbeObs {
         /// Its UID when the command ran.
         #[serde(default)]
         uid: String,
-        /// What the command printed (trimmed), or the error.
-        output: Result<String, String>,
+        /// What the command printed (trimmed), or why it printed nothing.
+        output: Result<String, ProbeError>,
     },
     /// A random token written to a file inside a pod.
     Write {
@@ -489,8 +489,8 @@ pub enum ProbeObs {
         path: String,
         /// What was written.
         content: String,
-        /// Whether the write succeeded (the error otherwise).
-        result: Result<(), String>,
+        /// Whether the write succeeded (why not otherwise).
+        result: Result<(), ProbeError>,
     },
     /// A file read inside a pod.
     Read {
@@ -501,15 +501,15 @@ pub enum ProbeObs {
         uid: String,
         /// The file.
         path: String,
-        /// What the file held, or the error.
-        content: Result<String, String>,
+        /// What the file held, or why it was not read.
+        content: Result<String, ProbeError>,
     },
     /// A DNS lookup from a pod in the namespace.
     Dns {
         /// The name looked up, as given.
         name: String,
         /// The addresses it resolved to, sorted, or the error (`NXDOMAIN`, …).
-        answer: Result<Vec<String>, String>,
+        answer: Result<Vec<String>, ProbeError>,
     },
     /// An HTTP GET from a pod in the namespace.
     Http {
@@ -522,9 +522,45 @@ pub enum ProbeObs {
         /// The IP address the connection went to (the URL's host, resolved).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         address: Option<String>,
-        /// Status code and the start of the body, or the error.
-        response: Result<HttpResponse, String>,
+        /// Status code and the start of the body, or why there is none.
+        response: Result<HttpResponse, ProbeError>,
     },
+}
+
+/// Why a probe (an exec, a DNS lookup, an HTTP request inside the cluster) has no result. Its
+/// text is recorded in the words of what ran it.
+///
+/// Recorded as the text alone for an answer (so timelines written before the distinction read
+/// as answers), as `{"notRun": text}` for a probe that could not run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(untagged)]
+pub enum ProbeError {
+    /// The probe ran and what it asked failed: `NXDOMAIN`, a file that is not there, a refused
+    /// connection, a command that exited non-zero — an answer from the cluster, evidence.
+    #[error("{0}")]
+    Answered(String),
+    /// The probe could not be run: the pod is not running, the API server refused or dropped
+    /// the exec, it did not finish in time. No answer from what was probed: not evidence.
+    #[error("{reason}")]
+    NotRun {
+        /// Why.
+        #[serde(rename = "notRun")]
+        reason: String,
+    },
+}
+
+impl ProbeError {
+    /// A probe that could not run, and why.
+    #[must_use]
+    pub fn not_run(reason: impl Into<String>) -> Self {
+        Self::NotRun { reason: reason.into() }
+    }
+
+    /// Whether the probe ran (its failure is the cluster's answer).
+    #[must_use]
+    pub fn answered(&self) -> bool {
+        matches!(self, Self::Answered(_))
+    }
 }
 
 /// What an HTTP probe got back.
@@ -704,6 +740,20 @@ impl std::fmt::Display for VolumeObs {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_probe_failure_is_recorded_as_its_text_and_a_probe_not_run_is_marked() {
+        let answered = ProbeObs::Dns { name: "web-9.nginx".into(), answer: Err(ProbeError::Answered("NXDOMAIN".into())) };
+        let json = serde_json::to_string(&answered).expect("json");
+        assert_eq!(json, r#"{"probe":"dns","name":"web-9.nginx","answer":{"Err":"NXDOMAIN"}}"#, "as before the distinction");
+        let not_run = ProbeObs::Dns { name: "web-9.nginx".into(), answer: Err(ProbeError::not_run("pod probe is not running")) };
+        let json = serde_json::to_string(&not_run).expect("json");
+        assert_eq!(json, r#"{"probe":"dns","name":"web-9.nginx","answer":{"Err":{"notRun":"pod probe is not running"}}}"#);
+        for probe in [answered, not_run] {
+            let back: ProbeObs = serde_json::from_str(&serde_json::to_string(&probe).expect("json")).expect("reads back");
+            assert_eq!(back, probe);
+        }
+    }
 
     #[test]
     fn the_phases_the_api_defines_are_not_copied() {

@@ -42,6 +42,39 @@ pub const FORMAT: &str = "sts-conformance-upgrade-baseline";
 pub const CLAIMS: [&str; 6] =
     ["upgrade-identity", "upgrade-storage", "upgrade-data", "upgrade-dns", "upgrade-order", "upgrade-rollout"];
 
+/// Why an upgrade workload could not be prepared, or its baselines not be found.
+#[derive(Debug, thiserror::Error)]
+pub enum UpgradeError {
+    /// A seed manifest of the workloads cannot be read.
+    #[error(transparent)]
+    Manifest(#[from] crate::input::InputError),
+    /// The workload is not one `prepare` can use.
+    #[error("{workload}: {why}")]
+    Workload {
+        /// The workload.
+        workload: String,
+        /// What it lacks.
+        why: &'static str,
+    },
+    /// `prepare`'s run did not finish, or left no token in a pod.
+    #[error("{0}")]
+    Prepare(String),
+    /// A stored baseline cannot be read back.
+    #[error("configmap {BASELINE_CONFIG_MAP}{}: {why}", .namespace.as_deref().map(|n| format!(" in {n}")).unwrap_or_default())]
+    Baseline {
+        /// Its namespace, when known.
+        namespace: Option<String>,
+        /// What is wrong.
+        why: String,
+    },
+    /// The baseline could not be made into a ConfigMap of the run.
+    #[error("the baseline's ConfigMap: {0}")]
+    Object(#[from] crate::manifest::ObjectError),
+    /// The cluster refused or failed a request.
+    #[error(transparent)]
+    Cluster(#[from] crate::cluster::ClusterError),
+}
+
 /// One workload of the upgrade: a seed StatefulSet with volumes and its Service.
 #[derive(Debug, Clone)]
 pub struct Workload {
@@ -64,7 +97,7 @@ impl Workload {
 ///
 /// # Errors
 /// A manifest cannot be read.
-pub fn workloads(scenarios: &Path) -> Result<Vec<Workload>, String> {
+pub fn workloads(scenarios: &Path) -> Result<Vec<Workload>, UpgradeError> {
     let sources: [(&str, &[&str]); 2] = [
         ("seed-001-web", &["seed-001/headless-service.yaml", "seed-001/statefulset.yaml"]),
         ("seed-002-web", &["seed-002/nginx-statefulset.yaml"]),
@@ -73,7 +106,7 @@ pub fn workloads(scenarios: &Path) -> Result<Vec<Workload>, String> {
     for (name, files) in sources {
         let mut manifests = Vec::new();
         for file in files {
-            manifests.extend(manifest::load_file(&scenarios.join(file)).map_err(|e| e.to_string())?);
+            manifests.extend(manifest::load_file(&scenarios.join(file))?);
         }
         out.push(Workload { name: name.into(), manifests });
     }
@@ -153,11 +186,12 @@ const TOKEN_FILE: &str = "sts-conformance-upgrade-token";
 ///
 /// # Errors
 /// The workload has no StatefulSet with a volume.
-pub fn prepare_scenario(workload: &Workload) -> Result<Scenario, String> {
-    let set = workload.set().ok_or_else(|| format!("{}: no StatefulSet", workload.name))?;
+pub fn prepare_scenario(workload: &Workload) -> Result<Scenario, UpgradeError> {
+    let lacks = |why| UpgradeError::Workload { workload: workload.name.clone(), why };
+    let set = workload.set().ok_or_else(|| lacks("no StatefulSet"))?;
     let name = set.metadata.name.clone().unwrap_or_default();
     let replicas = set.spec.as_ref().and_then(|s| s.replicas).map_or(1, |r| u32::try_from(r).unwrap_or(0));
-    let dir = token_dir(set).ok_or_else(|| format!("{}: the StatefulSet mounts no claim template", workload.name))?;
+    let dir = token_dir(set).ok_or_else(|| lacks("the StatefulSet mounts no claim template"))?;
     let mut steps = vec![step(
         0,
         Action::Apply(workload.manifests.iter().map(|m| m.object.clone()).collect()),
@@ -189,17 +223,17 @@ pub fn baseline(
     workload: &Workload,
     server_version: &str,
     cluster_domain: &str,
-) -> Result<Baseline, String> {
+) -> Result<Baseline, UpgradeError> {
     if let Some(step) = report.steps.iter().find(|s| s.error.is_some()) {
-        return Err(format!(
+        return Err(UpgradeError::Prepare(format!(
             "{}: step {} ({}) failed: {}",
             report.scenario,
             step.index + 1,
             step.action,
             step.error.clone().unwrap_or_default()
-        ));
+        )));
     }
-    let set = workload.set().ok_or("no StatefulSet")?;
+    let set = workload.set().ok_or_else(|| UpgradeError::Workload { workload: workload.name.clone(), why: "no StatefulSet" })?;
     let name = set.metadata.name.clone().unwrap_or_default();
     let service = set.spec.as_ref().and_then(|s| s.service_name.clone()).unwrap_or_default();
     let view = report.timeline.view_at(report.timeline.len());
@@ -211,8 +245,10 @@ pub fn baseline(
     }
     let mut pods = Vec::new();
     for (_, pod) in view.set_pods(&name) {
-        let (token_path, token) =
-            tokens.get(&*pod.name).cloned().ok_or_else(|| format!("no token was written to {}", pod.name))?;
+        let (token_path, token) = tokens
+            .get(&*pod.name)
+            .cloned()
+            .ok_or_else(|| UpgradeError::Prepare(format!("no token was written to {}", pod.name)))?;
         let claim_uids = pod.spec.claims.values().filter_map(|c| Some((c.clone(), view.claims.get(c)?.uid.clone()))).collect();
         let volumes = pod.spec.claims.values().filter_map(|c| Some((c.clone(), view.claims.get(c)?.volume.clone()?))).collect();
         pods.push(PodBaseline {
@@ -243,25 +279,27 @@ pub fn baseline(
 ///
 /// # Errors
 /// Serialization fails (not expected).
-pub fn baseline_config_map(baseline: &Baseline) -> Result<Object, String> {
-    let text = serde_json::to_string_pretty(baseline).map_err(|e| e.to_string())?;
-    Object::from_json(json!({
+pub fn baseline_config_map(baseline: &Baseline) -> Result<Object, UpgradeError> {
+    // A Baseline is strings, numbers and string maps: it always serializes.
+    let text = serde_json::to_string_pretty(baseline).unwrap_or_default();
+    Ok(Object::from_json(json!({
         "apiVersion": "v1",
         "kind": "ConfigMap",
         "metadata": {"name": BASELINE_CONFIG_MAP},
         "data": {BASELINE_KEY: text}
-    }))
+    }))?)
 }
 
 /// Reads a baseline back from a ConfigMap's data.
 ///
 /// # Errors
 /// The key is missing or does not hold a baseline.
-pub fn baseline_from_config_map(data: &BTreeMap<String, String>) -> Result<Baseline, String> {
-    let text = data.get(BASELINE_KEY).ok_or_else(|| format!("configmap {BASELINE_CONFIG_MAP} has no key {BASELINE_KEY}"))?;
-    let baseline: Baseline = serde_json::from_str(text).map_err(|e| format!("configmap {BASELINE_CONFIG_MAP}: {e}"))?;
+pub fn baseline_from_config_map(data: &BTreeMap<String, String>) -> Result<Baseline, UpgradeError> {
+    let bad = |why: String| UpgradeError::Baseline { namespace: None, why };
+    let text = data.get(BASELINE_KEY).ok_or_else(|| bad(format!("has no key {BASELINE_KEY}")))?;
+    let baseline: Baseline = serde_json::from_str(text).map_err(|e| bad(e.to_string()))?;
     if baseline.format != FORMAT {
-        return Err(format!("configmap {BASELINE_CONFIG_MAP}: format {:?}, expected {FORMAT:?}", baseline.format));
+        return Err(bad(format!("format {:?}, expected {FORMAT:?}", baseline.format)));
     }
     Ok(baseline)
 }
@@ -346,6 +384,8 @@ pub fn judge(baseline: &Baseline, report: &mut ScenarioReport) {
     let first = timeline.step_range(0).map_or(timeline.len(), |r| r.end);
     let view: View = timeline.view_at(first);
     let mut failures: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    // What could not be observed (a read whose exec did not run): inconclusive, not failed.
+    let mut unknown: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     for pod in &baseline.pods {
         match view.pods.get(pod.name.as_str()) {
             Some(now) if now.running_and_ready() => {}
@@ -377,7 +417,11 @@ pub fn judge(baseline: &Baseline, report: &mut ScenarioReport) {
     let mut read = BTreeMap::new();
     for entry in &timeline.entries {
         if let Some(ProbeObs::Read { pod, path, content, .. }) = entry.event.probe() {
-            read.entry((pod.clone(), path.clone())).or_insert_with(|| content.clone());
+            // The first read that ran: one that could not run says nothing of the data.
+            let first = read.entry((pod.clone(), path.clone())).or_insert_with(|| content.clone());
+            if matches!(first, Err(e) if !e.answered()) {
+                *first = content.clone();
+            }
         }
     }
     for pod in &baseline.pods {
@@ -387,6 +431,10 @@ pub fn judge(baseline: &Baseline, report: &mut ScenarioReport) {
                 .entry("upgrade-data")
                 .or_default()
                 .push(format!("{}:{} holds something else than the token written before", pod.name, pod.token_path)),
+            Some(Err(e)) if !e.answered() => unknown
+                .entry("upgrade-data")
+                .or_default()
+                .push(format!("{}:{} could not be read (the probe did not run): {e}", pod.name, pod.token_path)),
             Some(Err(e)) => failures
                 .entry("upgrade-data")
                 .or_default()
@@ -397,6 +445,11 @@ pub fn judge(baseline: &Baseline, report: &mut ScenarioReport) {
     for claim in &mut report.claims {
         if let Some(reasons) = failures.get(claim.claim.as_str()) {
             claim.verdict = Verdict::Fail;
+            claim.evidence = format!("against the baseline from {}: {}", baseline.server_version, reasons.join("; "));
+        } else if let Some(reasons) = unknown.get(claim.claim.as_str())
+            && claim.verdict != Verdict::Fail
+        {
+            claim.verdict = Verdict::Inconclusive;
             claim.evidence = format!("against the baseline from {}: {}", baseline.server_version, reasons.join("; "));
         }
     }
@@ -420,7 +473,7 @@ pub async fn prepare<C: crate::cluster::Cluster>(
     settings: &crate::runner::RunSettings,
     server_version: &str,
     progress: &mut dyn FnMut(crate::runner::ProgressEvent),
-) -> Result<(Baseline, ScenarioReport), String> {
+) -> Result<(Baseline, ScenarioReport), UpgradeError> {
     let scenario = prepare_scenario(workload)?;
     let mut options = options.clone();
     options.extra_labels.insert(UPGRADE_LABEL.into(), "prepared".into());
@@ -428,7 +481,7 @@ pub async fn prepare<C: crate::cluster::Cluster>(
     let report = crate::runner::run_scenario(cluster, &scenario, &plan, settings, progress).await;
     let baseline = baseline(&report, workload, server_version, &settings.cluster_domain)?;
     let map = plan.concrete(&baseline_config_map(&baseline)?)?;
-    cluster.apply(&map).await.map_err(|e| format!("storing the baseline in {}: {e}", plan.namespace))?;
+    cluster.apply(&map).await.map_err(|e| UpgradeError::Prepare(format!("storing the baseline in {}: {e}", plan.namespace)))?;
     Ok((baseline, report))
 }
 
@@ -460,7 +513,7 @@ pub async fn sim_prepare(
     options: &crate::plan::PlanOptions,
     settings: &crate::runner::RunSettings,
     progress: &mut dyn FnMut(crate::runner::ProgressEvent),
-) -> Result<Vec<Baseline>, String> {
+) -> Result<Vec<Baseline>, UpgradeError> {
     let mut baselines = Vec::new();
     for workload in workloads {
         let mut cluster = crate::sim::SimCluster::new(&settings.cluster_domain).keeping(true);
@@ -476,12 +529,12 @@ pub async fn sim_prepare(
 ///
 /// # Errors
 /// A prepared namespace's ConfigMap does not hold a baseline.
-pub async fn sim_baselines(world: &mut crate::sim::SimWorld) -> Result<Vec<Baseline>, String> {
+pub async fn sim_baselines(world: &mut crate::sim::SimWorld) -> Result<Vec<Baseline>, UpgradeError> {
     use crate::cluster::Cluster as _;
     let mut out = Vec::new();
     for cluster in world.clusters.values_mut() {
-        if let Some(data) = cluster.read_config_map(BASELINE_CONFIG_MAP).await.map_err(|e| e.to_string())? {
-            out.push(baseline_from_config_map(&data)?);
+        if let Some(data) = cluster.read_config_map(BASELINE_CONFIG_MAP).await? {
+            out.push(baseline_from_config_map(&data).map_err(|e| e.in_namespace(cluster.namespace()))?);
         }
     }
     Ok(out)
@@ -492,17 +545,17 @@ pub async fn sim_baselines(world: &mut crate::sim::SimWorld) -> Result<Vec<Basel
 ///
 /// # Errors
 /// The namespaces cannot be listed, or a ConfigMap does not hold a baseline.
-pub async fn live_baselines(client: &kube::Client) -> Result<Vec<Baseline>, String> {
+pub async fn live_baselines(client: &kube::Client) -> Result<Vec<Baseline>, UpgradeError> {
     use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
     use kube::{Api, api::ListParams};
 
     use crate::{
-        live::explain,
+        cluster::ClusterError,
         plan::{MANAGED_BY, MANAGED_BY_LABEL},
     };
     let selector = ListParams::default().labels(&format!("{UPGRADE_LABEL}=prepared,{MANAGED_BY_LABEL}={MANAGED_BY}"));
     let namespaces: Api<Namespace> = Api::all(client.clone());
-    let list = namespaces.list(&selector).await.map_err(|e| explain("listing prepared namespaces", &e))?;
+    let list = namespaces.list(&selector).await.map_err(|e| ClusterError::kube("listing prepared namespaces", e))?;
     let mut baselines = Vec::new();
     for ns in list.items {
         let name = ns.metadata.name.clone().unwrap_or_default();
@@ -510,11 +563,25 @@ pub async fn live_baselines(client: &kube::Client) -> Result<Vec<Baseline>, Stri
         let map = maps
             .get_opt(BASELINE_CONFIG_MAP)
             .await
-            .map_err(|e| explain(&format!("reading the baseline in {name}"), &e))?
-            .ok_or_else(|| format!("namespace {name} is labelled prepared but has no {BASELINE_CONFIG_MAP}"))?;
-        baselines.push(baseline_from_config_map(&map.data.unwrap_or_default())?);
+            .map_err(|e| ClusterError::kube(format!("reading the baseline in {name}"), e))?
+            .ok_or_else(|| UpgradeError::Baseline {
+                namespace: Some(name.clone()),
+                why: "missing, but the namespace is labelled prepared".into(),
+            })?;
+        baselines.push(baseline_from_config_map(&map.data.unwrap_or_default()).map_err(|e| e.in_namespace(&name))?);
     }
     Ok(baselines)
+}
+
+impl UpgradeError {
+    /// The same error, for a baseline of namespace `namespace`.
+    #[must_use]
+    pub fn in_namespace(self, namespace: &str) -> Self {
+        match self {
+            Self::Baseline { namespace: None, why } => Self::Baseline { namespace: Some(namespace.to_owned()), why },
+            other => other,
+        }
+    }
 }
 
 /// `upgrade verify` on the simulated cluster; with `cleanup`, the prepared namespaces go.
@@ -551,4 +618,77 @@ pub async fn sim_verify(
         out.push(result);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::timeline::{Change, Event, PodObs, PodSpecObs, ProbeError, Timeline};
+
+    /// A baseline of one pod, web-0, whose token "t1" is in /data/token.
+    fn one_pod() -> Baseline {
+        Baseline {
+            format: FORMAT.into(),
+            workload: "seed-001-web".into(),
+            namespace: "ns".into(),
+            run_id: "r".into(),
+            statefulset: "web".into(),
+            service: "nginx".into(),
+            replicas: 1,
+            server_version: "v1.33.0".into(),
+            pods: vec![PodBaseline {
+                name: "web-0".into(),
+                uid: "u0".into(),
+                claims: BTreeMap::new(),
+                claim_uids: BTreeMap::new(),
+                volumes: BTreeMap::new(),
+                token_path: "/data/token".into(),
+                token: "t1".into(),
+                dns_name: "web-0.nginx.ns.svc.cluster.local".into(),
+            }],
+        }
+    }
+
+    /// web-0 back and Ready, then its token read as `content`; judged against [`one_pod`].
+    fn judged(content: Result<String, ProbeError>) -> ClaimVerdict {
+        let mut timeline = Timeline::new();
+        timeline.push(0, Event::Step { index: 0, action: "wait".into() });
+        let pod = PodObs {
+            name: "web-0".into(),
+            uid: "u1".into(),
+            phase: "Running".into(),
+            ready: true,
+            spec: Arc::new(PodSpecObs { owner: Some("StatefulSet/web".into()), ..Default::default() }),
+            ..PodObs::default()
+        };
+        timeline.push(1, Event::Pod { change: Change::Added, pod: pod.into() });
+        timeline.push(2, Event::Step { index: 1, action: "read".into() });
+        let read = ProbeObs::Read { pod: "web-0".into(), uid: "u1".into(), path: "/data/token".into(), content };
+        timeline.push(3, Event::Probe(Box::new(read)));
+        let mut report = ScenarioReport {
+            scenario: "seed-001-web".into(),
+            namespace: "ns".into(),
+            run_id: "r".into(),
+            steps: vec![],
+            judged: vec![],
+            claims: vec![ClaimVerdict { claim: "upgrade-data".into(), verdict: Verdict::Pass, evidence: String::new() }],
+            diagnostics: None,
+            cleanup_error: None,
+            timeline,
+        };
+        judge(&one_pod(), &mut report);
+        report.claims.remove(0)
+    }
+
+    #[test]
+    fn a_token_read_back_passes_another_fails_and_a_read_that_did_not_run_decides_nothing() {
+        assert_eq!(judged(Ok("t1".into())).verdict, Verdict::Pass);
+        let lost = judged(Err(ProbeError::Answered("cat: can't open '/data/token': No such file or directory".into())));
+        assert_eq!(lost.verdict, Verdict::Fail, "{lost:?}");
+        let unrun = judged(Err(ProbeError::not_run("exec in pod web-0: 500 Internal Server Error")));
+        assert_eq!(unrun.verdict, Verdict::Inconclusive, "{unrun:?}");
+        assert!(unrun.evidence.contains("did not run"), "{}", unrun.evidence);
+    }
 }

@@ -291,10 +291,14 @@ impl sts_conformance::cluster::Cluster for Stalling {
     async fn delete_statefulset(&mut self, set: &str) -> Result<(), sts_conformance::cluster::ClusterError> {
         self.0.delete_statefulset(set).await
     }
-    async fn exec(&mut self, pod: &str, command: &sts_conformance::cluster::ExecCommand) -> Result<String, String> {
+    async fn exec(
+        &mut self,
+        pod: &str,
+        command: &sts_conformance::cluster::ExecCommand,
+    ) -> Result<String, sts_conformance::cluster::ProbeError> {
         self.0.exec(pod, command).await
     }
-    async fn resolve(&mut self, name: &str) -> Result<Vec<String>, String> {
+    async fn resolve(&mut self, name: &str) -> Result<Vec<String>, sts_conformance::cluster::ProbeError> {
         self.0.resolve(name).await
     }
     async fn http_get(&mut self, from: Option<&str>, url: &str) -> sts_conformance::cluster::HttpAnswer {

@@ -8,6 +8,10 @@
 //! provisioner, a node that cannot pull an image leave a conformant StatefulSet controller
 //! exactly so. Such shortfalls are failures only when the step's condition held, and make the
 //! verdict inconclusive otherwise.
+//!
+//! A third kind is what the harness could not find out: a probe that could not run (the exec
+//! refused, the probe pod not running) says nothing about the claim, so it makes the verdict
+//! inconclusive, never failed.
 
 use super::{CheckName, Outcome, Verdict, Window};
 
@@ -18,6 +22,8 @@ pub(super) struct Findings {
     violations: Vec<(String, Vec<usize>)>,
     /// An end state not reached; more time could have reached it.
     shortfalls: Vec<(String, Vec<usize>)>,
+    /// Evidence the harness could not gather.
+    unknowns: Vec<(String, Vec<usize>)>,
 }
 
 impl Findings {
@@ -31,30 +37,39 @@ impl Findings {
         self.shortfalls.push((detail.into(), evidence));
     }
 
+    /// Something the harness meant to observe and could not (a probe that did not run).
+    pub(super) fn unknown(&mut self, detail: impl Into<String>, evidence: Vec<usize>) {
+        self.unknowns.push((detail.into(), evidence));
+    }
+
     /// Whether nothing was found yet.
     pub(super) fn is_empty(&self) -> bool {
-        self.violations.is_empty() && self.shortfalls.is_empty()
+        self.violations.is_empty() && self.shortfalls.is_empty() && self.unknowns.is_empty()
     }
 
     /// `Fail` on any violation; on shortfalls, `Fail` when the window's step reached its
-    /// condition and `Inconclusive` when it ended early; `None` when nothing was found.
+    /// condition and `Inconclusive` when it ended early; `Inconclusive` on anything unknown;
+    /// `None` when nothing was found.
     pub(super) fn outcome(self, check: CheckName, window: &Window<'_>) -> Option<Outcome> {
         if !self.violations.is_empty() {
             return Some(summarize(check, Verdict::Fail, "", &self.violations));
         }
-        if self.shortfalls.is_empty() {
-            return None;
+        if !self.shortfalls.is_empty() {
+            return Some(if window.ended_early {
+                summarize(
+                    check,
+                    Verdict::Inconclusive,
+                    "the step ended before its condition held, so its end state cannot be judged: ",
+                    &self.shortfalls,
+                )
+            } else {
+                summarize(check, Verdict::Fail, "", &self.shortfalls)
+            });
         }
-        Some(if window.ended_early {
-            summarize(
-                check,
-                Verdict::Inconclusive,
-                "the step ended before its condition held, so its end state cannot be judged: ",
-                &self.shortfalls,
-            )
-        } else {
-            summarize(check, Verdict::Fail, "", &self.shortfalls)
-        })
+        if !self.unknowns.is_empty() {
+            return Some(summarize(check, Verdict::Inconclusive, "not observed: ", &self.unknowns));
+        }
+        None
     }
 }
 
@@ -114,5 +129,25 @@ mod tests {
         assert_eq!(early.verdict, Verdict::Inconclusive);
         assert!(early.detail.ends_with("cannot be judged: web-1 is missing"), "{}", early.detail);
         assert_eq!(early.evidence, vec![3]);
+    }
+
+    #[test]
+    fn an_unknown_is_inconclusive_unless_something_decides() {
+        for early in [false, true] {
+            let mut f = Findings::default();
+            f.unknown("`hostname` could not run in web-1", vec![5]);
+            let out = judged(f, early).expect("an outcome");
+            assert_eq!(out.verdict, Verdict::Inconclusive);
+            assert_eq!(out.detail, "not observed: `hostname` could not run in web-1");
+            assert_eq!(out.evidence, vec![5]);
+        }
+        let mut f = Findings::default();
+        f.unknown("`hostname` could not run in web-1", vec![5]);
+        f.shortfall("web-2 is missing", vec![3]);
+        assert_eq!(judged(f, false).expect("an outcome").verdict, Verdict::Fail, "a settled shortfall still decides");
+        let mut f = Findings::default();
+        f.unknown("`hostname` could not run in web-1", vec![5]);
+        f.violation("a pod is named wrongly", vec![4]);
+        assert_eq!(judged(f, true).expect("an outcome").verdict, Verdict::Fail, "a violation still decides");
     }
 }

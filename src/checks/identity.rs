@@ -1,6 +1,8 @@
 //! Identity checks: names, hostnames and labels a StatefulSet gives its pods, and the
 //! configuration (Secrets) the pods need to start.
 
+use std::collections::BTreeMap;
+
 use super::findings::Findings;
 use super::{CheckName, Outcome, Verdict, Window};
 use crate::timeline::{Event, POD_NAME_LABEL, ProbeObs};
@@ -66,19 +68,27 @@ pub(super) fn stable_identity(window: &Window<'_>) -> Outcome {
         }
     }
     let mut probed = 0;
+    // Pods whose `hostname` could not run, unless another probe of theirs ran.
+    let mut unrun: BTreeMap<&str, (String, usize)> = BTreeMap::new();
     for entry in window.entries() {
         let Some(ProbeObs::Hostname { pod, output, .. }) = entry.event.probe() else { continue };
         if pod.strip_prefix(set_name).and_then(|rest| rest.strip_prefix('-')).is_none() {
             continue;
         }
-        probed += 1;
         match output {
+            Err(error) if !error.answered() => {
+                unrun.entry(pod).or_insert((format!("`hostname` could not run in {pod}: {error} (#{})", entry.seq), entry.seq));
+                continue;
+            }
             Ok(name) if name == pod => {}
             Ok(name) => found.violation(format!("`hostname` in {pod} printed {name:?} (#{})", entry.seq), vec![entry.seq]),
-            Err(error) => {
-                found.violation(format!("`hostname` could not run in {pod}: {error} (#{})", entry.seq), vec![entry.seq])
-            }
+            Err(error) => found.violation(format!("`hostname` failed in {pod}: {error} (#{})", entry.seq), vec![entry.seq]),
         }
+        probed += 1;
+        unrun.insert(pod, (String::new(), 0));
+    }
+    for (detail, seq) in unrun.into_values().filter(|(detail, _)| !detail.is_empty()) {
+        found.unknown(detail, vec![seq]);
     }
     if let Some(outcome) = found.outcome(check, window) {
         return outcome;
@@ -163,6 +173,22 @@ mod tests {
         h.modify("web-0", |p| std::sync::Arc::make_mut(&mut p.spec).hostname = Some("other".into()));
         let window = h.early_window(0);
         assert_eq!(evaluate(CheckName::StableIdentity, &window).verdict, Verdict::Fail, "a wrong hostname is wrong at any time");
+    }
+
+    #[test]
+    fn a_hostname_that_could_not_run_is_inconclusive() {
+        let mut h = History::new().set(1, "OrderedReady");
+        h.step(0);
+        h.bring_up(1);
+        let not_run = Err(crate::timeline::ProbeError::not_run("exec in pod web-0: 500 Internal Server Error"));
+        let seq =
+            h.timeline.push(0, Event::from(ProbeObs::Hostname { pod: "web-0".into(), uid: String::new(), output: not_run }));
+        let out = evaluate(CheckName::StableIdentity, &h.step_window(0));
+        assert_eq!(out.verdict, Verdict::Inconclusive, "{out:?}");
+        assert_eq!(out.evidence, vec![seq]);
+        h.timeline
+            .push(0, Event::from(ProbeObs::Hostname { pod: "web-0".into(), uid: String::new(), output: Ok("web-0".into()) }));
+        assert_eq!(evaluate(CheckName::StableIdentity, &h.step_window(0)).verdict, Verdict::Pass, "answered later");
     }
 
     #[test]

@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::{CheckName, Outcome, Verdict, Window};
-use crate::timeline::{Event, PodObs, ProbeObs, ServiceObs, View};
+use crate::timeline::{Event, PodObs, ProbeError, ProbeObs, ServiceObs, View};
 
 /// The forms a name can be written in from a pod of `namespace`: relative (resolved through
 /// the search path) or fully qualified, with or without the trailing dot.
@@ -146,15 +146,24 @@ fn service_evidence(window: &Window<'_>, name: &str) -> Vec<usize> {
 pub(super) fn dns(window: &Window<'_>) -> Outcome {
     let check = CheckName::Dns;
     // Name → (entry, answer, what the state at that moment predicts).
-    type Lookup<'t> = (usize, &'t Result<Vec<String>, String>, Option<Vec<String>>);
+    type Lookup<'t> = (usize, &'t Result<Vec<String>, ProbeError>, Option<Vec<String>>);
     let mut last: BTreeMap<&str, Lookup<'_>> = BTreeMap::new();
+    // Lookups that could not run (the probe pod not running, the exec refused): no answer.
+    let mut not_run: BTreeMap<&str, (usize, &ProbeError)> = BTreeMap::new();
     window.replay(|view, entry| {
         if let Some(ProbeObs::Dns { name, answer }) = entry.event.probe() {
+            if let Err(e) = answer
+                && !e.answered()
+            {
+                not_run.insert(name.as_str(), (entry.seq, e));
+                return;
+            }
             let expected = expected_dns_answer(view, name, window.namespace, window.cluster_domain);
             last.insert(name.as_str(), (entry.seq, answer, expected));
         }
     });
-    if last.is_empty() {
+    not_run.retain(|name, _| !last.contains_key(name));
+    if last.is_empty() && not_run.is_empty() {
         return Outcome::new(check, Verdict::NotApplicable, "no DNS lookup was made in this window", vec![]);
     }
     let after = window.view_after();
@@ -175,7 +184,7 @@ pub(super) fn dns(window: &Window<'_>) -> Outcome {
         if &got != expected {
             let said = match answer {
                 Ok(a) => format!("{a:?}"),
-                Err(e) => e.clone(),
+                Err(e) => e.to_string(),
             };
             violations.push((format!("{name} resolved to {said}, expected {expected:?} (#{seq})"), *seq));
         }
@@ -198,6 +207,16 @@ pub(super) fn dns(window: &Window<'_>) -> Outcome {
         let more = if violations.len() > 1 { format!(" (and {} more)", violations.len() - 1) } else { String::new() };
         return Outcome::new(check, Verdict::Fail, format!("{detail}{more}"), violations.iter().map(|(_, s)| *s).collect());
     }
+    if let Some((name, (seq, why))) = not_run.first_key_value() {
+        let more = if not_run.len() > 1 { format!(" (and {} more)", not_run.len() - 1) } else { String::new() };
+        evidence.extend(not_run.values().map(|(seq, _)| *seq));
+        return Outcome::new(
+            check,
+            Verdict::Inconclusive,
+            format!("the lookup of {name} could not run: {why} (#{seq}){more}"),
+            evidence,
+        );
+    }
     if !missing.is_empty() {
         return Outcome::new(check, Verdict::Inconclusive, format!("not looked up: {}", missing.join(", ")), evidence);
     }
@@ -211,12 +230,19 @@ pub(super) fn pod_http(window: &Window<'_>) -> Outcome {
     let check = CheckName::PodHttp;
     let mut asked = BTreeSet::new();
     let mut violations = Vec::new();
+    let mut not_run = Vec::new();
     let mut evidence = Vec::new();
     window.replay(|view, entry| {
         let Some(ProbeObs::Http { from, url, target, address, response }) = entry.event.probe() else { return };
         let Some(pod) = view.pods.get(target.as_str()).filter(|p| p.belongs_to(window.target)) else { return };
-        asked.insert(target.clone());
         evidence.push(entry.seq);
+        if let Err(error) = response
+            && !error.answered()
+        {
+            not_run.push((target.clone(), format!("GET {url} from {from} could not run: {error} (#{})", entry.seq)));
+            return;
+        }
+        asked.insert(target.clone());
         let problem = match response {
             Err(error) => Some(format!("GET {url} from {from} failed: {error}")),
             Ok(r) if r.status != 200 => Some(format!("GET {url} from {from} answered {}", r.status)),
@@ -236,11 +262,17 @@ pub(super) fn pod_http(window: &Window<'_>) -> Outcome {
             violations.push((format!("{problem} (#{})", entry.seq), entry.seq));
         }
     });
-    if asked.is_empty() {
-        return Outcome::new(check, Verdict::NotApplicable, "no HTTP request to a pod of the set was made", vec![]);
-    }
     if let Some((detail, _)) = violations.first() {
         return Outcome::new(check, Verdict::Fail, detail.clone(), violations.iter().map(|(_, s)| *s).collect());
+    }
+    // A pod asked another time has an answer; the others have none.
+    not_run.retain(|(target, _)| !asked.contains(target));
+    if let Some((_, first)) = not_run.first() {
+        let more = if not_run.len() > 1 { format!(" (and {} more)", not_run.len() - 1) } else { String::new() };
+        return Outcome::new(check, Verdict::Inconclusive, format!("{first}{more}"), evidence);
+    }
+    if asked.is_empty() {
+        return Outcome::new(check, Verdict::NotApplicable, "no HTTP request to a pod of the set was made", vec![]);
     }
     let after = window.view_after();
     let unasked: Vec<&str> = after
@@ -272,8 +304,18 @@ mod tests {
     }
 
     fn lookup(h: &mut History, name: &str, answer: Result<Vec<&str>, &str>) -> usize {
-        let answer = answer.map(|a| a.into_iter().map(str::to_owned).collect()).map_err(str::to_owned);
+        let answer = answer.map(|a| a.into_iter().map(str::to_owned).collect()).map_err(|e| ProbeError::Answered(e.into()));
         h.timeline.push(0, Event::Probe(Box::new(ProbeObs::Dns { name: name.into(), answer })))
+    }
+
+    fn lookup_not_run(h: &mut History, name: &str) -> usize {
+        let answer = Err(ProbeError::not_run("exec in pod sts-conformance-probe: 500 Internal Server Error"));
+        h.timeline.push(0, Event::Probe(Box::new(ProbeObs::Dns { name: name.into(), answer })))
+    }
+
+    fn get(h: &mut History, target: &str, response: Result<HttpResponse, ProbeError>) {
+        let (url, address) = (format!("http://{target}.nginx/"), Some(format!("10.0.0.{}", &target[4..])));
+        h.timeline.push(0, Event::from(ProbeObs::Http { from: "probe".into(), url, target: target.into(), address, response }));
     }
 
     fn two_pods() -> History {
@@ -363,5 +405,43 @@ mod tests {
         let out = evaluate(CheckName::PodHttp, &h.step_window(0));
         assert_eq!(out.verdict, Verdict::Fail);
         assert!(out.detail.contains("but web-1 is at 10.0.0.1"), "{}", out.detail);
+    }
+
+    #[test]
+    fn a_lookup_that_could_not_run_is_inconclusive_not_failed() {
+        let mut h = two_pods();
+        lookup(&mut h, "nginx", Ok(vec!["10.0.0.0", "10.0.0.1"]));
+        lookup(&mut h, "web-0.nginx", Ok(vec!["10.0.0.0"]));
+        let unrun = lookup_not_run(&mut h, "web-1.nginx");
+        let out = evaluate(CheckName::Dns, &h.step_window(0));
+        assert_eq!(out.verdict, Verdict::Inconclusive, "{out:?}");
+        assert!(out.detail.contains("web-1.nginx could not run"), "{}", out.detail);
+        assert!(out.evidence.contains(&unrun));
+        // Asked again and answered: judged on the answer.
+        lookup(&mut h, "web-1.nginx", Ok(vec!["10.0.0.1"]));
+        assert_eq!(evaluate(CheckName::Dns, &h.step_window(0)).verdict, Verdict::Pass);
+        // A wrong answer elsewhere still fails.
+        let mut h = two_pods();
+        lookup(&mut h, "nginx", Ok(vec!["10.0.0.0", "10.0.0.1"]));
+        lookup(&mut h, "web-0.nginx", Ok(vec!["10.0.0.1"]));
+        lookup_not_run(&mut h, "web-1.nginx");
+        assert_eq!(evaluate(CheckName::Dns, &h.step_window(0)).verdict, Verdict::Fail);
+    }
+
+    #[test]
+    fn a_request_that_could_not_run_is_inconclusive_and_a_refused_one_fails() {
+        let ok = || Ok(HttpResponse { status: 200, body: "hello".into() });
+        let mut h = two_pods();
+        get(&mut h, "web-0", ok());
+        get(&mut h, "web-1", Err(ProbeError::not_run("pod sts-conformance-probe is not running")));
+        let out = evaluate(CheckName::PodHttp, &h.step_window(0));
+        assert_eq!(out.verdict, Verdict::Inconclusive, "{out:?}");
+        assert!(out.detail.contains("could not run"), "{}", out.detail);
+        get(&mut h, "web-1", ok());
+        assert_eq!(evaluate(CheckName::PodHttp, &h.step_window(0)).verdict, Verdict::Pass);
+        let mut h = two_pods();
+        get(&mut h, "web-0", ok());
+        get(&mut h, "web-1", Err(ProbeError::Answered("connect to 10.0.0.1:80 failed: Connection refused".into())));
+        assert_eq!(evaluate(CheckName::PodHttp, &h.step_window(0)).verdict, Verdict::Fail);
     }
 }

@@ -235,6 +235,9 @@ pub(super) fn persistence(window: &Window<'_>) -> Outcome {
         };
         evidence.extend([written_at, entry.seq]);
         match content {
+            Err(error) if !error.answered() => {
+                unproven.push(format!("reading {pod}:{path} could not run: {error} (#{})", entry.seq));
+            }
             Err(error) => {
                 violations.push((format!("reading {pod}:{path} failed: {error} (#{})", entry.seq), vec![written_at, entry.seq]))
             }
@@ -351,7 +354,7 @@ pub(super) fn static_shortage(window: &Window<'_>) -> Outcome {
 mod tests {
     use super::super::{evaluate, fixture::History};
     use super::*;
-    use crate::timeline::{Change, KubeEventObs, VolumeObs};
+    use crate::timeline::{Change, KubeEventObs, ProbeError, VolumeObs};
 
     fn claim(h: &mut History, name: &str, uid: &str, phase: &str, volume: Option<&str>) -> usize {
         let claim = ClaimObs {
@@ -495,6 +498,32 @@ mod tests {
         ok.step(0);
         probe(&mut ok, ProbeObs::Read { pod: "web-0".into(), uid: "u2".into(), path: "/f".into(), content: Ok("tok".into()) });
         assert_eq!(evaluate(CheckName::Persistence, &ok.step_window(0)).verdict, Verdict::Pass);
+    }
+
+    #[test]
+    fn a_read_that_could_not_run_is_inconclusive_a_missing_file_fails() {
+        let read = |content| ProbeObs::Read { pod: "web-0".into(), uid: "u2".into(), path: "/f".into(), content };
+        let written = || {
+            let mut h = bound_set(1);
+            let write = ProbeObs::Write {
+                pod: "web-0".into(),
+                uid: "u1".into(),
+                path: "/f".into(),
+                content: "tok".into(),
+                result: Ok(()),
+            };
+            probe(&mut h, write);
+            h.step(0);
+            h
+        };
+        let mut h = written();
+        probe(&mut h, read(Err(ProbeError::not_run("exec in pod web-0: 500 Internal Server Error"))));
+        let out = evaluate(CheckName::Persistence, &h.step_window(0));
+        assert_eq!(out.verdict, Verdict::Inconclusive, "{out:?}");
+        assert!(out.detail.contains("could not run"), "{}", out.detail);
+        let mut h = written();
+        probe(&mut h, read(Err(ProbeError::Answered("cat: can't open '/f': No such file or directory".into()))));
+        assert_eq!(evaluate(CheckName::Persistence, &h.step_window(0)).verdict, Verdict::Fail);
     }
 
     #[test]

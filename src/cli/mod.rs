@@ -241,28 +241,51 @@ fn list(paths: &[PathBuf], claims: bool, output: Output) -> ExitCode {
 /// The variable that gives `--image-map` when the flag is absent (`ci/testbed.sh env` sets it).
 pub const IMAGE_MAP_ENV: &str = "STS_CONFORMANCE_IMAGE_MAP";
 
+/// Why `--image-map` cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ImageMapError {
+    /// An `@FILE` that cannot be read.
+    #[error("--image-map @{file}: {source}")]
+    Unreadable {
+        /// The file as given.
+        file: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// An entry that is not FROM=TO; `origin` is `--image-map` or `FILE:LINE`.
+    #[error("{origin}: {text:?}: expected FROM=TO")]
+    Entry {
+        /// Where the entry is.
+        origin: String,
+        /// The entry.
+        text: String,
+    },
+}
+
 /// The `--image-map` entries, files expanded; errors name the file and line.
 ///
 /// # Errors
 /// An entry that is not FROM=TO, or a file that cannot be read.
-pub fn image_map(entries: &[String]) -> Result<Vec<(String, String)>, String> {
+pub fn image_map(entries: &[String]) -> Result<Vec<(String, String)>, ImageMapError> {
     let mut map = Vec::new();
-    let parse = |text: &str, origin: &str| match text.split_once('=') {
+    let parse = |text: &str, origin: &dyn Fn() -> String| match text.split_once('=') {
         Some((from, to)) if !from.trim().is_empty() => Ok((from.trim().to_owned(), to.trim().to_owned())),
-        _ => Err(format!("{origin}: {text:?}: expected FROM=TO")),
+        _ => Err(ImageMapError::Entry { origin: origin(), text: text.to_owned() }),
     };
     for entry in entries {
         match entry.strip_prefix('@') {
             Some(file) => {
-                let text = std::fs::read_to_string(file).map_err(|e| format!("--image-map @{file}: {e}"))?;
+                let text = std::fs::read_to_string(file)
+                    .map_err(|source| ImageMapError::Unreadable { file: file.to_owned(), source })?;
                 for (n, line) in text.lines().enumerate() {
                     let line = line.split('#').next().unwrap_or("").trim();
                     if !line.is_empty() {
-                        map.push(parse(line, &format!("{file}:{}", n + 1))?);
+                        map.push(parse(line, &|| format!("{file}:{}", n + 1))?);
                     }
                 }
             }
-            None => map.push(parse(entry, "--image-map")?),
+            None => map.push(parse(entry, &|| "--image-map".to_owned())?),
         }
     }
     Ok(map)
@@ -311,7 +334,7 @@ mod tests {
         assert_eq!(map[1], ("registry.k8s.io/".to_owned(), "mirror.local/k8s/".to_owned()));
         assert_eq!(map.len(), 3);
         std::fs::write(&file, "ok/=fine/\nbroken\n").expect("write");
-        let err = super::image_map(&entries).expect_err("line 2 is broken");
+        let err = super::image_map(&entries).expect_err("line 2 is broken").to_string();
         assert!(err.contains("map.txt:2") && err.contains("expected FROM=TO"), "{err}");
     }
 }

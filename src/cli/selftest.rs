@@ -68,6 +68,7 @@ pub(super) fn selftest(args: &SelftestArgs) -> ExitCode {
     // The upgrade workloads come from the seed manifests of the scenarios directory.
     if let Some(dir) = args.scenarios.iter().find(|p| p.is_dir()) {
         let result = crate::upgrade::workloads(dir)
+            .map_err(self_test::SelftestError::from)
             .and_then(|workloads| runtime.block_on(self_test::run_upgrade(&workloads, &upgrade_faults, &settings, &mut report)));
         if let Err(e) = result {
             crate::errln!("error: the upgrade self-test could not run: {e}");

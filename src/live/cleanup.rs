@@ -15,7 +15,10 @@ use kube::{
 };
 
 use super::{connect::explain, managed};
-use crate::plan::{MANAGED_BY, MANAGED_BY_LABEL, RUN_LABEL};
+use crate::{
+    cluster::ClusterError,
+    plan::{MANAGED_BY, MANAGED_BY_LABEL, RUN_LABEL},
+};
 
 /// An object an earlier run left behind.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,7 +42,7 @@ pub async fn delete_run(
     run: &str,
     cluster_scoped: &BTreeSet<(String, String)>,
     bound: Duration,
-) -> Result<(), String> {
+) -> Result<(), ClusterError> {
     let mut problems = Vec::new();
     let namespaces: Api<Namespace> = Api::all(client.clone());
     let mut uid = None;
@@ -80,18 +83,18 @@ pub async fn delete_run(
             )),
         }
     }
-    if problems.is_empty() { Ok(()) } else { Err(problems.join("; ")) }
+    if problems.is_empty() { Ok(()) } else { Err(ClusterError::Cleanup(problems.join("; "))) }
 }
 
 /// Everything an earlier run left behind: namespaces and volumes labelled as the harness's.
 ///
 /// # Errors
 /// When the objects cannot be listed.
-pub async fn leftovers(client: &Client) -> Result<Vec<Leftover>, String> {
+pub async fn leftovers(client: &Client) -> Result<Vec<Leftover>, ClusterError> {
     let selector = ListParams::default().labels(&format!("{MANAGED_BY_LABEL}={MANAGED_BY}"));
     let mut found = Vec::new();
     let namespaces: Api<Namespace> = Api::all(client.clone());
-    for ns in namespaces.list(&selector).await.map_err(|e| explain("listing namespaces", &e))?.items {
+    for ns in namespaces.list(&selector).await.map_err(|e| ClusterError::kube("listing namespaces", e))?.items {
         found.push(Leftover {
             kind: "Namespace",
             name: ns.name_any(),
@@ -99,7 +102,7 @@ pub async fn leftovers(client: &Client) -> Result<Vec<Leftover>, String> {
         });
     }
     let volumes: Api<PersistentVolume> = Api::all(client.clone());
-    for pv in volumes.list(&selector).await.map_err(|e| explain("listing persistent volumes", &e))?.items {
+    for pv in volumes.list(&selector).await.map_err(|e| ClusterError::kube("listing persistent volumes", e))?.items {
         found.push(Leftover {
             kind: "PersistentVolume",
             name: pv.name_any(),

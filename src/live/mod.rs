@@ -49,7 +49,7 @@ pub use self::{
     probe::DEFAULT_PROBE_IMAGE,
 };
 use crate::{
-    cluster::{Cluster, ClusterError, ExecCommand, HttpAnswer},
+    cluster::{Cluster, ClusterError, ExecCommand, HttpAnswer, ProbeError},
     manifest::Object,
     plan::{MANAGED_BY, MANAGED_BY_LABEL, RUN_LABEL, SCENARIO_LABEL},
     timeline::{Event, HttpResponse},
@@ -219,36 +219,37 @@ impl LiveCluster {
         self.watch(volumes, watcher::Config::default().labels(&selector), Translator::new("persistentvolumes", events::volume));
     }
 
-    async fn exec_output(&self, pod: &str, argv: Vec<String>) -> Result<String, String> {
+    async fn exec_output(&self, pod: &str, argv: Vec<String>) -> Result<String, ProbeError> {
         self.exec_bounded(pod, argv, false).await
     }
 
     /// What a probe command printed, whatever its exit status: a probe's failure is told by its
     /// output (`nslookup` exits 1 for NXDOMAIN and says so), which the parsers read. `Err` only
     /// when the command could not run.
-    async fn probe_output(&self, pod: &str, argv: Vec<String>) -> Result<String, String> {
+    async fn probe_output(&self, pod: &str, argv: Vec<String>) -> Result<String, ProbeError> {
         self.exec_bounded(pod, argv, true).await
     }
 
-    async fn exec_bounded(&self, pod: &str, argv: Vec<String>, any_status: bool) -> Result<String, String> {
+    async fn exec_bounded(&self, pod: &str, argv: Vec<String>, any_status: bool) -> Result<String, ProbeError> {
         match tokio::time::timeout(EXEC_BOUND, self.exec_unbounded(pod, argv, any_status)).await {
             Ok(result) => result,
-            Err(_) => Err(format!("exec in pod {pod} did not finish within {}s", EXEC_BOUND.as_secs())),
+            Err(_) => Err(ProbeError::not_run(format!("exec in pod {pod} did not finish within {}s", EXEC_BOUND.as_secs()))),
         }
     }
 
-    async fn exec_unbounded(&self, pod: &str, argv: Vec<String>, any_status: bool) -> Result<String, String> {
+    async fn exec_unbounded(&self, pod: &str, argv: Vec<String>, any_status: bool) -> Result<String, ProbeError> {
         let api: Api<Pod> = self.api();
         // Name the container: the API refuses an exec without one in a pod that has several
         // (sidecars). The first container is the workload's, as `kubectl exec` assumes.
-        let spec = api.get(pod).await.map_err(|e| explain(&format!("reading pod {pod}"), &e))?;
+        let spec = api.get(pod).await.map_err(|e| ProbeError::not_run(explain(&format!("reading pod {pod}"), &e)))?;
         let container = spec
             .spec
             .and_then(|s| s.containers.into_iter().next())
             .map(|c| c.name)
-            .ok_or_else(|| format!("pod {pod} has no container to exec in"))?;
+            .ok_or_else(|| ProbeError::not_run(format!("pod {pod} has no container to exec in")))?;
         let params = AttachParams::default().container(container).stdout(true).stderr(true).stdin(false);
-        let mut process = api.exec(pod, argv, &params).await.map_err(|e| explain(&format!("exec in pod {pod}"), &e))?;
+        let mut process =
+            api.exec(pod, argv, &params).await.map_err(|e| ProbeError::not_run(explain(&format!("exec in pod {pod}"), &e)))?;
         let stdout = process.stdout();
         let stderr = process.stderr();
         let status = process.take_status();
@@ -270,10 +271,13 @@ impl LiveCluster {
         let _ = process.join().await;
         match status {
             Some(s) if s.status.as_deref() == Some("Failure") => {
-                if any_status && s.reason.as_deref() == Some("NonZeroExitCode") {
+                let exited = s.reason.as_deref() == Some("NonZeroExitCode");
+                if any_status && exited {
                     return Ok(format!("{out}{err}"));
                 }
-                Err(format!("{} {}", s.message.unwrap_or_default(), err.trim()).trim().to_owned())
+                let message = format!("{} {}", s.message.unwrap_or_default(), err.trim()).trim().to_owned();
+                // The command ran and failed (`cat` of a missing file), or it never started.
+                Err(if exited { ProbeError::Answered(message) } else { ProbeError::not_run(message) })
             }
             _ => Ok(out),
         }
@@ -446,18 +450,15 @@ impl Cluster for LiveCluster {
         .await
     }
 
-    async fn exec(&mut self, pod: &str, command: &ExecCommand) -> Result<String, String> {
+    async fn exec(&mut self, pod: &str, command: &ExecCommand) -> Result<String, ProbeError> {
         self.exec_output(pod, command.argv()).await.map(|out| out.trim_end().to_owned())
     }
 
-    async fn resolve(&mut self, name: &str) -> Result<Vec<String>, String> {
-        self.probe_pod().await?;
+    async fn resolve(&mut self, name: &str) -> Result<Vec<String>, ProbeError> {
+        self.probe_pod().await.map_err(ProbeError::not_run)?;
         // nslookup exits non-zero for NXDOMAIN: its output says why.
-        let output = self.probe_output(PROBE_POD, probe::nslookup_argv(name)).await;
-        match output {
-            Ok(text) => probe::parse_nslookup(&text),
-            Err(e) => Err(e),
-        }
+        let text = self.probe_output(PROBE_POD, probe::nslookup_argv(name)).await?;
+        probe::parse_nslookup(&text)
     }
 
     async fn http_get(&mut self, from: Option<&str>, url: &str) -> HttpAnswer {
@@ -474,17 +475,14 @@ impl Cluster for LiveCluster {
             Some(pod) => pod.to_owned(),
             None => {
                 if let Err(e) = self.probe_pod().await {
-                    return HttpAnswer { address, response: Err(e) };
+                    return HttpAnswer { address, response: Err(ProbeError::not_run(e)) };
                 }
                 PROBE_POD.to_owned()
             }
         };
-        let response = match self.probe_output(&pod, probe::http_argv(url)).await {
-            Ok(out) => {
-                probe::parse_http(&out).map(|(status, body)| HttpResponse { status, body: body.chars().take(2048).collect() })
-            }
-            Err(e) => Err(e),
-        };
+        let response = self.probe_output(&pod, probe::http_argv(url)).await.and_then(|out| {
+            probe::parse_http(&out).map(|(status, body)| HttpResponse { status, body: body.chars().take(2048).collect() })
+        });
         HttpAnswer { address, response }
     }
 
@@ -506,9 +504,7 @@ impl Cluster for LiveCluster {
             return Ok(());
         }
         let run = self.labels.get(RUN_LABEL).cloned().unwrap_or_default();
-        cleanup::delete_run(&self.client, &self.namespace, &run, &self.cluster_scoped, NAMESPACE_DELETION_BOUND)
-            .await
-            .map_err(ClusterError::Cleanup)
+        cleanup::delete_run(&self.client, &self.namespace, &run, &self.cluster_scoped, NAMESPACE_DELETION_BOUND).await
     }
 }
 

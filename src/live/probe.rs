@@ -5,6 +5,8 @@
 //! dialects are read: busybox (`Address 1: 10.0.0.7 web-0.nginx…` up to 1.28, `Address: 10.0.0.7`
 //! after) and bind-utils (`Address: 10.0.0.7`, the server as `10.96.0.10#53`).
 
+use crate::cluster::ProbeError;
+
 /// The probe pod's image when `--probe-image` does not say otherwise: busybox 1.28, as in the
 /// seed documents and the Kubernetes DNS debugging guide.
 pub const DEFAULT_PROBE_IMAGE: &str = "busybox:1.28";
@@ -47,7 +49,7 @@ exit 1"#;
 ///
 /// # Errors
 /// When the name does not resolve (`NXDOMAIN`, `can't resolve`, no address printed).
-pub fn parse_nslookup(output: &str) -> Result<Vec<String>, String> {
+pub fn parse_nslookup(output: &str) -> Result<Vec<String>, ProbeError> {
     let failure = output.lines().find(|l| {
         let l = l.to_ascii_lowercase();
         l.contains("nxdomain") || l.contains("can't resolve") || l.contains("can't find") || l.contains("no answer")
@@ -80,7 +82,8 @@ pub fn parse_nslookup(output: &str) -> Result<Vec<String>, String> {
                 .rfind(|l| !l.is_empty() && !l.starts_with("Server:") && !l.starts_with("Address"))
                 .map(str::to_owned)
         };
-        return Err(failure.map(|l| l.trim().to_owned()).or_else(last).unwrap_or_else(|| "no address in the answer".to_owned()));
+        let why = failure.map(|l| l.trim().to_owned()).or_else(last).unwrap_or_else(|| "no address in the answer".to_owned());
+        return Err(ProbeError::Answered(why));
     }
     addresses.sort();
     addresses.dedup();
@@ -108,12 +111,12 @@ fi"#;
 ///
 /// # Errors
 /// When no status line is found (the request never got an answer).
-pub fn parse_http(output: &str) -> Result<(u16, String), String> {
+pub fn parse_http(output: &str) -> Result<(u16, String), ProbeError> {
     let trimmed = output.trim_end();
     let (body, last) = trimmed.rsplit_once('\n').unwrap_or(("", trimmed));
     let status = last.strip_prefix("HTTP ").and_then(|s| s.trim().parse::<u16>().ok());
     match status {
-        Some(0) | None => Err(format!("no HTTP answer: {}", last.trim())),
+        Some(0) | None => Err(ProbeError::Answered(format!("no HTTP answer: {}", last.trim()))),
         Some(code) => Ok((code, body.to_owned())),
     }
 }
@@ -190,19 +193,25 @@ mod tests {
         let (out, ok, asked) = lookup("web-9.nginx", POD_CONF, "none.");
         assert!(!ok);
         assert_eq!(asked.len(), 4);
-        assert_eq!(parse_nslookup(&out), Err("** server can't find web-9.nginx.ns.svc.cluster.local.: NXDOMAIN".to_owned()));
+        assert_eq!(
+            parse_nslookup(&out),
+            Err(ProbeError::Answered("** server can't find web-9.nginx.ns.svc.cluster.local.: NXDOMAIN".to_owned()))
+        );
     }
 
     #[test]
     fn failures_say_why() {
         let busybox = "Server:\t\t10.96.0.10\nAddress:\t10.96.0.10:53\n\n** server can't find web-9.nginx: NXDOMAIN\n";
-        assert_eq!(parse_nslookup(busybox), Err("** server can't find web-9.nginx: NXDOMAIN".to_owned()));
+        assert_eq!(parse_nslookup(busybox), Err(ProbeError::Answered("** server can't find web-9.nginx: NXDOMAIN".to_owned())));
         let old = "Server:    10.0.0.10\nAddress 1: 10.0.0.10\n\nnslookup: can't resolve 'web-9.nginx'\n";
-        assert!(parse_nslookup(old).unwrap_err().contains("can't resolve"));
+        assert!(parse_nslookup(old).unwrap_err().to_string().contains("can't resolve"));
         assert!(parse_nslookup("").is_err());
         // No DNS server answering: the probe's own words.
         let refused = "Server:\t\t10.96.0.10\nAddress:\t10.96.0.10:53\n\nnslookup: write to '10.96.0.10': Connection refused\n";
-        assert_eq!(parse_nslookup(refused), Err("nslookup: write to '10.96.0.10': Connection refused".to_owned()));
+        assert_eq!(
+            parse_nslookup(refused),
+            Err(ProbeError::Answered("nslookup: write to '10.96.0.10': Connection refused".to_owned()))
+        );
     }
 
     #[test]

@@ -128,6 +128,8 @@ async fn a_forbidden_exec_names_the_verb_and_resource() {
         expect("GET", "/api/v1/namespaces/stsc-seed-001-abc123/pods/web-0/exec?", 403, forbidden(message)),
     ]);
     let err = cluster(client).exec("web-0", &ExecCommand::Hostname).await.expect_err("forbidden");
+    assert!(!err.answered(), "a refused exec ran nothing: {err:?}");
+    let err = err.to_string();
     assert!(err.contains("403 Forbidden") && err.contains("cannot create resource \"pods/exec\""), "{err}");
     let seen = server.await.expect("server");
     assert!(seen[1].uri.contains("command=hostname"), "{}", seen[1].uri);
@@ -405,7 +407,7 @@ async fn cleanup_deletes_only_what_carries_the_runs_labels() {
     let deleted: Vec<&str> = seen.iter().filter(|s| s.method == "DELETE").map(|s| s.uri.as_str()).collect();
     assert_eq!(deleted.len(), 2, "{deleted:?}");
     assert!(deleted.iter().all(|u| !u.contains("someone-elses")));
-    let err = result.expect_err("the unlabelled volume is reported");
+    let err = result.expect_err("the unlabelled volume is reported").to_string();
     assert!(err.contains("someone-elses does not carry this run's labels: left alone"), "{err}");
 }
 
@@ -554,7 +556,7 @@ async fn the_upgrade_baseline_round_trips_through_its_config_map() {
     c.apply(&object).await.expect("stored");
     let data = c.read_config_map(crate::upgrade::BASELINE_CONFIG_MAP).await.expect("read").expect("present");
     server.await.expect("server");
-    assert_eq!(crate::upgrade::baseline_from_config_map(&data), Ok(baseline));
+    assert_eq!(crate::upgrade::baseline_from_config_map(&data).expect("a baseline"), baseline);
 }
 
 #[tokio::test]
@@ -708,6 +710,8 @@ async fn an_exec_that_exits_non_zero_is_an_error_with_what_it_printed() {
     let (url, _) = exec_server("", "cat: can't open '/data/token': No such file or directory\n", failure).await;
     let mut c = loopback_cluster(&url);
     let err = c.exec("web-0", &ExecCommand::Read { path: "/data/token".into() }).await.expect_err("exit code 1");
+    assert!(err.answered(), "the command ran and failed: {err:?}");
+    let err = err.to_string();
     assert!(err.contains("non-zero exit code"), "{err}");
     assert!(err.contains("No such file or directory"), "what the command printed is kept: {err}");
 }
@@ -724,7 +728,7 @@ async fn a_lookup_that_exits_non_zero_is_judged_by_what_nslookup_printed() {
     let mut c = loopback_cluster(&url);
     c.probe_ready = true;
     let err = c.resolve("web-9.nginx").await.expect_err("NXDOMAIN");
-    assert_eq!(err, "** server can't find web-9.nginx.ns.svc.cluster.local.: NXDOMAIN");
+    assert_eq!(err, ProbeError::Answered("** server can't find web-9.nginx.ns.svc.cluster.local.: NXDOMAIN".into()));
     assert!(paths.lock().expect("lock")[0].contains("/pods/sts-conformance-probe/exec?"));
 }
 

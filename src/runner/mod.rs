@@ -517,7 +517,7 @@ impl<C: Cluster> Runner<'_, C> {
             Action::Wait | Action::DeletePod(_) | Action::DeleteDeploymentPod(_) | Action::Patch { .. } => Ok(()),
             Action::Apply(objects) => {
                 for object in objects {
-                    let concrete = self.plan.concrete(object)?;
+                    let concrete = self.plan.concrete(object).map_err(|e| format!("{}/{}: {e}", object.kind(), object.name()))?;
                     self.cluster.apply(&concrete).await.map_err(|e| format!("apply {}/{}: {e}", object.kind(), object.name()))?;
                 }
                 Ok(())

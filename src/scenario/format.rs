@@ -365,14 +365,28 @@ fn one_or_many<'de, D: Deserializer<'de>, T: Deserialize<'de>>(deserializer: D) 
     deserializer.deserialize_any(V(PhantomData))
 }
 
+/// Why a text is not a step's duration.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DurationError {
+    /// Not a duration at all.
+    #[error("{0:?} is not a duration like 90s, 5m or 1m30s")]
+    Malformed(String),
+    /// Digits without a unit.
+    #[error("{0:?} is not a duration like 90s, 5m or 1m30s (a unit is required)")]
+    NoUnit(String),
+    /// Longer than [`MAX_WAIT`](crate::limits::MAX_WAIT).
+    #[error("{0:?} is longer than the {hours}h a step may wait", hours = crate::limits::MAX_WAIT.as_secs() / 3600)]
+    TooLong(String),
+}
+
 /// Parses a duration like `90s`, `5m`, `1m30s`, `2h`, `500ms`, of at most
 /// [`MAX_WAIT`](crate::limits::MAX_WAIT).
 ///
 /// # Errors
 /// The text is not such a duration, or is longer than the limit.
-pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, DurationError> {
     let limit = crate::limits::MAX_WAIT;
-    let too_long = || format!("{text:?} is longer than the {}h a step may wait", limit.as_secs() / 3600);
+    let too_long = || DurationError::TooLong(text.to_owned());
     let mut total = 0u64;
     let mut number = String::new();
     let mut chars = text.trim().chars().peekable();
@@ -390,10 +404,10 @@ pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
             ('s', _) => 1_000,
             ('m', _) => 60_000,
             ('h', _) => 3_600_000,
-            _ => return Err(format!("{text:?} is not a duration like 90s, 5m or 1m30s")),
+            _ => return Err(DurationError::Malformed(text.to_owned())),
         };
         if number.is_empty() {
-            return Err(format!("{text:?} is not a duration like 90s, 5m or 1m30s"));
+            return Err(DurationError::Malformed(text.to_owned()));
         }
         // Digits that overflow are a duration far beyond the limit.
         let n: u64 = number.parse().map_err(|_| too_long())?;
@@ -405,7 +419,7 @@ pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
         any = true;
     }
     if !number.is_empty() || !any {
-        return Err(format!("{text:?} is not a duration like 90s, 5m or 1m30s (a unit is required)"));
+        return Err(DurationError::NoUnit(text.to_owned()));
     }
     Ok(std::time::Duration::from_millis(total))
 }
@@ -428,7 +442,7 @@ mod tests {
         for long in ["25h", "1000000h", "18446744073709551615h", "18446744073709551615ms", "99999999999999999999999s", "23h3601s"]
         {
             let error = parse_duration(long).unwrap_err();
-            assert!(error.contains("longer than the 24h"), "{long}: {error}");
+            assert!(error.to_string().contains("longer than the 24h"), "{long}: {error}");
         }
     }
 }

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::{DEFAULT_STORAGE_CLASS, Fault, SimCluster, Task, delay, statefulset::SimSet};
 use crate::{
-    cluster::{Cluster, ClusterError, ExecCommand, HttpAnswer},
+    cluster::{Cluster, ClusterError, ExecCommand, HttpAnswer, ProbeError},
     manifest::Object,
     timeline::{Change, ClaimObs, Event, PodObs, PodSpecObs, ServiceObs, VolumeObs},
 };
@@ -254,7 +254,7 @@ impl Cluster for SimCluster {
         Ok(())
     }
 
-    async fn exec(&mut self, pod: &str, command: &ExecCommand) -> Result<String, String> {
+    async fn exec(&mut self, pod: &str, command: &ExecCommand) -> Result<String, ProbeError> {
         let target = self.running_pod(pod)?.clone();
         match command {
             ExecCommand::Hostname if self.has(Fault::HostnameIsNodeName) => {
@@ -266,13 +266,13 @@ impl Cluster for SimCluster {
                 self.files.entry(key).or_default().insert(path.clone(), format!("{content}\n"));
                 Ok(String::new())
             }
-            ExecCommand::Read { path } => {
-                self.read_file(&target, path).ok_or_else(|| format!("cat: can't open '{path}': No such file or directory"))
-            }
+            ExecCommand::Read { path } => self
+                .read_file(&target, path)
+                .ok_or_else(|| ProbeError::Answered(format!("cat: can't open '{path}': No such file or directory"))),
         }
     }
 
-    async fn resolve(&mut self, name: &str) -> Result<Vec<String>, String> {
+    async fn resolve(&mut self, name: &str) -> Result<Vec<String>, ProbeError> {
         self.lookup(name)
     }
 
@@ -283,7 +283,7 @@ impl Cluster for SimCluster {
             return HttpAnswer { address: None, response: Err(e) };
         }
         let Some((host, port, path)) = crate::cluster::parse_http_url(url) else {
-            return HttpAnswer { address: None, response: Err(format!("malformed URL {url}")) };
+            return HttpAnswer { address: None, response: Err(ProbeError::not_run(format!("malformed URL {url}"))) };
         };
         let address = if host.parse::<std::net::IpAddr>().is_ok() {
             host
@@ -299,7 +299,7 @@ impl Cluster for SimCluster {
             .find(|p| p.obs.ip.as_deref() == Some(address.as_str()) && p.obs.phase == "Running" && !p.obs.terminating);
         let response = match server {
             Some(pod) => self.serve(pod, port, &path),
-            None => Err(format!("connect to {address}:{port} failed: No route to host")),
+            None => Err(ProbeError::Answered(format!("connect to {address}:{port} failed: No route to host"))),
         };
         HttpAnswer { address: Some(address), response }
     }

@@ -35,7 +35,7 @@ use k8s_openapi::api::core::v1::PodSpec;
 use self::{deployment::SimDeployment, statefulset::SimSet};
 pub use self::{
     faults::{Fault, UpgradeFault},
-    state::SimWorld,
+    state::{SimStateError, SimWorld},
 };
 use crate::timeline::{Change, ClaimObs, Event, PodObs, ServiceObs, VolumeObs};
 

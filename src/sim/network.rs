@@ -5,14 +5,18 @@
 use std::collections::BTreeMap;
 
 use super::{Fault, SimCluster, SimPod};
+use crate::cluster::ProbeError;
 use crate::timeline::{HttpResponse, PodObs};
 
 impl SimCluster {
-    pub(super) fn running_pod(&self, name: &str) -> Result<&SimPod, String> {
+    pub(super) fn running_pod(&self, name: &str) -> Result<&SimPod, ProbeError> {
         match self.pods.get(name) {
             Some(p) if p.obs.phase == "Running" && !p.obs.terminating => Ok(p),
-            Some(p) => Err(format!("pod {name} is not running (phase {}, terminating {})", p.obs.phase, p.obs.terminating)),
-            None => Err(format!("pods \"{name}\" not found")),
+            Some(p) => Err(ProbeError::not_run(format!(
+                "pod {name} is not running (phase {}, terminating {})",
+                p.obs.phase, p.obs.terminating
+            ))),
+            None => Err(ProbeError::not_run(format!("pods \"{name}\" not found"))),
         }
     }
 
@@ -59,7 +63,7 @@ impl SimCluster {
         records
     }
 
-    pub(super) fn lookup(&self, name: &str) -> Result<Vec<String>, String> {
+    pub(super) fn lookup(&self, name: &str) -> Result<Vec<String>, ProbeError> {
         let records = self.dns_records();
         let candidates: Vec<String> = if let Some(absolute) = name.strip_suffix('.') {
             vec![absolute.to_owned()]
@@ -81,13 +85,13 @@ impl SimCluster {
                 a.sort();
                 a
             })
-            .ok_or_else(|| format!("NXDOMAIN: can't resolve '{name}'"))
+            .ok_or_else(|| ProbeError::Answered(format!("NXDOMAIN: can't resolve '{name}'")))
     }
 
     /// What a container image serves, in the sim's stand-in for real images: nginx serves its
     /// document root on 80; go-myweb answers on 8080 with the hostname; other images serve a
     /// page naming the pod on their declared container ports.
-    pub(super) fn serve(&self, pod: &SimPod, port: u16, path: &str) -> Result<HttpResponse, String> {
+    pub(super) fn serve(&self, pod: &SimPod, port: u16, path: &str) -> Result<HttpResponse, ProbeError> {
         for container in &pod.spec.containers {
             let image = container.image.as_deref().unwrap_or("");
             let declared: Vec<u16> =
@@ -111,6 +115,9 @@ impl SimCluster {
                 return Ok(HttpResponse { status: 200, body: format!("served by {host}\n") });
             }
         }
-        Err(format!("connect to {}:{port} failed: Connection refused", pod.obs.ip.as_deref().unwrap_or("?")))
+        Err(ProbeError::Answered(format!(
+            "connect to {}:{port} failed: Connection refused",
+            pod.obs.ip.as_deref().unwrap_or("?")
+        )))
     }
 }

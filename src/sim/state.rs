@@ -8,6 +8,30 @@ use serde::{Deserialize, Serialize};
 
 use super::SimCluster;
 
+/// Why the simulated cluster's state could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum SimStateError {
+    /// The file could not be read or written.
+    #[error("cannot {doing} {}: {source}", .path.display())]
+    Io {
+        /// `read` or `write`.
+        doing: &'static str,
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file holds something else.
+    #[error("{}: not a simulated cluster's state: {why}", .path.display())]
+    NotState {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What is wrong with it.
+        why: String,
+    },
+}
+
 /// The value of [`SimWorld::format`].
 pub const FORMAT: &str = "sts-conformance-sim-state";
 
@@ -33,15 +57,17 @@ impl SimWorld {
     ///
     /// # Errors
     /// An unreadable file, or one that is not a simulated cluster's state.
-    pub fn load(path: &Path) -> Result<Self, String> {
+    pub fn load(path: &Path) -> Result<Self, SimStateError> {
         if !path.exists() {
             return Ok(Self::default());
         }
-        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let text =
+            std::fs::read_to_string(path).map_err(|source| SimStateError::Io { doing: "read", path: path.into(), source })?;
         let world: SimWorld =
-            serde_json::from_str(&text).map_err(|e| format!("{}: not a simulated cluster's state: {e}", path.display()))?;
+            serde_json::from_str(&text).map_err(|e| SimStateError::NotState { path: path.into(), why: e.to_string() })?;
         if world.format != FORMAT {
-            return Err(format!("{}: format {:?}, expected {FORMAT:?}", path.display(), world.format));
+            let why = format!("format {:?}, expected {FORMAT:?}", world.format);
+            return Err(SimStateError::NotState { path: path.into(), why });
         }
         Ok(world)
     }
@@ -50,9 +76,10 @@ impl SimWorld {
     ///
     /// # Errors
     /// When the file cannot be written.
-    pub fn save(&self, path: &Path) -> Result<(), String> {
-        let text = serde_json::to_string(self).map_err(|e| e.to_string())?;
-        std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
+    pub fn save(&self, path: &Path) -> Result<(), SimStateError> {
+        let io = |source| SimStateError::Io { doing: "write", path: path.into(), source };
+        let text = serde_json::to_string(self).map_err(|e| io(std::io::Error::other(e)))?;
+        std::fs::write(path, text).map_err(io)
     }
 
     /// A node-by-node upgrade of every namespace; the server version goes up one minor.

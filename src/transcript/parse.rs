@@ -110,12 +110,17 @@ impl fmt::Display for Age {
     }
 }
 
+/// A text that is not an AGE as kubectl prints it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not an age")]
+pub struct NotAnAge(pub String);
+
 /// Parses an AGE as kubectl prints it (`0s`, `19s`, `6m19s`, `42m`, `2h5m`, `3d`, `3d4h`, `2y30d`).
 /// `<invalid>` gives `Ok(None)`.
 ///
 /// # Errors
 /// When the text is not an age.
-pub fn parse_age(text: &str) -> Result<Option<Age>, String> {
+pub fn parse_age(text: &str) -> Result<Option<Age>, NotAnAge> {
     if text == "<invalid>" {
         return Ok(None);
     }
@@ -133,19 +138,19 @@ pub fn parse_age(text: &str) -> Result<Option<Age>, String> {
             'h' => 3_600,
             'd' => 86_400,
             'y' => 365 * 86_400,
-            _ => return Err(format!("`{text}` is not an age")),
+            _ => return Err(NotAnAge(text.to_owned())),
         };
         if digits.is_empty() || last_unit.is_some_and(|u| u <= unit) {
-            return Err(format!("`{text}` is not an age"));
+            return Err(NotAnAge(text.to_owned()));
         }
-        let n: u64 = digits.parse().map_err(|_| format!("`{text}` is not an age"))?;
+        let n: u64 = digits.parse().map_err(|_| NotAnAge(text.to_owned()))?;
         total = total.saturating_add(n.saturating_mul(unit));
         digits.clear();
         last_unit = Some(unit);
     }
     match last_unit {
         Some(unit) if digits.is_empty() => Ok(Some(Age { lo: total, hi: total.saturating_add(unit) })),
-        _ => Err(format!("`{text}` is not an age")),
+        _ => Err(NotAnAge(text.to_owned())),
     }
 }
 
