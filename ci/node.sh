@@ -212,7 +212,8 @@ YAML
 
 kubelet_start() {
   start kubelet "$bin/kubelet" --config "$n/kubelet.yaml" --kubeconfig "$kubeconfig" \
-    --root-dir "$n/kubelet" --hostname-override "$NODE_NAME" --node-ip "$NODE_IP" --v=1
+    --root-dir "$n/kubelet" --hostname-override "$NODE_NAME" --node-ip "$NODE_IP" --v=1 \
+    --node-labels disktype=ssd
 }
 
 proxy_up() {

@@ -104,7 +104,8 @@ up() {
     echo "$images" >"$state/images"
     "$root/ci/node.sh" up "$state" "$bin" "$kubeconfig" "$images" || { logs_ >&2; die "the real node did not start"; }
   fi
-  # Nodes: kwok manages every node; one carries the control-plane taint, as on kubeadm clusters.
+  # Nodes: kwok manages every node; one carries the control-plane taint, as on kubeadm clusters,
+  # and one worker the label seed 004's nodeSelector asks for (disktype: ssd).
   for i in 0 1 2; do
     [ "$nodes" = kwok ] || break
     local taint=""
@@ -117,7 +118,7 @@ kind: Node
 metadata:
   name: kwok-node-$i
   annotations: {node.alpha.kubernetes.io/ttl: "0", kwok.x-k8s.io/node: fake}
-  labels: {type: kwok, kubernetes.io/hostname: kwok-node-$i$( [ "$i" = 0 ] && echo ', node-role.kubernetes.io/control-plane: ""')}
+  labels: {type: kwok, kubernetes.io/hostname: kwok-node-$i$( [ "$i" = 0 ] && echo ', node-role.kubernetes.io/control-plane: ""')$( [ "$i" = 1 ] && echo ', disktype: ssd')}
 spec:
 $taint
 YAML

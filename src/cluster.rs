@@ -215,6 +215,11 @@ pub trait Cluster {
         labels: &std::collections::BTreeMap<String, String>,
     ) -> Result<(), ClusterError>;
 
+    /// From now on, also report the cluster's nodes (their labels, taints, schedulability) as
+    /// observations: for a scenario whose workloads place pods by node (a DaemonSet). Reports
+    /// them as a watch's initial list does before it returns.
+    async fn observe_nodes(&mut self) -> Result<(), ClusterError>;
+
     /// The data of a ConfigMap in the namespace, if it exists.
     async fn read_config_map(&mut self, name: &str) -> Result<Option<std::collections::BTreeMap<String, String>>, ClusterError>;
 

@@ -5,12 +5,13 @@
 //! alone says what to check. Each following line is one [`Entry`] in `seq` order:
 //!
 //! ```text
-//! {"format":"sts-conformance-timeline","version":1,"scenario":"seed-001-web",...}
+//! {"format":"sts-conformance-timeline","version":3,"scenario":"seed-001-web",...}
 //! {"seq":0,"atMs":0,"event":{"type":"step","index":0,"action":"apply web"}}
 //! {"seq":1,"atMs":12,"event":{"type":"pod","change":"added","pod":{"name":"web-0",...}}}
 //! ```
 //!
-//! Version 1 is what [`crate::timeline`] serializes; a reader refuses other versions.
+//! The version written is [`FORMAT_VERSION`] (its history is on that constant); a reader takes
+//! every version from 1 up to it and refuses later ones.
 
 use std::io::Write;
 

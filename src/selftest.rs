@@ -238,6 +238,7 @@ fn abbreviation(check: CheckName) -> &'static str {
         CheckName::Dns => "dn",
         CheckName::PvcNaming => "pn",
         CheckName::PvcRetention => "pr",
+        CheckName::DaemonsetCoverage => "ds",
         CheckName::Reattach => "ra",
         CheckName::Persistence => "pe",
         CheckName::StaticShortage => "ss",

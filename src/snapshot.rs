@@ -123,14 +123,20 @@ impl Normalizer<'_> {
         if let Some(alias) = self.pods.get(&*pod.uid) {
             return alias.clone();
         }
-        let base = match pod.spec.owner.as_deref().and_then(|o| o.strip_prefix("ReplicaSet/")) {
-            Some(rs) => {
+        let owner = pod.spec.owner.as_deref().and_then(|o| o.split_once('/'));
+        let base = match owner {
+            Some(("ReplicaSet", rs)) => {
                 let deployment = rs.rsplit_once('-').map_or(rs, |(d, _)| d).to_owned();
                 let n = self.generated.entry(rs.to_owned()).or_default();
                 *n += 1;
                 format!("{deployment}-<hash>-<{n}>")
             }
-            None => pod.name.to_string(),
+            // A DaemonSet's pods have random names; the node each is for tells them apart.
+            Some(("DaemonSet", ds)) => match pod.node.as_deref().or(pod.spec.target_node.as_deref()) {
+                Some(node) => format!("{ds}@{node}"),
+                None => format!("{ds}@<unknown node>"),
+            },
+            _ => pod.name.to_string(),
         };
         let n = self.incarnations.entry(base.clone()).or_default();
         *n += 1;
@@ -197,6 +203,17 @@ impl Normalizer<'_> {
                 self.state_line("statefulset", &set.name, *change, state)
             }
             Event::Secret { change, name, keys } => self.state_line("secret", name, *change, format!("keys {}", keys.join(","))),
+            Event::Node { change, node } => {
+                let taints: Vec<String> = node.taints.iter().map(ToString::to_string).collect();
+                let state = format!(
+                    "{}{}",
+                    if taints.is_empty() { "untainted".to_owned() } else { format!("tainted {}", taints.join(",")) },
+                    if node.unschedulable { " unschedulable" } else { "" }
+                );
+                self.state_line("node", &node.name, *change, state)
+            }
+            // Only its coming and going: how its status counts climb depends on timing.
+            Event::DaemonSet { change, set } => self.state_line("daemonset", &set.name, *change, String::new()),
             Event::KubeEvent(e) if e.kind == "Warning" => Some(format!("warning {} on {}", e.reason, self.clean(&e.object))),
             Event::KubeEvent(_) => None,
             Event::Probe(probe) => Some(self.probe(probe)),
@@ -232,7 +249,7 @@ impl Normalizer<'_> {
                     return None;
                 }
                 let verb = if self.states.insert(key, state.clone()).is_none() { "added" } else { "now" };
-                Some(format!("{kind} {name} {verb} {state}"))
+                Some(format!("{kind} {name} {verb} {state}").trim_end().to_owned())
             }
         }
     }

@@ -6,6 +6,13 @@ mod common;
 
 use common::cli;
 
+/// The project's scenarios, and how many claims they cite together: what a run reports.
+fn suite() -> (usize, usize) {
+    let files = sts_conformance::scenario::discover(&["scenarios".into()]).expect("scenarios");
+    let claims = files.iter().map(|f| sts_conformance::scenario::load(f).expect("a valid scenario").claims.len()).sum();
+    (files.len(), claims)
+}
+
 fn path(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")
 }
@@ -39,12 +46,13 @@ fn parallel_runs_write_junit_and_outputs_with_the_verdicts_of_a_sequential_run()
 
     let xml = std::fs::read_to_string(&junit).expect("junit written");
     let report = quick_junit::Report::deserialize_from_str(&xml).expect("valid JUnit XML");
-    assert_eq!(report.test_suites.len(), 7, "a suite per scenario");
-    assert_eq!(report.tests, 33, "a test case per claim");
+    let (scenarios, claims) = suite();
+    assert_eq!(report.test_suites.len(), scenarios, "a suite per scenario");
+    assert_eq!(report.tests, claims, "a test case per claim");
     assert_eq!(report.failures + report.errors, 0);
 
     let parallel = verdicts(&parallel_out);
-    assert_eq!(parallel.len(), 7);
+    assert_eq!(parallel.len(), scenarios);
     assert_eq!(parallel, verdicts(&sequential_out), "verdicts must not depend on --parallel");
     for (scenario, _) in &parallel {
         let timeline = std::fs::read_to_string(parallel_out.join(scenario).join("timeline.jsonl")).expect("timeline");
@@ -87,11 +95,12 @@ fn compare_shows_how_behaviour_changed() {
     let snaps = tmp.path().join("snaps");
     let (code, _, err) = cli(&["run", "--sim", "-q", "--snapshots", path(&snaps)]);
     assert_eq!(code, 0, "{err}");
-    assert_eq!(std::fs::read_dir(&snaps).expect("snapshots").count(), 7);
+    let (scenarios, _) = suite();
+    assert_eq!(std::fs::read_dir(&snaps).expect("snapshots").count(), scenarios);
 
     let (code, out, _) = cli(&["run", "--sim", "-q", "--compare", path(&snaps)]);
     assert_eq!(code, 0, "{out}");
-    assert!(out.contains("0 of 7 scenarios differ"), "{out}");
+    assert!(out.contains(&format!("0 of {scenarios} scenarios differ")), "{out}");
 
     let (code, out, _) = cli(&[
         "run",

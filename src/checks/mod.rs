@@ -9,6 +9,7 @@
 //! Kubernetes StatefulSet documentation ("Deployment and Scaling Guarantees", "Update
 //! strategies", "Stable Storage", "Stable Network ID").
 
+mod daemonset;
 mod deployment;
 mod findings;
 mod identity;
@@ -62,11 +63,13 @@ pub enum CheckName {
     PodHttp,
     /// Every Secret key the pods reference exists, and the pods start.
     SecretRefs,
+    /// A DaemonSet runs one pod on every node its template admits, none elsewhere.
+    DaemonsetCoverage,
 }
 
 impl CheckName {
     /// All checks, in report order.
-    pub const ALL: [CheckName; 16] = [
+    pub const ALL: [CheckName; 17] = [
         CheckName::OrderedCreation,
         CheckName::ReverseTermination,
         CheckName::ParallelBurst,
@@ -83,6 +86,7 @@ impl CheckName {
         CheckName::DeploymentContrast,
         CheckName::PodHttp,
         CheckName::SecretRefs,
+        CheckName::DaemonsetCoverage,
     ];
 
     /// The name as written in scenarios (`ordered-creation`).
@@ -105,13 +109,18 @@ impl CheckName {
             CheckName::DeploymentContrast => "deployment-contrast",
             CheckName::PodHttp => "pod-http",
             CheckName::SecretRefs => "secret-refs",
+            CheckName::DaemonsetCoverage => "daemonset-coverage",
         }
     }
 
-    /// Whether the check is about a Deployment rather than a StatefulSet.
+    /// The kind of object the check is about.
     #[must_use]
-    pub fn targets_deployment(self) -> bool {
-        self == CheckName::DeploymentContrast
+    pub fn target_kind(self) -> TargetKind {
+        match self {
+            CheckName::DeploymentContrast => TargetKind::Deployment,
+            CheckName::DaemonsetCoverage => TargetKind::DaemonSet,
+            _ => TargetKind::StatefulSet,
+        }
     }
 
     /// Whether the check judges order over time (and so is inconclusive across a gap).
@@ -125,6 +134,29 @@ impl CheckName {
                 | CheckName::ReverseRollout
                 | CheckName::SurvivorsUnchanged
         )
+    }
+}
+
+/// The kinds of object a check judges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TargetKind {
+    /// A StatefulSet (most checks).
+    StatefulSet,
+    /// A Deployment (`deployment-contrast`).
+    Deployment,
+    /// A DaemonSet (`daemonset-coverage`).
+    DaemonSet,
+}
+
+impl TargetKind {
+    /// The key naming the object in a scenario's `expect` (`statefulset:`).
+    #[must_use]
+    pub fn key(self) -> &'static str {
+        match self {
+            TargetKind::StatefulSet => "statefulset",
+            TargetKind::Deployment => "deployment",
+            TargetKind::DaemonSet => "daemonset",
+        }
     }
 }
 
@@ -354,6 +386,7 @@ pub fn evaluate(check: CheckName, window: &Window<'_>) -> Outcome {
         CheckName::StaticShortage => storage::static_shortage(window),
         CheckName::DeploymentContrast => deployment::deployment_contrast(window),
         CheckName::SecretRefs => identity::secret_refs(window),
+        CheckName::DaemonsetCoverage => daemonset::daemonset_coverage(window),
     }
 }
 

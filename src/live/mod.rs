@@ -29,8 +29,8 @@ use std::{
 
 use futures::{AsyncBufReadExt, TryStreamExt};
 use k8s_openapi::api::{
-    apps::v1::{Deployment, StatefulSet},
-    core::v1::{ConfigMap, Event as CoreEvent, Namespace, PersistentVolume, PersistentVolumeClaim, Pod, Secret, Service},
+    apps::v1::{DaemonSet, Deployment, StatefulSet},
+    core::v1::{ConfigMap, Event as CoreEvent, Namespace, Node, PersistentVolume, PersistentVolumeClaim, Pod, Secret, Service},
 };
 use kube::{
     Api, Client, Resource,
@@ -379,6 +379,14 @@ impl Cluster for LiveCluster {
         self.namespace = namespace.to_owned();
         self.labels = labels.clone();
         self.start_watches();
+        self.watches_listed(LIST_BOUND).await
+    }
+
+    async fn observe_nodes(&mut self) -> Result<(), ClusterError> {
+        // Nodes are cluster-scoped and read only; the DaemonSets are the namespace's own.
+        let nodes: Api<Node> = Api::all(self.client.clone());
+        self.watch(nodes, watcher::Config::default(), Translator::new("nodes", events::node));
+        self.watch(self.api::<DaemonSet>(), watcher::Config::default(), Translator::new("daemonsets", events::daemon_set));
         self.watches_listed(LIST_BOUND).await
     }
 

@@ -87,7 +87,10 @@ const OTHER: &[(Permission, &str)] = &[
     (p("list", "storage.k8s.io", "storageclasses", ""), "preflight: a class for the claims"),
     (p("get", "", "services", ""), "preflight: cluster DNS (kube-system/kube-dns)"),
     (p("list", "discovery.k8s.io", "endpointslices", ""), "preflight: cluster DNS has ready endpoints"),
-    (p("list", "", "nodes", ""), "preflight: whether the nodes run containers"),
+    (p("list", "", "nodes", ""), "preflight: whether the nodes run containers; DaemonSet scenarios record the nodes"),
+    (p("watch", "", "nodes", ""), "DaemonSet scenarios record the nodes (labels, taints) their placement is judged against"),
+    (p("list", "apps", "daemonsets", ""), "DaemonSet scenarios watch their DaemonSet"),
+    (p("watch", "apps", "daemonsets", ""), "DaemonSet scenarios watch their DaemonSet"),
 ];
 
 /// Everything a run does, as permissions, each with what it is for — the one table preflight

@@ -201,8 +201,8 @@ pub async fn run<K>(
 /// Conversions from each watched type to a timeline event.
 pub mod events {
     use k8s_openapi::api::{
-        apps::v1::StatefulSet,
-        core::v1::{Event as CoreEvent, PersistentVolume, PersistentVolumeClaim, Pod, Secret, Service},
+        apps::v1::{DaemonSet, StatefulSet},
+        core::v1::{Event as CoreEvent, Node, PersistentVolume, PersistentVolumeClaim, Pod, Secret, Service},
     };
 
     use super::{Arc, Change, Event};
@@ -227,6 +227,14 @@ pub mod events {
     /// A StatefulSet change.
     pub fn statefulset(set: &StatefulSet, change: Change) -> Event {
         Event::StatefulSet { change, set: Box::new(convert::statefulset(set)) }
+    }
+    /// A node change: its scheduling facts.
+    pub fn node(node: &Node, change: Change) -> Event {
+        Event::Node { change, node: Box::new(crate::timeline::NodeObs::of(node)) }
+    }
+    /// A DaemonSet change.
+    pub fn daemon_set(set: &DaemonSet, change: Change) -> Event {
+        Event::DaemonSet { change, set: Box::new(crate::timeline::DaemonSetObs::of(set)) }
     }
     /// A Secret change: its key names only, never its values.
     pub fn secret(secret: &Secret, change: Change) -> Event {

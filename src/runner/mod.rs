@@ -288,6 +288,13 @@ pub async fn run_scenario<C: Cluster>(
     } else {
         runner.cluster.create_namespace(&plan.namespace, &plan.labels).await
     };
+    // A DaemonSet's placement is judged against the nodes: record them too.
+    let setup = match setup {
+        Ok(()) if scenario.manifests.iter().any(|m| matches!(m.object, crate::manifest::Object::DaemonSet(_))) => {
+            runner.cluster.observe_nodes().await
+        }
+        other => other,
+    };
     if let Err(e) = setup {
         let outcome = if e.is_transient() { StepOutcome::TimedOut } else { StepOutcome::ActionFailed };
         steps.push(StepReport::failed(0, "create namespace".into(), 0, outcome, e.to_string()));
@@ -669,6 +676,11 @@ fn acknowledged(action: &Action, acted: &Acted, before: &View, view: &View) -> b
             Object::StatefulSet(s) => {
                 let replicas = s.spec.as_ref().and_then(|s| s.replicas).map_or(1, |r| u32::try_from(r).unwrap_or(0));
                 view.sets.get(o.name()).is_some_and(|seen| seen.replicas == replicas)
+            }
+            // Its pods' placement as applied: an older status must not end the wait.
+            Object::DaemonSet(d) => {
+                let applied = d.spec.as_ref().and_then(|s| s.template.spec.as_ref()).map(crate::timeline::Placement::of);
+                view.daemon_sets.get(o.name()).is_some_and(|seen| Some(&seen.placement) == applied.as_ref())
             }
             _ => true,
         }),

@@ -8,6 +8,9 @@ use crate::{scenario::Until, timeline::View};
 /// Whether an `until` condition holds in `view`.
 #[must_use]
 pub fn holds(until: &Until, view: &View) -> bool {
+    if let Some(name) = &until.daemonset {
+        return daemon_set_rolled_out(name, view);
+    }
     let pods: Vec<&crate::timeline::PodObs> = match (&until.statefulset, &until.deployment) {
         (Some(set), _) => view.set_pods(set).into_values().collect(),
         (None, Some(d)) => {
@@ -65,6 +68,19 @@ pub fn holds(until: &Until, view: &View) -> bool {
     true
 }
 
+/// A DaemonSet's status covers its latest spec with every pod updated and available, and the
+/// pods observed agree: as many as it wants, none terminating, all Running and Ready.
+fn daemon_set_rolled_out(name: &str, view: &View) -> bool {
+    let Some(set) = view.daemon_sets.get(name) else { return false };
+    let pods: Vec<&crate::timeline::PodObs> = daemon_pods(name, view).collect();
+    set.rolled_out() && pods.len() == set.desired as usize && pods.iter().all(|p| p.running_and_ready())
+}
+
+fn daemon_pods<'v>(name: &'v str, view: &'v View) -> impl Iterator<Item = &'v crate::timeline::PodObs> {
+    let owner = format!("DaemonSet/{name}");
+    view.pods.values().map(|p| &**p).filter(move |p| p.spec.owner.as_deref() == Some(owner.as_str()))
+}
+
 /// What a step waits for, in a few words: `web: 2/3 Ready, waiting for web-2 Ready`.
 #[must_use]
 pub fn waiting_status(until: &Until, view: &View) -> String {
@@ -112,16 +128,19 @@ pub fn waiting_status(until: &Until, view: &View) -> String {
 }
 
 pub(super) fn describe_wait(until: &Until, view: &View) -> String {
-    let (kind, name) = match (&until.statefulset, &until.deployment) {
-        (Some(s), _) => ("statefulset", s.as_str()),
-        (None, Some(d)) => ("deployment", d.as_str()),
+    let (kind, name) = match (&until.statefulset, &until.deployment, &until.daemonset) {
+        (Some(s), _, _) => ("statefulset", s.as_str()),
+        (None, Some(d), _) => ("deployment", d.as_str()),
+        (None, None, Some(d)) => ("daemonset", d.as_str()),
         _ => ("?", "?"),
     };
+    let daemon_owner = format!("DaemonSet/{name}");
     let pods: BTreeMap<&str, String> = view
         .pods
         .values()
         .filter(|p| match kind {
             "statefulset" => p.belongs_to(name),
+            "daemonset" => p.spec.owner.as_deref() == Some(daemon_owner.as_str()),
             _ => p.name.starts_with(&format!("{name}-")),
         })
         .map(|p| {
@@ -142,6 +161,14 @@ pub(super) fn describe_wait(until: &Until, view: &View) -> String {
         .collect();
     let state: Vec<String> = pods.iter().map(|(n, s)| format!("{n} {s}")).collect();
     let want = serde_json::to_string(until).unwrap_or_default();
+    if let Some(set) = view.daemon_sets.get(name).filter(|_| kind == "daemonset") {
+        let status = format!(
+            "desired {}, scheduled {}, updated {}, available {}, observed generation {:?} of {:?}",
+            set.desired, set.scheduled, set.updated, set.available, set.observed_generation, set.generation
+        );
+        let now = if state.is_empty() { "no pods".to_owned() } else { state.join(", ") };
+        return format!("{kind} {name} {want} (status: {status}; now: {now})");
+    }
     format!("{kind} {name} {want} (now: {})", if state.is_empty() { "no pods".to_owned() } else { state.join(", ") })
 }
 

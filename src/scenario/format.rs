@@ -132,7 +132,11 @@ pub struct Apply {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Patch {
     /// The StatefulSet to patch.
-    pub statefulset: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub statefulset: Option<String>,
+    /// Or the DaemonSet to patch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub daemonset: Option<String>,
     /// A YAML file of named fragments, relative to the scenario file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file: Option<String>,
@@ -266,6 +270,10 @@ pub struct Until {
     /// Or the Deployment the counts are about.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deployment: Option<String>,
+    /// Or a DaemonSet, with `rolledOut: true`: its status covers the latest spec, and each of
+    /// its pods is updated and available, as `kubectl rollout status` decides.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub daemonset: Option<String>,
     /// Or a plain Pod of the scenario, which must be Running and Ready.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pod: Option<String>,
@@ -275,7 +283,8 @@ pub struct Until {
     /// Exactly this many pods exist (none terminating).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pods: Option<u32>,
-    /// StatefulSet only: every pod from the partition up runs the update revision and is Ready.
+    /// StatefulSet: every pod from the partition up runs the update revision and is Ready.
+    /// DaemonSet: see `daemonset`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rolled_out: Option<bool>,
     /// StatefulSet only: this many of its claims are Pending.
@@ -296,6 +305,9 @@ pub struct ExpectArgs {
     /// The Deployment judged (deployment checks).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deployment: Option<String>,
+    /// The DaemonSet judged (daemonset checks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub daemonset: Option<String>,
     /// pod-http: text each answer must contain.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body: Option<String>,

@@ -21,7 +21,7 @@ use serde_json::Value;
 pub use format::{ScenarioDoc, Step, Until, Via};
 
 use crate::{
-    checks::CheckName,
+    checks::{CheckName, TargetKind},
     claims,
     manifest::{self, InputError, Manifest, Object},
 };
@@ -444,29 +444,28 @@ impl<'a> Validator<'a> {
                     }
                     expected_claims.insert(id.clone());
                 }
-                let target = if check.targets_deployment() {
-                    args.deployment.clone().or_else(|| step_deployment(step, &known))
-                } else {
-                    args.statefulset
+                let kind = check.target_kind();
+                let target = match kind {
+                    TargetKind::Deployment => args.deployment.clone().or_else(|| step_deployment(step, &known)),
+                    TargetKind::DaemonSet => args.daemonset.clone().or_else(|| step_daemon_set(step, &known)),
+                    TargetKind::StatefulSet => args
+                        .statefulset
                         .clone()
                         .or_else(|| action.set().map(str::to_owned))
-                        .or_else(|| step.until.iter().find_map(|u| u.statefulset.clone()).or_else(|| known.only_set()))
+                        .or_else(|| step.until.iter().find_map(|u| u.statefulset.clone()).or_else(|| known.only_set())),
                 };
                 let Some(target) = target else {
                     self.error(
                         line,
                         column,
-                        format!(
-                            "step {}: cannot tell which object `{check}` judges; name it with `statefulset:` or `deployment:`",
-                            index + 1
-                        ),
+                        format!("step {}: cannot tell which object `{check}` judges; name it with `{}:`", index + 1, kind.key()),
                     );
                     continue;
                 };
-                let exists = if check.targets_deployment() {
-                    known.deployments.contains(&target)
-                } else {
-                    known.sets.contains_key(&target)
+                let exists = match kind {
+                    TargetKind::Deployment => known.deployments.contains(&target),
+                    TargetKind::DaemonSet => known.daemon_sets.contains(&target),
+                    TargetKind::StatefulSet => known.sets.contains_key(&target),
                 };
                 if !exists {
                     self.undeclared(
@@ -550,14 +549,18 @@ impl<'a> Validator<'a> {
             actions.push(Some(Action::Patch { set: s.statefulset.clone(), merge }));
         }
         if let Some(p) = &step.patch {
-            self.need_set(&p.statefulset, line, column, known);
+            let Some(set) = p.statefulset.clone().filter(|_| p.daemonset.is_none()) else {
+                self.error(line, column, "patch: a step's patch applies to one StatefulSet; name it with `statefulset:`");
+                return None;
+            };
+            self.need_set(&set, line, column, known);
             let merge = self.patch_value(p, line, column);
             if let Some(replicas) = merge.as_ref().and_then(|m| m.pointer("/spec/replicas"))
                 && let Err(e) = replicas.as_i64().map_or(Ok(()), crate::limits::check_replicas)
             {
                 self.error(line, column, format!("patch: {e}"));
             }
-            actions.push(merge.map(|merge| Action::Patch { set: p.statefulset.clone(), merge }));
+            actions.push(merge.map(|merge| Action::Patch { set, merge }));
         }
         if let Some(d) = &step.delete_pod {
             actions.push(match (&d.pod, &d.deployment) {
@@ -640,21 +643,23 @@ impl<'a> Validator<'a> {
         }
         for patch in &apply.patches {
             let Some(merge) = self.patch_value(patch, line, column) else { continue };
-            let Some(target) = objects.iter_mut().find(|o| o.kind() == "StatefulSet" && o.name() == patch.statefulset) else {
-                self.error(
-                    line,
-                    column,
-                    format!("apply: no StatefulSet {} among the applied manifests to patch", patch.statefulset),
-                );
+            let (kind, name) = match (&patch.statefulset, &patch.daemonset) {
+                (Some(set), None) => ("StatefulSet", set),
+                (None, Some(set)) => ("DaemonSet", set),
+                _ => {
+                    self.error(line, column, "apply: a patch names exactly one of `statefulset` and `daemonset`");
+                    continue;
+                }
+            };
+            let Some(target) = objects.iter_mut().find(|o| o.kind() == kind && o.name() == name) else {
+                self.error(line, column, format!("apply: no {kind} {name} among the applied manifests to patch"));
                 continue;
             };
             let mut json = target.to_json();
             merge_patch(&mut json, &merge);
             match Object::from_json(json) {
                 Ok(o) => *target = o,
-                Err(e) => {
-                    self.error(line, column, format!("apply: the patch makes StatefulSet {} invalid: {e}", patch.statefulset))
-                }
+                Err(e) => self.error(line, column, format!("apply: the patch makes {kind} {name} invalid: {e}")),
             }
         }
         Some(Action::Apply(objects))
@@ -732,25 +737,37 @@ impl<'a> Validator<'a> {
         }
         let counts = until.ready.is_some() || until.pods.is_some();
         let set_only = until.rolled_out.is_some() || until.pending_claims.is_some();
-        match (&until.statefulset, &until.deployment, &until.pod) {
-            (Some(set), None, None) => {
+        match (&until.statefulset, &until.deployment, &until.daemonset, &until.pod) {
+            (Some(set), None, None, None) => {
                 self.need_set(set, line, column, known);
                 if !counts && !set_only {
                     self.error(line, column, "until names no condition (ready, pods, rolledOut, pendingClaims)");
                 }
             }
-            (None, Some(d), None) => {
+            (None, Some(d), None, None) => {
                 if !known.deployments.contains(d) {
                     self.undeclared(line, column, format!("until: no manifest of the scenario declares Deployment {d}"));
                 }
                 if set_only {
-                    self.error(line, column, "until: rolledOut and pendingClaims apply to StatefulSets only");
+                    self.error(line, column, "until: rolledOut and pendingClaims apply to StatefulSets and DaemonSets only");
                 }
                 if !counts {
                     self.error(line, column, "until names no condition (ready, pods)");
                 }
             }
-            (None, None, Some(pod)) => {
+            (None, None, Some(d), None) => {
+                if !known.daemon_sets.contains(d) {
+                    self.undeclared(line, column, format!("until: no manifest of the scenario declares DaemonSet {d}"));
+                }
+                if until.rolled_out != Some(true) || counts || until.pending_claims.is_some() {
+                    self.error(
+                        line,
+                        column,
+                        "until: a `daemonset` condition is `rolledOut: true` (its pod count follows the nodes, not a number)",
+                    );
+                }
+            }
+            (None, None, None, Some(pod)) => {
                 if !known.pods.contains(pod) {
                     self.undeclared(line, column, format!("until: no manifest of the scenario declares Pod {pod}"));
                 }
@@ -758,7 +775,7 @@ impl<'a> Validator<'a> {
                     self.error(line, column, "until: a `pod` condition means Running and Ready and takes no counts");
                 }
             }
-            _ => self.error(line, column, "until needs exactly one of `statefulset`, `deployment` and `pod`"),
+            _ => self.error(line, column, "until needs exactly one of `statefulset`, `deployment`, `daemonset` and `pod`"),
         }
     }
 
@@ -796,12 +813,14 @@ impl<'a> Validator<'a> {
 struct Known {
     sets: BTreeMap<String, StatefulSet>,
     deployments: BTreeSet<String>,
+    daemon_sets: BTreeSet<String>,
     pods: BTreeSet<String>,
 }
 
 impl Known {
     fn new(manifests: &[Manifest]) -> Self {
-        let mut known = Known { sets: BTreeMap::new(), deployments: BTreeSet::new(), pods: BTreeSet::new() };
+        let mut known =
+            Known { sets: BTreeMap::new(), deployments: BTreeSet::new(), daemon_sets: BTreeSet::new(), pods: BTreeSet::new() };
         for m in manifests {
             match &m.object {
                 Object::StatefulSet(s) => {
@@ -809,6 +828,9 @@ impl Known {
                 }
                 Object::Deployment(_) => {
                     known.deployments.insert(m.object.name().to_owned());
+                }
+                Object::DaemonSet(_) => {
+                    known.daemon_sets.insert(m.object.name().to_owned());
                 }
                 Object::Pod(_) => {
                     known.pods.insert(m.object.name().to_owned());
@@ -830,6 +852,13 @@ fn step_deployment(step: &Step, known: &Known) -> Option<String> {
         .and_then(|d| d.deployment.clone())
         .or_else(|| step.until.iter().find_map(|u| u.deployment.clone()))
         .or_else(|| (known.deployments.len() == 1).then(|| known.deployments.iter().next().cloned()).flatten())
+}
+
+fn step_daemon_set(step: &Step, known: &Known) -> Option<String> {
+    step.until
+        .iter()
+        .find_map(|u| u.daemonset.clone())
+        .or_else(|| (known.daemon_sets.len() == 1).then(|| known.daemon_sets.iter().next().cloned()).flatten())
 }
 
 fn containers(set: &StatefulSet) -> Vec<String> {

@@ -83,6 +83,11 @@ impl Cluster for SimCluster {
         Ok(())
     }
 
+    async fn observe_nodes(&mut self) -> Result<(), ClusterError> {
+        self.report_nodes();
+        Ok(())
+    }
+
     async fn read_config_map(&mut self, name: &str) -> Result<Option<BTreeMap<String, String>>, ClusterError> {
         Ok(self.config_maps.get(name).cloned())
     }
@@ -169,7 +174,8 @@ impl Cluster for SimCluster {
             Object::ConfigMap(map) => {
                 self.config_maps.insert(object.name().to_owned(), map.data.unwrap_or_default());
             }
-            Object::DaemonSet(_) | Object::Job(_) | Object::CronJob(_) => {
+            Object::DaemonSet(set) => self.apply_daemon_set(set),
+            Object::Job(_) | Object::CronJob(_) => {
                 return Err(ClusterError::Refused(format!("the simulated cluster does not run {} objects", object.kind())));
             }
         }
@@ -365,6 +371,7 @@ impl Cluster for SimCluster {
         self.services.clear();
         self.secrets.clear();
         self.deployments.clear();
+        self.daemon_sets.clear();
         self.queue.clear();
         self.outbox.clear();
         Ok(())

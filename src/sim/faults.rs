@@ -58,11 +58,17 @@ pub enum Fault {
     ParallelAsOrdered,
     /// A claim whose class has no volume left is bound to a new volume anyway.
     StaticShortageBindsAnyway,
+    /// The DaemonSet controller leaves the last node it should run on without a pod.
+    DaemonNodeSkipped,
+    /// The DaemonSet controller ignores taints: a pod for a node it may not run on.
+    DaemonIgnoresTaints,
+    /// The DaemonSet controller runs two pods on the first node.
+    DaemonTwoOnANode,
 }
 
 impl Fault {
     /// Every fault, in report order.
-    pub const ALL: [Fault; 23] = [
+    pub const ALL: [Fault; 26] = [
         Fault::CreateBeforeReady,
         Fault::CreateWhenRunning,
         Fault::ScalePastUnready,
@@ -86,6 +92,9 @@ impl Fault {
         Fault::HeadlessGetsClusterIp,
         Fault::ParallelAsOrdered,
         Fault::StaticShortageBindsAnyway,
+        Fault::DaemonNodeSkipped,
+        Fault::DaemonIgnoresTaints,
+        Fault::DaemonTwoOnANode,
     ];
 
     /// The name used on the command line (`create-before-ready`).
@@ -115,6 +124,9 @@ impl Fault {
             Fault::HeadlessGetsClusterIp => "headless-gets-cluster-ip",
             Fault::ParallelAsOrdered => "parallel-as-ordered",
             Fault::StaticShortageBindsAnyway => "static-shortage-binds-anyway",
+            Fault::DaemonNodeSkipped => "daemon-node-skipped",
+            Fault::DaemonIgnoresTaints => "daemon-ignores-taints",
+            Fault::DaemonTwoOnANode => "daemon-two-on-a-node",
         }
     }
 
@@ -145,6 +157,9 @@ impl Fault {
             Fault::HeadlessGetsClusterIp => "a Service asking for clusterIP: None gets a cluster IP",
             Fault::ParallelAsOrdered => "podManagementPolicy: Parallel behaves like OrderedReady",
             Fault::StaticShortageBindsAnyway => "a claim whose class has no volume left is given a new volume anyway",
+            Fault::DaemonNodeSkipped => "the DaemonSet controller leaves the last node it should run on without a pod",
+            Fault::DaemonIgnoresTaints => "the DaemonSet controller ignores taints and runs a pod on the tainted node",
+            Fault::DaemonTwoOnANode => "the DaemonSet controller runs two pods on the first node",
         }
     }
 
@@ -176,6 +191,7 @@ impl Fault {
             Fault::HeadlessGetsClusterIp => &[C::HeadlessService, C::PodHttp],
             Fault::ParallelAsOrdered => &[C::ParallelBurst],
             Fault::StaticShortageBindsAnyway => &[C::StaticShortage],
+            Fault::DaemonNodeSkipped | Fault::DaemonIgnoresTaints | Fault::DaemonTwoOnANode => &[C::DaemonsetCoverage],
         }
     }
 }

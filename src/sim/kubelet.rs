@@ -83,6 +83,7 @@ impl SimCluster {
     pub(super) fn pod_changed(&mut self, pod: &PodObs) {
         match pod.spec.owner.as_deref().and_then(|o| o.split_once('/')) {
             Some(("StatefulSet", set)) => self.schedule(delay::CONTROLLER, Task::Reconcile(set.to_owned())),
+            Some(("DaemonSet", ds)) => self.schedule(delay::CONTROLLER, Task::ReconcileDaemonSet(ds.to_owned())),
             Some(("ReplicaSet", rs)) => {
                 if let Some(d) = self.deployments.iter().find(|(_, d)| d.replica_set == rs).map(|(n, _)| n.clone()) {
                     self.schedule(delay::CONTROLLER, Task::ReconcileDeployment(d));
@@ -112,8 +113,10 @@ impl SimCluster {
         if obs.node.is_none() {
             let bound = obs.spec.claims.values().all(|c| self.claims.get(c).is_some_and(|c| c.phase == "Bound"));
             if bound {
+                // A DaemonSet's pod goes to the node it was made for; every other to the first worker.
+                let node = obs.spec.target_node.clone().unwrap_or_else(|| "sim-node-1".into());
                 self.update_pod(name, |p| {
-                    p.node = Some("sim-node-1".into());
+                    p.node = Some(node.into());
                     p.waiting = Some("ContainerCreating".into());
                 });
                 self.schedule(delay::CONTAINER_START, Task::Kubelet(name.to_owned(), uid.to_owned()));

@@ -2,7 +2,7 @@
 //! StatefulSet scenario involves, on a virtual clock.
 //!
 //! Here: the cluster's state, its clock and task queue. Each controller it models has a file:
-//! - [`statefulset`]: the StatefulSet controller;
+//! - `statefulset`: the StatefulSet controller;
 //! - `kubelet`: scheduling once claims are Bound, container start, readiness, graceful
 //!   termination, missing Secrets; claim retention when a pod goes; the node-by-node upgrade;
 //! - `storage`: the PersistentVolume binder (dynamic provisioning through the default class
@@ -10,6 +10,8 @@
 //!   does not exist) and per-volume files;
 //! - `network`: CoreDNS-style records with the pod's search path, what images serve over HTTP;
 //! - `deployment`: the Deployment/ReplicaSet controllers (hash-suffixed names);
+//! - `daemonset`: the DaemonSet controller, and the sim's three nodes (one tainted as a
+//!   control plane);
 //! - `api`: the [`Cluster`](crate::cluster::Cluster) implementation: what the API server accepts
 //!   and refuses, Service cluster IPs, the garbage collector (a deleted StatefulSet's pods;
 //!   claims under a Delete retention policy), exec and watch.
@@ -17,6 +19,7 @@
 //! The sim is a test double and a demo: a pass on it says nothing about a real cluster.
 
 mod api;
+mod daemonset;
 mod deployment;
 mod faults;
 mod kubelet;
@@ -32,7 +35,7 @@ use std::{
 
 use k8s_openapi::api::core::v1::PodSpec;
 
-use self::{deployment::SimDeployment, statefulset::SimSet};
+use self::{daemonset::SimDaemonSet, deployment::SimDeployment, statefulset::SimSet};
 pub use self::{
     faults::{Fault, UpgradeFault},
     state::{SimStateError, SimWorld},
@@ -57,6 +60,7 @@ mod delay {
 enum Task {
     Reconcile(String),
     ReconcileDeployment(String),
+    ReconcileDaemonSet(String),
     Kubelet(String, String),
     Remove(String, String),
     BindClaim(String),
@@ -104,6 +108,12 @@ pub struct SimCluster {
     /// Leave everything in place at cleanup (a prepared upgrade workload).
     #[serde(default)]
     keep: bool,
+    /// DaemonSets by name.
+    #[serde(default)]
+    daemon_sets: BTreeMap<String, SimDaemonSet>,
+    /// Whether the run observes the nodes (reported in a relist too).
+    #[serde(default)]
+    nodes_observed: bool,
 }
 
 impl SimCluster {
@@ -170,6 +180,13 @@ impl SimCluster {
         for set in sets {
             self.emit(Event::StatefulSet { change: Change::Added, set: Box::new(set) });
         }
+        let daemon_sets: Vec<crate::timeline::DaemonSetObs> = self.daemon_sets.values().map(|s| s.obs.clone()).collect();
+        for set in daemon_sets {
+            self.emit(Event::DaemonSet { change: Change::Added, set: Box::new(set) });
+        }
+        if self.nodes_observed {
+            self.report_nodes();
+        }
         let pods: Vec<PodObs> = self.pods.values().map(|p| p.obs.clone()).collect();
         for pod in pods {
             self.emit(Event::Pod { change: Change::Added, pod: pod.into() });
@@ -211,6 +228,7 @@ impl SimCluster {
         match task {
             Task::Reconcile(set) => self.reconcile_set(&set),
             Task::ReconcileDeployment(d) => self.reconcile_deployment(&d),
+            Task::ReconcileDaemonSet(d) => self.reconcile_daemon_set(&d),
             Task::Kubelet(pod, uid) => self.kubelet(&pod, &uid),
             Task::Remove(pod, uid) => self.remove_pod(&pod, &uid),
             Task::BindClaim(claim) => self.bind_claim(&claim),

@@ -8,15 +8,20 @@
 //!
 //! [`View`] replays entries into the state of the namespace at any point of the history.
 
+mod nodes;
+
 use std::{collections::BTreeMap, sync::Arc};
 
 use serde::{Deserialize, Serialize};
 
+pub use self::nodes::{DaemonSetObs, Decision, NodeObs, Placement, RequirementObs, TaintObs, TermObs, TolerationObs, tolerates};
+
 /// The version of the timeline file format (`timeline.jsonl`), written in its header line.
 ///
 /// Version 2 added [`Event::GapEnd`]; version 1 files are still read (their gaps never end, so
-/// every later order check is inconclusive — never wrongly decided).
-pub const FORMAT_VERSION: u32 = 2;
+/// every later order check is inconclusive — never wrongly decided). Version 3 added
+/// [`Event::Node`] and [`Event::DaemonSet`].
+pub const FORMAT_VERSION: u32 = 3;
 
 /// Label the StatefulSet controller puts on each of its pods with the pod's own name.
 pub const POD_NAME_LABEL: &str = "statefulset.kubernetes.io/pod-name";
@@ -96,6 +101,20 @@ pub enum Event {
         /// The StatefulSet as observed.
         set: Box<SetObs>,
     },
+    /// A node changed (its scheduling facts), in a scenario that places pods by node.
+    Node {
+        /// How it changed.
+        change: Change,
+        /// The node as observed.
+        node: Box<NodeObs>,
+    },
+    /// A DaemonSet changed (its pods' placement, and status).
+    DaemonSet {
+        /// How it changed.
+        change: Change,
+        /// The DaemonSet as observed.
+        set: Box<DaemonSetObs>,
+    },
     /// A Secret changed (names of keys only, never values).
     Secret {
         /// How it changed.
@@ -163,6 +182,8 @@ impl Event {
                 | Self::Volume { .. }
                 | Self::Service { .. }
                 | Self::StatefulSet { .. }
+                | Self::Node { .. }
+                | Self::DaemonSet { .. }
                 | Self::Secret { .. }
                 | Self::KubeEvent(_)
         )
@@ -243,6 +264,10 @@ pub struct PodSpecObs {
     /// Secret keys the containers' environment reads, as `secret/key`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub secret_refs: Vec<String>,
+    /// The node its controller made it for, before it is bound: the `metadata.name` its
+    /// required node affinity names (a DaemonSet's pod).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_node: Option<String>,
 }
 
 impl PodObs {
@@ -646,6 +671,10 @@ pub struct View {
     pub sets: BTreeMap<String, SetObs>,
     /// Secrets by name, with their keys.
     pub secrets: BTreeMap<String, Vec<String>>,
+    /// Nodes by name (recorded in scenarios that place pods by node).
+    pub nodes: BTreeMap<String, NodeObs>,
+    /// DaemonSets by name.
+    pub daemon_sets: BTreeMap<String, DaemonSetObs>,
 }
 
 impl View {
@@ -677,6 +706,8 @@ impl View {
             }
             Event::StatefulSet { change, set } => upsert(&mut self.sets, *change, &set.name, || set.name.clone(), set),
             Event::Secret { change, name, keys } => upsert(&mut self.secrets, *change, name, || name.clone(), keys),
+            Event::Node { change, node } => upsert(&mut self.nodes, *change, &node.name, || node.name.clone(), node),
+            Event::DaemonSet { change, set } => upsert(&mut self.daemon_sets, *change, &set.name, || set.name.clone(), set),
             Event::Step { .. } | Event::KubeEvent(_) | Event::Probe(_) | Event::Gap { .. } | Event::GapEnd { .. } => {}
         }
     }

@@ -1,0 +1,243 @@
+//! A DaemonSet's placement: one pod on every node its template admits, none elsewhere.
+//!
+//! Which nodes a DaemonSet's pods belong on is the controller's own rule
+//! ([`Placement::on`](crate::timeline::Placement::on)), judged against the nodes recorded in
+//! the history, whatever nodes the cluster has.
+
+use std::collections::BTreeMap;
+
+use super::findings::Findings;
+use super::{CheckName, Outcome, Verdict, Window};
+use crate::timeline::{Change, Event, PodObs};
+
+/// The DaemonSet a pod belongs to, from its controlling owner.
+fn daemon_set_of(pod: &PodObs) -> Option<&str> {
+    pod.spec.owner.as_deref()?.strip_prefix("DaemonSet/")
+}
+
+/// The node a daemon pod is bound to, or made for.
+fn node_of(pod: &PodObs) -> Option<&str> {
+    pod.node.as_deref().or(pod.spec.target_node.as_deref())
+}
+
+/// **daemonset-coverage** — every pod the DaemonSet creates in the window is made for a node
+/// its template admits *at that moment* (node name, nodeSelector, required node affinity, every
+/// `NoSchedule`/`NoExecute` taint tolerated — with the tolerations the controller adds to every
+/// daemon pod); and at the window's end each node it admits runs exactly one of its pods, and no
+/// pod runs on a node it may not stay on (an untolerated `NoExecute` taint, a node that no
+/// longer matches). Creating a pod for the wrong node is wrong whenever it is seen; a node still
+/// without its pod, or with two, is a shortfall (`inconclusive` after a step that ended early).
+pub(super) fn daemonset_coverage(window: &Window<'_>) -> Outcome {
+    let check = CheckName::DaemonsetCoverage;
+    let name = window.target;
+    let mut found = Findings::default();
+    let mut evidence = Vec::new();
+    let after = window.replay(|view, entry| {
+        let Event::Pod { change: Change::Added, pod } = &entry.event else { return };
+        if daemon_set_of(pod) != Some(name) || view.pods.get(&pod.name).is_some_and(|p| p.uid == pod.uid) {
+            return;
+        }
+        evidence.push(entry.seq);
+        let (Some(set), Some(node)) = (view.daemon_sets.get(name), node_of(pod)) else { return };
+        let Some(node) = view.nodes.get(node) else {
+            found.violation(
+                format!("{} was made for {node}, which is not a node of the cluster (#{})", pod.name, entry.seq),
+                vec![entry.seq],
+            );
+            return;
+        };
+        let decision = set.placement.on(node);
+        if !decision.should_run {
+            let why = decision.reason.unwrap_or_default();
+            found.violation(format!("{} was created for {}, but {why} (#{})", pod.name, node.name, entry.seq), vec![entry.seq]);
+        }
+    });
+    let Some(set) = after.daemon_sets.get(name) else {
+        return Outcome::new(check, Verdict::NotApplicable, format!("no DaemonSet {name} at the end of the window"), vec![]);
+    };
+    if after.nodes.is_empty() {
+        return Outcome::new(check, Verdict::Inconclusive, "no node was recorded, so placement cannot be judged", evidence);
+    }
+    let mut on_node: BTreeMap<&str, Vec<&PodObs>> = BTreeMap::new();
+    for pod in after.pods.values().filter(|p| daemon_set_of(p) == Some(name) && !p.terminating) {
+        match node_of(pod) {
+            Some(node) => on_node.entry(node).or_default().push(pod),
+            None => found.shortfall(format!("{} names no node", pod.name), vec![]),
+        }
+    }
+    let mut admitted = Vec::new();
+    let mut excluded = Vec::new();
+    for node in after.nodes.values() {
+        let decision = set.placement.on(node);
+        let pods = on_node.remove(node.name.as_str()).unwrap_or_default();
+        let names: Vec<&str> = pods.iter().map(|p| &*p.name).collect();
+        if decision.should_run {
+            admitted.push(node.name.as_str());
+        } else {
+            excluded.push(decision.reason.clone().unwrap_or_default());
+        }
+        match pods.len() {
+            0 if decision.should_run => found.shortfall(format!("{} runs no pod of {name}", node.name), vec![]),
+            n if n > 1 => found.shortfall(format!("{} runs {n} pods of {name}: {}", node.name, names.join(", ")), vec![]),
+            _ => {}
+        }
+        if !pods.is_empty() && !decision.should_continue {
+            let why = decision.reason.unwrap_or_default();
+            found.shortfall(format!("{} still runs on {why}", names.join(", ")), vec![]);
+        }
+    }
+    for (node, pods) in on_node {
+        let names: Vec<&str> = pods.iter().map(|p| &*p.name).collect();
+        found.shortfall(format!("{} runs on {node}, which is no longer a node of the cluster", names.join(", ")), vec![]);
+    }
+    if let Some(outcome) = found.outcome(check, window) {
+        return outcome;
+    }
+    let others = if excluded.is_empty() { String::new() } else { format!("; none elsewhere ({})", excluded.join("; ")) };
+    Outcome::new(
+        check,
+        Verdict::Pass,
+        format!("{name} runs one pod on each of the {} nodes it admits ({}){others}", admitted.len(), admitted.join(", ")),
+        evidence,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::super::evaluate;
+    use super::*;
+    use crate::timeline::{DaemonSetObs, NodeObs, PodSpecObs, TaintObs, Timeline, TolerationObs};
+
+    /// Three nodes (the first tainted like a control plane), the DaemonSet, step 0.
+    struct Cluster {
+        timeline: Timeline,
+        n: u32,
+    }
+
+    impl Cluster {
+        fn new(tolerant: bool) -> Self {
+            let mut timeline = Timeline::new();
+            for (name, taint) in [("cp", true), ("w1", false), ("w2", false)] {
+                let taints = if taint {
+                    vec![TaintObs {
+                        key: "node-role.kubernetes.io/control-plane".into(),
+                        value: String::new(),
+                        effect: "NoSchedule".into(),
+                    }]
+                } else {
+                    vec![]
+                };
+                let node = NodeObs { name: name.into(), taints, ..NodeObs::default() };
+                timeline.push(0, Event::Node { change: Change::Added, node: Box::new(node) });
+            }
+            let mut set = DaemonSetObs { name: "fluentd".into(), uid: "ds".into(), ..DaemonSetObs::default() };
+            if tolerant {
+                set.placement.tolerations.push(TolerationObs {
+                    key: "node-role.kubernetes.io/control-plane".into(),
+                    operator: "Exists".into(),
+                    value: String::new(),
+                    effect: "NoSchedule".into(),
+                });
+            }
+            timeline.push(0, Event::DaemonSet { change: Change::Added, set: Box::new(set) });
+            timeline.push(0, Event::Step { index: 0, action: "apply".into() });
+            Self { timeline, n: 0 }
+        }
+
+        fn pod(&mut self, node: &str) -> usize {
+            self.n += 1;
+            let pod = PodObs {
+                name: format!("fluentd-{}", self.n).into(),
+                uid: format!("u{}", self.n).into(),
+                phase: "Running".into(),
+                ready: true,
+                node: Some(node.into()),
+                spec: Arc::new(PodSpecObs { owner: Some("DaemonSet/fluentd".into()), ..PodSpecObs::default() }),
+                ..PodObs::default()
+            };
+            self.timeline.push(0, Event::Pod { change: Change::Added, pod: pod.into() })
+        }
+
+        fn judge(&self, ended_early: bool) -> Outcome {
+            let window = Window {
+                timeline: &self.timeline,
+                range: 4..self.timeline.len(),
+                target: "fluentd",
+                namespace: "ns",
+                cluster_domain: "cluster.local",
+                expect_body: None,
+                default_policy: super::super::Policy::Ordered,
+                ended_early,
+            };
+            evaluate(CheckName::DaemonsetCoverage, &window)
+        }
+    }
+
+    #[test]
+    fn one_pod_per_admitted_node_passes_and_names_the_node_left_out() {
+        let mut c = Cluster::new(false);
+        c.pod("w1");
+        c.pod("w2");
+        let out = c.judge(false);
+        assert_eq!(out.verdict, Verdict::Pass, "{out:?}");
+        assert!(out.detail.contains("each of the 2 nodes it admits (w1, w2)"), "{}", out.detail);
+        assert!(out.detail.contains("cp has the taint node-role.kubernetes.io/control-plane:NoSchedule"), "{}", out.detail);
+        let mut tolerant = Cluster::new(true);
+        for node in ["cp", "w1", "w2"] {
+            tolerant.pod(node);
+        }
+        assert_eq!(tolerant.judge(false).verdict, Verdict::Pass);
+    }
+
+    #[test]
+    fn a_pod_made_for_a_node_the_template_does_not_admit_fails_at_any_time() {
+        let mut c = Cluster::new(false);
+        c.pod("w1");
+        c.pod("w2");
+        let bad = c.pod("cp");
+        for early in [false, true] {
+            let out = c.judge(early);
+            assert_eq!(out.verdict, Verdict::Fail, "{out:?}");
+            assert!(out.detail.contains("fluentd-3 was created for cp, but cp has the taint"), "{}", out.detail);
+            assert_eq!(out.evidence, vec![bad]);
+        }
+    }
+
+    #[test]
+    fn a_node_left_without_its_pod_or_given_two_fails_only_once_settled() {
+        let mut missing = Cluster::new(true);
+        missing.pod("w1");
+        missing.pod("w2");
+        let out = missing.judge(false);
+        assert_eq!(out.verdict, Verdict::Fail);
+        assert_eq!(out.detail, "cp runs no pod of fluentd");
+        assert_eq!(missing.judge(true).verdict, Verdict::Inconclusive);
+        let mut doubled = Cluster::new(false);
+        doubled.pod("w1");
+        doubled.pod("w1");
+        doubled.pod("w2");
+        let out = doubled.judge(false);
+        assert_eq!(out.verdict, Verdict::Fail);
+        assert!(out.detail.contains("w1 runs 2 pods of fluentd"), "{}", out.detail);
+    }
+
+    #[test]
+    fn no_nodes_recorded_is_inconclusive() {
+        let mut timeline = Timeline::new();
+        let set = DaemonSetObs { name: "fluentd".into(), ..DaemonSetObs::default() };
+        timeline.push(0, Event::DaemonSet { change: Change::Added, set: Box::new(set) });
+        let window = Window {
+            timeline: &timeline,
+            range: 0..1,
+            target: "fluentd",
+            namespace: "ns",
+            cluster_domain: "cluster.local",
+            expect_body: None,
+            default_policy: super::super::Policy::Ordered,
+            ended_early: false,
+        };
+        assert_eq!(evaluate(CheckName::DaemonsetCoverage, &window).verdict, Verdict::Inconclusive);
+    }
+}
