@@ -161,18 +161,23 @@ mod tests {
         }
 
         fn judge(&self, ended_early: bool) -> Outcome {
-            let window = Window {
-                timeline: &self.timeline,
-                range: 4..self.timeline.len(),
-                target: "fluentd",
-                namespace: "ns",
-                cluster_domain: "cluster.local",
-                expect_body: None,
-                default_policy: super::super::Policy::Ordered,
-                ended_early,
-            };
-            evaluate(CheckName::DaemonsetCoverage, &window)
+            judge(&self.timeline, 4..self.timeline.len(), ended_early)
         }
+    }
+
+    /// `daemonset-coverage` of fluentd over `range`.
+    fn judge(timeline: &Timeline, range: std::ops::Range<usize>, ended_early: bool) -> Outcome {
+        let window = Window {
+            timeline,
+            range,
+            target: "fluentd",
+            namespace: "ns",
+            cluster_domain: "cluster.local",
+            expect_body: None,
+            default_policy: super::super::Policy::Ordered,
+            ended_early,
+        };
+        evaluate(CheckName::DaemonsetCoverage, &window)
     }
 
     #[test]
@@ -228,16 +233,6 @@ mod tests {
         let mut timeline = Timeline::new();
         let set = DaemonSetObs { name: "fluentd".into(), ..DaemonSetObs::default() };
         timeline.push(0, Event::DaemonSet { change: Change::Added, set: Box::new(set) });
-        let window = Window {
-            timeline: &timeline,
-            range: 0..1,
-            target: "fluentd",
-            namespace: "ns",
-            cluster_domain: "cluster.local",
-            expect_body: None,
-            default_policy: super::super::Policy::Ordered,
-            ended_early: false,
-        };
-        assert_eq!(evaluate(CheckName::DaemonsetCoverage, &window).verdict, Verdict::Inconclusive);
+        assert_eq!(judge(&timeline, 0..1, false).verdict, Verdict::Inconclusive);
     }
 }
