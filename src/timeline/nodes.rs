@@ -472,4 +472,39 @@ mod tests {
         assert!(!affinity(vec![by_name]).selects(&ssd));
         assert!(!Placement { node_name: Some("b".into()), ..Placement::default() }.selects(&ssd));
     }
+
+    #[test]
+    fn nodes_and_daemon_sets_read_from_the_api_objects() {
+        let node: k8s_openapi::api::core::v1::Node = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "kwok-node-0", "labels": {"node-role.kubernetes.io/control-plane": ""}},
+            "spec": {"taints": [{"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}], "unschedulable": true}
+        }))
+        .expect("a node");
+        let obs = NodeObs::of(&node);
+        assert_eq!(obs.taints[0].to_string(), "node-role.kubernetes.io/control-plane:NoSchedule");
+        assert!(obs.unschedulable && obs.labels.contains_key("node-role.kubernetes.io/control-plane"));
+        let set: k8s_openapi::api::apps::v1::DaemonSet = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "fluentd", "uid": "u", "generation": 2},
+            "spec": {
+                "selector": {"matchLabels": {"name": "fluentd"}},
+                "template": {"spec": {
+                    "containers": [{"name": "fluentd", "image": "fluentd:latest"}],
+                    "nodeSelector": {"disktype": "ssd"},
+                    "tolerations": [{"key": "node-role.kubernetes.io/control-plane", "operator": "Exists", "effect": "NoSchedule"}],
+                    "affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
+                        {"matchFields": [{"key": "metadata.name", "operator": "In", "values": ["kwok-node-1"]}]}
+                    ]}}}
+                }}
+            },
+            "status": {"desiredNumberScheduled": 2, "currentNumberScheduled": 2, "numberReady": 1, "numberAvailable": 1,
+                       "updatedNumberScheduled": 2, "numberMisscheduled": 0, "observedGeneration": 2}
+        }))
+        .expect("a DaemonSet");
+        let obs = DaemonSetObs::of(&set);
+        assert_eq!((obs.desired, obs.ready, obs.available, obs.updated), (2, 1, 1, 2));
+        assert!(!obs.rolled_out(), "one pod is not available yet");
+        assert_eq!(obs.placement.node_selector.get("disktype").map(String::as_str), Some("ssd"));
+        assert_eq!(obs.placement.tolerations[0].operator, "Exists");
+        assert_eq!(obs.placement.target_node(), Some("kwok-node-1"), "a daemon pod's node, from its affinity");
+    }
 }
