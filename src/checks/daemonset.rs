@@ -21,7 +21,8 @@ fn node_of(pod: &PodObs) -> Option<&str> {
 }
 
 /// **daemonset-coverage** — every pod the DaemonSet creates in the window is made for a node
-/// its template admits *at that moment* (node name, nodeSelector, required node affinity, every
+/// its template admits — the template known then, or a later one of the window, since pods and
+/// DaemonSets are recorded by separate watches — (node name, nodeSelector, required node affinity, every
 /// `NoSchedule`/`NoExecute` taint tolerated — with the tolerations the controller adds to every
 /// daemon pod); and at the window's end each node it admits runs exactly one of its pods, and no
 /// pod runs on a node it may not stay on (an untolerated `NoExecute` taint, a node that no
@@ -32,6 +33,18 @@ pub(super) fn daemonset_coverage(window: &Window<'_>) -> Outcome {
     let name = window.target;
     let mut found = Findings::default();
     let mut evidence = Vec::new();
+    // The DaemonSet's templates the window shows, by entry: the watch of pods and the watch of
+    // DaemonSets are separate streams, so a pod made from a new template may be recorded just
+    // before the template itself. A creation is judged against the template known then and
+    // every later one of the window.
+    let templates: Vec<(usize, &crate::timeline::Placement)> = window
+        .entries()
+        .iter()
+        .filter_map(|e| match &e.event {
+            Event::DaemonSet { change, set } if set.name == name && *change != Change::Deleted => Some((e.seq, &set.placement)),
+            _ => None,
+        })
+        .collect();
     let after = window.replay(|view, entry| {
         let Event::Pod { change: Change::Added, pod } = &entry.event else { return };
         if daemon_set_of(pod) != Some(name) || view.pods.get(&pod.name).is_some_and(|p| p.uid == pod.uid) {
@@ -47,7 +60,8 @@ pub(super) fn daemonset_coverage(window: &Window<'_>) -> Outcome {
             return;
         };
         let decision = set.placement.on(node);
-        if !decision.should_run {
+        let admitted_later = templates.iter().any(|(seq, later)| *seq > entry.seq && later.on(node).should_run);
+        if !decision.should_run && !admitted_later {
             let why = decision.reason.unwrap_or_default();
             found.violation(format!("{} was created for {}, but {why} (#{})", pod.name, node.name, entry.seq), vec![entry.seq]);
         }
@@ -208,6 +222,23 @@ mod tests {
             assert!(out.detail.contains("fluentd-3 was created for cp, but cp has the taint"), "{}", out.detail);
             assert_eq!(out.evidence, vec![bad]);
         }
+    }
+
+    #[test]
+    fn a_pod_recorded_just_before_the_template_that_admits_its_node_is_no_violation() {
+        let mut c = Cluster::new(false);
+        c.pod("w1");
+        c.pod("w2");
+        c.pod("cp");
+        let mut tolerant = DaemonSetObs { name: "fluentd".into(), uid: "ds".into(), ..DaemonSetObs::default() };
+        tolerant.placement.tolerations.push(TolerationObs {
+            key: "node-role.kubernetes.io/control-plane".into(),
+            operator: "Exists".into(),
+            value: String::new(),
+            effect: "NoSchedule".into(),
+        });
+        c.timeline.push(0, Event::DaemonSet { change: Change::Modified, set: Box::new(tolerant) });
+        assert_eq!(c.judge(false).verdict, Verdict::Pass);
     }
 
     #[test]
