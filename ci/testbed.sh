@@ -74,6 +74,9 @@ up() {
   fi
   mkdir -p "$state"
   [ -d /tmp/hostpath_pv ] || touch "$state/owns-hostpath-dir"
+  # seed 004's fluentd DaemonSet mounts /var/log and /var/lib/docker/containers from the node;
+  # containerd creates a missing host path, and `down` removes it again (only if empty).
+  [ -d /var/lib/docker ] || touch "$state/owns-docker-dir"
   local args=(
     --name "$name" --runtime binary --kubeconfig "$kubeconfig" --wait 2m
     --etcd-binary "$bin/etcd" --kube-apiserver-binary "$bin/kube-apiserver"
@@ -170,6 +173,7 @@ down() {
     if kill -0 "$pid" 2>/dev/null; then kill "$pid" 2>/dev/null || true; fi
   done
   if [ -f "$state/owns-hostpath-dir" ]; then rm -rf /tmp/hostpath_pv; fi
+  if [ -f "$state/owns-docker-dir" ]; then rmdir /var/lib/docker/containers /var/lib/docker 2>/dev/null || true; fi
   rm -rf "$state"
   log "down"
 }
