@@ -26,8 +26,10 @@ fn node_of(pod: &PodObs) -> Option<&str> {
 /// `NoSchedule`/`NoExecute` taint tolerated — with the tolerations the controller adds to every
 /// daemon pod); and at the window's end each node it admits runs exactly one of its pods, and no
 /// pod runs on a node it may not stay on (an untolerated `NoExecute` taint, a node that no
-/// longer matches). Creating a pod for the wrong node is wrong whenever it is seen; a node still
-/// without its pod, or with two, is a shortfall (`inconclusive` after a step that ended early).
+/// longer matches). Creating a pod for the wrong node is wrong whenever it is seen, and so is
+/// a rolling update (maxSurge 0) that begins deleting an available pod while `maxUnavailable`
+/// other nodes already lack one; a node still without its pod, or with two, is a shortfall
+/// (`inconclusive` after a step that ended early).
 pub(super) fn daemonset_coverage(window: &Window<'_>) -> Outcome {
     let check = CheckName::DaemonsetCoverage;
     let name = window.target;
@@ -46,8 +48,17 @@ pub(super) fn daemonset_coverage(window: &Window<'_>) -> Outcome {
         })
         .collect();
     let after = window.replay(|view, entry| {
-        let Event::Pod { change: Change::Added, pod } = &entry.event else { return };
-        if daemon_set_of(pod) != Some(name) || view.pods.get(&pod.name).is_some_and(|p| p.uid == pod.uid) {
+        let Event::Pod { change, pod } = &entry.event else { return };
+        if daemon_set_of(pod) != Some(name) {
+            return;
+        }
+        if *change != Change::Added {
+            if let Some(deletion) = over_budget(view, entry.seq, pod, *change, &templates) {
+                found.violation(deletion, vec![entry.seq]);
+            }
+            return;
+        }
+        if view.pods.get(&pod.name).is_some_and(|p| p.uid == pod.uid) {
             return;
         }
         evidence.push(entry.seq);
@@ -116,6 +127,62 @@ pub(super) fn daemonset_coverage(window: &Window<'_>) -> Outcome {
     )
 }
 
+/// Whether `pod`'s change at `seq` begins the deletion of an available pod that a rolling
+/// update may only make within `maxUnavailable`, while too many other nodes already lack an
+/// available pod: what the controller's `rollingUpdate` (maxSurge 0) never does. A node counts
+/// as lacking one as the controller counts it: it has pods of the DaemonSet, but only
+/// terminating ones, or one that is not available. A deletion because the node no longer
+/// admits the pod (under the template known then or any later one of the window) is exempt.
+fn over_budget(
+    view: &crate::timeline::View,
+    seq: usize,
+    pod: &PodObs,
+    change: Change,
+    templates: &[(usize, &crate::timeline::Placement)],
+) -> Option<String> {
+    let before = view.pods.get(&pod.name).filter(|p| p.uid == pod.uid)?;
+    let begins = !before.terminating && (pod.terminating || change == Change::Deleted);
+    if !begins || !before.running_and_ready() {
+        return None;
+    }
+    let name = daemon_set_of(pod)?;
+    let set = view.daemon_sets.get(name)?;
+    let node_name = node_of(before)?;
+    let node = view.nodes.get(node_name)?;
+    let placements = std::iter::once(&set.placement).chain(templates.iter().filter(|(s, _)| *s > seq).map(|(_, p)| *p));
+    if placements.clone().any(|p| !p.on(node).should_continue) {
+        return None;
+    }
+    // The budget scales with the nodes the template admits: the largest of the templates
+    // that may apply (a percentage of a template recorded late must not fail the step).
+    let budget = placements
+        .map(|p| u32::try_from(view.nodes.values().filter(|n| p.on(n).should_run).count()).unwrap_or(u32::MAX))
+        .filter_map(|admitted| set.unavailable_budget(admitted))
+        .max()?;
+    let mut by_node: BTreeMap<&str, Vec<&PodObs>> = BTreeMap::new();
+    for p in view.pods.values().filter(|p| daemon_set_of(p) == Some(name) && p.phase != "Succeeded" && p.phase != "Failed") {
+        if let Some(n) = node_of(p).filter(|n| *n != node_name) {
+            by_node.entry(n).or_default().push(p);
+        }
+    }
+    let lacking: Vec<&str> = by_node
+        .iter()
+        .filter(|(_, pods)| {
+            let live: Vec<&&PodObs> = pods.iter().filter(|p| !p.terminating).collect();
+            live.is_empty() || live.iter().any(|p| !p.running_and_ready())
+        })
+        .map(|(n, _)| *n)
+        .collect();
+    (lacking.len() as u64 >= u64::from(budget)).then(|| {
+        format!(
+            "{} began terminating (#{seq}) while {} other node(s) had no available pod ({}): more than maxUnavailable {budget} at once",
+            pod.name,
+            lacking.len(),
+            lacking.join(", ")
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
@@ -177,6 +244,46 @@ mod tests {
         fn judge(&self, ended_early: bool) -> Outcome {
             judge(&self.timeline, 4..self.timeline.len(), ended_early)
         }
+
+        /// Pod `n` (from 1) begins terminating, or is gone.
+        fn end(&mut self, n: u32, node: &str, gone: bool) -> usize {
+            let pod = PodObs {
+                name: format!("fluentd-{n}").into(),
+                uid: format!("u{n}").into(),
+                phase: "Running".into(),
+                terminating: true,
+                node: Some(node.into()),
+                spec: Arc::new(PodSpecObs { owner: Some("DaemonSet/fluentd".into()), ..PodSpecObs::default() }),
+                ..PodObs::default()
+            };
+            let change = if gone { Change::Deleted } else { Change::Modified };
+            self.timeline.push(0, Event::Pod { change, pod: pod.into() })
+        }
+    }
+
+    #[test]
+    fn a_rolling_update_deletes_within_max_unavailable() {
+        // Conformant: w1's pod is replaced and available again before w2's goes.
+        let mut c = Cluster::new(false);
+        c.pod("w1");
+        c.pod("w2");
+        c.end(1, "w1", false);
+        c.end(1, "w1", true);
+        c.pod("w1");
+        c.end(2, "w2", false);
+        c.end(2, "w2", true);
+        c.pod("w2");
+        assert_eq!(c.judge(false).verdict, Verdict::Pass, "{:?}", c.judge(false));
+        // Both at once: the second begins while w1 has only a terminating pod.
+        let mut c = Cluster::new(false);
+        c.pod("w1");
+        c.pod("w2");
+        c.end(1, "w1", false);
+        let second = c.end(2, "w2", false);
+        let out = c.judge(true);
+        assert_eq!(out.verdict, Verdict::Fail, "{out:?}");
+        assert!(out.detail.contains("fluentd-2 began terminating") && out.detail.contains("maxUnavailable 1"), "{}", out.detail);
+        assert!(out.evidence.contains(&second));
     }
 
     /// `daemonset-coverage` of fluentd over `range`.

@@ -3,16 +3,19 @@
 //! Following `manage` in Kubernetes' `pkg/controller/daemon/daemon_controller.go`: for each
 //! node, the controller's decision ([`Placement::on`]) against the daemon pods already there —
 //! create one where it should run and has none, delete those where it may not continue, and
-//! keep the oldest where there are several. Status: desired, scheduled, ready, available,
-//! updated and misscheduled counts, and the generation observed. Not modelled yet: a rolling
-//! update of the template (pods keep the template they were made from).
+//! keep the oldest where there are several; then `rollingUpdate` (maxSurge 0) replaces pods of
+//! an older template within `maxUnavailable`. Status: desired, scheduled, ready, available,
+//! updated and misscheduled counts, and the generation observed.
 
 use std::sync::Arc;
 
 use k8s_openapi::api::apps::v1::DaemonSet;
 
 use super::{Fault, SimCluster, Task, delay};
-use crate::timeline::{Change, DaemonSetObs, Event, NodeObs, Placement, PodObs, PodSpecObs, TaintObs};
+use crate::timeline::{Change, DaemonSetObs, Event, NodeObs, PodObs, PodSpecObs, TaintObs};
+
+/// Label the DaemonSet controller puts on each pod with its template's generation.
+const TEMPLATE_GENERATION_LABEL: &str = "pod-template-generation";
 
 /// A DaemonSet in the simulated API.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -47,19 +50,23 @@ impl SimCluster {
     /// Creates or updates DaemonSet `set`, and has its controller act on it.
     pub(super) fn apply_daemon_set(&mut self, set: DaemonSet) {
         let name = set.metadata.name.clone().unwrap_or_default();
-        let placement = set.spec.as_ref().and_then(|s| s.template.spec.as_ref()).map(Placement::of).unwrap_or_default();
+        let spec_facts = DaemonSetObs::of(&set);
         let change = match self.daemon_sets.get_mut(&name) {
             Some(existing) => {
                 if existing.obj.spec != set.spec {
                     existing.obj.spec = set.spec;
-                    existing.obs.generation = Some(existing.obs.generation.unwrap_or(1) + 1);
-                    existing.obs.placement = placement;
+                    let obs = &mut existing.obs;
+                    obs.generation = Some(obs.generation.unwrap_or(1) + 1);
+                    obs.placement = spec_facts.placement;
+                    obs.update_strategy = spec_facts.update_strategy;
+                    obs.max_unavailable = spec_facts.max_unavailable;
+                    obs.max_surge = spec_facts.max_surge;
                 }
                 Change::Modified
             }
             None => {
                 let uid = self.new_uid();
-                let obs = DaemonSetObs { name: name.clone(), uid, generation: Some(1), placement, ..DaemonSetObs::default() };
+                let obs = DaemonSetObs { uid, generation: Some(1), observed_generation: None, ..spec_facts };
                 self.daemon_sets.insert(name.clone(), SimDaemonSet { obj: set, obs });
                 Change::Added
             }
@@ -85,13 +92,14 @@ impl SimCluster {
             }
             let skipped =
                 self.has(Fault::DaemonNodeSkipped) && nodes.iter().rposition(|n| sim.obs.placement.on(n).should_run) == Some(i);
-            let mut here: Vec<PodObs> = self
+            let on_node: Vec<PodObs> = self
                 .pods
                 .values()
                 .map(|p| p.obs.clone())
-                .filter(|p| p.spec.owner.as_deref() == Some(owner.as_str()) && !p.terminating)
+                .filter(|p| p.spec.owner.as_deref() == Some(owner.as_str()))
                 .filter(|p| p.node.as_deref().or(p.spec.target_node.as_deref()) == Some(node.name.as_str()))
                 .collect();
+            let mut here: Vec<PodObs> = on_node.iter().filter(|p| !p.terminating).cloned().collect();
             // A faulty controller believes its own decision, so its status agrees with it.
             let doubled =
                 self.has(Fault::DaemonTwoOnANode) && nodes.iter().position(|n| sim.obs.placement.on(n).should_run) == Some(i);
@@ -106,8 +114,11 @@ impl SimCluster {
             } else if !here.is_empty() {
                 misscheduled += 1;
             }
-            for _ in here.len()..wanted {
-                self.create_daemon_pod(&sim, node);
+            // As `manage` does: a replacement only once the node's last pod is gone.
+            if on_node.len() == here.len() {
+                for _ in here.len()..wanted {
+                    self.create_daemon_pod(&sim, node);
+                }
             }
             // The oldest stays: pods are named in creation order only by chance, so by UID.
             here.sort_by(|a, b| a.uid.cmp(&b.uid));
@@ -115,7 +126,46 @@ impl SimCluster {
                 self.begin_pod_deletion(&extra.name);
             }
         }
+        self.roll_daemon_set(&sim, &nodes);
         self.update_daemon_set_status(name, desired, misscheduled);
+    }
+
+    /// `rollingUpdate` with maxSurge 0: an old pod that is not available goes at once; an
+    /// available one only while fewer nodes than `maxUnavailable` lack an available pod —
+    /// counted as the controller counts them (nodes with pods of the set, but only terminating
+    /// ones or one not available).
+    fn roll_daemon_set(&mut self, sim: &SimDaemonSet, nodes: &[NodeObs]) {
+        let admitted: Vec<&NodeObs> = nodes.iter().filter(|n| sim.obs.placement.on(n).should_run).collect();
+        let Some(budget) = sim.obs.unavailable_budget(u32::try_from(admitted.len()).unwrap_or(u32::MAX)) else { return };
+        let owner = format!("DaemonSet/{}", sim.obs.name);
+        let generation = sim.obs.generation.unwrap_or(1).to_string();
+        let pods_on = |this: &Self, node: &str| -> Vec<PodObs> {
+            this.pods
+                .values()
+                .map(|p| p.obs.clone())
+                .filter(|p| p.spec.owner.as_deref() == Some(owner.as_str()))
+                .filter(|p| p.node.as_deref().or(p.spec.target_node.as_deref()) == Some(node))
+                .collect()
+        };
+        let lacking = |pods: &[PodObs]| {
+            let live: Vec<&PodObs> = pods.iter().filter(|p| !p.terminating).collect();
+            !pods.is_empty() && (live.is_empty() || live.iter().any(|p| !p.running_and_ready()))
+        };
+        let mut unavailable = nodes.iter().filter(|n| lacking(&pods_on(self, &n.name))).count() as u64;
+        for node in admitted {
+            let pods = pods_on(self, &node.name);
+            let live: Vec<&PodObs> = pods.iter().filter(|p| !p.terminating).collect();
+            let [old] = live.as_slice() else { continue };
+            if old.spec.labels.get(TEMPLATE_GENERATION_LABEL) == Some(&generation) {
+                continue;
+            }
+            if !old.running_and_ready() {
+                self.begin_pod_deletion(&old.name);
+            } else if unavailable < u64::from(budget) || self.has(Fault::DaemonRolloutUnbounded) {
+                self.begin_pod_deletion(&old.name);
+                unavailable += 1;
+            }
+        }
     }
 
     fn create_daemon_pod(&mut self, sim: &SimDaemonSet, node: &NodeObs) {
@@ -128,7 +178,11 @@ impl SimCluster {
             phase: "Pending".into(),
             spec: Arc::new(PodSpecObs {
                 owner: Some(format!("DaemonSet/{}", sim.obs.name)),
-                labels: template.metadata.and_then(|m| m.labels).unwrap_or_default(),
+                labels: {
+                    let mut labels = template.metadata.and_then(|m| m.labels).unwrap_or_default();
+                    labels.insert(TEMPLATE_GENERATION_LABEL.into(), sim.obs.generation.unwrap_or(1).to_string());
+                    labels
+                },
                 target_node: Some(node.name.clone()),
                 ..PodSpecObs::default()
             }),
@@ -147,6 +201,9 @@ impl SimCluster {
             .collect();
         let scheduled = u32::try_from(pods.len()).unwrap_or(u32::MAX).saturating_sub(misscheduled);
         let ready = u32::try_from(pods.iter().filter(|p| p.running_and_ready()).count()).unwrap_or(u32::MAX);
+        let generation = self.daemon_sets.get(name).and_then(|s| s.obs.generation).unwrap_or(1).to_string();
+        let updated = pods.iter().filter(|p| p.spec.labels.get(TEMPLATE_GENERATION_LABEL) == Some(&generation)).count();
+        let updated = u32::try_from(updated).unwrap_or(u32::MAX);
         let Some(sim) = self.daemon_sets.get_mut(name) else { return };
         let before = sim.obs.clone();
         let obs = &mut sim.obs;
@@ -155,7 +212,7 @@ impl SimCluster {
         obs.scheduled = scheduled;
         obs.ready = ready;
         obs.available = ready;
-        obs.updated = scheduled;
+        obs.updated = updated;
         obs.misscheduled = misscheduled;
         if *obs != before {
             let set = Box::new(obs.clone());

@@ -64,11 +64,13 @@ pub enum Fault {
     DaemonIgnoresTaints,
     /// The DaemonSet controller runs two pods on the first node.
     DaemonTwoOnANode,
+    /// A DaemonSet's rolling update deletes every old pod at once, past maxUnavailable.
+    DaemonRolloutUnbounded,
 }
 
 impl Fault {
     /// Every fault, in report order.
-    pub const ALL: [Fault; 26] = [
+    pub const ALL: [Fault; 27] = [
         Fault::CreateBeforeReady,
         Fault::CreateWhenRunning,
         Fault::ScalePastUnready,
@@ -95,6 +97,7 @@ impl Fault {
         Fault::DaemonNodeSkipped,
         Fault::DaemonIgnoresTaints,
         Fault::DaemonTwoOnANode,
+        Fault::DaemonRolloutUnbounded,
     ];
 
     /// The name used on the command line (`create-before-ready`).
@@ -127,6 +130,7 @@ impl Fault {
             Fault::DaemonNodeSkipped => "daemon-node-skipped",
             Fault::DaemonIgnoresTaints => "daemon-ignores-taints",
             Fault::DaemonTwoOnANode => "daemon-two-on-a-node",
+            Fault::DaemonRolloutUnbounded => "daemon-rollout-unbounded",
         }
     }
 
@@ -160,6 +164,7 @@ impl Fault {
             Fault::DaemonNodeSkipped => "the DaemonSet controller leaves the last node it should run on without a pod",
             Fault::DaemonIgnoresTaints => "the DaemonSet controller ignores taints and runs a pod on the tainted node",
             Fault::DaemonTwoOnANode => "the DaemonSet controller runs two pods on the first node",
+            Fault::DaemonRolloutUnbounded => "a DaemonSet's rolling update deletes every old pod at once, past maxUnavailable",
         }
     }
 
@@ -191,7 +196,9 @@ impl Fault {
             Fault::HeadlessGetsClusterIp => &[C::HeadlessService, C::PodHttp],
             Fault::ParallelAsOrdered => &[C::ParallelBurst],
             Fault::StaticShortageBindsAnyway => &[C::StaticShortage],
-            Fault::DaemonNodeSkipped | Fault::DaemonIgnoresTaints | Fault::DaemonTwoOnANode => &[C::DaemonsetCoverage],
+            Fault::DaemonNodeSkipped | Fault::DaemonIgnoresTaints | Fault::DaemonTwoOnANode | Fault::DaemonRolloutUnbounded => {
+                &[C::DaemonsetCoverage]
+            }
         }
     }
 }

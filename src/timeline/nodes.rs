@@ -300,12 +300,25 @@ impl DaemonSetObs {
     pub fn of(set: &k8s_openapi::api::apps::v1::DaemonSet) -> Self {
         let status = set.status.clone().unwrap_or_default();
         let count = |n: i32| u32::try_from(n).unwrap_or(0);
+        let rolling = set.spec.as_ref().and_then(|s| s.update_strategy.as_ref()).and_then(|u| u.rolling_update.as_ref());
+        let int_or_string = |v: &k8s_openapi::apimachinery::pkg::util::intstr::IntOrString| match v {
+            k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::Int(n) => n.to_string(),
+            k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::String(s) => s.clone(),
+        };
         DaemonSetObs {
             name: set.metadata.name.clone().unwrap_or_default(),
             uid: set.metadata.uid.clone().unwrap_or_default(),
             generation: set.metadata.generation,
             observed_generation: status.observed_generation,
             placement: set.spec.as_ref().and_then(|s| s.template.spec.as_ref()).map(Placement::of).unwrap_or_default(),
+            update_strategy: set
+                .spec
+                .as_ref()
+                .and_then(|s| s.update_strategy.as_ref())
+                .and_then(|u| u.type_.clone())
+                .unwrap_or_default(),
+            max_unavailable: rolling.and_then(|r| r.max_unavailable.as_ref()).map(int_or_string),
+            max_surge: rolling.and_then(|r| r.max_surge.as_ref()).map(int_or_string),
             desired: count(status.desired_number_scheduled),
             scheduled: count(status.current_number_scheduled),
             ready: count(status.number_ready),
@@ -342,6 +355,15 @@ pub struct DaemonSetObs {
     /// The pod template's placement.
     #[serde(default)]
     pub placement: Placement,
+    /// `spec.updateStrategy.type`: RollingUpdate (the default) or OnDelete.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub update_strategy: String,
+    /// `spec.updateStrategy.rollingUpdate.maxUnavailable` as written (`1`, `25%`; default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_unavailable: Option<String>,
+    /// `spec.updateStrategy.rollingUpdate.maxSurge` as written (default 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_surge: Option<String>,
     /// `status.desiredNumberScheduled`.
     #[serde(default)]
     pub desired: u32,
@@ -362,7 +384,34 @@ pub struct DaemonSetObs {
     pub misscheduled: u32,
 }
 
+/// An `IntOrString` count of `total` (`GetScaledValueFromIntOrPercent`, rounding up): `3`, or
+/// `25%` of `total`. `None` when unreadable.
+#[must_use]
+pub fn scaled(value: &str, total: u32) -> Option<u32> {
+    match value.strip_suffix('%') {
+        Some(percent) => {
+            let p: u64 = percent.trim().parse().ok()?;
+            u32::try_from((p * u64::from(total)).div_ceil(100)).ok()
+        }
+        None => value.trim().parse().ok(),
+    }
+}
+
 impl DaemonSetObs {
+    /// How many of `admitted` nodes a rolling update may leave without an available pod at
+    /// once (`maxUnavailable`, default 1), when the update is one that deletes before it
+    /// creates (`maxSurge` 0, the default); `None` for OnDelete, a surge, or an unreadable value.
+    #[must_use]
+    pub fn unavailable_budget(&self, admitted: u32) -> Option<u32> {
+        if self.update_strategy == "OnDelete" {
+            return None;
+        }
+        if self.max_surge.as_deref().is_some_and(|s| scaled(s, admitted) != Some(0)) {
+            return None;
+        }
+        self.max_unavailable.as_deref().map_or(Some(1), |v| scaled(v, admitted))
+    }
+
     /// Whether the status describes the latest spec and every wanted pod is updated and
     /// available, as `kubectl rollout status daemonset` decides.
     #[must_use]
@@ -506,5 +555,22 @@ mod tests {
         assert_eq!(obs.placement.node_selector.get("disktype").map(String::as_str), Some("ssd"));
         assert_eq!(obs.placement.tolerations[0].operator, "Exists");
         assert_eq!(obs.placement.target_node(), Some("kwok-node-1"), "a daemon pod's node, from its affinity");
+    }
+
+    #[test]
+    fn max_unavailable_scales_like_the_api_and_only_bounds_a_delete_first_roll() {
+        assert_eq!(scaled("2", 10), Some(2));
+        assert_eq!(scaled("25%", 10), Some(3), "percentages round up");
+        assert_eq!(scaled("x", 10), None);
+        let set = |strategy: &str, unavailable: Option<&str>, surge: Option<&str>| DaemonSetObs {
+            update_strategy: strategy.into(),
+            max_unavailable: unavailable.map(Into::into),
+            max_surge: surge.map(Into::into),
+            ..DaemonSetObs::default()
+        };
+        assert_eq!(set("", None, None).unavailable_budget(3), Some(1), "the default is 1");
+        assert_eq!(set("RollingUpdate", Some("50%"), Some("0")).unavailable_budget(3), Some(2));
+        assert_eq!(set("RollingUpdate", Some("0"), Some("1")).unavailable_budget(3), None, "a surge creates first");
+        assert_eq!(set("OnDelete", None, None).unavailable_budget(3), None);
     }
 }
