@@ -239,6 +239,7 @@ fn abbreviation(check: CheckName) -> &'static str {
         CheckName::PvcNaming => "pn",
         CheckName::PvcRetention => "pr",
         CheckName::DaemonsetCoverage => "ds",
+        CheckName::JobCompletion => "jc",
         CheckName::Reattach => "ra",
         CheckName::Persistence => "pe",
         CheckName::StaticShortage => "ss",

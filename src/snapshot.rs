@@ -136,6 +136,12 @@ impl Normalizer<'_> {
                 Some(node) => format!("{ds}@{node}"),
                 None => format!("{ds}@<unknown node>"),
             },
+            // A Job's pods too: numbered in the order they are first seen.
+            Some(("Job", job)) => {
+                let n = self.generated.entry(format!("Job/{job}")).or_default();
+                *n += 1;
+                format!("{job}-<{n}>")
+            }
             _ => pod.name.to_string(),
         };
         let n = self.incarnations.entry(base.clone()).or_default();
@@ -214,6 +220,14 @@ impl Normalizer<'_> {
             }
             // Only its coming and going: how its status counts climb depends on timing.
             Event::DaemonSet { change, set } => self.state_line("daemonset", &set.name, *change, String::new()),
+            Event::Job { change, job } => {
+                let state = match (job.complete, job.failed_condition) {
+                    (true, _) => "complete",
+                    (_, true) => "failed",
+                    _ => "",
+                };
+                self.state_line("job", &job.name, *change, state.to_owned())
+            }
             Event::KubeEvent(e) if e.kind == "Warning" => Some(format!("warning {} on {}", e.reason, self.clean(&e.object))),
             Event::KubeEvent(_) => None,
             Event::Probe(probe) => Some(self.probe(probe)),

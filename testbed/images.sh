@@ -165,6 +165,7 @@ busybox:1.28=stsc.local/busybox:1.35
 ghcr.io/c1t1d0s7/go-myweb=stsc.local/myweb:1
 mysql:8.0=stsc.local/idle:1
 fluentd:latest=stsc.local/idle:1
+busybox=stsc.local/busybox:1.35
 MAP
 rm -rf "$out"
 mv "$out.tmp" "$out"

@@ -772,25 +772,15 @@ web-2                                 1/1     Running   0          8m    10.1.0.
     }
 }
 
-/// A DaemonSet's history as the real kube-controller-manager and kube-scheduler made it
-/// (`tests/fixtures/timelines/`): the check agrees with the controller, and a copy in which
-/// the template never gained its toleration shows the control-plane pod as misplaced.
-#[test]
-fn a_daemon_sets_real_history_passes_and_a_template_without_its_toleration_fails() {
-    use sts_conformance::{record, runner, timeline::Event};
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/timelines/seed-004-daemonset.kwok.jsonl");
-    let (code, out, err) = cli(&["analyze", path.to_str().expect("utf-8"), "-o", "json"], "");
-    assert_eq!(code, 0, "{out}{err}");
-    let json: serde_json::Value = serde_json::from_str(&out).expect("json");
-    assert_eq!(json["claims"][0]["verdict"], "pass", "{out}");
-    let toleration_step = &json["judged"][1]["detail"];
-    assert!(toleration_step.as_str().is_some_and(|d| d.contains("each of the 3 nodes")), "{toleration_step}");
-
-    let (header, mut timeline) = record::read(&path, &std::fs::read_to_string(&path).expect("file")).expect("readable");
+/// The claim verdicts of recorded timeline `path` after `change` edits its entries.
+fn rejudged(
+    path: &std::path::Path,
+    change: impl Fn(&mut sts_conformance::timeline::Event),
+) -> Vec<sts_conformance::runner::ClaimVerdict> {
+    use sts_conformance::{record, runner};
+    let (header, mut timeline) = record::read(path, &std::fs::read_to_string(path).expect("file")).expect("readable");
     for entry in &mut timeline.entries {
-        if let Event::DaemonSet { set, .. } = &mut entry.event {
-            set.placement.tolerations.clear();
-        }
+        change(&mut entry.event);
     }
     let judged = runner::judge_expectations(
         &header.expectations,
@@ -799,7 +789,48 @@ fn a_daemon_sets_real_history_passes_and_a_template_without_its_toleration_fails
         &header.cluster_domain,
         &header.step_reports(),
     );
-    let claims = runner::claim_verdicts_for(&header.claims, &header.expectations, &judged, &header.step_reports());
+    runner::claim_verdicts_for(&header.claims, &header.expectations, &judged, &header.step_reports())
+}
+
+/// A DaemonSet's history as the real kube-controller-manager and kube-scheduler made it
+/// (`tests/fixtures/timelines/`): the check agrees with the controller, and a copy in which
+/// the template never gained its toleration shows the control-plane pod as misplaced.
+#[test]
+fn a_daemon_sets_real_history_passes_and_a_template_without_its_toleration_fails() {
+    use sts_conformance::timeline::Event;
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/timelines/seed-004-daemonset.kwok.jsonl");
+    let (code, out, err) = cli(&["analyze", path.to_str().expect("utf-8"), "-o", "json"], "");
+    assert_eq!(code, 0, "{out}{err}");
+    let json: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(json["claims"][0]["verdict"], "pass", "{out}");
+    let toleration_step = &json["judged"][1]["detail"];
+    assert!(toleration_step.as_str().is_some_and(|d| d.contains("each of the 3 nodes")), "{toleration_step}");
+
+    let claims = rejudged(&path, |event| {
+        if let Event::DaemonSet { set, .. } = event {
+            set.placement.tolerations.clear();
+        }
+    });
     assert_eq!(claims[0].verdict, Verdict::Fail, "{}", claims[0].evidence);
     assert!(claims[0].evidence.contains("was created for kwok-node-0, but kwok-node-0 has the taint"), "{}", claims[0].evidence);
+}
+
+/// A Job's history on the testbed's real node: the check agrees with the Job controller and
+/// the kubelet, and the same history against a parallelism of 1 shows two pods at once.
+#[test]
+fn a_jobs_real_history_passes_and_fails_against_a_lower_parallelism() {
+    use sts_conformance::timeline::Event;
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/timelines/seed-004-job-parallel.real-node.jsonl");
+    let (code, out, err) = cli(&["analyze", path.to_str().expect("utf-8")], "");
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("5 pods succeeded for 5 completions, at most 2 running at once"), "{out}");
+
+    let claims = rejudged(&path, |event| {
+        if let Event::Job { job, .. } = event {
+            job.parallelism = 1;
+        }
+    });
+    assert_eq!(claims[0].verdict, Verdict::Fail, "{}", claims[0].evidence);
+    assert!(claims[0].evidence.contains("2 pods of backup-job ran at once"), "{}", claims[0].evidence);
 }

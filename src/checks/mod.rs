@@ -13,6 +13,7 @@ mod daemonset;
 mod deployment;
 mod findings;
 mod identity;
+mod job;
 mod network;
 mod order;
 mod storage;
@@ -65,11 +66,13 @@ pub enum CheckName {
     SecretRefs,
     /// A DaemonSet runs one pod on every node its template admits, none elsewhere.
     DaemonsetCoverage,
+    /// A Job runs to completion, within its parallelism and completions.
+    JobCompletion,
 }
 
 impl CheckName {
     /// All checks, in report order.
-    pub const ALL: [CheckName; 17] = [
+    pub const ALL: [CheckName; 18] = [
         CheckName::OrderedCreation,
         CheckName::ReverseTermination,
         CheckName::ParallelBurst,
@@ -87,6 +90,7 @@ impl CheckName {
         CheckName::PodHttp,
         CheckName::SecretRefs,
         CheckName::DaemonsetCoverage,
+        CheckName::JobCompletion,
     ];
 
     /// The name as written in scenarios (`ordered-creation`).
@@ -110,6 +114,7 @@ impl CheckName {
             CheckName::PodHttp => "pod-http",
             CheckName::SecretRefs => "secret-refs",
             CheckName::DaemonsetCoverage => "daemonset-coverage",
+            CheckName::JobCompletion => "job-completion",
         }
     }
 
@@ -119,6 +124,7 @@ impl CheckName {
         match self {
             CheckName::DeploymentContrast => TargetKind::Deployment,
             CheckName::DaemonsetCoverage => TargetKind::DaemonSet,
+            CheckName::JobCompletion => TargetKind::Job,
             _ => TargetKind::StatefulSet,
         }
     }
@@ -146,6 +152,8 @@ pub enum TargetKind {
     Deployment,
     /// A DaemonSet (`daemonset-coverage`).
     DaemonSet,
+    /// A Job (`job-completion`).
+    Job,
 }
 
 impl TargetKind {
@@ -156,6 +164,7 @@ impl TargetKind {
             TargetKind::StatefulSet => "statefulset",
             TargetKind::Deployment => "deployment",
             TargetKind::DaemonSet => "daemonset",
+            TargetKind::Job => "job",
         }
     }
 }
@@ -387,6 +396,7 @@ pub fn evaluate(check: CheckName, window: &Window<'_>) -> Outcome {
         CheckName::DeploymentContrast => deployment::deployment_contrast(window),
         CheckName::SecretRefs => identity::secret_refs(window),
         CheckName::DaemonsetCoverage => daemonset::daemonset_coverage(window),
+        CheckName::JobCompletion => job::job_completion(window),
     }
 }
 

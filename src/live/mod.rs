@@ -30,6 +30,7 @@ use std::{
 use futures::{AsyncBufReadExt, TryStreamExt};
 use k8s_openapi::api::{
     apps::v1::{DaemonSet, Deployment, StatefulSet},
+    batch::v1::Job,
     core::v1::{ConfigMap, Event as CoreEvent, Namespace, Node, PersistentVolume, PersistentVolumeClaim, Pod, Secret, Service},
 };
 use kube::{
@@ -207,6 +208,7 @@ impl LiveCluster {
         self.watch(self.api::<Pod>(), config(), Translator::new("pods", events::pod));
         self.watch(self.api::<PersistentVolumeClaim>(), config(), Translator::new("persistentvolumeclaims", events::claim));
         self.watch(self.api::<StatefulSet>(), config(), Translator::new("statefulsets", events::statefulset));
+        self.watch(self.api::<Job>(), config(), Translator::new("jobs", events::job));
         self.watch(self.api::<Service>(), config(), Translator::new("services", events::service));
         self.watch(self.api::<Secret>(), config(), Translator::new("secrets", events::secret));
         self.watch(self.api::<CoreEvent>(), config(), Translator::new("events", events::kube_event));

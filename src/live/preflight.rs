@@ -61,6 +61,7 @@ pub const WATCHED: &[(&str, &str)] = &[
     ("", "pods"),
     ("", "persistentvolumeclaims"),
     ("apps", "statefulsets"),
+    ("batch", "jobs"),
     ("", "services"),
     ("", "secrets"),
     ("", "events"),

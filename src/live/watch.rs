@@ -202,6 +202,7 @@ pub async fn run<K>(
 pub mod events {
     use k8s_openapi::api::{
         apps::v1::{DaemonSet, StatefulSet},
+        batch::v1::Job,
         core::v1::{Event as CoreEvent, Node, PersistentVolume, PersistentVolumeClaim, Pod, Secret, Service},
     };
 
@@ -235,6 +236,10 @@ pub mod events {
     /// A DaemonSet change.
     pub fn daemon_set(set: &DaemonSet, change: Change) -> Event {
         Event::DaemonSet { change, set: Box::new(crate::timeline::DaemonSetObs::of(set)) }
+    }
+    /// A Job change.
+    pub fn job(job: &Job, change: Change) -> Event {
+        Event::Job { change, job: Box::new(crate::timeline::JobObs::of(job)) }
     }
     /// A Secret change: its key names only, never its values.
     pub fn secret(secret: &Secret, change: Change) -> Event {

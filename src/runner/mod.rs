@@ -677,6 +677,7 @@ fn acknowledged(action: &Action, acted: &Acted, before: &View, view: &View) -> b
                 let replicas = s.spec.as_ref().and_then(|s| s.replicas).map_or(1, |r| u32::try_from(r).unwrap_or(0));
                 view.sets.get(o.name()).is_some_and(|seen| seen.replicas == replicas)
             }
+            Object::Job(_) => view.jobs.contains_key(o.name()),
             // Its pods' placement as applied: an older status must not end the wait.
             Object::DaemonSet(d) => {
                 let applied = d.spec.as_ref().and_then(|s| s.template.spec.as_ref()).map(crate::timeline::Placement::of);

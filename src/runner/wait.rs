@@ -11,6 +11,15 @@ pub fn holds(until: &Until, view: &View) -> bool {
     if let Some(name) = &until.daemonset {
         return daemon_set_rolled_out(name, view);
     }
+    if let Some(name) = &until.job {
+        let owner = format!("Job/{name}");
+        let finished = view
+            .pods
+            .values()
+            .filter(|p| p.spec.owner.as_deref() == Some(owner.as_str()))
+            .all(|p| p.phase == "Succeeded" || p.phase == "Failed");
+        return view.jobs.get(name).is_some_and(|j| j.complete) && finished;
+    }
     let pods: Vec<&crate::timeline::PodObs> = match (&until.statefulset, &until.deployment) {
         (Some(set), _) => view.set_pods(set).into_values().collect(),
         (None, Some(d)) => {
@@ -132,15 +141,20 @@ pub(super) fn describe_wait(until: &Until, view: &View) -> String {
         (Some(s), _, _) => ("statefulset", s.as_str()),
         (None, Some(d), _) => ("deployment", d.as_str()),
         (None, None, Some(d)) => ("daemonset", d.as_str()),
-        _ => ("?", "?"),
+        _ => match &until.job {
+            Some(j) => ("job", j.as_str()),
+            None => ("?", "?"),
+        },
     };
     let daemon_owner = format!("DaemonSet/{name}");
+    let job_owner = format!("Job/{name}");
     let pods: BTreeMap<&str, String> = view
         .pods
         .values()
         .filter(|p| match kind {
             "statefulset" => p.belongs_to(name),
             "daemonset" => p.spec.owner.as_deref() == Some(daemon_owner.as_str()),
+            "job" => p.spec.owner.as_deref() == Some(job_owner.as_str()),
             _ => p.name.starts_with(&format!("{name}-")),
         })
         .map(|p| {

@@ -137,6 +137,9 @@ pub struct Patch {
     /// Or the DaemonSet to patch.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub daemonset: Option<String>,
+    /// Or the Job to patch (in an `apply`: a Job's template cannot change once created).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job: Option<String>,
     /// A YAML file of named fragments, relative to the scenario file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file: Option<String>,
@@ -274,6 +277,13 @@ pub struct Until {
     /// its pods is updated and available, as `kubectl rollout status` decides.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub daemonset: Option<String>,
+    /// Or a Job, with `complete: true`: its `Complete` condition is True and its pods have all
+    /// finished.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job: Option<String>,
+    /// Job only: see `job`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub complete: Option<bool>,
     /// Or a plain Pod of the scenario, which must be Running and Ready.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pod: Option<String>,
@@ -308,6 +318,9 @@ pub struct ExpectArgs {
     /// The DaemonSet judged (daemonset checks).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub daemonset: Option<String>,
+    /// The Job judged (job checks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job: Option<String>,
     /// pod-http: text each answer must contain.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body: Option<String>,

@@ -448,6 +448,7 @@ impl<'a> Validator<'a> {
                 let target = match kind {
                     TargetKind::Deployment => args.deployment.clone().or_else(|| step_deployment(step, &known)),
                     TargetKind::DaemonSet => args.daemonset.clone().or_else(|| step_daemon_set(step, &known)),
+                    TargetKind::Job => args.job.clone().or_else(|| step_job(step, &known)),
                     TargetKind::StatefulSet => args
                         .statefulset
                         .clone()
@@ -465,6 +466,7 @@ impl<'a> Validator<'a> {
                 let exists = match kind {
                     TargetKind::Deployment => known.deployments.contains(&target),
                     TargetKind::DaemonSet => known.daemon_sets.contains(&target),
+                    TargetKind::Job => known.jobs.contains(&target),
                     TargetKind::StatefulSet => known.sets.contains_key(&target),
                 };
                 if !exists {
@@ -549,7 +551,7 @@ impl<'a> Validator<'a> {
             actions.push(Some(Action::Patch { set: s.statefulset.clone(), merge }));
         }
         if let Some(p) = &step.patch {
-            let Some(set) = p.statefulset.clone().filter(|_| p.daemonset.is_none()) else {
+            let Some(set) = p.statefulset.clone().filter(|_| p.daemonset.is_none() && p.job.is_none()) else {
                 self.error(line, column, "patch: a step's patch applies to one StatefulSet; name it with `statefulset:`");
                 return None;
             };
@@ -643,11 +645,12 @@ impl<'a> Validator<'a> {
         }
         for patch in &apply.patches {
             let Some(merge) = self.patch_value(patch, line, column) else { continue };
-            let (kind, name) = match (&patch.statefulset, &patch.daemonset) {
-                (Some(set), None) => ("StatefulSet", set),
-                (None, Some(set)) => ("DaemonSet", set),
+            let (kind, name) = match (&patch.statefulset, &patch.daemonset, &patch.job) {
+                (Some(set), None, None) => ("StatefulSet", set),
+                (None, Some(set), None) => ("DaemonSet", set),
+                (None, None, Some(job)) => ("Job", job),
                 _ => {
-                    self.error(line, column, "apply: a patch names exactly one of `statefulset` and `daemonset`");
+                    self.error(line, column, "apply: a patch names exactly one of `statefulset`, `daemonset` and `job`");
                     continue;
                 }
             };
@@ -737,6 +740,20 @@ impl<'a> Validator<'a> {
         }
         let counts = until.ready.is_some() || until.pods.is_some();
         let set_only = until.rolled_out.is_some() || until.pending_claims.is_some();
+        if let Some(job) = &until.job {
+            if !known.jobs.contains(job) {
+                self.undeclared(line, column, format!("until: no manifest of the scenario declares Job {job}"));
+            }
+            let others =
+                until.statefulset.is_some() || until.deployment.is_some() || until.daemonset.is_some() || until.pod.is_some();
+            if until.complete != Some(true) || counts || set_only || others {
+                self.error(line, column, "until: a `job` condition is `complete: true`, and names nothing else");
+            }
+            return;
+        }
+        if until.complete.is_some() {
+            self.error(line, column, "until: `complete` applies to a `job` only");
+        }
         match (&until.statefulset, &until.deployment, &until.daemonset, &until.pod) {
             (Some(set), None, None, None) => {
                 self.need_set(set, line, column, known);
@@ -775,7 +792,7 @@ impl<'a> Validator<'a> {
                     self.error(line, column, "until: a `pod` condition means Running and Ready and takes no counts");
                 }
             }
-            _ => self.error(line, column, "until needs exactly one of `statefulset`, `deployment`, `daemonset` and `pod`"),
+            _ => self.error(line, column, "until needs exactly one of `statefulset`, `deployment`, `daemonset`, `job` and `pod`"),
         }
     }
 
@@ -814,13 +831,19 @@ struct Known {
     sets: BTreeMap<String, StatefulSet>,
     deployments: BTreeSet<String>,
     daemon_sets: BTreeSet<String>,
+    jobs: BTreeSet<String>,
     pods: BTreeSet<String>,
 }
 
 impl Known {
     fn new(manifests: &[Manifest]) -> Self {
-        let mut known =
-            Known { sets: BTreeMap::new(), deployments: BTreeSet::new(), daemon_sets: BTreeSet::new(), pods: BTreeSet::new() };
+        let mut known = Known {
+            sets: BTreeMap::new(),
+            deployments: BTreeSet::new(),
+            daemon_sets: BTreeSet::new(),
+            jobs: BTreeSet::new(),
+            pods: BTreeSet::new(),
+        };
         for m in manifests {
             match &m.object {
                 Object::StatefulSet(s) => {
@@ -831,6 +854,9 @@ impl Known {
                 }
                 Object::DaemonSet(_) => {
                     known.daemon_sets.insert(m.object.name().to_owned());
+                }
+                Object::Job(_) => {
+                    known.jobs.insert(m.object.name().to_owned());
                 }
                 Object::Pod(_) => {
                     known.pods.insert(m.object.name().to_owned());
@@ -859,6 +885,13 @@ fn step_daemon_set(step: &Step, known: &Known) -> Option<String> {
         .iter()
         .find_map(|u| u.daemonset.clone())
         .or_else(|| (known.daemon_sets.len() == 1).then(|| known.daemon_sets.iter().next().cloned()).flatten())
+}
+
+fn step_job(step: &Step, known: &Known) -> Option<String> {
+    step.until
+        .iter()
+        .find_map(|u| u.job.clone())
+        .or_else(|| (known.jobs.len() == 1).then(|| known.jobs.iter().next().cloned()).flatten())
 }
 
 fn containers(set: &StatefulSet) -> Vec<String> {

@@ -175,7 +175,8 @@ impl Cluster for SimCluster {
                 self.config_maps.insert(object.name().to_owned(), map.data.unwrap_or_default());
             }
             Object::DaemonSet(set) => self.apply_daemon_set(set),
-            Object::Job(_) | Object::CronJob(_) => {
+            Object::Job(job) => self.apply_job(job)?,
+            Object::CronJob(_) => {
                 return Err(ClusterError::Refused(format!("the simulated cluster does not run {} objects", object.kind())));
             }
         }
@@ -372,6 +373,7 @@ impl Cluster for SimCluster {
         self.secrets.clear();
         self.deployments.clear();
         self.daemon_sets.clear();
+        self.jobs.clear();
         self.queue.clear();
         self.outbox.clear();
         Ok(())

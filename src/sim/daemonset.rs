@@ -7,12 +7,10 @@
 //! an older template within `maxUnavailable`. Status: desired, scheduled, ready, available,
 //! updated and misscheduled counts, and the generation observed.
 
-use std::sync::Arc;
-
 use k8s_openapi::api::apps::v1::DaemonSet;
 
 use super::{Fault, SimCluster, Task, delay};
-use crate::timeline::{Change, DaemonSetObs, Event, NodeObs, PodObs, PodSpecObs, TaintObs};
+use crate::timeline::{Change, DaemonSetObs, Event, NodeObs, PodObs, TaintObs};
 
 /// Label the DaemonSet controller puts on each pod with its template's generation.
 const TEMPLATE_GENERATION_LABEL: &str = "pod-template-generation";
@@ -170,25 +168,9 @@ impl SimCluster {
 
     fn create_daemon_pod(&mut self, sim: &SimDaemonSet, node: &NodeObs) {
         let template = sim.obj.spec.as_ref().map(|s| s.template.clone()).unwrap_or_default();
-        let spec = template.spec.clone().unwrap_or_default();
-        let grace = spec.termination_grace_period_seconds;
-        let obs = PodObs {
-            name: format!("{}-{}", sim.obs.name, self.random_suffix(5)).into(),
-            uid: self.new_uid().into(),
-            phase: "Pending".into(),
-            spec: Arc::new(PodSpecObs {
-                owner: Some(format!("DaemonSet/{}", sim.obs.name)),
-                labels: {
-                    let mut labels = template.metadata.and_then(|m| m.labels).unwrap_or_default();
-                    labels.insert(TEMPLATE_GENERATION_LABEL.into(), sim.obs.generation.unwrap_or(1).to_string());
-                    labels
-                },
-                target_node: Some(node.name.clone()),
-                ..PodSpecObs::default()
-            }),
-            ..PodObs::default()
-        };
-        self.add_pod(obs, spec, grace);
+        let generation = sim.obs.generation.unwrap_or(1).to_string();
+        let labels = [(TEMPLATE_GENERATION_LABEL, generation)];
+        self.create_controlled_pod(("DaemonSet", &sim.obs.name), &template, &labels, Some(node.name.clone()));
     }
 
     fn update_daemon_set_status(&mut self, name: &str, desired: u32, misscheduled: u32) {

@@ -66,11 +66,15 @@ pub enum Fault {
     DaemonTwoOnANode,
     /// A DaemonSet's rolling update deletes every old pod at once, past maxUnavailable.
     DaemonRolloutUnbounded,
+    /// The Job controller runs one pod more than `parallelism` at once.
+    JobParallelismExceeded,
+    /// The Job controller runs one pod more than `completions` to success.
+    JobCompletionsExceeded,
 }
 
 impl Fault {
     /// Every fault, in report order.
-    pub const ALL: [Fault; 27] = [
+    pub const ALL: [Fault; 29] = [
         Fault::CreateBeforeReady,
         Fault::CreateWhenRunning,
         Fault::ScalePastUnready,
@@ -98,6 +102,8 @@ impl Fault {
         Fault::DaemonIgnoresTaints,
         Fault::DaemonTwoOnANode,
         Fault::DaemonRolloutUnbounded,
+        Fault::JobParallelismExceeded,
+        Fault::JobCompletionsExceeded,
     ];
 
     /// The name used on the command line (`create-before-ready`).
@@ -131,6 +137,8 @@ impl Fault {
             Fault::DaemonIgnoresTaints => "daemon-ignores-taints",
             Fault::DaemonTwoOnANode => "daemon-two-on-a-node",
             Fault::DaemonRolloutUnbounded => "daemon-rollout-unbounded",
+            Fault::JobParallelismExceeded => "job-parallelism-exceeded",
+            Fault::JobCompletionsExceeded => "job-completions-exceeded",
         }
     }
 
@@ -165,6 +173,8 @@ impl Fault {
             Fault::DaemonIgnoresTaints => "the DaemonSet controller ignores taints and runs a pod on the tainted node",
             Fault::DaemonTwoOnANode => "the DaemonSet controller runs two pods on the first node",
             Fault::DaemonRolloutUnbounded => "a DaemonSet's rolling update deletes every old pod at once, past maxUnavailable",
+            Fault::JobParallelismExceeded => "the Job controller runs one pod more than parallelism at once",
+            Fault::JobCompletionsExceeded => "the Job controller runs one pod more than completions to success",
         }
     }
 
@@ -199,6 +209,7 @@ impl Fault {
             Fault::DaemonNodeSkipped | Fault::DaemonIgnoresTaints | Fault::DaemonTwoOnANode | Fault::DaemonRolloutUnbounded => {
                 &[C::DaemonsetCoverage]
             }
+            Fault::JobParallelismExceeded | Fault::JobCompletionsExceeded => &[C::JobCompletion],
         }
     }
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use k8s_openapi::api::core::v1::PodSpec;
 
 use super::{DEFAULT_STORAGE_CLASS, Fault, SimCluster, SimPod, Task, UpgradeFault, delay, statefulset};
-use crate::timeline::{Change, ClaimObs, Event, PodObs};
+use crate::timeline::{Change, ClaimObs, Event, PodObs, PodSpecObs};
 
 impl SimCluster {
     /// A node-by-node upgrade: every pod is drained (deleted) and comes back through its
@@ -68,6 +68,34 @@ impl SimCluster {
         self.schedule(delay::SCHEDULE, Task::Kubelet(name, uid));
     }
 
+    /// A pod a controller makes from its template: `<owner name>-<5 random characters>`, owned
+    /// by `Kind/name`, with `labels` added to the template's, for `target_node` when it is one.
+    pub(super) fn create_controlled_pod(
+        &mut self,
+        owner: (&str, &str),
+        template: &k8s_openapi::api::core::v1::PodTemplateSpec,
+        labels: &[(&str, String)],
+        target_node: Option<String>,
+    ) {
+        let spec = template.spec.clone().unwrap_or_default();
+        let grace = spec.termination_grace_period_seconds;
+        let mut all = template.metadata.as_ref().and_then(|m| m.labels.clone()).unwrap_or_default();
+        all.extend(labels.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
+        let obs = PodObs {
+            name: format!("{}-{}", owner.1, self.random_suffix(5)).into(),
+            uid: self.new_uid().into(),
+            phase: "Pending".into(),
+            spec: Arc::new(PodSpecObs {
+                owner: Some(format!("{}/{}", owner.0, owner.1)),
+                labels: all,
+                target_node,
+                ..PodSpecObs::default()
+            }),
+            ..PodObs::default()
+        };
+        self.add_pod(obs, spec, grace);
+    }
+
     pub(super) fn update_pod(&mut self, name: &str, f: impl FnOnce(&mut PodObs)) {
         let Some(pod) = self.pods.get_mut(name) else { return };
         let before = pod.obs.clone();
@@ -84,6 +112,7 @@ impl SimCluster {
         match pod.spec.owner.as_deref().and_then(|o| o.split_once('/')) {
             Some(("StatefulSet", set)) => self.schedule(delay::CONTROLLER, Task::Reconcile(set.to_owned())),
             Some(("DaemonSet", ds)) => self.schedule(delay::CONTROLLER, Task::ReconcileDaemonSet(ds.to_owned())),
+            Some(("Job", job)) => self.schedule(delay::CONTROLLER, Task::ReconcileJob(job.to_owned())),
             Some(("ReplicaSet", rs)) => {
                 if let Some(d) = self.deployments.iter().find(|(_, d)| d.replica_set == rs).map(|(n, _)| n.clone()) {
                     self.schedule(delay::CONTROLLER, Task::ReconcileDeployment(d));
@@ -110,6 +139,7 @@ impl SimCluster {
     pub(super) fn kubelet(&mut self, name: &str, uid: &str) {
         let Some(pod) = self.pods.get(name).filter(|p| &*p.obs.uid == uid && !p.obs.terminating).cloned() else { return };
         let obs = &pod.obs;
+        let job_pod = obs.spec.owner.as_deref().is_some_and(|o| o.starts_with("Job/"));
         if obs.node.is_none() {
             let bound = obs.spec.claims.values().all(|c| self.claims.get(c).is_some_and(|c| c.phase == "Bound"));
             if bound {
@@ -143,6 +173,15 @@ impl SimCluster {
             self.schedule(delay::READINESS, Task::Kubelet(name.to_owned(), uid.to_owned()));
         } else if obs.phase == "Running" && !obs.ready {
             self.update_pod(name, |p| p.ready = true);
+            if job_pod {
+                self.schedule(delay::READINESS, Task::Kubelet(name.to_owned(), uid.to_owned()));
+            }
+        } else if obs.phase == "Running" && job_pod {
+            // A Job's container runs to a successful exit.
+            self.update_pod(name, |p| {
+                p.phase = "Succeeded".into();
+                p.ready = false;
+            });
         }
     }
 

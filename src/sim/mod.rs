@@ -12,6 +12,7 @@
 //! - `deployment`: the Deployment/ReplicaSet controllers (hash-suffixed names);
 //! - `daemonset`: the DaemonSet controller, and the sim's three nodes (one tainted as a
 //!   control plane);
+//! - `job`: the Job controller (its pods' containers exit 0 a moment after they are Ready);
 //! - `api`: the [`Cluster`](crate::cluster::Cluster) implementation: what the API server accepts
 //!   and refuses, Service cluster IPs, the garbage collector (a deleted StatefulSet's pods;
 //!   claims under a Delete retention policy), exec and watch.
@@ -22,6 +23,7 @@ mod api;
 mod daemonset;
 mod deployment;
 mod faults;
+mod job;
 mod kubelet;
 mod network;
 mod state;
@@ -35,7 +37,7 @@ use std::{
 
 use k8s_openapi::api::core::v1::PodSpec;
 
-use self::{daemonset::SimDaemonSet, deployment::SimDeployment, statefulset::SimSet};
+use self::{daemonset::SimDaemonSet, deployment::SimDeployment, job::SimJob, statefulset::SimSet};
 pub use self::{
     faults::{Fault, UpgradeFault},
     state::{SimStateError, SimWorld},
@@ -61,6 +63,7 @@ enum Task {
     Reconcile(String),
     ReconcileDeployment(String),
     ReconcileDaemonSet(String),
+    ReconcileJob(String),
     Kubelet(String, String),
     Remove(String, String),
     BindClaim(String),
@@ -111,6 +114,9 @@ pub struct SimCluster {
     /// DaemonSets by name.
     #[serde(default)]
     daemon_sets: BTreeMap<String, SimDaemonSet>,
+    /// Jobs by name.
+    #[serde(default)]
+    jobs: BTreeMap<String, SimJob>,
     /// Whether the run observes the nodes (reported in a relist too).
     #[serde(default)]
     nodes_observed: bool,
@@ -229,6 +235,7 @@ impl SimCluster {
             Task::Reconcile(set) => self.reconcile_set(&set),
             Task::ReconcileDeployment(d) => self.reconcile_deployment(&d),
             Task::ReconcileDaemonSet(d) => self.reconcile_daemon_set(&d),
+            Task::ReconcileJob(j) => self.reconcile_job(&j),
             Task::Kubelet(pod, uid) => self.kubelet(&pod, &uid),
             Task::Remove(pod, uid) => self.remove_pod(&pod, &uid),
             Task::BindClaim(claim) => self.bind_claim(&claim),

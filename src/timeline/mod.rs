@@ -8,19 +8,21 @@
 //!
 //! [`View`] replays entries into the state of the namespace at any point of the history.
 
+mod jobs;
 mod nodes;
 
 use std::{collections::BTreeMap, sync::Arc};
 
 use serde::{Deserialize, Serialize};
 
+pub use self::jobs::JobObs;
 pub use self::nodes::{DaemonSetObs, Decision, NodeObs, Placement, RequirementObs, TaintObs, TermObs, TolerationObs, tolerates};
 
 /// The version of the timeline file format (`timeline.jsonl`), written in its header line.
 ///
 /// Version 2 added [`Event::GapEnd`]; version 1 files are still read (their gaps never end, so
 /// every later order check is inconclusive — never wrongly decided). Version 3 added
-/// [`Event::Node`] and [`Event::DaemonSet`].
+/// [`Event::Node`], [`Event::DaemonSet`] and [`Event::Job`].
 pub const FORMAT_VERSION: u32 = 3;
 
 /// Label the StatefulSet controller puts on each of its pods with the pod's own name.
@@ -115,6 +117,13 @@ pub enum Event {
         /// The DaemonSet as observed.
         set: Box<DaemonSetObs>,
     },
+    /// A Job changed (its spec's counts, and status).
+    Job {
+        /// How it changed.
+        change: Change,
+        /// The Job as observed.
+        job: Box<JobObs>,
+    },
     /// A Secret changed (names of keys only, never values).
     Secret {
         /// How it changed.
@@ -184,6 +193,7 @@ impl Event {
                 | Self::StatefulSet { .. }
                 | Self::Node { .. }
                 | Self::DaemonSet { .. }
+                | Self::Job { .. }
                 | Self::Secret { .. }
                 | Self::KubeEvent(_)
         )
@@ -675,6 +685,8 @@ pub struct View {
     pub nodes: BTreeMap<String, NodeObs>,
     /// DaemonSets by name.
     pub daemon_sets: BTreeMap<String, DaemonSetObs>,
+    /// Jobs by name.
+    pub jobs: BTreeMap<String, JobObs>,
 }
 
 impl View {
@@ -708,6 +720,7 @@ impl View {
             Event::Secret { change, name, keys } => upsert(&mut self.secrets, *change, name, || name.clone(), keys),
             Event::Node { change, node } => upsert(&mut self.nodes, *change, &node.name, || node.name.clone(), node),
             Event::DaemonSet { change, set } => upsert(&mut self.daemon_sets, *change, &set.name, || set.name.clone(), set),
+            Event::Job { change, job } => upsert(&mut self.jobs, *change, &job.name, || job.name.clone(), job),
             Event::Step { .. } | Event::KubeEvent(_) | Event::Probe(_) | Event::Gap { .. } | Event::GapEnd { .. } => {}
         }
     }

@@ -1,0 +1,230 @@
+//! A Job runs to completion: `completions` pods succeed, never more than `parallelism` at once.
+
+use std::collections::BTreeSet;
+
+use super::findings::Findings;
+use super::{CheckName, Outcome, Verdict, Window};
+use crate::timeline::{Change, Event, PodObs};
+
+/// The Job a pod belongs to, from its controlling owner.
+fn job_of(pod: &PodObs) -> Option<&str> {
+    pod.spec.owner.as_deref()?.strip_prefix("Job/")
+}
+
+/// Whether a pod of a Job is running: created, not finished, not terminating.
+fn running(pod: &PodObs) -> bool {
+    pod.phase != "Succeeded" && pod.phase != "Failed" && !pod.terminating
+}
+
+/// **job-completion** — a Job's pods run `parallelism` at a time at most (a pod runs from its
+/// creation until it succeeds, fails or begins terminating), and no more of them succeed than
+/// `completions`; at the window's end `completions` pods have succeeded and the Job is
+/// `Complete` (a shortfall: `inconclusive` after a step that ended early). A Job that ended
+/// `Failed` says its pods could not run here, not that the controller broke a rule:
+/// `inconclusive`.
+pub(super) fn job_completion(window: &Window<'_>) -> Outcome {
+    let check = CheckName::JobCompletion;
+    let name = window.target;
+    let mut found = Findings::default();
+    let mut evidence = Vec::new();
+    let mut most = 0usize;
+    // The largest parallelism the window shows: it may change, and a Job's status arrives on
+    // a watch of its own.
+    let mut parallelism = window.view_before().jobs.get(name).map_or(0, |j| j.parallelism);
+    for entry in window.entries() {
+        if let Event::Job { job, .. } = &entry.event
+            && job.name == name
+        {
+            parallelism = parallelism.max(job.parallelism);
+        }
+    }
+    let before = window.view_before();
+    let mut now: BTreeSet<String> =
+        before.pods.values().filter(|p| job_of(p) == Some(name) && running(p)).map(|p| p.name.to_string()).collect();
+    let after = window.replay(|_, entry| {
+        let Event::Pod { change, pod } = &entry.event else { return };
+        if job_of(pod) != Some(name) {
+            return;
+        }
+        evidence.push(entry.seq);
+        if *change != Change::Deleted && running(pod) {
+            now.insert(pod.name.to_string());
+        } else {
+            now.remove(&*pod.name);
+        }
+        most = most.max(now.len());
+        if parallelism > 0 && now.len() > parallelism as usize {
+            let names: Vec<&str> = now.iter().map(String::as_str).collect();
+            found.violation(
+                format!(
+                    "{} pods of {name} ran at once ({}), parallelism {parallelism} (#{})",
+                    now.len(),
+                    names.join(", "),
+                    entry.seq
+                ),
+                vec![entry.seq],
+            );
+        }
+    });
+    let Some(job) = after.jobs.get(name) else {
+        return Outcome::new(check, Verdict::NotApplicable, format!("no Job {name} at the end of the window"), vec![]);
+    };
+    let succeeded: BTreeSet<&str> = window.timeline.entries[..window.range.end]
+        .iter()
+        .filter_map(|e| match &e.event {
+            Event::Pod { pod, .. } if job_of(pod) == Some(name) && pod.phase == "Succeeded" => Some(&*pod.uid),
+            _ => None,
+        })
+        .collect();
+    if let Some(completions) = job.completions
+        && succeeded.len() > completions as usize
+    {
+        found.violation(format!("{} pods of {name} succeeded, completions {completions}", succeeded.len()), vec![]);
+    }
+    if job.failed_condition {
+        if let Some(outcome) = found.outcome(check, window) {
+            return outcome;
+        }
+        return Outcome::new(
+            check,
+            Verdict::Inconclusive,
+            format!("{name} ended Failed ({} pod failures): its pods could not run to completion here", job.failed),
+            evidence,
+        );
+    }
+    if !job.complete {
+        found.shortfall(format!("{name} is not Complete ({} pods succeeded)", succeeded.len()), vec![]);
+    } else if let Some(completions) = job.completions
+        && succeeded.len() < completions as usize
+    {
+        found.shortfall(format!("{name} is Complete with {} of {completions} pods seen succeeding", succeeded.len()), vec![]);
+    }
+    if let Some(outcome) = found.outcome(check, window) {
+        return outcome;
+    }
+    let wanted = job.completions.map_or_else(|| "its work queue".to_owned(), |c| format!("{c} completions"));
+    Outcome::new(
+        check,
+        Verdict::Pass,
+        format!(
+            "{name} Complete: {} pods succeeded for {wanted}, at most {most} running at once (parallelism {parallelism})",
+            succeeded.len()
+        ),
+        evidence,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::super::{Policy, evaluate};
+    use super::*;
+    use crate::timeline::{JobObs, PodSpecObs, Timeline};
+
+    /// A Job of `completions` and `parallelism`, step 0, and its pods' lives.
+    struct History {
+        timeline: Timeline,
+        job: JobObs,
+    }
+
+    impl History {
+        fn new(completions: u32, parallelism: u32) -> Self {
+            let job = JobObs {
+                name: "backup".into(),
+                uid: "j".into(),
+                completions: Some(completions),
+                parallelism,
+                backoff_limit: 4,
+                ..JobObs::default()
+            };
+            let mut timeline = Timeline::new();
+            timeline.push(0, Event::Job { change: Change::Added, job: Box::new(job.clone()) });
+            timeline.push(0, Event::Step { index: 0, action: "apply".into() });
+            Self { timeline, job }
+        }
+
+        fn pod(&mut self, n: u32, phase: &'static str) -> usize {
+            let pod = PodObs {
+                name: format!("backup-{n}").into(),
+                uid: format!("u{n}").into(),
+                phase: phase.into(),
+                spec: Arc::new(PodSpecObs { owner: Some("Job/backup".into()), ..PodSpecObs::default() }),
+                ..PodObs::default()
+            };
+            let change = if phase == "Pending" { Change::Added } else { Change::Modified };
+            self.timeline.push(0, Event::Pod { change, pod: pod.into() })
+        }
+
+        fn complete(&mut self, succeeded: u32) {
+            self.job.succeeded = succeeded;
+            self.job.complete = true;
+            self.timeline.push(0, Event::Job { change: Change::Modified, job: Box::new(self.job.clone()) });
+        }
+
+        fn judge(&self, ended_early: bool) -> Outcome {
+            let window = Window {
+                timeline: &self.timeline,
+                range: 2..self.timeline.len(),
+                target: "backup",
+                namespace: "ns",
+                cluster_domain: "cluster.local",
+                expect_body: None,
+                default_policy: Policy::Ordered,
+                ended_early,
+            };
+            evaluate(CheckName::JobCompletion, &window)
+        }
+    }
+
+    #[test]
+    fn completions_within_parallelism_pass() {
+        let mut h = History::new(3, 2);
+        h.pod(1, "Pending");
+        h.pod(2, "Pending");
+        h.pod(1, "Succeeded");
+        h.pod(3, "Pending");
+        h.pod(2, "Succeeded");
+        h.pod(3, "Succeeded");
+        h.complete(3);
+        let out = h.judge(false);
+        assert_eq!(out.verdict, Verdict::Pass, "{out:?}");
+        assert!(out.detail.contains("3 pods succeeded for 3 completions, at most 2 running at once"), "{}", out.detail);
+    }
+
+    #[test]
+    fn more_running_than_parallelism_or_more_successes_than_completions_fail() {
+        let mut h = History::new(3, 2);
+        h.pod(1, "Pending");
+        h.pod(2, "Pending");
+        let third = h.pod(3, "Pending");
+        let out = h.judge(true);
+        assert_eq!(out.verdict, Verdict::Fail, "{out:?}");
+        assert!(out.detail.contains("3 pods of backup ran at once"), "{}", out.detail);
+        assert_eq!(out.evidence, vec![third]);
+        let mut h = History::new(1, 1);
+        h.pod(1, "Pending");
+        h.pod(1, "Succeeded");
+        h.pod(2, "Pending");
+        h.pod(2, "Succeeded");
+        h.complete(2);
+        let out = h.judge(false);
+        assert_eq!(out.verdict, Verdict::Fail);
+        assert!(out.detail.contains("2 pods of backup succeeded, completions 1"), "{}", out.detail);
+    }
+
+    #[test]
+    fn an_unfinished_job_fails_only_once_settled_and_a_failed_one_is_inconclusive() {
+        let mut h = History::new(2, 1);
+        h.pod(1, "Pending");
+        h.pod(1, "Succeeded");
+        assert_eq!(h.judge(false).verdict, Verdict::Fail);
+        assert_eq!(h.judge(true).verdict, Verdict::Inconclusive);
+        h.job.failed = 5;
+        h.job.failed_condition = true;
+        h.timeline.push(0, Event::Job { change: Change::Modified, job: Box::new(h.job.clone()) });
+        let out = h.judge(false);
+        assert_eq!(out.verdict, Verdict::Inconclusive, "{out:?}");
+        assert!(out.detail.contains("ended Failed"), "{}", out.detail);
+    }
+}

@@ -1,0 +1,86 @@
+//! The simulated Job controller, after `syncJob` in Kubernetes' `pkg/controller/job`: keep
+//! `min(parallelism, completions - succeeded)` pods running, count the ones that succeed, and
+//! mark the Job `Complete` once `completions` have (a work queue: once one has and none runs).
+//! The sim's kubelet runs a Job's container to a successful exit a moment after it is Ready.
+
+use k8s_openapi::api::batch::v1::Job;
+
+use super::{Fault, SimCluster, Task, delay};
+use crate::{
+    cluster::ClusterError,
+    timeline::{Change, Event, JobObs, PodObs},
+};
+
+/// A Job in the simulated API.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub(super) struct SimJob {
+    pub obj: Job,
+    pub obs: JobObs,
+}
+
+impl SimCluster {
+    /// Creates Job `job`; its pod template cannot change afterwards, as the API server says.
+    pub(super) fn apply_job(&mut self, job: Job) -> Result<(), ClusterError> {
+        let name = job.metadata.name.clone().unwrap_or_default();
+        if let Some(existing) = self.jobs.get(&name) {
+            if existing.obj.spec.as_ref().map(|s| &s.template) != job.spec.as_ref().map(|s| &s.template) {
+                return Err(ClusterError::Refused(format!(
+                    "Job.batch \"{name}\" is invalid: spec.template: Invalid value: field is immutable"
+                )));
+            }
+            return Ok(());
+        }
+        let obs = JobObs { uid: self.new_uid(), ..JobObs::of(&job) };
+        self.emit(Event::Job { change: Change::Added, job: Box::new(obs.clone()) });
+        self.jobs.insert(name.clone(), SimJob { obj: job, obs });
+        self.schedule(delay::CONTROLLER, Task::ReconcileJob(name));
+        Ok(())
+    }
+
+    /// One pass of the Job controller.
+    pub(super) fn reconcile_job(&mut self, name: &str) {
+        let Some(sim) = self.jobs.get(name).cloned() else { return };
+        if sim.obs.complete {
+            return;
+        }
+        let owner = format!("Job/{name}");
+        let pods: Vec<PodObs> =
+            self.pods.values().map(|p| p.obs.clone()).filter(|p| p.spec.owner.as_deref() == Some(owner.as_str())).collect();
+        let running = pods.iter().filter(|p| p.phase != "Succeeded" && p.phase != "Failed" && !p.terminating).count() as u32;
+        let succeeded = pods.iter().filter(|p| p.phase == "Succeeded").count() as u32;
+        let failed = pods.iter().filter(|p| p.phase == "Failed").count() as u32;
+        // A faulty controller believes its own count, so its status agrees with it.
+        let target = sim.obs.completions.map(|c| c + u32::from(self.has(Fault::JobCompletionsExceeded)));
+        let complete = match target {
+            Some(c) => succeeded >= c,
+            None => succeeded > 0 && running == 0,
+        };
+        if !complete {
+            let parallelism = sim.obs.parallelism + u32::from(self.has(Fault::JobParallelismExceeded));
+            let wanted = target.map_or(parallelism, |c| parallelism.min(c.saturating_sub(succeeded)));
+            let wanted = if target.is_none() && succeeded > 0 { 0 } else { wanted };
+            for _ in running..wanted {
+                self.create_job_pod(&sim);
+            }
+        }
+        let running = self
+            .pods
+            .values()
+            .filter(|p| p.obs.spec.owner.as_deref() == Some(owner.as_str()))
+            .filter(|p| p.obs.phase != "Succeeded" && p.obs.phase != "Failed" && !p.obs.terminating)
+            .count() as u32;
+        let Some(sim) = self.jobs.get_mut(name) else { return };
+        let before = sim.obs.clone();
+        let obs = &mut sim.obs;
+        (obs.active, obs.succeeded, obs.failed, obs.complete) = (running, succeeded, failed, complete);
+        if *obs != before {
+            let job = Box::new(obs.clone());
+            self.emit(Event::Job { change: Change::Modified, job });
+        }
+    }
+
+    fn create_job_pod(&mut self, sim: &SimJob) {
+        let template = sim.obj.spec.as_ref().map(|s| s.template.clone()).unwrap_or_default();
+        self.create_controlled_pod(("Job", &sim.obs.name), &template, &[], None);
+    }
+}
