@@ -110,7 +110,7 @@ where
 /// How long cleanup waits for the namespace to go before reporting it stuck.
 const NAMESPACE_DELETION_BOUND: Duration = Duration::from_secs(120);
 
-/// Runs preflight; see [`preflight::run`].
+/// Runs preflight (`preflight::run`): what the cluster can do and what the run may do.
 pub async fn preflight(client: &Client, classes: &[Option<String>]) -> Findings {
     preflight::run(client, classes).await
 }

@@ -38,7 +38,7 @@ pub const FORMAT: &str = "sts-conformance-sim-state";
 /// Every namespace of the simulated cluster, and its server version.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct SimWorld {
-    /// Always [`FORMAT`].
+    /// Always `sts-conformance-sim-state`.
     pub format: String,
     /// The simulated API server's version (a `sim upgrade` raises it).
     pub server_version: String,
