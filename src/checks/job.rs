@@ -97,7 +97,9 @@ pub(super) fn job_completion(window: &Window<'_>) -> Outcome {
     } else if let Some(completions) = job.completions
         && succeeded.len() < completions as usize
     {
-        found.shortfall(format!("{name} is Complete with {} of {completions} pods seen succeeding", succeeded.len()), vec![]);
+        // The Job's own status says done: the history missed a success (a watch gap, a pod
+        // removed before it was seen), which says nothing against the controller.
+        found.unknown(format!("{name} is Complete, but only {} of {completions} successes were seen", succeeded.len()), vec![]);
     }
     if let Some(outcome) = found.outcome(check, window) {
         return outcome;
@@ -220,6 +222,12 @@ mod tests {
         h.pod(1, "Succeeded");
         assert_eq!(h.judge(false).verdict, Verdict::Fail);
         assert_eq!(h.judge(true).verdict, Verdict::Inconclusive);
+        let mut unseen = History::new(2, 1);
+        unseen.pod(1, "Pending");
+        unseen.pod(1, "Succeeded");
+        unseen.complete(2);
+        let out = unseen.judge(false);
+        assert_eq!(out.verdict, Verdict::Inconclusive, "a success the history missed: {out:?}");
         h.job.failed = 5;
         h.job.failed_condition = true;
         h.timeline.push(0, Event::Job { change: Change::Modified, job: Box::new(h.job.clone()) });

@@ -59,6 +59,7 @@ impl SimCluster {
                     obs.update_strategy = spec_facts.update_strategy;
                     obs.max_unavailable = spec_facts.max_unavailable;
                     obs.max_surge = spec_facts.max_surge;
+                    obs.min_ready_seconds = spec_facts.min_ready_seconds;
                 }
                 Change::Modified
             }
@@ -134,7 +135,10 @@ impl SimCluster {
     /// ones or one not available).
     fn roll_daemon_set(&mut self, sim: &SimDaemonSet, nodes: &[NodeObs]) {
         let admitted: Vec<&NodeObs> = nodes.iter().filter(|n| sim.obs.placement.on(n).should_run).collect();
-        let Some(budget) = sim.obs.unavailable_budget(u32::try_from(admitted.len()).unwrap_or(u32::MAX)) else { return };
+        // The sim's pods are available as soon as they are Ready (minReadySeconds is not
+        // modelled, nor a surge: such a DaemonSet does not roll here).
+        let timeless = DaemonSetObs { min_ready_seconds: 0, ..sim.obs.clone() };
+        let Some(budget) = timeless.unavailable_budget(u32::try_from(admitted.len()).unwrap_or(u32::MAX)) else { return };
         let owner = format!("DaemonSet/{}", sim.obs.name);
         let generation = sim.obs.generation.unwrap_or(1).to_string();
         let pods_on = |this: &Self, node: &str| -> Vec<PodObs> {

@@ -319,6 +319,7 @@ impl DaemonSetObs {
                 .unwrap_or_default(),
             max_unavailable: rolling.and_then(|r| r.max_unavailable.as_ref()).map(int_or_string),
             max_surge: rolling.and_then(|r| r.max_surge.as_ref()).map(int_or_string),
+            min_ready_seconds: set.spec.as_ref().and_then(|s| s.min_ready_seconds).map_or(0, |m| u32::try_from(m).unwrap_or(0)),
             desired: count(status.desired_number_scheduled),
             scheduled: count(status.current_number_scheduled),
             ready: count(status.number_ready),
@@ -364,6 +365,9 @@ pub struct DaemonSetObs {
     /// `spec.updateStrategy.rollingUpdate.maxSurge` as written (default 0).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_surge: Option<String>,
+    /// `spec.minReadySeconds` (default 0): how long a Ready pod waits to count as available.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub min_ready_seconds: u32,
     /// `status.desiredNumberScheduled`.
     #[serde(default)]
     pub desired: u32,
@@ -382,6 +386,10 @@ pub struct DaemonSetObs {
     /// `status.numberMisscheduled`.
     #[serde(default)]
     pub misscheduled: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// An `IntOrString` count of `total` (`GetScaledValueFromIntOrPercent`, rounding up): `3`, or
@@ -403,7 +411,9 @@ impl DaemonSetObs {
     /// creates (`maxSurge` 0, the default); `None` for OnDelete, a surge, or an unreadable value.
     #[must_use]
     pub fn unavailable_budget(&self, admitted: u32) -> Option<u32> {
-        if self.update_strategy == "OnDelete" {
+        // With minReadySeconds a Ready pod may not be available yet, which the timeline cannot
+        // tell (availability is the controller's clock): no bound is judged then.
+        if self.update_strategy == "OnDelete" || self.min_ready_seconds > 0 {
             return None;
         }
         if self.max_surge.as_deref().is_some_and(|s| scaled(s, admitted) != Some(0)) {
@@ -572,5 +582,7 @@ mod tests {
         assert_eq!(set("RollingUpdate", Some("50%"), Some("0")).unavailable_budget(3), Some(2));
         assert_eq!(set("RollingUpdate", Some("0"), Some("1")).unavailable_budget(3), None, "a surge creates first");
         assert_eq!(set("OnDelete", None, None).unavailable_budget(3), None);
+        let slow = DaemonSetObs { min_ready_seconds: 10, ..DaemonSetObs::default() };
+        assert_eq!(slow.unavailable_budget(3), None, "availability is the controller's clock");
     }
 }
