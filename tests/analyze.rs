@@ -312,7 +312,7 @@ fn recorded_timelines_judge_again_to_the_same_verdicts() {
 
 #[test]
 fn a_recorded_timeline_with_the_order_broken_fails_on_the_claim() {
-    use sts_conformance::{record, runner, timeline::Event};
+    use sts_conformance::{record, timeline::Event};
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().to_str().expect("utf-8 path");
     let (code, _, err) = cli(&["run", "--sim", "--quiet", "--scenario", "seed-001-practice", "--output-dir", out], "");
@@ -330,14 +330,7 @@ fn a_recorded_timeline_with_the_order_broken_fails_on_the_claim() {
     for (seq, e) in timeline.entries.iter_mut().enumerate() {
         e.seq = seq;
     }
-    let judged = runner::judge_expectations(
-        &header.expectations,
-        &timeline,
-        &header.namespace,
-        &header.cluster_domain,
-        &header.step_reports(),
-    );
-    let claims = runner::claim_verdicts_for(&header.claims, &header.expectations, &judged, &header.step_reports());
+    let claims = claims_of(&header, &timeline);
     let ordered = claims.iter().find(|c| c.claim == "001-ordered-create").expect("claim");
     assert_eq!(ordered.verdict, Verdict::Fail, "{}", ordered.evidence);
     assert!(ordered.evidence.contains("web-1 was created"), "{}", ordered.evidence);
@@ -777,14 +770,23 @@ fn rejudged(
     path: &std::path::Path,
     change: impl Fn(&mut sts_conformance::timeline::Event),
 ) -> Vec<sts_conformance::runner::ClaimVerdict> {
-    use sts_conformance::{record, runner};
-    let (header, mut timeline) = record::read(path, &std::fs::read_to_string(path).expect("file")).expect("readable");
+    let (header, mut timeline) =
+        sts_conformance::record::read(path, &std::fs::read_to_string(path).expect("file")).expect("readable");
     for entry in &mut timeline.entries {
         change(&mut entry.event);
     }
+    claims_of(&header, &timeline)
+}
+
+/// The claim verdicts of `timeline` judged as its header says.
+fn claims_of(
+    header: &sts_conformance::record::Header,
+    timeline: &sts_conformance::timeline::Timeline,
+) -> Vec<sts_conformance::runner::ClaimVerdict> {
+    use sts_conformance::runner;
     let judged = runner::judge_expectations(
         &header.expectations,
-        &timeline,
+        timeline,
         &header.namespace,
         &header.cluster_domain,
         &header.step_reports(),

@@ -12,7 +12,7 @@ use crate::timeline::{Change, Event, PodObs};
 
 /// The DaemonSet a pod belongs to, from its controlling owner.
 fn daemon_set_of(pod: &PodObs) -> Option<&str> {
-    pod.spec.owner.as_deref()?.strip_prefix("DaemonSet/")
+    pod.owner_of_kind("DaemonSet")
 }
 
 /// The node a daemon pod is bound to, or made for.

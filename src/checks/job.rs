@@ -8,7 +8,7 @@ use crate::timeline::{Change, Event, PodObs};
 
 /// The Job a pod belongs to, from its controlling owner.
 fn job_of(pod: &PodObs) -> Option<&str> {
-    pod.spec.owner.as_deref()?.strip_prefix("Job/")
+    pod.owner_of_kind("Job")
 }
 
 /// Whether a pod of a Job is running: created, not finished, not terminating.
@@ -30,7 +30,8 @@ pub(super) fn job_completion(window: &Window<'_>) -> Outcome {
     let mut most = 0usize;
     // The largest parallelism the window shows: it may change, and a Job's status arrives on
     // a watch of its own.
-    let mut parallelism = window.view_before().jobs.get(name).map_or(0, |j| j.parallelism);
+    let before = window.view_before();
+    let mut parallelism = before.jobs.get(name).map_or(0, |j| j.parallelism);
     for entry in window.entries() {
         if let Event::Job { job, .. } = &entry.event
             && job.name == name
@@ -38,7 +39,6 @@ pub(super) fn job_completion(window: &Window<'_>) -> Outcome {
             parallelism = parallelism.max(job.parallelism);
         }
     }
-    let before = window.view_before();
     let mut now: BTreeSet<String> =
         before.pods.values().filter(|p| job_of(p) == Some(name) && running(p)).map(|p| p.name.to_string()).collect();
     let after = window.replay(|_, entry| {

@@ -51,7 +51,7 @@ pub fn pod(pod: &Pod) -> PodObs {
                 .collect(),
             images: spec.containers.iter().filter_map(|c| c.image.clone()).collect(),
             secret_refs: crate::scenario::secret_refs(&spec).into_iter().map(|(s, k)| format!("{s}/{k}")).collect(),
-            target_node: crate::timeline::Placement::of(&spec).target_node().map(str::to_owned),
+            target_node: crate::timeline::target_node(&spec).map(str::to_owned),
         }),
         phase: crate::timeline::pod_phase(status.phase.as_deref().unwrap_or("Pending")),
         ready,

@@ -12,12 +12,8 @@ pub fn holds(until: &Until, view: &View) -> bool {
         return daemon_set_rolled_out(name, view);
     }
     if let Some(name) = &until.job {
-        let owner = format!("Job/{name}");
-        let finished = view
-            .pods
-            .values()
-            .filter(|p| p.spec.owner.as_deref() == Some(owner.as_str()))
-            .all(|p| p.phase == "Succeeded" || p.phase == "Failed");
+        let finished =
+            view.pods.values().filter(|p| p.owned_by("Job", name)).all(|p| p.phase == "Succeeded" || p.phase == "Failed");
         return view.jobs.get(name).is_some_and(|j| j.complete) && finished;
     }
     let pods: Vec<&crate::timeline::PodObs> = match (&until.statefulset, &until.deployment) {
@@ -86,8 +82,7 @@ fn daemon_set_rolled_out(name: &str, view: &View) -> bool {
 }
 
 fn daemon_pods<'v>(name: &'v str, view: &'v View) -> impl Iterator<Item = &'v crate::timeline::PodObs> {
-    let owner = format!("DaemonSet/{name}");
-    view.pods.values().map(|p| &**p).filter(move |p| p.spec.owner.as_deref() == Some(owner.as_str()))
+    view.pods.values().map(|p| &**p).filter(move |p| p.owned_by("DaemonSet", name))
 }
 
 /// What a step waits for, in a few words: `web: 2/3 Ready, waiting for web-2 Ready`.
@@ -146,15 +141,13 @@ pub(super) fn describe_wait(until: &Until, view: &View) -> String {
             None => ("?", "?"),
         },
     };
-    let daemon_owner = format!("DaemonSet/{name}");
-    let job_owner = format!("Job/{name}");
     let pods: BTreeMap<&str, String> = view
         .pods
         .values()
         .filter(|p| match kind {
             "statefulset" => p.belongs_to(name),
-            "daemonset" => p.spec.owner.as_deref() == Some(daemon_owner.as_str()),
-            "job" => p.spec.owner.as_deref() == Some(job_owner.as_str()),
+            "daemonset" => p.owned_by("DaemonSet", name),
+            "job" => p.owned_by("Job", name),
             _ => p.name.starts_with(&format!("{name}-")),
         })
         .map(|p| {

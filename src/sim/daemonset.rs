@@ -79,7 +79,6 @@ impl SimCluster {
     /// One pass of the DaemonSet controller over every node.
     pub(super) fn reconcile_daemon_set(&mut self, name: &str) {
         let Some(sim) = self.daemon_sets.get(name).cloned() else { return };
-        let owner = format!("DaemonSet/{name}");
         let nodes = nodes();
         let mut desired = 0;
         let mut misscheduled = 0;
@@ -95,7 +94,7 @@ impl SimCluster {
                 .pods
                 .values()
                 .map(|p| p.obs.clone())
-                .filter(|p| p.spec.owner.as_deref() == Some(owner.as_str()))
+                .filter(|p| p.owned_by("DaemonSet", name))
                 .filter(|p| p.node.as_deref().or(p.spec.target_node.as_deref()) == Some(node.name.as_str()))
                 .collect();
             let mut here: Vec<PodObs> = on_node.iter().filter(|p| !p.terminating).cloned().collect();
@@ -139,13 +138,12 @@ impl SimCluster {
         // modelled, nor a surge: such a DaemonSet does not roll here).
         let timeless = DaemonSetObs { min_ready_seconds: 0, ..sim.obs.clone() };
         let Some(budget) = timeless.unavailable_budget(u32::try_from(admitted.len()).unwrap_or(u32::MAX)) else { return };
-        let owner = format!("DaemonSet/{}", sim.obs.name);
         let generation = sim.obs.generation.unwrap_or(1).to_string();
         let pods_on = |this: &Self, node: &str| -> Vec<PodObs> {
             this.pods
                 .values()
                 .map(|p| p.obs.clone())
-                .filter(|p| p.spec.owner.as_deref() == Some(owner.as_str()))
+                .filter(|p| p.owned_by("DaemonSet", &sim.obs.name))
                 .filter(|p| p.node.as_deref().or(p.spec.target_node.as_deref()) == Some(node))
                 .collect()
         };
@@ -178,13 +176,8 @@ impl SimCluster {
     }
 
     fn update_daemon_set_status(&mut self, name: &str, desired: u32, misscheduled: u32) {
-        let owner = format!("DaemonSet/{name}");
-        let pods: Vec<&PodObs> = self
-            .pods
-            .values()
-            .map(|p| &p.obs)
-            .filter(|p| p.spec.owner.as_deref() == Some(owner.as_str()) && !p.terminating)
-            .collect();
+        let pods: Vec<&PodObs> =
+            self.pods.values().map(|p| &p.obs).filter(|p| p.owned_by("DaemonSet", name) && !p.terminating).collect();
         let scheduled = u32::try_from(pods.len()).unwrap_or(u32::MAX).saturating_sub(misscheduled);
         let ready = u32::try_from(pods.iter().filter(|p| p.running_and_ready()).count()).unwrap_or(u32::MAX);
         let generation = self.daemon_sets.get(name).and_then(|s| s.obs.generation).unwrap_or(1).to_string();

@@ -43,9 +43,7 @@ impl SimCluster {
         if sim.obs.complete {
             return;
         }
-        let owner = format!("Job/{name}");
-        let pods: Vec<PodObs> =
-            self.pods.values().map(|p| p.obs.clone()).filter(|p| p.spec.owner.as_deref() == Some(owner.as_str())).collect();
+        let pods: Vec<PodObs> = self.pods.values().map(|p| p.obs.clone()).filter(|p| p.owned_by("Job", name)).collect();
         let running = pods.iter().filter(|p| p.phase != "Succeeded" && p.phase != "Failed" && !p.terminating).count() as u32;
         let succeeded = pods.iter().filter(|p| p.phase == "Succeeded").count() as u32;
         let failed = pods.iter().filter(|p| p.phase == "Failed").count() as u32;
@@ -66,7 +64,7 @@ impl SimCluster {
         let running = self
             .pods
             .values()
-            .filter(|p| p.obs.spec.owner.as_deref() == Some(owner.as_str()))
+            .filter(|p| p.obs.owned_by("Job", name))
             .filter(|p| p.obs.phase != "Succeeded" && p.obs.phase != "Failed" && !p.obs.terminating)
             .count() as u32;
         let Some(sim) = self.jobs.get_mut(name) else { return };

@@ -16,7 +16,9 @@ use std::{collections::BTreeMap, sync::Arc};
 use serde::{Deserialize, Serialize};
 
 pub use self::jobs::JobObs;
-pub use self::nodes::{DaemonSetObs, Decision, NodeObs, Placement, RequirementObs, TaintObs, TermObs, TolerationObs, tolerates};
+pub use self::nodes::{
+    DaemonSetObs, Decision, NodeObs, Placement, RequirementObs, TaintObs, TermObs, TolerationObs, target_node, tolerates,
+};
 
 /// The version of the timeline file format (`timeline.jsonl`), written in its header line.
 ///
@@ -297,6 +299,18 @@ impl PodObs {
     #[must_use]
     pub fn ordinal_in(&self, set: &str) -> Option<u32> {
         ordinal_of(&self.name, set)
+    }
+
+    /// The name of the pod's controlling owner when that owner is a `kind` (`Job`, `DaemonSet`).
+    #[must_use]
+    pub fn owner_of_kind(&self, kind: &str) -> Option<&str> {
+        self.spec.owner.as_deref()?.strip_prefix(kind)?.strip_prefix('/')
+    }
+
+    /// Whether the pod's controlling owner is the `kind` named `name`.
+    #[must_use]
+    pub fn owned_by(&self, kind: &str, name: &str) -> bool {
+        self.owner_of_kind(kind) == Some(name)
     }
 
     /// Whether this pod belongs to StatefulSet `set`: by its owner when the owner is known,

@@ -262,17 +262,22 @@ impl Placement {
             host_network: spec.host_network.unwrap_or(false),
         }
     }
+}
 
-    /// The one node a pod's required node affinity pins it to by name (`GetTargetNodeName`):
-    /// how a DaemonSet's pod names its node before the scheduler binds it.
-    #[must_use]
-    pub fn target_node(&self) -> Option<&str> {
-        self.node_name.as_deref().or_else(|| {
-            self.required_terms.iter().flatten().flat_map(|t| &t.match_fields).find_map(|r| {
-                (r.key == "metadata.name" && r.operator == "In" && r.values.len() == 1).then(|| r.values[0].as_str())
-            })
+/// The node a pod is bound to, or the one its required node affinity pins it to by name
+/// (`GetTargetNodeName`): how a DaemonSet's pod names its node before the scheduler binds it.
+#[must_use]
+pub fn target_node(spec: &k8s_openapi::api::core::v1::PodSpec) -> Option<&str> {
+    spec.node_name.as_deref().filter(|n| !n.is_empty()).or_else(|| {
+        let required =
+            spec.affinity.as_ref()?.node_affinity.as_ref()?.required_during_scheduling_ignored_during_execution.as_ref()?;
+        required.node_selector_terms.iter().flat_map(|t| t.match_fields.iter().flatten()).find_map(|r| {
+            match r.values.as_deref() {
+                Some([node]) if r.key == "metadata.name" && r.operator == "In" => Some(node.as_str()),
+                _ => None,
+            }
         })
-    }
+    })
 }
 
 impl NodeObs {
@@ -564,7 +569,8 @@ mod tests {
         assert!(!obs.rolled_out(), "one pod is not available yet");
         assert_eq!(obs.placement.node_selector.get("disktype").map(String::as_str), Some("ssd"));
         assert_eq!(obs.placement.tolerations[0].operator, "Exists");
-        assert_eq!(obs.placement.target_node(), Some("kwok-node-1"), "a daemon pod's node, from its affinity");
+        let template = set.spec.as_ref().and_then(|s| s.template.spec.as_ref()).expect("a template");
+        assert_eq!(target_node(template), Some("kwok-node-1"), "a daemon pod's node, from its affinity");
     }
 
     #[test]
