@@ -193,6 +193,17 @@ pub struct HttpAnswer {
     pub response: Result<HttpResponse, ProbeError>,
 }
 
+/// What only some scenarios need recorded, so that a user whose permissions stop short of it
+/// loses nothing elsewhere.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Observe {
+    /// The cluster's nodes (labels, taints, schedulability) and the namespace's DaemonSets: a
+    /// DaemonSet's placement is judged against the nodes.
+    Nodes,
+    /// The namespace's CronJobs (schedule, policies, status).
+    CronJobs,
+}
+
 /// A cluster the runner can act on and observe.
 #[allow(async_fn_in_trait)]
 pub trait Cluster {
@@ -215,10 +226,9 @@ pub trait Cluster {
         labels: &std::collections::BTreeMap<String, String>,
     ) -> Result<(), ClusterError>;
 
-    /// From now on, also report the cluster's nodes (their labels, taints, schedulability) as
-    /// observations: for a scenario whose workloads place pods by node (a DaemonSet). Reports
-    /// them as a watch's initial list does before it returns.
-    async fn observe_nodes(&mut self) -> Result<(), ClusterError>;
+    /// From now on, also report `what` as observations, for a scenario that needs it (see
+    /// [`Observe`]); reports what exists as a watch's initial list does before it returns.
+    async fn observe(&mut self, what: Observe) -> Result<(), ClusterError>;
 
     /// The data of a ConfigMap in the namespace, if it exists.
     async fn read_config_map(&mut self, name: &str) -> Result<Option<std::collections::BTreeMap<String, String>>, ClusterError>;

@@ -13,6 +13,7 @@ pub mod claims;
 pub mod cli;
 pub mod cluster;
 pub mod console;
+pub mod cron;
 pub mod input;
 pub mod interrupt;
 pub mod junit;

@@ -240,6 +240,7 @@ fn abbreviation(check: CheckName) -> &'static str {
         CheckName::PvcRetention => "pr",
         CheckName::DaemonsetCoverage => "ds",
         CheckName::JobCompletion => "jc",
+        CheckName::CronjobSchedule => "cj",
         CheckName::Reattach => "ra",
         CheckName::Persistence => "pe",
         CheckName::StaticShortage => "ss",

@@ -102,6 +102,8 @@ struct Normalizer<'a> {
     states: BTreeMap<String, String>,
     /// Random tokens → alias.
     tokens: BTreeMap<String, String>,
+    /// A CronJob's Job name (it carries its schedule minute) → alias.
+    jobs: BTreeMap<String, String>,
 }
 
 impl Normalizer<'_> {
@@ -138,6 +140,7 @@ impl Normalizer<'_> {
             },
             // A Job's pods too: numbered in the order they are first seen.
             Some(("Job", job)) => {
+                let job = self.job_alias(job);
                 let n = self.generated.entry(format!("Job/{job}")).or_default();
                 *n += 1;
                 format!("{job}-<{n}>")
@@ -167,6 +170,24 @@ impl Normalizer<'_> {
             _ => self.clean(name),
         };
         self.volumes.insert(name.to_owned(), alias.clone());
+        alias
+    }
+
+    /// A Job's name, or for a CronJob's Job (`<cronjob>-<minutes since the epoch>`) the
+    /// CronJob's name and the run's number in order of appearance.
+    fn job_alias(&mut self, name: &str) -> String {
+        if let Some(alias) = self.jobs.get(name) {
+            return alias.clone();
+        }
+        let alias = match name.rsplit_once('-') {
+            Some((cron, minutes)) if minutes.len() >= 7 && minutes.bytes().all(|b| b.is_ascii_digit()) => {
+                let n = self.generated.entry(format!("CronJob/{cron}")).or_default();
+                *n += 1;
+                format!("{cron}-<run {n}>")
+            }
+            _ => name.to_owned(),
+        };
+        self.jobs.insert(name.to_owned(), alias.clone());
         alias
     }
 
@@ -226,7 +247,13 @@ impl Normalizer<'_> {
                     (_, true) => "failed",
                     _ => "",
                 };
-                self.state_line("job", &job.name, *change, state.to_owned())
+                let name = self.job_alias(&job.name);
+                self.state_line("job", &name, *change, state.to_owned())
+            }
+            Event::CronJob { change, cron } => {
+                let state =
+                    format!("{} {}{}", cron.schedule, cron.concurrency_policy, if cron.suspend { " suspended" } else { "" });
+                self.state_line("cronjob", &cron.name, *change, state)
             }
             Event::KubeEvent(e) if e.kind == "Warning" => Some(format!("warning {} on {}", e.reason, self.clean(&e.object))),
             Event::KubeEvent(_) => None,

@@ -836,3 +836,29 @@ fn a_jobs_real_history_passes_and_fails_against_a_lower_parallelism() {
     assert_eq!(claims[0].verdict, Verdict::Fail, "{}", claims[0].evidence);
     assert!(claims[0].evidence.contains("2 pods of backup-job ran at once"), "{}", claims[0].evidence);
 }
+
+/// CronJobs' history as the real kube-controller-manager made it on the testbed: the check
+/// agrees with the CronJob controller under each policy, and the same history read as if the
+/// Allow CronJob said Forbid shows its overlapping runs.
+#[test]
+fn a_cron_jobs_real_history_passes_and_fails_under_a_policy_it_did_not_have() {
+    use sts_conformance::timeline::Event;
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/timelines/seed-004-cronjob.kwok.jsonl");
+    let (code, out, err) = cli(&["analyze", path.to_str().expect("utf-8"), "-o", "json"], "");
+    assert_eq!(code, 0, "{out}{err}");
+    let json: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(json["claims"][0]["verdict"], "pass", "{out}");
+    let details: Vec<&str> = json["judged"].as_array().expect("judged").iter().filter_map(|j| j["detail"].as_str()).collect();
+    assert!(details.iter().any(|d| d.contains("Forbid: 1 of them waited")), "{details:?}");
+    assert!(details.iter().any(|d| d.starts_with("daily-backup-replace") && d.contains("deleted for a new one")), "{details:?}");
+
+    let claims = rejudged(&path, |event| {
+        if let Event::CronJob { cron, .. } = event
+            && cron.name == "daily-backup-allow"
+        {
+            cron.concurrency_policy = "Forbid".into();
+        }
+    });
+    assert_eq!(claims[0].verdict, Verdict::Fail, "{}", claims[0].evidence);
+    assert!(claims[0].evidence.contains("still ran (concurrencyPolicy Forbid)"), "{}", claims[0].evidence);
+}

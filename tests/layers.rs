@@ -12,6 +12,7 @@ const LAYERS: &[&str] = &[
     "interrupt",
     "claims",
     "input",
+    "cron",
     // What was observed, and what it is judged by.
     "timeline",
     "manifest",

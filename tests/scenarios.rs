@@ -260,8 +260,8 @@ impl sts_conformance::cluster::Cluster for Stalling {
     ) -> Result<(), sts_conformance::cluster::ClusterError> {
         self.0.attach_namespace(ns, labels).await
     }
-    async fn observe_nodes(&mut self) -> Result<(), sts_conformance::cluster::ClusterError> {
-        self.0.observe_nodes().await
+    async fn observe(&mut self, what: sts_conformance::cluster::Observe) -> Result<(), sts_conformance::cluster::ClusterError> {
+        self.0.observe(what).await
     }
     async fn read_config_map(
         &mut self,

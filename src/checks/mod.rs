@@ -9,6 +9,7 @@
 //! Kubernetes StatefulSet documentation ("Deployment and Scaling Guarantees", "Update
 //! strategies", "Stable Storage", "Stable Network ID").
 
+mod cronjob;
 mod daemonset;
 mod deployment;
 mod findings;
@@ -68,11 +69,14 @@ pub enum CheckName {
     DaemonsetCoverage,
     /// A Job runs to completion, within its parallelism and completions.
     JobCompletion,
+    /// A CronJob creates a Job at each time of its schedule, within its concurrency policy
+    /// and history limits.
+    CronjobSchedule,
 }
 
 impl CheckName {
     /// All checks, in report order.
-    pub const ALL: [CheckName; 18] = [
+    pub const ALL: [CheckName; 19] = [
         CheckName::OrderedCreation,
         CheckName::ReverseTermination,
         CheckName::ParallelBurst,
@@ -91,6 +95,7 @@ impl CheckName {
         CheckName::SecretRefs,
         CheckName::DaemonsetCoverage,
         CheckName::JobCompletion,
+        CheckName::CronjobSchedule,
     ];
 
     /// The name as written in scenarios (`ordered-creation`).
@@ -115,6 +120,7 @@ impl CheckName {
             CheckName::SecretRefs => "secret-refs",
             CheckName::DaemonsetCoverage => "daemonset-coverage",
             CheckName::JobCompletion => "job-completion",
+            CheckName::CronjobSchedule => "cronjob-schedule",
         }
     }
 
@@ -125,6 +131,7 @@ impl CheckName {
             CheckName::DeploymentContrast => TargetKind::Deployment,
             CheckName::DaemonsetCoverage => TargetKind::DaemonSet,
             CheckName::JobCompletion => TargetKind::Job,
+            CheckName::CronjobSchedule => TargetKind::CronJob,
             _ => TargetKind::StatefulSet,
         }
     }
@@ -154,6 +161,8 @@ pub enum TargetKind {
     DaemonSet,
     /// A Job (`job-completion`).
     Job,
+    /// A CronJob (`cronjob-schedule`).
+    CronJob,
 }
 
 impl TargetKind {
@@ -165,6 +174,7 @@ impl TargetKind {
             TargetKind::Deployment => "deployment",
             TargetKind::DaemonSet => "daemonset",
             TargetKind::Job => "job",
+            TargetKind::CronJob => "cronjob",
         }
     }
 }
@@ -397,6 +407,7 @@ pub fn evaluate(check: CheckName, window: &Window<'_>) -> Outcome {
         CheckName::SecretRefs => identity::secret_refs(window),
         CheckName::DaemonsetCoverage => daemonset::daemonset_coverage(window),
         CheckName::JobCompletion => job::job_completion(window),
+        CheckName::CronjobSchedule => cronjob::cronjob_schedule(window),
     }
 }
 

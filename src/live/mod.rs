@@ -30,7 +30,7 @@ use std::{
 use futures::{AsyncBufReadExt, TryStreamExt};
 use k8s_openapi::api::{
     apps::v1::{DaemonSet, Deployment, StatefulSet},
-    batch::v1::Job,
+    batch::v1::{CronJob, Job},
     core::v1::{ConfigMap, Event as CoreEvent, Namespace, Node, PersistentVolume, PersistentVolumeClaim, Pod, Secret, Service},
 };
 use kube::{
@@ -50,7 +50,7 @@ pub use self::{
     probe::DEFAULT_PROBE_IMAGE,
 };
 use crate::{
-    cluster::{Cluster, ClusterError, ExecCommand, HttpAnswer, ProbeError},
+    cluster::{Cluster, ClusterError, ExecCommand, HttpAnswer, Observe, ProbeError},
     manifest::Object,
     plan::{MANAGED_BY, MANAGED_BY_LABEL, RUN_LABEL, SCENARIO_LABEL},
     timeline::{Event, HttpResponse},
@@ -384,11 +384,20 @@ impl Cluster for LiveCluster {
         self.watches_listed(LIST_BOUND).await
     }
 
-    async fn observe_nodes(&mut self) -> Result<(), ClusterError> {
-        // Nodes are cluster-scoped and read only; the DaemonSets are the namespace's own.
-        let nodes: Api<Node> = Api::all(self.client.clone());
-        self.watch(nodes, watcher::Config::default(), Translator::new("nodes", events::node));
-        self.watch(self.api::<DaemonSet>(), watcher::Config::default(), Translator::new("daemonsets", events::daemon_set));
+    async fn observe(&mut self, what: Observe) -> Result<(), ClusterError> {
+        match what {
+            Observe::Nodes => {
+                // Nodes are cluster-scoped and read only; the DaemonSets are the namespace's own.
+                let nodes: Api<Node> = Api::all(self.client.clone());
+                self.watch(nodes, watcher::Config::default(), Translator::new("nodes", events::node));
+                let sets = self.api::<DaemonSet>();
+                self.watch(sets, watcher::Config::default(), Translator::new("daemonsets", events::daemon_set));
+            }
+            Observe::CronJobs => {
+                let crons = self.api::<CronJob>();
+                self.watch(crons, watcher::Config::default(), Translator::new("cronjobs", events::cron_job));
+            }
+        }
         self.watches_listed(LIST_BOUND).await
     }
 

@@ -92,6 +92,8 @@ const OTHER: &[(Permission, &str)] = &[
     (p("watch", "", "nodes", ""), "DaemonSet scenarios record the nodes (labels, taints) their placement is judged against"),
     (p("list", "apps", "daemonsets", ""), "DaemonSet scenarios watch their DaemonSet"),
     (p("watch", "apps", "daemonsets", ""), "DaemonSet scenarios watch their DaemonSet"),
+    (p("list", "batch", "cronjobs", ""), "CronJob scenarios watch their CronJob"),
+    (p("watch", "batch", "cronjobs", ""), "CronJob scenarios watch their CronJob"),
 ];
 
 /// Everything a run does, as permissions, each with what it is for — the one table preflight

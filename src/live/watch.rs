@@ -202,7 +202,7 @@ pub async fn run<K>(
 pub mod events {
     use k8s_openapi::api::{
         apps::v1::{DaemonSet, StatefulSet},
-        batch::v1::Job,
+        batch::v1::{CronJob, Job},
         core::v1::{Event as CoreEvent, Node, PersistentVolume, PersistentVolumeClaim, Pod, Secret, Service},
     };
 
@@ -240,6 +240,10 @@ pub mod events {
     /// A Job change.
     pub fn job(job: &Job, change: Change) -> Event {
         Event::Job { change, job: Box::new(crate::timeline::JobObs::of(job)) }
+    }
+    /// A CronJob change.
+    pub fn cron_job(cron: &CronJob, change: Change) -> Event {
+        Event::CronJob { change, cron: Box::new(crate::timeline::CronJobObs::of(cron)) }
     }
     /// A Secret change: its key names only, never its values.
     pub fn secret(secret: &Secret, change: Change) -> Event {

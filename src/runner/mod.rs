@@ -20,7 +20,7 @@ pub use self::{
 };
 use crate::{
     checks::{self, Verdict},
-    cluster::{Cluster, ExecCommand},
+    cluster::{Cluster, ExecCommand, Observe},
     manifest::Object,
     plan::Plan,
     scenario::{Action, ResolvedStep, Scenario, Until, Via},
@@ -288,13 +288,15 @@ pub async fn run_scenario<C: Cluster>(
     } else {
         runner.cluster.create_namespace(&plan.namespace, &plan.labels).await
     };
-    // A DaemonSet's placement is judged against the nodes: record them too.
-    let setup = match setup {
-        Ok(()) if scenario.manifests.iter().any(|m| matches!(m.object, crate::manifest::Object::DaemonSet(_))) => {
-            runner.cluster.observe_nodes().await
+    // A DaemonSet's placement is judged against the nodes: record them too; and a scenario's
+    // CronJobs.
+    let has = |kind: &str| scenario.manifests.iter().any(|m| m.object.kind() == kind);
+    let mut setup = setup;
+    for (kind, what) in [("DaemonSet", Observe::Nodes), ("CronJob", Observe::CronJobs)] {
+        if setup.is_ok() && has(kind) {
+            setup = runner.cluster.observe(what).await;
         }
-        other => other,
-    };
+    }
     if let Err(e) = setup {
         let outcome = if e.is_transient() { StepOutcome::TimedOut } else { StepOutcome::ActionFailed };
         steps.push(StepReport::failed(0, "create namespace".into(), 0, outcome, e.to_string()));

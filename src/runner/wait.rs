@@ -1,7 +1,7 @@
 //! What a step waits for: whether an `until` condition holds in the observed state, and what
 //! it still waits for (the progress line, and the message of a step that timed out).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::{scenario::Until, timeline::View};
 
@@ -10,6 +10,9 @@ use crate::{scenario::Until, timeline::View};
 pub fn holds(until: &Until, view: &View) -> bool {
     if let Some(name) = &until.daemonset {
         return daemon_set_rolled_out(name, view);
+    }
+    if let Some(name) = &until.cronjob {
+        return view.cron_runs.get(name).map_or(0, BTreeSet::len) >= until.jobs.unwrap_or(1) as usize;
     }
     if let Some(name) = &until.job {
         let finished =
@@ -132,6 +135,11 @@ pub fn waiting_status(until: &Until, view: &View) -> String {
 }
 
 pub(super) fn describe_wait(until: &Until, view: &View) -> String {
+    if let Some(name) = &until.cronjob {
+        let made = view.cron_runs.get(name).map_or(0, BTreeSet::len);
+        let running = view.jobs.values().filter(|j| j.cron_job.as_deref() == Some(name) && !j.finished()).count();
+        return format!("{name}: {made}/{} Jobs created, {running} running", until.jobs.unwrap_or(1));
+    }
     let (kind, name) = match (&until.statefulset, &until.deployment, &until.daemonset) {
         (Some(s), _, _) => ("statefulset", s.as_str()),
         (None, Some(d), _) => ("deployment", d.as_str()),

@@ -140,6 +140,9 @@ pub struct Patch {
     /// Or the Job to patch (in an `apply`: a Job's template cannot change once created).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub job: Option<String>,
+    /// Or the CronJob to patch (in an `apply`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cronjob: Option<String>,
     /// A YAML file of named fragments, relative to the scenario file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file: Option<String>,
@@ -284,6 +287,12 @@ pub struct Until {
     /// Job only: see `job`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub complete: Option<bool>,
+    /// Or a CronJob, with `jobs: N`: it has created at least N Jobs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cronjob: Option<String>,
+    /// CronJob only: see `cronjob`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jobs: Option<u32>,
     /// Or a plain Pod of the scenario, which must be Running and Ready.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pod: Option<String>,
@@ -321,23 +330,28 @@ pub struct ExpectArgs {
     /// The Job judged (job checks).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub job: Option<String>,
+    /// The CronJob judged (cronjob checks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cronjob: Option<String>,
     /// pod-http: text each answer must contain.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body: Option<String>,
 }
 
-/// `expect` value: `[claim, …]` or a full [`ExpectArgs`] map.
+/// `expect` value: `[claim, …]`, a full [`ExpectArgs`] map, or a list of such maps (the same
+/// check judging several objects of the step: `[{cronjob: a, claims: […]}, {cronjob: b, …}]`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, JsonSchema)]
 #[serde(transparent)]
-pub struct Expect(#[schemars(with = "ClaimsOrArgs")] pub ExpectArgs);
+pub struct Expect(#[schemars(with = "ClaimsOrArgs")] pub Vec<ExpectArgs>);
 
-/// Schema of [`Expect`]: a list of claim ids, or the full form.
+/// Schema of [`Expect`]: a list of claim ids, the full form, or a list of full forms.
 #[derive(JsonSchema)]
 #[serde(untagged)]
 #[allow(dead_code)]
 enum ClaimsOrArgs {
     Claims(Vec<String>),
     Args(ExpectArgs),
+    Many(Vec<ExpectArgs>),
 }
 
 /// Schema of a value given as one item or a list.
@@ -349,23 +363,60 @@ enum OneOrMany<T> {
     Many(Vec<T>),
 }
 
+/// One item of an `expect` list: a claim id or a full map.
+enum ClaimOrArgs {
+    Claim(String),
+    Args(ExpectArgs),
+}
+
+impl<'de> Deserialize<'de> for ClaimOrArgs {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = ClaimOrArgs;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a claim id or a map with `claims`")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<ClaimOrArgs, E> {
+                Ok(ClaimOrArgs::Claim(v.to_owned()))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<ClaimOrArgs, A::Error> {
+                ExpectArgs::deserialize(MapAccessDeserializer::new(map)).map(ClaimOrArgs::Args)
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
+}
+
 impl<'de> Deserialize<'de> for Expect {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct V;
         impl<'de> Visitor<'de> for V {
             type Value = Expect;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a list of claim ids or a map with `claims`")
+                f.write_str("a list of claim ids, a map with `claims`, or a list of such maps")
             }
             fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Expect, A::Error> {
-                let claims = Vec::<String>::deserialize(SeqAccessDeserializer::new(seq))?;
-                Ok(Expect(ExpectArgs { claims, ..ExpectArgs::default() }))
+                let items = Vec::<ClaimOrArgs>::deserialize(SeqAccessDeserializer::new(seq))?;
+                let mut claims = Vec::new();
+                let mut many = Vec::new();
+                for item in items {
+                    match item {
+                        ClaimOrArgs::Claim(id) => claims.push(id),
+                        ClaimOrArgs::Args(args) => many.push(args),
+                    }
+                }
+                match (claims.is_empty(), many.is_empty()) {
+                    (_, true) => Ok(Expect(vec![ExpectArgs { claims, ..ExpectArgs::default() }])),
+                    (true, false) => Ok(Expect(many)),
+                    (false, false) => Err(de::Error::custom("an expect list holds claim ids or maps, not both")),
+                }
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Expect, A::Error> {
-                ExpectArgs::deserialize(MapAccessDeserializer::new(map)).map(Expect)
+                ExpectArgs::deserialize(MapAccessDeserializer::new(map)).map(|args| Expect(vec![args]))
             }
             fn visit_unit<E: de::Error>(self) -> Result<Expect, E> {
-                Ok(Expect::default())
+                Ok(Expect(vec![ExpectArgs::default()]))
             }
         }
         deserializer.deserialize_any(V)

@@ -436,8 +436,7 @@ impl<'a> Validator<'a> {
                 self.check_until(until, line, column, &known);
             }
             let mut expect = Vec::new();
-            for (check, args) in &step.expect {
-                let args = &args.0;
+            for (check, args) in step.expect.iter().flat_map(|(check, many)| many.0.iter().map(move |args| (check, args))) {
                 for id in &args.claims {
                     if !doc.spec.claims.contains(id) {
                         self.error(line, column, format!("step {}: claim {id} is not listed in spec.claims", index + 1));
@@ -449,6 +448,7 @@ impl<'a> Validator<'a> {
                     TargetKind::Deployment => args.deployment.clone().or_else(|| step_deployment(step, &known)),
                     TargetKind::DaemonSet => args.daemonset.clone().or_else(|| step_daemon_set(step, &known)),
                     TargetKind::Job => args.job.clone().or_else(|| step_job(step, &known)),
+                    TargetKind::CronJob => args.cronjob.clone().or_else(|| step_cron_job(step, &known)),
                     TargetKind::StatefulSet => args
                         .statefulset
                         .clone()
@@ -467,6 +467,7 @@ impl<'a> Validator<'a> {
                     TargetKind::Deployment => known.deployments.contains(&target),
                     TargetKind::DaemonSet => known.daemon_sets.contains(&target),
                     TargetKind::Job => known.jobs.contains(&target),
+                    TargetKind::CronJob => known.cron_jobs.contains(&target),
                     TargetKind::StatefulSet => known.sets.contains_key(&target),
                 };
                 if !exists {
@@ -551,7 +552,8 @@ impl<'a> Validator<'a> {
             actions.push(Some(Action::Patch { set: s.statefulset.clone(), merge }));
         }
         if let Some(p) = &step.patch {
-            let Some(set) = p.statefulset.clone().filter(|_| p.daemonset.is_none() && p.job.is_none()) else {
+            let Some(set) = p.statefulset.clone().filter(|_| p.daemonset.is_none() && p.job.is_none() && p.cronjob.is_none())
+            else {
                 self.error(line, column, "patch: a step's patch applies to one StatefulSet; name it with `statefulset:`");
                 return None;
             };
@@ -645,12 +647,17 @@ impl<'a> Validator<'a> {
         }
         for patch in &apply.patches {
             let Some(merge) = self.patch_value(patch, line, column) else { continue };
-            let (kind, name) = match (&patch.statefulset, &patch.daemonset, &patch.job) {
-                (Some(set), None, None) => ("StatefulSet", set),
-                (None, Some(set), None) => ("DaemonSet", set),
-                (None, None, Some(job)) => ("Job", job),
+            let (kind, name) = match (&patch.statefulset, &patch.daemonset, &patch.job, &patch.cronjob) {
+                (Some(set), None, None, None) => ("StatefulSet", set),
+                (None, Some(set), None, None) => ("DaemonSet", set),
+                (None, None, Some(job), None) => ("Job", job),
+                (None, None, None, Some(cron)) => ("CronJob", cron),
                 _ => {
-                    self.error(line, column, "apply: a patch names exactly one of `statefulset`, `daemonset` and `job`");
+                    self.error(
+                        line,
+                        column,
+                        "apply: a patch names exactly one of `statefulset`, `daemonset`, `job` and `cronjob`",
+                    );
                     continue;
                 }
             };
@@ -740,6 +747,29 @@ impl<'a> Validator<'a> {
         }
         let counts = until.ready.is_some() || until.pods.is_some();
         let set_only = until.rolled_out.is_some() || until.pending_claims.is_some();
+        if let Some(cron) = &until.cronjob {
+            if !known.cron_jobs.contains(cron) {
+                self.undeclared(line, column, format!("until: no manifest of the scenario declares CronJob {cron}"));
+            }
+            let others = until.statefulset.is_some()
+                || until.deployment.is_some()
+                || until.daemonset.is_some()
+                || until.pod.is_some()
+                || until.job.is_some()
+                || until.complete.is_some();
+            match until.jobs {
+                Some(n) if !counts && !set_only && !others => {
+                    if let Err(e) = crate::limits::check_replicas(i64::from(n)) {
+                        self.error(line, column, format!("until.jobs: {e}"));
+                    }
+                }
+                _ => self.error(line, column, "until: a `cronjob` condition is `jobs: N`, and names nothing else"),
+            }
+            return;
+        }
+        if until.jobs.is_some() {
+            self.error(line, column, "until: `jobs` applies to a `cronjob` only");
+        }
         if let Some(job) = &until.job {
             if !known.jobs.contains(job) {
                 self.undeclared(line, column, format!("until: no manifest of the scenario declares Job {job}"));
@@ -792,7 +822,11 @@ impl<'a> Validator<'a> {
                     self.error(line, column, "until: a `pod` condition means Running and Ready and takes no counts");
                 }
             }
-            _ => self.error(line, column, "until needs exactly one of `statefulset`, `deployment`, `daemonset`, `job` and `pod`"),
+            _ => self.error(
+                line,
+                column,
+                "until needs exactly one of `statefulset`, `deployment`, `daemonset`, `job`, `cronjob` and `pod`",
+            ),
         }
     }
 
@@ -832,6 +866,7 @@ struct Known {
     deployments: BTreeSet<String>,
     daemon_sets: BTreeSet<String>,
     jobs: BTreeSet<String>,
+    cron_jobs: BTreeSet<String>,
     pods: BTreeSet<String>,
 }
 
@@ -842,6 +877,7 @@ impl Known {
             deployments: BTreeSet::new(),
             daemon_sets: BTreeSet::new(),
             jobs: BTreeSet::new(),
+            cron_jobs: BTreeSet::new(),
             pods: BTreeSet::new(),
         };
         for m in manifests {
@@ -857,6 +893,9 @@ impl Known {
                 }
                 Object::Job(_) => {
                     known.jobs.insert(m.object.name().to_owned());
+                }
+                Object::CronJob(_) => {
+                    known.cron_jobs.insert(m.object.name().to_owned());
                 }
                 Object::Pod(_) => {
                     known.pods.insert(m.object.name().to_owned());
@@ -892,6 +931,13 @@ fn step_job(step: &Step, known: &Known) -> Option<String> {
         .iter()
         .find_map(|u| u.job.clone())
         .or_else(|| (known.jobs.len() == 1).then(|| known.jobs.iter().next().cloned()).flatten())
+}
+
+fn step_cron_job(step: &Step, known: &Known) -> Option<String> {
+    step.until
+        .iter()
+        .find_map(|u| u.cronjob.clone())
+        .or_else(|| (known.cron_jobs.len() == 1).then(|| known.cron_jobs.iter().next().cloned()).flatten())
 }
 
 fn containers(set: &StatefulSet) -> Vec<String> {

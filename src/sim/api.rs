@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::{DEFAULT_STORAGE_CLASS, Fault, SimCluster, Task, delay, statefulset::SimSet};
 use crate::{
-    cluster::{Cluster, ClusterError, ExecCommand, HttpAnswer, ProbeError},
+    cluster::{Cluster, ClusterError, ExecCommand, HttpAnswer, Observe, ProbeError},
     manifest::Object,
     timeline::{Change, ClaimObs, Event, PodObs, PodSpecObs, ServiceObs, VolumeObs},
 };
@@ -83,8 +83,12 @@ impl Cluster for SimCluster {
         Ok(())
     }
 
-    async fn observe_nodes(&mut self) -> Result<(), ClusterError> {
-        self.report_nodes();
+    async fn observe(&mut self, what: Observe) -> Result<(), ClusterError> {
+        match what {
+            Observe::Nodes => self.report_nodes(),
+            // The simulated API reports its CronJobs from the start.
+            Observe::CronJobs => {}
+        }
         Ok(())
     }
 
@@ -176,9 +180,7 @@ impl Cluster for SimCluster {
             }
             Object::DaemonSet(set) => self.apply_daemon_set(set),
             Object::Job(job) => self.apply_job(job)?,
-            Object::CronJob(_) => {
-                return Err(ClusterError::Refused(format!("the simulated cluster does not run {} objects", object.kind())));
-            }
+            Object::CronJob(cron) => self.apply_cron_job(cron)?,
         }
         Ok(())
     }
@@ -374,6 +376,7 @@ impl Cluster for SimCluster {
         self.deployments.clear();
         self.daemon_sets.clear();
         self.jobs.clear();
+        self.cron_jobs.clear();
         self.queue.clear();
         self.outbox.clear();
         Ok(())

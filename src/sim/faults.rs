@@ -70,11 +70,17 @@ pub enum Fault {
     JobParallelismExceeded,
     /// The Job controller runs one pod more than `completions` to success.
     JobCompletionsExceeded,
+    /// The CronJob controller creates the first Job, then misses every later time.
+    CronjobTickMissed,
+    /// The CronJob controller treats `concurrencyPolicy: Forbid` as Allow.
+    CronjobForbidIgnored,
+    /// The CronJob controller never deletes finished Jobs beyond the history limits.
+    CronjobHistoryUnbounded,
 }
 
 impl Fault {
     /// Every fault, in report order.
-    pub const ALL: [Fault; 29] = [
+    pub const ALL: [Fault; 32] = [
         Fault::CreateBeforeReady,
         Fault::CreateWhenRunning,
         Fault::ScalePastUnready,
@@ -104,6 +110,9 @@ impl Fault {
         Fault::DaemonRolloutUnbounded,
         Fault::JobParallelismExceeded,
         Fault::JobCompletionsExceeded,
+        Fault::CronjobTickMissed,
+        Fault::CronjobForbidIgnored,
+        Fault::CronjobHistoryUnbounded,
     ];
 
     /// The name used on the command line (`create-before-ready`).
@@ -139,6 +148,9 @@ impl Fault {
             Fault::DaemonRolloutUnbounded => "daemon-rollout-unbounded",
             Fault::JobParallelismExceeded => "job-parallelism-exceeded",
             Fault::JobCompletionsExceeded => "job-completions-exceeded",
+            Fault::CronjobTickMissed => "cronjob-tick-missed",
+            Fault::CronjobForbidIgnored => "cronjob-forbid-ignored",
+            Fault::CronjobHistoryUnbounded => "cronjob-history-unbounded",
         }
     }
 
@@ -175,6 +187,11 @@ impl Fault {
             Fault::DaemonRolloutUnbounded => "a DaemonSet's rolling update deletes every old pod at once, past maxUnavailable",
             Fault::JobParallelismExceeded => "the Job controller runs one pod more than parallelism at once",
             Fault::JobCompletionsExceeded => "the Job controller runs one pod more than completions to success",
+            Fault::CronjobTickMissed => "the CronJob controller creates its first Job, then misses every later time",
+            Fault::CronjobForbidIgnored => {
+                "the CronJob controller starts a Job while another runs under concurrencyPolicy Forbid"
+            }
+            Fault::CronjobHistoryUnbounded => "the CronJob controller keeps finished Jobs beyond the history limits",
         }
     }
 
@@ -210,6 +227,7 @@ impl Fault {
                 &[C::DaemonsetCoverage]
             }
             Fault::JobParallelismExceeded | Fault::JobCompletionsExceeded => &[C::JobCompletion],
+            Fault::CronjobTickMissed | Fault::CronjobForbidIgnored | Fault::CronjobHistoryUnbounded => &[C::CronjobSchedule],
         }
     }
 }

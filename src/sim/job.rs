@@ -73,7 +73,12 @@ impl SimCluster {
         (obs.active, obs.succeeded, obs.failed, obs.complete) = (running, succeeded, failed, complete);
         if *obs != before {
             let job = Box::new(obs.clone());
+            let cron = job.cron_job.clone();
             self.emit(Event::Job { change: Change::Modified, job });
+            // The CronJob controller watches its Jobs.
+            if let Some(cron) = cron {
+                self.schedule(delay::CONTROLLER, Task::ReconcileCronJob(cron));
+            }
         }
     }
 

@@ -174,7 +174,8 @@ impl SimCluster {
         } else if obs.phase == "Running" && !obs.ready {
             self.update_pod(name, |p| p.ready = true);
             if job_pod {
-                self.schedule(delay::READINESS, Task::Kubelet(name.to_owned(), uid.to_owned()));
+                let runs = run_time_ms(&pod.spec).unwrap_or(delay::READINESS);
+                self.schedule(runs, Task::Kubelet(name.to_owned(), uid.to_owned()));
             }
         } else if obs.phase == "Running" && job_pod {
             // A Job's container runs to a successful exit.
@@ -216,4 +217,19 @@ impl SimCluster {
         }
         self.pod_changed(&pod.obs);
     }
+}
+
+/// How long a container that runs `sleep N` (in its command or arguments, as busybox's shell
+/// runs it) keeps running: N seconds; `None` for any other command, which exits at once.
+fn run_time_ms(spec: &k8s_openapi::api::core::v1::PodSpec) -> Option<u64> {
+    let container = spec.containers.first()?;
+    let words: Vec<&str> = container
+        .command
+        .iter()
+        .chain(container.args.iter())
+        .flatten()
+        .flat_map(|w| w.split(|c: char| c.is_whitespace() || c == ';'))
+        .collect();
+    let at = words.iter().position(|w| *w == "sleep")?;
+    words.get(at + 1)?.parse::<u64>().ok().map(|s| s.saturating_mul(1000))
 }

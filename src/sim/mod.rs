@@ -20,6 +20,7 @@
 //! The sim is a test double and a demo: a pass on it says nothing about a real cluster.
 
 mod api;
+mod cronjob;
 mod daemonset;
 mod deployment;
 mod faults;
@@ -37,7 +38,8 @@ use std::{
 
 use k8s_openapi::api::core::v1::PodSpec;
 
-use self::{daemonset::SimDaemonSet, deployment::SimDeployment, job::SimJob, statefulset::SimSet};
+pub use self::cronjob::SIM_EPOCH_S;
+use self::{cronjob::SimCronJob, daemonset::SimDaemonSet, deployment::SimDeployment, job::SimJob, statefulset::SimSet};
 pub use self::{
     faults::{Fault, UpgradeFault},
     state::{SimStateError, SimWorld},
@@ -64,6 +66,7 @@ enum Task {
     ReconcileDeployment(String),
     ReconcileDaemonSet(String),
     ReconcileJob(String),
+    ReconcileCronJob(String),
     Kubelet(String, String),
     Remove(String, String),
     BindClaim(String),
@@ -117,6 +120,9 @@ pub struct SimCluster {
     /// Jobs by name.
     #[serde(default)]
     jobs: BTreeMap<String, SimJob>,
+    /// CronJobs by name.
+    #[serde(default)]
+    cron_jobs: BTreeMap<String, SimCronJob>,
     /// Whether the run observes the nodes (reported in a relist too).
     #[serde(default)]
     nodes_observed: bool,
@@ -190,6 +196,14 @@ impl SimCluster {
         for set in daemon_sets {
             self.emit(Event::DaemonSet { change: Change::Added, set: Box::new(set) });
         }
+        let jobs: Vec<crate::timeline::JobObs> = self.jobs.values().map(|j| j.obs.clone()).collect();
+        for job in jobs {
+            self.emit(Event::Job { change: Change::Added, job: Box::new(job) });
+        }
+        let crons: Vec<crate::timeline::CronJobObs> = self.cron_jobs.values().map(|c| c.obs.clone()).collect();
+        for cron in crons {
+            self.emit(Event::CronJob { change: Change::Added, cron: Box::new(cron) });
+        }
         if self.nodes_observed {
             self.report_nodes();
         }
@@ -236,6 +250,7 @@ impl SimCluster {
             Task::ReconcileDeployment(d) => self.reconcile_deployment(&d),
             Task::ReconcileDaemonSet(d) => self.reconcile_daemon_set(&d),
             Task::ReconcileJob(j) => self.reconcile_job(&j),
+            Task::ReconcileCronJob(c) => self.reconcile_cron_job(&c),
             Task::Kubelet(pod, uid) => self.kubelet(&pod, &uid),
             Task::Remove(pod, uid) => self.remove_pod(&pod, &uid),
             Task::BindClaim(claim) => self.bind_claim(&claim),

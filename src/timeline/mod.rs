@@ -11,11 +11,14 @@
 mod jobs;
 mod nodes;
 
-use std::{collections::BTreeMap, sync::Arc};
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    sync::Arc,
+};
 
 use serde::{Deserialize, Serialize};
 
-pub use self::jobs::JobObs;
+pub use self::jobs::{CronJobObs, JobObs, SCHEDULED_ANNOTATION};
 pub use self::nodes::{
     DaemonSetObs, Decision, NodeObs, Placement, RequirementObs, TaintObs, TermObs, TolerationObs, target_node, tolerates,
 };
@@ -24,8 +27,9 @@ pub use self::nodes::{
 ///
 /// Version 2 added [`Event::GapEnd`]; version 1 files are still read (their gaps never end, so
 /// every later order check is inconclusive — never wrongly decided). Version 3 added
-/// [`Event::Node`], [`Event::DaemonSet`] and [`Event::Job`].
-pub const FORMAT_VERSION: u32 = 3;
+/// [`Event::Node`], [`Event::DaemonSet`] and [`Event::Job`]; version 4 [`Event::CronJob`] and
+/// the Job fields that tie a Job to its CronJob.
+pub const FORMAT_VERSION: u32 = 4;
 
 /// Label the StatefulSet controller puts on each of its pods with the pod's own name.
 pub const POD_NAME_LABEL: &str = "statefulset.kubernetes.io/pod-name";
@@ -126,6 +130,13 @@ pub enum Event {
         /// The Job as observed.
         job: Box<JobObs>,
     },
+    /// A CronJob changed (its schedule, policies and status), in a scenario that has one.
+    CronJob {
+        /// How it changed.
+        change: Change,
+        /// The CronJob as observed.
+        cron: Box<CronJobObs>,
+    },
     /// A Secret changed (names of keys only, never values).
     Secret {
         /// How it changed.
@@ -196,6 +207,7 @@ impl Event {
                 | Self::Node { .. }
                 | Self::DaemonSet { .. }
                 | Self::Job { .. }
+                | Self::CronJob { .. }
                 | Self::Secret { .. }
                 | Self::KubeEvent(_)
         )
@@ -701,6 +713,10 @@ pub struct View {
     pub daemon_sets: BTreeMap<String, DaemonSetObs>,
     /// Jobs by name.
     pub jobs: BTreeMap<String, JobObs>,
+    /// CronJobs by name.
+    pub cron_jobs: BTreeMap<String, CronJobObs>,
+    /// Every Job each CronJob has been seen to create, deleted ones included, by CronJob name.
+    pub cron_runs: BTreeMap<String, BTreeSet<String>>,
 }
 
 impl View {
@@ -734,7 +750,15 @@ impl View {
             Event::Secret { change, name, keys } => upsert(&mut self.secrets, *change, name, || name.clone(), keys),
             Event::Node { change, node } => upsert(&mut self.nodes, *change, &node.name, || node.name.clone(), node),
             Event::DaemonSet { change, set } => upsert(&mut self.daemon_sets, *change, &set.name, || set.name.clone(), set),
-            Event::Job { change, job } => upsert(&mut self.jobs, *change, &job.name, || job.name.clone(), job),
+            Event::Job { change, job } => {
+                if let Some(cron) = &job.cron_job
+                    && !self.cron_runs.get(cron).is_some_and(|runs| runs.contains(&job.name))
+                {
+                    self.cron_runs.entry(cron.clone()).or_default().insert(job.name.clone());
+                }
+                upsert(&mut self.jobs, *change, &job.name, || job.name.clone(), job);
+            }
+            Event::CronJob { change, cron } => upsert(&mut self.cron_jobs, *change, &cron.name, || cron.name.clone(), cron),
             Event::Step { .. } | Event::KubeEvent(_) | Event::Probe(_) | Event::Gap { .. } | Event::GapEnd { .. } => {}
         }
     }
