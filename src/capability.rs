@@ -59,6 +59,7 @@ pub fn needs(action: &Action) -> Vec<Capability> {
         },
         Action::Wait
         | Action::Apply(_)
+        | Action::ApplyRefused(_)
         | Action::Scale { .. }
         | Action::SetImage { .. }
         | Action::Patch { .. }

@@ -111,6 +111,16 @@ impl Object {
         }
     }
 
+    /// The API group of the kind (`apps`, `batch`; empty for the core group).
+    #[must_use]
+    pub fn group(&self) -> &'static str {
+        match self {
+            Object::StatefulSet(_) | Object::Deployment(_) | Object::DaemonSet(_) => "apps",
+            Object::Job(_) | Object::CronJob(_) => "batch",
+            _ => "",
+        }
+    }
+
     /// `metadata.name` (empty when missing; validation rejects that).
     #[must_use]
     pub fn name(&self) -> &str {
@@ -417,6 +427,12 @@ fn check_replicas(replicas: Option<i32>) -> Result<(), (String, String)> {
 }
 
 /// What the API server would reject, as (field path, message).
+/// What the API server's validation would refuse in `object`, as (field path, why) — the rules
+/// `load_file` holds every manifest to, for objects made otherwise (a scenario's patches).
+pub fn check_object(object: &Object) -> Result<(), (String, String)> {
+    validate_object(object)
+}
+
 fn validate_object(object: &Object) -> Result<(), (String, String)> {
     let name = object.name();
     let name_ok =
@@ -490,10 +506,20 @@ fn validate_object(object: &Object) -> Result<(), (String, String)> {
         }
         Object::CronJob(c) => {
             let Some(spec) = &c.spec else { return Err(("spec".into(), "no spec".into())) };
-            if spec.schedule.split_whitespace().count() != 5 && !spec.schedule.starts_with('@') {
-                return Err(("spec.schedule".into(), format!("{:?} is not a cron schedule", spec.schedule)));
+            if let Err(crate::cron::ScheduleError::Invalid { reason, .. }) =
+                crate::cron::Schedule::parse(&spec.schedule, spec.time_zone.as_deref())
+            {
+                return Err(("spec.schedule".into(), format!("{:?} is not a cron schedule: {reason}", spec.schedule)));
             }
-            Ok(())
+            let template = spec.job_template.spec.as_ref().map(|j| &j.template);
+            let restart = template.and_then(|t| t.spec.as_ref()).and_then(|s| s.restart_policy.as_deref());
+            if restart != Some("OnFailure") && restart != Some("Never") {
+                return Err((
+                    "spec.jobTemplate.spec.template.spec.restartPolicy".into(),
+                    "a Job's restartPolicy must be OnFailure or Never".into(),
+                ));
+            }
+            template.map_or(Ok(()), |t| validate_template(t, &[]))
         }
         Object::Service(s) => {
             let spec = s.spec.as_ref();

@@ -241,6 +241,7 @@ fn abbreviation(check: CheckName) -> &'static str {
         CheckName::DaemonsetCoverage => "ds",
         CheckName::JobCompletion => "jc",
         CheckName::CronjobSchedule => "cj",
+        CheckName::ApiRefusal => "ar",
         CheckName::Reattach => "ra",
         CheckName::Persistence => "pe",
         CheckName::StaticShortage => "ss",

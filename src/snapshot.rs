@@ -255,6 +255,7 @@ impl Normalizer<'_> {
                     format!("{} {}{}", cron.schedule, cron.concurrency_policy, if cron.suspend { " suspended" } else { "" });
                 self.state_line("cronjob", &cron.name, *change, state)
             }
+            Event::Refused(r) => Some(format!("refused {}/{}: {}", r.kind, r.name, r.reason)),
             Event::KubeEvent(e) if e.kind == "Warning" => Some(format!("warning {} on {}", e.reason, self.clean(&e.object))),
             Event::KubeEvent(_) => None,
             Event::Probe(probe) => Some(self.probe(probe)),

@@ -862,3 +862,25 @@ fn a_cron_jobs_real_history_passes_and_fails_under_a_policy_it_did_not_have() {
     assert_eq!(claims[0].verdict, Verdict::Fail, "{}", claims[0].evidence);
     assert!(claims[0].evidence.contains("still ran (concurrencyPolicy Forbid)"), "{}", claims[0].evidence);
 }
+
+/// The same CronJobs on the testbed's real node (the kubelet runs `sleep 90`), and the API
+/// server's refusal of a Job with restartPolicy Always: both judged as recorded pass.
+#[test]
+fn the_real_nodes_cron_jobs_and_the_api_servers_refusal_pass_as_recorded() {
+    use sts_conformance::timeline::Event;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/timelines");
+    let cron = dir.join("seed-004-cronjob.real-node.jsonl");
+    let (code, out, err) = cli(&["analyze", cron.to_str().expect("utf-8")], "");
+    assert_eq!(code, 0, "{out}{err}");
+    let refused = dir.join("seed-004-job-refused.real-node.jsonl");
+    let (code, out, err) = cli(&["analyze", refused.to_str().expect("utf-8")], "");
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("spec.template.spec.restartPolicy: Required value"), "{out}");
+    // Without the API server's answer there is no evidence either way.
+    let claims = rejudged(&refused, |event| {
+        if let Event::Refused(r) = event {
+            r.name = "something-else".into();
+        }
+    });
+    assert_eq!(claims[0].verdict, Verdict::Inconclusive, "{}", claims[0].evidence);
+}

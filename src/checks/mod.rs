@@ -17,6 +17,7 @@ mod identity;
 mod job;
 mod network;
 mod order;
+mod refusal;
 mod storage;
 
 use std::{collections::BTreeMap, fmt, ops::Range, str::FromStr};
@@ -72,11 +73,13 @@ pub enum CheckName {
     /// A CronJob creates a Job at each time of its schedule, within its concurrency policy
     /// and history limits.
     CronjobSchedule,
+    /// The API server refuses an object that is invalid on purpose.
+    ApiRefusal,
 }
 
 impl CheckName {
     /// All checks, in report order.
-    pub const ALL: [CheckName; 19] = [
+    pub const ALL: [CheckName; 20] = [
         CheckName::OrderedCreation,
         CheckName::ReverseTermination,
         CheckName::ParallelBurst,
@@ -96,6 +99,7 @@ impl CheckName {
         CheckName::DaemonsetCoverage,
         CheckName::JobCompletion,
         CheckName::CronjobSchedule,
+        CheckName::ApiRefusal,
     ];
 
     /// The name as written in scenarios (`ordered-creation`).
@@ -121,6 +125,7 @@ impl CheckName {
             CheckName::DaemonsetCoverage => "daemonset-coverage",
             CheckName::JobCompletion => "job-completion",
             CheckName::CronjobSchedule => "cronjob-schedule",
+            CheckName::ApiRefusal => "api-refusal",
         }
     }
 
@@ -132,6 +137,7 @@ impl CheckName {
             CheckName::DaemonsetCoverage => TargetKind::DaemonSet,
             CheckName::JobCompletion => TargetKind::Job,
             CheckName::CronjobSchedule => TargetKind::CronJob,
+            CheckName::ApiRefusal => TargetKind::Refused,
             _ => TargetKind::StatefulSet,
         }
     }
@@ -163,6 +169,8 @@ pub enum TargetKind {
     Job,
     /// A CronJob (`cronjob-schedule`).
     CronJob,
+    /// An object of the step's refused `apply`, of any kind (`api-refusal`).
+    Refused,
 }
 
 impl TargetKind {
@@ -175,6 +183,7 @@ impl TargetKind {
             TargetKind::DaemonSet => "daemonset",
             TargetKind::Job => "job",
             TargetKind::CronJob => "cronjob",
+            TargetKind::Refused => "object",
         }
     }
 }
@@ -408,6 +417,7 @@ pub fn evaluate(check: CheckName, window: &Window<'_>) -> Outcome {
         CheckName::DaemonsetCoverage => daemonset::daemonset_coverage(window),
         CheckName::JobCompletion => job::job_completion(window),
         CheckName::CronjobSchedule => cronjob::cronjob_schedule(window),
+        CheckName::ApiRefusal => refusal::api_refusal(window),
     }
 }
 

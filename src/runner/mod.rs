@@ -20,11 +20,11 @@ pub use self::{
 };
 use crate::{
     checks::{self, Verdict},
-    cluster::{Cluster, ExecCommand, Observe},
+    cluster::{Cluster, ClusterError, ExecCommand, Observe},
     manifest::Object,
     plan::Plan,
     scenario::{Action, ResolvedStep, Scenario, Until, Via},
-    timeline::{Event, ProbeObs, Timeline, View},
+    timeline::{Event, ProbeObs, RefusalObs, Timeline, View},
 };
 
 /// Settings shared by all scenarios of a run.
@@ -524,6 +524,23 @@ impl<C: Cluster> Runner<'_, C> {
     async fn act_in_place(&mut self, action: &Action, timeout_ms: u64) -> Result<(), String> {
         match action {
             Action::Wait | Action::DeletePod(_) | Action::DeleteDeploymentPod(_) | Action::Patch { .. } => Ok(()),
+            Action::ApplyRefused(objects) => {
+                for object in objects {
+                    let concrete = self.plan.concrete(object).map_err(|e| format!("{}/{}: {e}", object.kind(), object.name()))?;
+                    match self.cluster.apply(&concrete).await {
+                        // Accepted: the watches show the object, and the check says so.
+                        Ok(()) => {}
+                        Err(ClusterError::Api { code: 422, reason, message, .. }) => {
+                            let now = self.cluster.now_ms();
+                            let (kind, name) = (object.kind().to_owned(), object.name().to_owned());
+                            self.record(now, Event::Refused(Box::new(RefusalObs { kind, name, reason, message })));
+                        }
+                        // Any other answer (forbidden, unreachable) says nothing of validation.
+                        Err(e) => return Err(format!("apply {}/{}: {e}", object.kind(), object.name())),
+                    }
+                }
+                Ok(())
+            }
             Action::Apply(objects) => {
                 for object in objects {
                     let concrete = self.plan.concrete(object).map_err(|e| format!("{}/{}: {e}", object.kind(), object.name()))?;
@@ -685,6 +702,11 @@ fn acknowledged(action: &Action, acted: &Acted, before: &View, view: &View) -> b
                 let applied = d.spec.as_ref().and_then(|s| s.template.spec.as_ref()).map(crate::timeline::Placement::of);
                 view.daemon_sets.get(o.name()).is_some_and(|seen| Some(&seen.placement) == applied.as_ref())
             }
+            _ => true,
+        }),
+        // Refused (recorded at once), or accepted and then seen like any applied object.
+        Action::ApplyRefused(objects) => objects.iter().all(|o| match o {
+            Object::Job(_) => view.jobs.contains_key(o.name()) || view.refusals.contains(o.name()),
             _ => true,
         }),
         Action::Wait

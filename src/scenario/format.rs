@@ -125,6 +125,11 @@ pub struct Apply {
     /// Merge patches applied to the manifests' objects before they are sent.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub patches: Vec<Patch>,
+    /// The objects are invalid on purpose: the API server must refuse each of them (its
+    /// answer is recorded as evidence, for the `api-refusal` check), and `validate` does not
+    /// hold them to its own rules.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub refused: bool,
 }
 
 /// A JSON merge patch for a StatefulSet: inline (`merge`) or a fragment (`file` + `key`).
@@ -333,6 +338,9 @@ pub struct ExpectArgs {
     /// The CronJob judged (cronjob checks).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cronjob: Option<String>,
+    /// The object of the step's refused `apply` judged (`api-refusal`; default: its only one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object: Option<String>,
     /// pod-http: text each answer must contain.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body: Option<String>,

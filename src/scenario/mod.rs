@@ -36,6 +36,8 @@ pub enum Action {
     Wait,
     /// Apply these objects (patches already merged).
     Apply(Vec<Object>),
+    /// Apply these objects, which the API server must refuse as invalid.
+    ApplyRefused(Vec<Object>),
     /// Set replicas.
     Scale {
         /// StatefulSet.
@@ -99,6 +101,10 @@ impl Action {
                 let names: Vec<String> = objects.iter().map(|o| format!("{}/{}", o.kind(), o.name())).collect();
                 format!("apply {}", names.join(", "))
             }
+            Action::ApplyRefused(objects) => {
+                let names: Vec<String> = objects.iter().map(|o| format!("{}/{}", o.kind(), o.name())).collect();
+                format!("apply {}, which the API server must refuse", names.join(", "))
+            }
             Action::Scale { set, replicas } => format!("scale {set} to {replicas}"),
             Action::SetImage { set, container, image } => format!("set image {set} {container}={image}"),
             Action::Patch { set, merge } => format!("patch {set} {merge}"),
@@ -134,6 +140,7 @@ impl Action {
                 (sets.len() == 1).then(|| sets[0])
             }
             Action::Wait
+            | Action::ApplyRefused(_)
             | Action::DeletePod(_)
             | Action::DeleteDeploymentPod(_)
             | Action::WriteToken { .. }
@@ -449,6 +456,10 @@ impl<'a> Validator<'a> {
                     TargetKind::DaemonSet => args.daemonset.clone().or_else(|| step_daemon_set(step, &known)),
                     TargetKind::Job => args.job.clone().or_else(|| step_job(step, &known)),
                     TargetKind::CronJob => args.cronjob.clone().or_else(|| step_cron_job(step, &known)),
+                    TargetKind::Refused => args.object.clone().or_else(|| match &action {
+                        Action::ApplyRefused(objects) if objects.len() == 1 => Some(objects[0].name().to_owned()),
+                        _ => None,
+                    }),
                     TargetKind::StatefulSet => args
                         .statefulset
                         .clone()
@@ -468,13 +479,20 @@ impl<'a> Validator<'a> {
                     TargetKind::DaemonSet => known.daemon_sets.contains(&target),
                     TargetKind::Job => known.jobs.contains(&target),
                     TargetKind::CronJob => known.cron_jobs.contains(&target),
+                    TargetKind::Refused => {
+                        matches!(&action, Action::ApplyRefused(objects) if objects.iter().any(|o| o.name() == target))
+                    }
                     TargetKind::StatefulSet => known.sets.contains_key(&target),
                 };
                 if !exists {
                     self.undeclared(
                         line,
                         column,
-                        format!("step {}: `{check}` judges {target}, which no manifest of the scenario declares", index + 1),
+                        if kind == TargetKind::Refused {
+                            format!("step {}: `{check}` judges {target}, which no refused apply of the step sends", index + 1)
+                        } else {
+                            format!("step {}: `{check}` judges {target}, which no manifest of the scenario declares", index + 1)
+                        },
                     );
                 }
                 expect.push(Expectation { check: *check, target, claims: args.claims.clone(), body: args.body.clone() });
@@ -668,11 +686,17 @@ impl<'a> Validator<'a> {
             let mut json = target.to_json();
             merge_patch(&mut json, &merge);
             match Object::from_json(json) {
-                Ok(o) => *target = o,
+                // What the API server would refuse, unless the step means it to.
+                Ok(o) => match manifest::check_object(&o) {
+                    Err((path, why)) if !apply.refused => {
+                        self.error(line, column, format!("apply: the patch makes {kind} {name} invalid: {path}: {why}"));
+                    }
+                    _ => *target = o,
+                },
                 Err(e) => self.error(line, column, format!("apply: the patch makes {kind} {name} invalid: {e}")),
             }
         }
-        Some(Action::Apply(objects))
+        Some(if apply.refused { Action::ApplyRefused(objects) } else { Action::Apply(objects) })
     }
 
     fn patch_value(&mut self, patch: &format::Patch, line: u64, column: u64) -> Option<Value> {

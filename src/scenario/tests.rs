@@ -158,3 +158,42 @@ fn a_bad_duration_is_located_at_its_key() {
     let err = parse_with(&format!("{GOOD}  - {{dns: {{statefulset: web}}, settle: 9y}}\n")).unwrap_err().to_string();
     assert!(err.contains("s.yaml:18:31: settle: \"9y\""), "{err}");
 }
+
+const JOB: &str = "apiVersion: batch/v1\nkind: Job\nmetadata: {name: backup-job}\nspec:\n  template:\n    spec:\n      containers: [{name: backup, image: busybox}]\n      restartPolicy: OnFailure\n";
+
+/// Writes `job.yaml` and a scenario that patches the Job's restartPolicy to Always.
+fn parse_refusal(refused: &str) -> Result<Scenario, ScenarioErrors> {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("job.yaml"), JOB).unwrap();
+    let file = dir.path().join("s.yaml");
+    let scenario = format!(
+        "apiVersion: sts-conformance/v1alpha1\nkind: Scenario\nmetadata: {{name: t}}\nspec:\n  description: d\n  claims: [004-job]\n  manifests: [job.yaml]\n  steps:\n  - apply:\n      manifests: [job.yaml]\n{refused}      patches:\n      - job: backup-job\n        merge: {{spec: {{template: {{spec: {{restartPolicy: Always}}}}}}}}\n    expect:\n      api-refusal: [004-job]\n"
+    );
+    std::fs::write(&file, scenario).unwrap();
+    load(&file)
+}
+
+#[test]
+fn a_patch_that_makes_an_object_invalid_is_an_error_unless_the_step_means_it_to_be_refused() {
+    let err = parse_refusal("").unwrap_err().to_string();
+    assert!(err.contains("s.yaml:9:"), "{err}");
+    assert!(err.contains("the patch makes Job backup-job invalid: spec.template.spec.restartPolicy"), "{err}");
+    let s = parse_refusal("      refused: true\n").unwrap();
+    assert!(matches!(&s.steps[0].action, Action::ApplyRefused(objects) if objects.len() == 1));
+    assert_eq!(s.steps[0].expect[0].target, "backup-job");
+}
+
+#[test]
+fn one_check_may_judge_several_objects_of_a_step() {
+    let many = GOOD.replace(
+        "      ordered-creation: [002-ordered-create]\n  - scale",
+        "      ordered-creation:\n      - {statefulset: web, claims: [002-ordered-create]}\n      - {statefulset: web}\n  - scale",
+    );
+    let s = parse_with(&many).unwrap();
+    assert_eq!(s.steps[0].expect.len(), 2);
+    let mixed = GOOD.replace(
+        "      ordered-creation: [002-ordered-create]\n  - scale",
+        "      ordered-creation: [002-ordered-create, {statefulset: web}]\n  - scale",
+    );
+    assert!(parse_with(&mixed).unwrap_err().to_string().contains("claim ids or maps, not both"));
+}

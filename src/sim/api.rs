@@ -97,6 +97,21 @@ impl Cluster for SimCluster {
     }
 
     async fn apply(&mut self, object: &Object) -> Result<(), ClusterError> {
+        // The API server's validation, as far as the harness knows its rules.
+        if let Err((path, why)) = crate::manifest::check_object(object)
+            && !self.has(Fault::InvalidObjectAccepted)
+        {
+            let (kind, name) = (object.kind(), object.name());
+            // As the API server names it: `Job.batch`.
+            let group = if object.group().is_empty() { String::new() } else { format!(".{}", object.group()) };
+            return Err(ClusterError::Api {
+                doing: format!("applying {kind} {name}"),
+                code: 422,
+                reason: "Invalid".into(),
+                message: format!("{kind}{group} \"{name}\" is invalid: {path}: {why}"),
+                source: None,
+            });
+        }
         match object.clone() {
             Object::StatefulSet(set) => self.apply_set(set)?,
             Object::Service(service) => {

@@ -76,11 +76,13 @@ pub enum Fault {
     CronjobForbidIgnored,
     /// The CronJob controller never deletes finished Jobs beyond the history limits.
     CronjobHistoryUnbounded,
+    /// The API server accepts an object its validation must refuse.
+    InvalidObjectAccepted,
 }
 
 impl Fault {
     /// Every fault, in report order.
-    pub const ALL: [Fault; 32] = [
+    pub const ALL: [Fault; 33] = [
         Fault::CreateBeforeReady,
         Fault::CreateWhenRunning,
         Fault::ScalePastUnready,
@@ -113,6 +115,7 @@ impl Fault {
         Fault::CronjobTickMissed,
         Fault::CronjobForbidIgnored,
         Fault::CronjobHistoryUnbounded,
+        Fault::InvalidObjectAccepted,
     ];
 
     /// The name used on the command line (`create-before-ready`).
@@ -151,6 +154,7 @@ impl Fault {
             Fault::CronjobTickMissed => "cronjob-tick-missed",
             Fault::CronjobForbidIgnored => "cronjob-forbid-ignored",
             Fault::CronjobHistoryUnbounded => "cronjob-history-unbounded",
+            Fault::InvalidObjectAccepted => "invalid-object-accepted",
         }
     }
 
@@ -192,6 +196,7 @@ impl Fault {
                 "the CronJob controller starts a Job while another runs under concurrencyPolicy Forbid"
             }
             Fault::CronjobHistoryUnbounded => "the CronJob controller keeps finished Jobs beyond the history limits",
+            Fault::InvalidObjectAccepted => "the API server accepts a Job whose restartPolicy is Always",
         }
     }
 
@@ -228,6 +233,7 @@ impl Fault {
             }
             Fault::JobParallelismExceeded | Fault::JobCompletionsExceeded => &[C::JobCompletion],
             Fault::CronjobTickMissed | Fault::CronjobForbidIgnored | Fault::CronjobHistoryUnbounded => &[C::CronjobSchedule],
+            Fault::InvalidObjectAccepted => &[C::ApiRefusal],
         }
     }
 }

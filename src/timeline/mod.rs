@@ -28,7 +28,7 @@ pub use self::nodes::{
 /// Version 2 added [`Event::GapEnd`]; version 1 files are still read (their gaps never end, so
 /// every later order check is inconclusive — never wrongly decided). Version 3 added
 /// [`Event::Node`], [`Event::DaemonSet`] and [`Event::Job`]; version 4 [`Event::CronJob`] and
-/// the Job fields that tie a Job to its CronJob.
+/// the Job fields that tie a Job to its CronJob, and [`Event::Refused`].
 pub const FORMAT_VERSION: u32 = 4;
 
 /// Label the StatefulSet controller puts on each of its pods with the pod's own name.
@@ -146,6 +146,9 @@ pub enum Event {
         /// Its data keys.
         keys: Vec<String>,
     },
+    /// The API server refused to create an object the harness sent (an `apply` meant to be
+    /// refused): its answer.
+    Refused(Box<RefusalObs>),
     /// A Kubernetes Event object was recorded in the namespace.
     KubeEvent(Box<KubeEventObs>),
     /// The result of something the harness did inside the cluster (exec, DNS, HTTP).
@@ -212,6 +215,19 @@ impl Event {
                 | Self::KubeEvent(_)
         )
     }
+}
+
+/// The API server's answer to an object it refused to create.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefusalObs {
+    /// The object's kind.
+    pub kind: String,
+    /// The object's name.
+    pub name: String,
+    /// The API server's reason (`Invalid`).
+    pub reason: String,
+    /// The API server's message.
+    pub message: String,
 }
 
 /// A pod phase as [`PodObs::phase`] keeps it: the phases the API defines are not copied.
@@ -717,6 +733,8 @@ pub struct View {
     pub cron_jobs: BTreeMap<String, CronJobObs>,
     /// Every Job each CronJob has been seen to create, deleted ones included, by CronJob name.
     pub cron_runs: BTreeMap<String, BTreeSet<String>>,
+    /// Names of the objects the API server refused to create.
+    pub refusals: BTreeSet<String>,
 }
 
 impl View {
@@ -759,6 +777,9 @@ impl View {
                 upsert(&mut self.jobs, *change, &job.name, || job.name.clone(), job);
             }
             Event::CronJob { change, cron } => upsert(&mut self.cron_jobs, *change, &cron.name, || cron.name.clone(), cron),
+            Event::Refused(refusal) => {
+                self.refusals.insert(refusal.name.clone());
+            }
             Event::Step { .. } | Event::KubeEvent(_) | Event::Probe(_) | Event::Gap { .. } | Event::GapEnd { .. } => {}
         }
     }
