@@ -242,6 +242,7 @@ fn abbreviation(check: CheckName) -> &'static str {
         CheckName::JobCompletion => "jc",
         CheckName::CronjobSchedule => "cj",
         CheckName::ApiRefusal => "ar",
+        CheckName::JobBackoff => "jb",
         CheckName::Reattach => "ra",
         CheckName::Persistence => "pe",
         CheckName::StaticShortage => "ss",

@@ -884,3 +884,26 @@ fn the_real_nodes_cron_jobs_and_the_api_servers_refusal_pass_as_recorded() {
     });
     assert_eq!(claims[0].verdict, Verdict::Inconclusive, "{}", claims[0].evidence);
 }
+
+/// A Job whose pods always fail, on the testbed's real node: the Job controller retries within
+/// backoffLimit and gives up; read against a lower limit, the last retry is one too many.
+#[test]
+fn a_failing_jobs_real_history_passes_and_fails_against_a_lower_backoff_limit() {
+    use sts_conformance::timeline::Event;
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/timelines/seed-004-job-backoff.real-node.jsonl");
+    let (code, out, err) = cli(&["analyze", path.to_str().expect("utf-8")], "");
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("after 3 failed pods, backoffLimit 2"), "{out}");
+    let claims = rejudged(&path, |event| {
+        if let Event::Job { job, .. } = event {
+            job.backoff_limit = 1;
+        }
+    });
+    assert_eq!(claims[0].verdict, Verdict::Fail, "{}", claims[0].evidence);
+    assert!(
+        claims[0].evidence.contains("created after 2 pods of backup-job had failed, backoffLimit 1"),
+        "{}",
+        claims[0].evidence
+    );
+}

@@ -116,6 +116,100 @@ pub(super) fn job_completion(window: &Window<'_>) -> Outcome {
     )
 }
 
+/// **job-backoff** — a Job whose pods fail is retried until `backoffLimit` + 1 of them have
+/// failed, then marked `Failed` (`BackoffLimitExceeded`), and no pod is created after that
+/// (`restartPolicy: Never`, where each failure is a pod in phase `Failed`; under `OnFailure` the
+/// kubelet restarts the container in place, which this does not judge). The controller's own
+/// count (`status.failed`) stands when the history saw fewer failures (a watch gap).
+pub(super) fn job_backoff(window: &Window<'_>) -> Outcome {
+    let check = CheckName::JobBackoff;
+    let name = window.target;
+    let mut found = Findings::default();
+    let mut evidence = Vec::new();
+    let before = window.view_before();
+    let mut limit = before.jobs.get(name).map(|j| j.backoff_limit);
+    let mut seen: BTreeSet<String> =
+        before.pods.values().filter(|p| job_of(p) == Some(name)).map(|p| p.uid.to_string()).collect();
+    let mut failed: BTreeSet<String> =
+        before.pods.values().filter(|p| job_of(p) == Some(name) && p.phase == "Failed").map(|p| p.uid.to_string()).collect();
+    let after = window.replay(|_, entry| match &entry.event {
+        Event::Job { job, .. } if job.name == name => limit = Some(job.backoff_limit),
+        Event::Pod { pod, .. } if job_of(pod) == Some(name) => {
+            evidence.push(entry.seq);
+            if seen.insert(pod.uid.to_string())
+                && let Some(limit) = limit
+                && failed.len() > limit as usize
+            {
+                found.violation(
+                    format!(
+                        "{} created after {} pods of {name} had failed, backoffLimit {limit} (#{})",
+                        pod.name,
+                        failed.len(),
+                        entry.seq
+                    ),
+                    vec![entry.seq],
+                );
+            }
+            if pod.phase == "Failed" {
+                failed.insert(pod.uid.to_string());
+            }
+        }
+        _ => {}
+    });
+    let Some(job) = after.jobs.get(name) else {
+        return Outcome::new(check, Verdict::NotApplicable, format!("no Job {name} at the end of the window"), vec![]);
+    };
+    let limit = job.backoff_limit;
+    if job.restart_policy != "Never" {
+        found.unknown(
+            format!(
+                "{name} restarts its pods in place (restartPolicy {}): its failures are not pods to count",
+                job.restart_policy
+            ),
+            vec![],
+        );
+    } else if job.complete {
+        found.unknown(format!("{name} completed: no failure was left to retry past its backoffLimit {limit}"), vec![]);
+    } else if job.failed_condition {
+        let reason = job.failed_reason.as_deref().unwrap_or("no reason");
+        if reason != "BackoffLimitExceeded" {
+            found.unknown(format!("{name} failed for another reason ({reason}), not its backoffLimit"), vec![]);
+        } else if (job.failed as usize) <= limit as usize {
+            found.violation(
+                format!(
+                    "{name} marked Failed (BackoffLimitExceeded) after {} failures by its own count, backoffLimit {limit}",
+                    job.failed
+                ),
+                vec![],
+            );
+        } else if failed.len() <= limit as usize {
+            found.unknown(
+                format!("{name} counts {} failures, the history saw {}: some went unrecorded", job.failed, failed.len()),
+                vec![],
+            );
+        }
+    } else if failed.len() > limit as usize {
+        found.shortfall(
+            format!("{} pods of {name} failed, backoffLimit {limit}, and it is not marked Failed", failed.len()),
+            vec![],
+        );
+    } else {
+        found.shortfall(format!("{name} is not finished ({} pods failed, backoffLimit {limit})", failed.len()), vec![]);
+    }
+    if let Some(outcome) = found.outcome(check, window) {
+        return outcome;
+    }
+    Outcome::new(
+        check,
+        Verdict::Pass,
+        format!(
+            "{name} Failed (BackoffLimitExceeded) after {} failed pods, backoffLimit {limit}: each failure retried, none past the limit",
+            failed.len()
+        ),
+        evidence,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
@@ -234,5 +328,64 @@ mod tests {
         let out = h.judge(false);
         assert_eq!(out.verdict, Verdict::Inconclusive, "{out:?}");
         assert!(out.detail.contains("ended Failed"), "{}", out.detail);
+    }
+
+    /// A Job of backoffLimit 2 under restartPolicy Never whose pods `1..=failures` fail, then
+    /// marked Failed by its own count `counted`.
+    fn failing(failures: u32, counted: u32) -> History {
+        let mut h = History::new(1, 1);
+        h.job.backoff_limit = 2;
+        h.job.restart_policy = "Never".into();
+        h.timeline.push(0, Event::Job { change: Change::Modified, job: Box::new(h.job.clone()) });
+        for n in 1..=failures {
+            h.pod(n, "Pending");
+            h.pod(n, "Failed");
+        }
+        h.job.failed = counted;
+        h.job.failed_condition = true;
+        h.job.failed_reason = Some("BackoffLimitExceeded".into());
+        h.timeline.push(0, Event::Job { change: Change::Modified, job: Box::new(h.job.clone()) });
+        h
+    }
+
+    fn backoff(h: &History) -> Outcome {
+        let window = Window {
+            timeline: &h.timeline,
+            range: 2..h.timeline.len(),
+            target: "backup",
+            namespace: "ns",
+            cluster_domain: "cluster.local",
+            expect_body: None,
+            default_policy: Policy::Ordered,
+            ended_early: false,
+        };
+        evaluate(CheckName::JobBackoff, &window)
+    }
+
+    #[test]
+    fn failures_retried_up_to_the_backoff_limit_pass() {
+        let out = backoff(&failing(3, 3));
+        assert_eq!(out.verdict, Verdict::Pass, "{out:?}");
+        assert!(out.detail.contains("after 3 failed pods, backoffLimit 2"), "{}", out.detail);
+    }
+
+    #[test]
+    fn a_retry_past_the_limit_or_a_job_failed_too_early_fails() {
+        let out = backoff(&failing(4, 4));
+        assert_eq!(out.verdict, Verdict::Fail, "{out:?}");
+        assert!(out.detail.contains("backup-4 created after 3 pods of backup had failed, backoffLimit 2"), "{}", out.detail);
+        let out = backoff(&failing(2, 2));
+        assert_eq!(out.verdict, Verdict::Fail, "{out:?}");
+        assert!(out.detail.contains("after 2 failures by its own count"), "{}", out.detail);
+    }
+
+    #[test]
+    fn what_the_history_cannot_show_is_inconclusive() {
+        // The controller counted three; the history saw two (a gap).
+        assert_eq!(backoff(&failing(2, 3)).verdict, Verdict::Inconclusive);
+        let mut h = failing(3, 3);
+        h.job.restart_policy = "OnFailure".into();
+        h.timeline.push(0, Event::Job { change: Change::Modified, job: Box::new(h.job.clone()) });
+        assert_eq!(backoff(&h).verdict, Verdict::Inconclusive);
     }
 }

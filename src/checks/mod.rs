@@ -75,11 +75,13 @@ pub enum CheckName {
     CronjobSchedule,
     /// The API server refuses an object that is invalid on purpose.
     ApiRefusal,
+    /// A Job's failed pods are retried up to its backoffLimit, then the Job is Failed.
+    JobBackoff,
 }
 
 impl CheckName {
     /// All checks, in report order.
-    pub const ALL: [CheckName; 20] = [
+    pub const ALL: [CheckName; 21] = [
         CheckName::OrderedCreation,
         CheckName::ReverseTermination,
         CheckName::ParallelBurst,
@@ -100,6 +102,7 @@ impl CheckName {
         CheckName::JobCompletion,
         CheckName::CronjobSchedule,
         CheckName::ApiRefusal,
+        CheckName::JobBackoff,
     ];
 
     /// The name as written in scenarios (`ordered-creation`).
@@ -126,6 +129,7 @@ impl CheckName {
             CheckName::JobCompletion => "job-completion",
             CheckName::CronjobSchedule => "cronjob-schedule",
             CheckName::ApiRefusal => "api-refusal",
+            CheckName::JobBackoff => "job-backoff",
         }
     }
 
@@ -135,7 +139,7 @@ impl CheckName {
         match self {
             CheckName::DeploymentContrast => TargetKind::Deployment,
             CheckName::DaemonsetCoverage => TargetKind::DaemonSet,
-            CheckName::JobCompletion => TargetKind::Job,
+            CheckName::JobCompletion | CheckName::JobBackoff => TargetKind::Job,
             CheckName::CronjobSchedule => TargetKind::CronJob,
             CheckName::ApiRefusal => TargetKind::Refused,
             _ => TargetKind::StatefulSet,
@@ -418,6 +422,7 @@ pub fn evaluate(check: CheckName, window: &Window<'_>) -> Outcome {
         CheckName::JobCompletion => job::job_completion(window),
         CheckName::CronjobSchedule => cronjob::cronjob_schedule(window),
         CheckName::ApiRefusal => refusal::api_refusal(window),
+        CheckName::JobBackoff => job::job_backoff(window),
     }
 }
 

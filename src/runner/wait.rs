@@ -17,7 +17,8 @@ pub fn holds(until: &Until, view: &View) -> bool {
     if let Some(name) = &until.job {
         let finished =
             view.pods.values().filter(|p| p.owned_by("Job", name)).all(|p| p.phase == "Succeeded" || p.phase == "Failed");
-        return view.jobs.get(name).is_some_and(|j| j.complete) && finished;
+        let ended = |j: &crate::timeline::JobObs| if until.failed == Some(true) { j.failed_condition } else { j.complete };
+        return view.jobs.get(name).is_some_and(ended) && finished;
     }
     let pods: Vec<&crate::timeline::PodObs> = match (&until.statefulset, &until.deployment) {
         (Some(set), _) => view.set_pods(set).into_values().collect(),

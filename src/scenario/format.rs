@@ -286,12 +286,16 @@ pub struct Until {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub daemonset: Option<String>,
     /// Or a Job, with `complete: true`: its `Complete` condition is True and its pods have all
-    /// finished.
+    /// finished (or `failed: true`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub job: Option<String>,
     /// Job only: see `job`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub complete: Option<bool>,
+    /// Job only: with `failed: true` instead of `complete`, its `Failed` condition is True and
+    /// its pods have all finished.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed: Option<bool>,
     /// Or a CronJob, with `jobs: N`: it has created at least N Jobs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cronjob: Option<String>,

@@ -780,7 +780,8 @@ impl<'a> Validator<'a> {
                 || until.daemonset.is_some()
                 || until.pod.is_some()
                 || until.job.is_some()
-                || until.complete.is_some();
+                || until.complete.is_some()
+                || until.failed.is_some();
             match until.jobs {
                 Some(n) if !counts && !set_only && !others => {
                     if let Err(e) = crate::limits::check_replicas(i64::from(n)) {
@@ -800,13 +801,18 @@ impl<'a> Validator<'a> {
             }
             let others =
                 until.statefulset.is_some() || until.deployment.is_some() || until.daemonset.is_some() || until.pod.is_some();
-            if until.complete != Some(true) || counts || set_only || others {
-                self.error(line, column, "until: a `job` condition is `complete: true`, and names nothing else");
+            let ended = matches!((until.complete, until.failed), (Some(true), None) | (None, Some(true)));
+            if !ended || counts || set_only || others {
+                self.error(
+                    line,
+                    column,
+                    "until: a `job` condition is `complete: true` or `failed: true`, and names nothing else",
+                );
             }
             return;
         }
-        if until.complete.is_some() {
-            self.error(line, column, "until: `complete` applies to a `job` only");
+        if until.complete.is_some() || until.failed.is_some() {
+            self.error(line, column, "until: `complete` and `failed` apply to a `job` only");
         }
         match (&until.statefulset, &until.deployment, &until.daemonset, &until.pod) {
             (Some(set), None, None, None) => {

@@ -70,6 +70,8 @@ pub enum Fault {
     JobParallelismExceeded,
     /// The Job controller runs one pod more than `completions` to success.
     JobCompletionsExceeded,
+    /// The Job controller retries failed pods past `backoffLimit` and never marks the Job Failed.
+    JobBackoffIgnored,
     /// The CronJob controller creates the first Job, then misses every later time.
     CronjobTickMissed,
     /// The CronJob controller treats `concurrencyPolicy: Forbid` as Allow.
@@ -82,7 +84,7 @@ pub enum Fault {
 
 impl Fault {
     /// Every fault, in report order.
-    pub const ALL: [Fault; 33] = [
+    pub const ALL: [Fault; 34] = [
         Fault::CreateBeforeReady,
         Fault::CreateWhenRunning,
         Fault::ScalePastUnready,
@@ -112,6 +114,7 @@ impl Fault {
         Fault::DaemonRolloutUnbounded,
         Fault::JobParallelismExceeded,
         Fault::JobCompletionsExceeded,
+        Fault::JobBackoffIgnored,
         Fault::CronjobTickMissed,
         Fault::CronjobForbidIgnored,
         Fault::CronjobHistoryUnbounded,
@@ -151,6 +154,7 @@ impl Fault {
             Fault::DaemonRolloutUnbounded => "daemon-rollout-unbounded",
             Fault::JobParallelismExceeded => "job-parallelism-exceeded",
             Fault::JobCompletionsExceeded => "job-completions-exceeded",
+            Fault::JobBackoffIgnored => "job-backoff-ignored",
             Fault::CronjobTickMissed => "cronjob-tick-missed",
             Fault::CronjobForbidIgnored => "cronjob-forbid-ignored",
             Fault::CronjobHistoryUnbounded => "cronjob-history-unbounded",
@@ -191,6 +195,7 @@ impl Fault {
             Fault::DaemonRolloutUnbounded => "a DaemonSet's rolling update deletes every old pod at once, past maxUnavailable",
             Fault::JobParallelismExceeded => "the Job controller runs one pod more than parallelism at once",
             Fault::JobCompletionsExceeded => "the Job controller runs one pod more than completions to success",
+            Fault::JobBackoffIgnored => "the Job controller retries failed pods past backoffLimit",
             Fault::CronjobTickMissed => "the CronJob controller creates its first Job, then misses every later time",
             Fault::CronjobForbidIgnored => {
                 "the CronJob controller starts a Job while another runs under concurrencyPolicy Forbid"
@@ -234,6 +239,7 @@ impl Fault {
             Fault::JobParallelismExceeded | Fault::JobCompletionsExceeded => &[C::JobCompletion],
             Fault::CronjobTickMissed | Fault::CronjobForbidIgnored | Fault::CronjobHistoryUnbounded => &[C::CronjobSchedule],
             Fault::InvalidObjectAccepted => &[C::ApiRefusal],
+            Fault::JobBackoffIgnored => &[C::JobBackoff],
         }
     }
 }

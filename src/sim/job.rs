@@ -16,6 +16,9 @@ use crate::{
 pub(super) struct SimJob {
     pub obj: Job,
     pub obs: JobObs,
+    /// When the controller last saw a pod of it fail (virtual ms), for the retry back-off.
+    #[serde(default)]
+    pub last_failure_ms: u64,
 }
 
 impl SimCluster {
@@ -32,7 +35,7 @@ impl SimCluster {
         }
         let obs = JobObs { uid: self.new_uid(), ..JobObs::of(&job) };
         self.emit(Event::Job { change: Change::Added, job: Box::new(obs.clone()) });
-        self.jobs.insert(name.clone(), SimJob { obj: job, obs });
+        self.jobs.insert(name.clone(), SimJob { obj: job, obs, last_failure_ms: 0 });
         self.schedule(delay::CONTROLLER, Task::ReconcileJob(name));
         Ok(())
     }
@@ -40,20 +43,40 @@ impl SimCluster {
     /// One pass of the Job controller.
     pub(super) fn reconcile_job(&mut self, name: &str) {
         let Some(sim) = self.jobs.get(name).cloned() else { return };
-        if sim.obs.complete {
+        if sim.obs.complete || sim.obs.failed_condition {
             return;
         }
         let pods: Vec<PodObs> = self.pods.values().map(|p| p.obs.clone()).filter(|p| p.owned_by("Job", name)).collect();
         let running = pods.iter().filter(|p| p.phase != "Succeeded" && p.phase != "Failed" && !p.terminating).count() as u32;
         let succeeded = pods.iter().filter(|p| p.phase == "Succeeded").count() as u32;
-        let failed = pods.iter().filter(|p| p.phase == "Failed").count() as u32;
+        // Under OnFailure a failure is a container restart in a pod that keeps running.
+        let failed = pods.iter().filter(|p| p.phase == "Failed").count() as u32 + pods.iter().map(|p| p.restarts).sum::<u32>();
         // A faulty controller believes its own count, so its status agrees with it.
         let target = sim.obs.completions.map(|c| c + u32::from(self.has(Fault::JobCompletionsExceeded)));
         let complete = match target {
             Some(c) => succeeded >= c,
             None => succeeded > 0 && running == 0,
         };
-        if !complete {
+        if failed > sim.obs.failed
+            && let Some(job) = self.jobs.get_mut(name)
+        {
+            job.last_failure_ms = self.clock;
+        }
+        // Past the back-off limit the Job has failed: its running pods are deleted.
+        let failed_now = failed > sim.obs.backoff_limit && !self.has(Fault::JobBackoffIgnored);
+        if failed_now {
+            for pod in pods.iter().filter(|p| p.phase != "Succeeded" && p.phase != "Failed") {
+                self.begin_pod_deletion(&pod.name);
+            }
+        }
+        // After a failure, a replacement waits 10 s, doubling with each failure (at most 6 min).
+        let last_failure = self.jobs.get(name).map_or(0, |j| j.last_failure_ms);
+        let backoff = if failed == 0 { 0 } else { (10_000u64 << (failed - 1).min(6)).min(360_000) };
+        let waiting = failed > 0 && self.clock < last_failure + backoff;
+        if waiting && !failed_now && !complete {
+            self.schedule(last_failure + backoff - self.clock, Task::ReconcileJob(name.to_owned()));
+        }
+        if !complete && !failed_now && !waiting {
             let parallelism = sim.obs.parallelism + u32::from(self.has(Fault::JobParallelismExceeded));
             let wanted = target.map_or(parallelism, |c| parallelism.min(c.saturating_sub(succeeded)));
             let wanted = if target.is_none() && succeeded > 0 { 0 } else { wanted };
@@ -71,6 +94,10 @@ impl SimCluster {
         let before = sim.obs.clone();
         let obs = &mut sim.obs;
         (obs.active, obs.succeeded, obs.failed, obs.complete) = (running, succeeded, failed, complete);
+        if failed_now {
+            obs.failed_condition = true;
+            obs.failed_reason = Some("BackoffLimitExceeded".to_owned());
+        }
         if *obs != before {
             let job = Box::new(obs.clone());
             let cron = job.cron_job.clone();

@@ -178,9 +178,20 @@ impl SimCluster {
                 self.schedule(runs, Task::Kubelet(name.to_owned(), uid.to_owned()));
             }
         } else if obs.phase == "Running" && job_pod {
-            // A Job's container runs to a successful exit.
+            // A Job's container runs to its exit: a success unless its command exits otherwise.
+            let failed = exit_code(&pod.spec) != 0;
+            if failed && pod.spec.restart_policy.as_deref() == Some("OnFailure") {
+                // The kubelet restarts the container in place, and it runs again.
+                self.update_pod(name, |p| {
+                    p.restarts += 1;
+                    p.ready = false;
+                });
+                self.schedule(delay::READINESS, Task::Kubelet(name.to_owned(), uid.to_owned()));
+                return;
+            }
+            let phase = if failed { "Failed" } else { "Succeeded" };
             self.update_pod(name, |p| {
-                p.phase = "Succeeded".into();
+                p.phase = phase.into();
                 p.ready = false;
             });
         }
@@ -219,17 +230,34 @@ impl SimCluster {
     }
 }
 
-/// How long a container that runs `sleep N` (in its command or arguments, as busybox's shell
-/// runs it) keeps running: N seconds; `None` for any other command, which exits at once.
-fn run_time_ms(spec: &k8s_openapi::api::core::v1::PodSpec) -> Option<u64> {
-    let container = spec.containers.first()?;
-    let words: Vec<&str> = container
+/// The words of a container's command and arguments, split as a shell splits simple commands.
+fn words(spec: &k8s_openapi::api::core::v1::PodSpec) -> Vec<&str> {
+    let Some(container) = spec.containers.first() else { return Vec::new() };
+    container
         .command
         .iter()
         .chain(container.args.iter())
         .flatten()
         .flat_map(|w| w.split(|c: char| c.is_whitespace() || c == ';'))
-        .collect();
+        .filter(|w| !w.is_empty())
+        .collect()
+}
+
+/// The exit status of a container whose command ends with `exit N` or `false` (as busybox's
+/// shell runs it); 0 otherwise.
+fn exit_code(spec: &k8s_openapi::api::core::v1::PodSpec) -> i32 {
+    let words = words(spec);
+    match words.as_slice() {
+        [.., "exit", n] => n.parse().unwrap_or(1),
+        [.., "false"] => 1,
+        _ => 0,
+    }
+}
+
+/// How long a container that runs `sleep N` (in its command or arguments, as busybox's shell
+/// runs it) keeps running: N seconds; `None` for any other command, which exits at once.
+fn run_time_ms(spec: &k8s_openapi::api::core::v1::PodSpec) -> Option<u64> {
+    let words = words(spec);
     let at = words.iter().position(|w| *w == "sleep")?;
     words.get(at + 1)?.parse::<u64>().ok().map(|s| s.saturating_mul(1000))
 }

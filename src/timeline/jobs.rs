@@ -34,6 +34,12 @@ pub struct JobObs {
     /// The `Failed` condition is True.
     #[serde(default)]
     pub failed_condition: bool,
+    /// The `Failed` condition's reason (`BackoffLimitExceeded`, `DeadlineExceeded`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed_reason: Option<String>,
+    /// The pod template's `restartPolicy` (`Never`, `OnFailure`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub restart_policy: String,
     /// The CronJob that controls it, if one does.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cron_job: Option<String>,
@@ -84,6 +90,13 @@ impl JobObs {
             failed: count(status.failed),
             complete: condition("Complete"),
             failed_condition: condition("Failed"),
+            failed_reason: status
+                .conditions
+                .iter()
+                .flatten()
+                .find(|c| c.type_ == "Failed" && c.status == "True")
+                .and_then(|c| c.reason.clone()),
+            restart_policy: spec.template.spec.as_ref().and_then(|s| s.restart_policy.clone()).unwrap_or_default(),
             cron_job: cron_job.clone(),
             scheduled_s: cron_job.as_deref().and_then(|owner| scheduled_time(&job.metadata, owner)),
             created_s: job.metadata.creation_timestamp.as_ref().map(|t| t.0.as_second()),
