@@ -318,7 +318,7 @@ fn history_limits(window: &Window<'_>, cron: &CronJobObs, found: &mut Findings) 
 
 #[cfg(test)]
 mod tests {
-    use super::super::{Policy, evaluate};
+    use super::super::{evaluate, fixture::window_of};
     use super::*;
     use crate::timeline::Timeline;
 
@@ -393,17 +393,7 @@ mod tests {
         }
 
         fn judge(&self) -> Outcome {
-            let window = Window {
-                timeline: &self.timeline,
-                range: 0..self.timeline.len(),
-                target: "backup",
-                namespace: "ns",
-                cluster_domain: "cluster.local",
-                expect_body: None,
-                default_policy: Policy::Ordered,
-                ended_early: false,
-            };
-            evaluate(CheckName::CronjobSchedule, &window)
+            evaluate(CheckName::CronjobSchedule, &window_of(&self.timeline, 0..self.timeline.len(), "backup"))
         }
     }
 

@@ -214,7 +214,7 @@ pub(super) fn job_backoff(window: &Window<'_>) -> Outcome {
 mod tests {
     use std::sync::Arc;
 
-    use super::super::{Policy, evaluate};
+    use super::super::{evaluate, fixture::window_of};
     use super::*;
     use crate::timeline::{JobObs, PodSpecObs, Timeline};
 
@@ -259,16 +259,7 @@ mod tests {
         }
 
         fn judge(&self, ended_early: bool) -> Outcome {
-            let window = Window {
-                timeline: &self.timeline,
-                range: 2..self.timeline.len(),
-                target: "backup",
-                namespace: "ns",
-                cluster_domain: "cluster.local",
-                expect_body: None,
-                default_policy: Policy::Ordered,
-                ended_early,
-            };
+            let window = Window { ended_early, ..window_of(&self.timeline, 2..self.timeline.len(), "backup") };
             evaluate(CheckName::JobCompletion, &window)
         }
     }
@@ -349,17 +340,7 @@ mod tests {
     }
 
     fn backoff(h: &History) -> Outcome {
-        let window = Window {
-            timeline: &h.timeline,
-            range: 2..h.timeline.len(),
-            target: "backup",
-            namespace: "ns",
-            cluster_domain: "cluster.local",
-            expect_body: None,
-            default_policy: Policy::Ordered,
-            ended_early: false,
-        };
-        evaluate(CheckName::JobBackoff, &window)
+        evaluate(CheckName::JobBackoff, &window_of(&h.timeline, 2..h.timeline.len(), "backup"))
     }
 
     #[test]

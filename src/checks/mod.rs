@@ -434,6 +434,20 @@ pub(crate) mod fixture {
     use super::*;
     use crate::timeline::{Change, PodObs, SetObs};
 
+    /// A window over a timeline built by hand, about `target`.
+    pub fn window_of<'a>(timeline: &'a Timeline, range: Range<usize>, target: &'a str) -> Window<'a> {
+        Window {
+            timeline,
+            range,
+            target,
+            namespace: "ns",
+            cluster_domain: "cluster.local",
+            expect_body: None,
+            default_policy: Policy::Ordered,
+            ended_early: false,
+        }
+    }
+
     /// Builds a timeline one observation at a time, keeping each pod's latest state.
     #[derive(Default)]
     pub struct History {

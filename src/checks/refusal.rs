@@ -49,22 +49,12 @@ pub(super) fn api_refusal(window: &Window<'_>) -> Outcome {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{Policy, evaluate};
+    use super::super::{evaluate, fixture::window_of};
     use super::*;
     use crate::timeline::{JobObs, RefusalObs, Timeline};
 
     fn judge(timeline: &Timeline) -> Outcome {
-        let window = Window {
-            timeline,
-            range: 0..timeline.len(),
-            target: "backup-job",
-            namespace: "ns",
-            cluster_domain: "cluster.local",
-            expect_body: None,
-            default_policy: Policy::Ordered,
-            ended_early: false,
-        };
-        evaluate(CheckName::ApiRefusal, &window)
+        evaluate(CheckName::ApiRefusal, &window_of(timeline, 0..timeline.len(), "backup-job"))
     }
 
     #[test]
