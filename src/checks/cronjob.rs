@@ -93,40 +93,38 @@ pub(super) fn cronjob_schedule(window: &Window<'_>) -> Outcome {
         }
     }
 
-    // Concurrency, at each Job's creation (Jobs share one watch: their order is the API's).
+    // Concurrency, at each Job's creation (Jobs share one watch: their order is the API's),
+    // in one sweep over when each run began and ended.
     let mut overlapped = 0;
     let mut replaced = 0;
-    for run in runs.values().filter(|r| r.seq >= window.range.start) {
-        let position = run.active.start;
-        let others: Vec<&Run<'_>> = runs
-            .values()
-            .filter(|o| o.job.name != run.job.name && o.active.start < position && o.active.end > position)
-            .collect();
-        if others.is_empty() {
+    let mut marks: Vec<(usize, bool, &str)> =
+        runs.iter().flat_map(|(name, r)| [(r.active.start, true, *name), (r.active.end, false, *name)]).collect();
+    marks.sort_unstable();
+    let mut active: BTreeSet<&str> = BTreeSet::new();
+    for (_, starts, name) in marks {
+        if !starts {
+            active.remove(name);
             continue;
         }
-        let names: Vec<&str> = others.iter().map(|o| o.job.name.as_str()).collect();
-        match cron.concurrency_policy.as_str() {
-            "Forbid" => found.violation(
-                format!(
-                    "{} created while {} still ran (concurrencyPolicy Forbid) (#{})",
-                    run.job.name,
-                    names.join(", "),
-                    run.seq
+        let run = &runs[name];
+        if run.seq >= window.range.start && !active.is_empty() {
+            let others = listed(&active);
+            match cron.concurrency_policy.as_str() {
+                "Forbid" => found.violation(
+                    format!("{name} created while {others} still ran (concurrencyPolicy Forbid) (#{})", run.seq),
+                    vec![run.seq],
                 ),
-                vec![run.seq],
-            ),
-            "Replace" => found.violation(
-                format!(
-                    "{} created while {} still ran and was not being deleted (concurrencyPolicy Replace) (#{})",
-                    run.job.name,
-                    names.join(", "),
-                    run.seq
+                "Replace" => found.violation(
+                    format!(
+                        "{name} created while {others} still ran and was not being deleted (concurrencyPolicy Replace) (#{})",
+                        run.seq
+                    ),
+                    vec![run.seq],
                 ),
-                vec![run.seq],
-            ),
-            _ => overlapped += 1,
+                _ => overlapped += 1,
+            }
         }
+        active.insert(name);
     }
     if cron.concurrency_policy == "Replace" {
         replaced = runs.values().filter(|r| r.active.end < end && !r.job.finished()).count();
@@ -179,6 +177,11 @@ pub(super) fn cronjob_schedule(window: &Window<'_>) -> Outcome {
             let start = cluster_time(start_index).max(cron.created_s.unwrap_or(i64::MIN));
             let now = cluster_time(end.saturating_sub(1));
             let scheduled: BTreeSet<i64> = runs.values().filter_map(|r| r.job.scheduled_s).collect();
+            // When each run was unfinished, in the cluster's time.
+            let spans: Vec<(i64, i64)> = runs
+                .values()
+                .map(|r| (cluster_time(r.active.start), if r.active.end >= end { i64::MAX } else { cluster_time(r.active.end) }))
+                .collect();
             if cron.suspend {
                 found.unknown(format!("{name} is suspended: no time of its schedule is due"), vec![]);
             }
@@ -193,8 +196,9 @@ pub(super) fn cronjob_schedule(window: &Window<'_>) -> Outcome {
                     continue;
                 }
                 let later = scheduled.range(tick + 1..).next().is_some();
-                let tick_index = entries.partition_point(|e| cluster_time_of(e.at_ms, offset) < tick);
-                let busy = runs.values().any(|r| r.active.end > tick_index);
+                // A run of the CronJob unfinished at the time (give or take the clock's
+                // uncertainty): Forbid makes the time wait for it.
+                let busy = spans.iter().any(|(from, to)| *from <= tick + CLOCK_SLACK_S && *to >= tick - CLOCK_SLACK_S);
                 if cron.concurrency_policy == "Forbid" && busy {
                     waited += 1;
                 } else if later {
@@ -257,6 +261,18 @@ pub(super) fn cronjob_schedule(window: &Window<'_>) -> Outcome {
         ),
         evidence,
     )
+}
+
+/// How far the cluster's time at an entry may be off (watch latency, whole-second timestamps).
+const CLOCK_SLACK_S: i64 = 5;
+
+/// Names for a message: the first few, and how many more.
+fn listed(names: &BTreeSet<&str>) -> String {
+    let shown: Vec<&str> = names.iter().take(5).copied().collect();
+    match names.len().saturating_sub(shown.len()) {
+        0 => shown.join(", "),
+        more => format!("{} and {more} more", shown.join(", ")),
+    }
 }
 
 /// The cluster time (Unix seconds) of an entry at `at_ms`.
