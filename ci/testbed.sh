@@ -21,6 +21,9 @@
 # `--nodes real` starts one real node instead (ci/node.sh): kubelet on containerd, the CNI
 # bridge, kube-proxy and CoreDNS, with images built locally (testbed/images.sh) and the network
 # rule applied before the first pod. `env` then also prints the image map the scenarios need.
+# Beside it, one kwok node tainted like a control plane (and without the real node's disktype
+# label), so that a DaemonSet's toleration and nodeSelector have a node to decide: no pod
+# without that toleration goes there, so every other pod runs on the real node.
 #
 # Environment: STS_TESTBED_DIR (state; default ~/.local/state/sts-conformance/testbed),
 # STS_TESTBED_CACHE (binaries; see testbed/build.sh).
@@ -84,12 +87,8 @@ up() {
     --kube-scheduler-binary "$bin/kube-scheduler" --kwok-controller-binary "$bin/kwok"
     --config "$root/testbed/kwok/cluster.yaml"
   )
-  if [ "$nodes" = kwok ]; then
-    args+=(--config "$root/testbed/kwok/stages.yaml")
-  else
-    # Nothing simulated: no kwok controller, so no Stage can touch a pod.
-    args+=(--disable kwok-controller)
-  fi
+  # kwok simulates only the nodes annotated as its own, and the pods bound to them.
+  args+=(--config "$root/testbed/kwok/stages.yaml")
   local plan
   plan=$("$bin/kwokctl" --dry-run create cluster "${args[@]}" 2>&1) || die "kwokctl cannot plan the cluster: $plan"
   if grep -E '^# Download https?://' <<<"$plan"; then
@@ -108,9 +107,10 @@ up() {
     "$root/ci/node.sh" up "$state" "$bin" "$kubeconfig" "$images" || { logs_ >&2; die "the real node did not start"; }
   fi
   # Nodes: kwok manages every node; one carries the control-plane taint, as on kubeadm clusters,
-  # and one worker the label seed 004's nodeSelector asks for (disktype: ssd).
+  # and one worker the label seed 004's nodeSelector asks for (disktype: ssd). Beside a real node,
+  # only the tainted one.
   for i in 0 1 2; do
-    [ "$nodes" = kwok ] || break
+    [ "$nodes" = kwok ] || [ "$i" = 0 ] || break
     local taint=""
     if [ "$i" = 0 ]; then
       taint='  taints: [{key: node-role.kubernetes.io/control-plane, effect: NoSchedule}]'
@@ -138,7 +138,7 @@ reclaimPolicy: Delete
 volumeBindingMode: Immediate
 YAML
   local deadline=$((SECONDS + 120)) want=3
-  [ "$nodes" = kwok ] || want=1
+  [ "$nodes" = kwok ] || want=2
   until [ "$(kubectl_ get nodes --no-headers 2>/dev/null | grep -c ' Ready')" = $want ]; do
     [ $SECONDS -lt $deadline ] || { logs_ >&2; die "the nodes did not become Ready within 120s"; }
     sleep 1
@@ -148,7 +148,7 @@ YAML
     sleep 1
   done
   local described="3 kwok nodes"
-  [ "$nodes" = kwok ] || described="a real node"
+  [ "$nodes" = kwok ] || described="a real node (and kwok-node-0, tainted)"
   log "up: $(kubectl_ version -o json | grep -m1 gitVersion | tr -d ' ,"') with $described; KUBECONFIG=$kubeconfig"
 }
 

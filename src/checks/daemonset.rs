@@ -2,13 +2,15 @@
 //!
 //! Which nodes a DaemonSet's pods belong on is the controller's own rule
 //! ([`Placement::on`](crate::timeline::Placement::on)), judged against the nodes recorded in
-//! the history, whatever nodes the cluster has.
+//! the history, whatever nodes the cluster has. The harness never changes a node: where the
+//! cluster's nodes cannot show what a template's tolerations or node selector decide (no
+//! tainted node, every node labelled alike), the verdict is `skipped`, saying so.
 
 use std::collections::BTreeMap;
 
 use super::findings::Findings;
 use super::{CheckName, Outcome, Verdict, Window};
-use crate::timeline::{Change, Event, PodObs};
+use crate::timeline::{Change, Event, NodeObs, Placement, PodObs};
 
 /// The DaemonSet a pod belongs to, from its controlling owner.
 fn daemon_set_of(pod: &PodObs) -> Option<&str> {
@@ -119,12 +121,41 @@ pub(super) fn daemonset_coverage(window: &Window<'_>) -> Outcome {
         return outcome;
     }
     let others = if excluded.is_empty() { String::new() } else { format!("; none elsewhere ({})", excluded.join("; ")) };
-    Outcome::new(
-        check,
-        Verdict::Pass,
-        format!("{name} runs one pod on each of the {} nodes it admits ({}){others}", admitted.len(), admitted.join(", ")),
-        evidence,
-    )
+    let held = format!("{name} runs one pod on each of the {} nodes it admits ({}){others}", admitted.len(), admitted.join(", "));
+    // What the template's own rules would decide, this cluster's nodes may not show: then the
+    // step proves the coverage, not the rule it was written for.
+    let unshown = unshown(&set.placement, &after.nodes);
+    if !unshown.is_empty() {
+        return Outcome::new(
+            check,
+            Verdict::Skipped,
+            format!("the cluster's nodes cannot show what {name}'s template decides: {}; {held}", unshown.join("; ")),
+            evidence,
+        );
+    }
+    Outcome::new(check, Verdict::Pass, held, evidence)
+}
+
+/// The template's own placement rules that decide nothing on `nodes`: its tolerations when no
+/// node's taint is decided by them (the cluster has no tainted node they tolerate), its node
+/// name, selector or affinity when every node passes them. A template without such rules
+/// shows its coverage on any nodes.
+fn unshown(placement: &Placement, nodes: &BTreeMap<String, NodeObs>) -> Vec<String> {
+    let decision = |p: &Placement, n: &NodeObs| {
+        let d = p.on(n);
+        (d.should_run, d.should_continue)
+    };
+    let decides = |without: &Placement| nodes.values().any(|n| decision(placement, n) != decision(without, n));
+    let mut out = Vec::new();
+    if !placement.tolerations.is_empty() && !decides(&Placement { tolerations: Vec::new(), ..placement.clone() }) {
+        out.push(format!("no node of the {} has a taint its tolerations decide", nodes.len()));
+    }
+    let selecting = placement.node_name.is_some() || !placement.node_selector.is_empty() || placement.required_terms.is_some();
+    let unselective = Placement { node_name: None, node_selector: BTreeMap::new(), required_terms: None, ..placement.clone() };
+    if selecting && !decides(&unselective) {
+        out.push(format!("each of the {} nodes passes its node selector or affinity", nodes.len()));
+    }
+    out
 }
 
 /// Whether `pod`'s change at `seq` begins the deletion of an available pod that a rolling
@@ -372,5 +403,35 @@ mod tests {
         let set = DaemonSetObs { name: "fluentd".into(), ..DaemonSetObs::default() };
         timeline.push(0, Event::DaemonSet { change: Change::Added, set: Box::new(set) });
         assert_eq!(judge(&timeline, 0..1, false).verdict, Verdict::Inconclusive);
+    }
+
+    #[test]
+    fn a_toleration_no_node_needs_is_skipped_saying_so() {
+        let mut c = Cluster::new(true);
+        // The control-plane node loses its taint before the step: nothing is left to tolerate.
+        let untainted = NodeObs { name: "cp".into(), ..NodeObs::default() };
+        c.timeline.entries.insert(
+            3,
+            crate::timeline::Entry {
+                seq: 3,
+                at_ms: 0,
+                event: Event::Node { change: Change::Modified, node: Box::new(untainted) },
+            },
+        );
+        for (seq, entry) in c.timeline.entries.iter_mut().enumerate() {
+            entry.seq = seq;
+        }
+        c.pod("cp");
+        c.pod("w1");
+        c.pod("w2");
+        let out = c.judge(false);
+        assert_eq!(out.verdict, Verdict::Skipped, "{out:?}");
+        assert!(out.detail.contains("no node of the 3 has a taint its tolerations decide"), "{}", out.detail);
+        // With the taint in place the toleration decides the control-plane node: a pass.
+        let mut c = Cluster::new(true);
+        c.pod("cp");
+        c.pod("w1");
+        c.pod("w2");
+        assert_eq!(c.judge(false).verdict, Verdict::Pass, "{:?}", c.judge(false));
     }
 }

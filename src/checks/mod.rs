@@ -219,7 +219,9 @@ pub enum Verdict {
     /// probe ran): it neither held nor broke.
     NotApplicable,
     /// Not judged: the step that gathers the evidence needs a capability the cluster lacks,
-    /// and the user accepted skipping it (claims only; no check returns it).
+    /// and the user accepted skipping it; or the cluster cannot show what the check is about
+    /// (`daemonset-coverage` on nodes that leave a template's tolerations or selector nothing
+    /// to decide).
     Skipped,
     /// The history cannot decide (a watch gap, a probe that could not run).
     Inconclusive,

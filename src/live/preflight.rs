@@ -283,21 +283,35 @@ async fn storage_classes(client: &Client, needed: &[Option<String>]) -> Vec<Stri
 /// The annotation kwok puts on the nodes it simulates.
 pub const KWOK_NODE_ANNOTATION: &str = "kwok.x-k8s.io/node";
 
-/// Which capabilities the cluster lacks: containers that run (no schedulable node is a kwok
-/// node), cluster DNS (`kube-system/kube-dns` with a ready endpoint).
+/// Which capabilities the cluster lacks: containers that run (no node that takes a pod without
+/// tolerations is a kwok node), cluster DNS (`kube-system/kube-dns` with a ready endpoint).
 pub async fn capabilities(client: &Client) -> Missing {
     let mut missing = Missing::new();
     match Api::<Node>::all(client.clone()).list(&Default::default()).await {
         Ok(nodes) => {
-            let schedulable: Vec<&Node> =
-                nodes.items.iter().filter(|n| !n.spec.as_ref().and_then(|s| s.unschedulable).unwrap_or(false)).collect();
+            // Where a pod without tolerations can go: schedulable, and no NoSchedule or
+            // NoExecute taint (a tainted kwok node beside real ones runs none of them).
+            let schedulable: Vec<&Node> = nodes
+                .items
+                .iter()
+                .filter(|n| !n.spec.as_ref().and_then(|s| s.unschedulable).unwrap_or(false))
+                .filter(|n| {
+                    !n.spec
+                        .iter()
+                        .flat_map(|s| s.taints.iter().flatten())
+                        .any(|t| t.effect == "NoSchedule" || t.effect == "NoExecute")
+                })
+                .collect();
             let simulated: Vec<&str> = schedulable
                 .iter()
                 .filter(|n| n.metadata.annotations.as_ref().is_some_and(|a| a.contains_key(KWOK_NODE_ANNOTATION)))
                 .filter_map(|n| n.metadata.name.as_deref())
                 .collect();
             if schedulable.is_empty() {
-                missing.insert(Capability::Containers, "the cluster has no schedulable node".into());
+                missing.insert(
+                    Capability::Containers,
+                    "no node takes a pod without tolerations (every node is cordoned or tainted)".into(),
+                );
             } else if !simulated.is_empty() {
                 missing.insert(
                     Capability::Containers,

@@ -225,7 +225,7 @@ fn served(answer: impl Fn(&Seen) -> (u16, Value) + Send + 'static) -> (Client, t
 /// the nodes are `nodes` (name, simulated by kwok), kube-dns exists with `dns_ready` endpoints.
 fn preflight_cluster(
     denied: &'static [&'static str],
-    nodes: &'static [(&'static str, bool)],
+    nodes: &'static [(&'static str, bool, bool)],
     dns_ready: bool,
 ) -> impl Fn(&Seen) -> (u16, Value) {
     move |request: &Seen| {
@@ -258,9 +258,14 @@ fn preflight_cluster(
             "/api/v1/nodes" => {
                 let items: Vec<Value> = nodes
                     .iter()
-                    .map(|(name, kwok)| {
+                    .map(|(name, kwok, tainted)| {
                         let annotations = if *kwok { json!({"kwok.x-k8s.io/node": "fake"}) } else { json!({}) };
-                        json!({"metadata": {"name": name, "annotations": annotations}, "spec": {}})
+                        let taints = if *tainted {
+                            json!([{"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}])
+                        } else {
+                            json!([])
+                        };
+                        json!({"metadata": {"name": name, "annotations": annotations}, "spec": {"taints": taints}})
                     })
                     .collect();
                 (200, json!({"apiVersion": "v1", "kind": "NodeList", "metadata": {}, "items": items}))
@@ -286,7 +291,7 @@ fn preflight_cluster(
 async fn preflight_reports_every_missing_permission_and_creates_nothing() {
     let (client, server) = served(preflight_cluster(
         &["create pods/exec", "patch statefulsets.apps/scale", "watch namespaces"],
-        &[("node-1", false)],
+        &[("node-1", false, false)],
         true,
     ));
     let findings = preflight(&client, &[None]).await;
@@ -330,15 +335,28 @@ fn the_permission_table_covers_every_kind_apply_accepts_and_every_watch() {
 
 #[tokio::test]
 async fn preflight_finds_simulated_nodes_and_missing_dns() {
-    let (client, server) = served(preflight_cluster(&[], &[("kwok-node-0", true), ("kwok-node-1", true)], false));
+    let nodes = &[("kwok-node-0", true, true), ("kwok-node-1", true, false), ("kwok-node-2", true, false)];
+    let (client, server) = served(preflight_cluster(&[], nodes, false));
     let findings = preflight(&client, &[]).await;
     drop(client);
     server.await.expect("server");
     assert!(findings.problems.is_empty(), "{:?}", findings.problems);
     let containers = &findings.missing[&crate::capability::Capability::Containers];
-    assert!(containers.contains("kwok-node-0, kwok-node-1 are simulated by kwok"), "{containers}");
+    // The tainted one takes no ordinary pod: not named.
+    assert!(containers.contains("nodes kwok-node-1, kwok-node-2 are simulated by kwok"), "{containers}");
     let dns = &findings.missing[&crate::capability::Capability::ClusterDns];
     assert!(dns.contains("no ready endpoint"), "{dns}");
+}
+
+/// The real-node testbed's shape: a real node, and a kwok node tainted like a control plane that
+/// only a tolerating DaemonSet's pods go to — containers run wherever an ordinary pod can go.
+#[tokio::test]
+async fn a_tainted_simulated_node_beside_a_real_one_takes_no_capability_away() {
+    let (client, server) = served(preflight_cluster(&[], &[("stsc-node", false, false), ("kwok-node-0", true, true)], true));
+    let findings = preflight(&client, &[]).await;
+    drop(client);
+    server.await.expect("server");
+    assert!(findings.missing.is_empty(), "{:?}", findings.missing);
 }
 
 #[tokio::test]

@@ -122,6 +122,7 @@ pub fn claim_verdicts_for(
                     (Verdict::Inconclusive, why)
                 }
                 (Some(j), _) if j.outcome.verdict == Verdict::Pass => (Verdict::Pass, describe(j)),
+                (Some(j), _) if j.outcome.verdict == Verdict::Skipped => (Verdict::Skipped, describe(j)),
                 (Some(j), _) => (Verdict::Inconclusive, describe(j)),
                 (None, _) => (Verdict::Inconclusive, "no check proves it".into()),
             };
