@@ -156,8 +156,10 @@ pub(super) fn cronjob_schedule(window: &Window<'_>) -> Outcome {
                         found.violation(detail, vec![run.seq]);
                     }
                 }
+                // The API server stamps the creation (whole seconds) by its clock, the controller
+                // chose the moment by its own: only an early start beyond both is evidence.
                 if let Some(created) = job.created_s
-                    && created < at
+                    && created < at - CLOCK_SLACK_S
                 {
                     found.violation(
                         format!("{} created at {}, before its time {} (#{})", job.name, clock(created), clock(at), run.seq),
@@ -529,5 +531,19 @@ mod tests {
         h.start(T0 + 60, 1);
         h.until(T0 + 200);
         assert_eq!(h.judge().verdict, Verdict::Inconclusive);
+    }
+
+    #[test]
+    fn a_job_created_before_its_time_fails_beyond_the_clocks_uncertainty_only() {
+        let mut h = History::new("*/1 * * * *", "Allow");
+        h.start(T0 + 60, -1); // a second early by the API server's clock: clocks differ
+        h.until(T0 + 130);
+        assert_eq!(h.judge().verdict, Verdict::Pass, "{:?}", h.judge());
+        let mut h = History::new("*/1 * * * *", "Allow");
+        h.start(T0 + 60, -20);
+        h.until(T0 + 130);
+        let out = h.judge();
+        assert_eq!(out.verdict, Verdict::Fail, "{out:?}");
+        assert!(out.detail.contains("before its time"), "{}", out.detail);
     }
 }
