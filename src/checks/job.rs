@@ -120,25 +120,30 @@ pub(super) fn job_completion(window: &Window<'_>) -> Outcome {
 /// failed, then marked `Failed` (`BackoffLimitExceeded`), and no pod is created after that
 /// (`restartPolicy: Never`, where each failure is a pod in phase `Failed`; under `OnFailure` the
 /// kubelet restarts the container in place, which this does not judge). The controller's own
-/// count (`status.failed`) stands when the history saw fewer failures (a watch gap).
+/// count (`status.failed`) stands when the history saw fewer failures (a watch gap); with
+/// `parallelism` p, a pod created past the limit is certain only beyond p − 1 more failures,
+/// which the controller may not have counted yet when it decided.
 pub(super) fn job_backoff(window: &Window<'_>) -> Outcome {
     let check = CheckName::JobBackoff;
     let name = window.target;
     let mut found = Findings::default();
     let mut evidence = Vec::new();
     let before = window.view_before();
-    let mut limit = before.jobs.get(name).map(|j| j.backoff_limit);
+    // The controller decides a replacement on its count of failures, which may not yet hold
+    // the other pods running beside the one it replaces (parallelism − 1 of them): only a pod
+    // created past that many more failures is certainly past the limit.
+    let mut limit = before.jobs.get(name).map(|j| (j.backoff_limit, j.parallelism.saturating_sub(1)));
     let mut seen: BTreeSet<String> =
         before.pods.values().filter(|p| job_of(p) == Some(name)).map(|p| p.uid.to_string()).collect();
     let mut failed: BTreeSet<String> =
         before.pods.values().filter(|p| job_of(p) == Some(name) && p.phase == "Failed").map(|p| p.uid.to_string()).collect();
     let after = window.replay(|_, entry| match &entry.event {
-        Event::Job { job, .. } if job.name == name => limit = Some(job.backoff_limit),
+        Event::Job { job, .. } if job.name == name => limit = Some((job.backoff_limit, job.parallelism.saturating_sub(1))),
         Event::Pod { pod, .. } if job_of(pod) == Some(name) => {
             evidence.push(entry.seq);
             if seen.insert(pod.uid.to_string())
-                && let Some(limit) = limit
-                && failed.len() > limit as usize
+                && let Some((limit, in_flight)) = limit
+                && failed.len() > (limit + in_flight) as usize
             {
                 found.violation(
                     format!(
@@ -368,5 +373,23 @@ mod tests {
         h.job.restart_policy = "OnFailure".into();
         h.timeline.push(0, Event::Job { change: Change::Modified, job: Box::new(h.job.clone()) });
         assert_eq!(backoff(&h).verdict, Verdict::Inconclusive);
+    }
+
+    #[test]
+    fn with_pods_in_flight_a_replacement_is_past_the_limit_only_beyond_them() {
+        // parallelism 2, backoffLimit 2: a pod created after 3 failures may have been decided
+        // on a count of 2; after 4 it cannot have been.
+        let mut h = failing(3, 3);
+        h.job.parallelism = 2;
+        h.job.failed_condition = false;
+        h.timeline.push(0, Event::Job { change: Change::Modified, job: Box::new(h.job.clone()) });
+        h.pod(4, "Pending");
+        let out = backoff(&h);
+        assert!(!out.detail.contains("created after"), "{out:?}");
+        h.pod(4, "Failed");
+        h.pod(5, "Pending");
+        let out = backoff(&h);
+        assert_eq!(out.verdict, Verdict::Fail, "{out:?}");
+        assert!(out.detail.contains("backup-5 created after 4 pods"), "{}", out.detail);
     }
 }
