@@ -285,7 +285,7 @@ fn parse_document(file: &Path, first_line: u64, doc: &str) -> Result<Object, Inp
         let line = find_key_line(doc, &path).map_or(first_line, |l| l + offset);
         return Err(InputError::at(file, line, 1, format!("unknown field `{}` in {kind}", path.join("."))));
     }
-    if let Err((path, message)) = validate_object(&object) {
+    if let Err((path, message)) = check_object(&object) {
         let keys: Vec<&str> = path.split('.').collect();
         let line = find_key_line(doc, &keys).map_or(first_line, |l| l + offset);
         return Err(InputError::at(file, line, 1, format!("{kind} {}: {message}", object.name())));
@@ -428,12 +428,8 @@ fn check_replicas(replicas: Option<i32>) -> Result<(), (String, String)> {
 
 /// What the API server would reject, as (field path, message).
 /// What the API server's validation would refuse in `object`, as (field path, why) — the rules
-/// `load_file` holds every manifest to, for objects made otherwise (a scenario's patches).
+/// `load_file` holds every manifest to, and objects made otherwise (a scenario's patches).
 pub fn check_object(object: &Object) -> Result<(), (String, String)> {
-    validate_object(object)
-}
-
-fn validate_object(object: &Object) -> Result<(), (String, String)> {
     let name = object.name();
     let name_ok =
         if object.kind() == "StatefulSet" || object.kind() == "Service" { is_dns_label(name) } else { is_dns_subdomain(name) };

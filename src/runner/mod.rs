@@ -521,12 +521,17 @@ impl<C: Cluster> Runner<'_, C> {
         }
     }
 
+    /// `object` as this run sends it (its namespace, labels and mapped images).
+    fn concrete(&self, object: &Object) -> Result<Object, String> {
+        self.plan.concrete(object).map_err(|e| format!("{}/{}: {e}", object.kind(), object.name()))
+    }
+
     async fn act_in_place(&mut self, action: &Action, timeout_ms: u64) -> Result<(), String> {
         match action {
             Action::Wait | Action::DeletePod(_) | Action::DeleteDeploymentPod(_) | Action::Patch { .. } => Ok(()),
             Action::ApplyRefused(objects) => {
                 for object in objects {
-                    let concrete = self.plan.concrete(object).map_err(|e| format!("{}/{}: {e}", object.kind(), object.name()))?;
+                    let concrete = self.concrete(object)?;
                     match self.cluster.apply(&concrete).await {
                         // Accepted: the watches show the object, and the check says so.
                         Ok(()) => {}
@@ -543,7 +548,7 @@ impl<C: Cluster> Runner<'_, C> {
             }
             Action::Apply(objects) => {
                 for object in objects {
-                    let concrete = self.plan.concrete(object).map_err(|e| format!("{}/{}: {e}", object.kind(), object.name()))?;
+                    let concrete = self.concrete(object)?;
                     self.cluster.apply(&concrete).await.map_err(|e| format!("apply {}/{}: {e}", object.kind(), object.name()))?;
                 }
                 Ok(())
