@@ -287,6 +287,7 @@ fn main() {
                     expect_body: None,
                     default_policy: Policy::Ordered,
                     ended_early: false,
+                    ended_at_ms: None,
                 };
                 verdicts.push(checks::evaluate(check, &window).verdict);
             }

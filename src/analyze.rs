@@ -299,6 +299,7 @@ fn window<'a>(history: &'a FamilyHistory, target: &'a str, policy: Policy) -> Wi
         expect_body: None,
         default_policy: policy,
         ended_early: false,
+        ended_at_ms: None,
     }
 }
 

@@ -51,7 +51,11 @@ pub type Missing = BTreeMap<Capability, String>;
 #[must_use]
 pub fn needs(action: &Action) -> Vec<Capability> {
     match action {
-        Action::Hostnames(_) | Action::WriteToken { .. } | Action::ReadToken { .. } => vec![Capability::Containers],
+        Action::Hostnames(_)
+        | Action::WriteToken { .. }
+        | Action::ReadToken { .. }
+        | Action::BreakReadiness(_)
+        | Action::RestoreReadiness(_) => vec![Capability::Containers],
         Action::Dns(_) => vec![Capability::Containers, Capability::ClusterDns],
         Action::Http(http) => match http.via {
             Via::Ip => vec![Capability::Containers],
@@ -75,13 +79,46 @@ pub fn lacking<'a>(action: &Action, missing: &'a Missing) -> Option<(Capability,
     needs(action).into_iter().find_map(|c| missing.get(&c).map(|why| (c, why.as_str())))
 }
 
+/// What each step of `scenario` needs: its action's needs and, once a step has held pods
+/// unready (`breakReadiness`), that step's too — the steps after it are about pods held
+/// unready, and on pods that are not their evidence would mean something else.
+#[must_use]
+pub fn step_needs(scenario: &Scenario) -> Vec<Vec<Capability>> {
+    let mut held: Vec<Capability> = Vec::new();
+    scenario
+        .steps
+        .iter()
+        .map(|step| {
+            let mut own = needs(&step.action);
+            for c in &held {
+                if !own.contains(c) {
+                    own.push(*c);
+                }
+            }
+            if matches!(step.action, Action::BreakReadiness(_)) && held.is_empty() {
+                held = own.clone();
+            }
+            own
+        })
+        .collect()
+}
+
+/// The first capability in `missing` that the step with `index` of `scenario` needs
+/// ([`step_needs`]), with its reason.
+#[must_use]
+pub fn lacking_at<'a>(scenario: &Scenario, index: usize, missing: &'a Missing) -> Option<(Capability, &'a str)> {
+    let position = scenario.steps.iter().position(|s| s.index == index)?;
+    let needs = step_needs(scenario).into_iter().nth(position)?;
+    needs.into_iter().find_map(|c| missing.get(&c).map(|why| (c, why.as_str())))
+}
+
 /// For each missing capability, the claims of `scenarios` whose evidence needs it, sorted.
 #[must_use]
 pub fn claims_needing(scenarios: &[&Scenario], missing: &Missing) -> BTreeMap<Capability, Vec<String>> {
     let mut out: BTreeMap<Capability, Vec<String>> = BTreeMap::new();
     for scenario in scenarios {
-        for step in &scenario.steps {
-            for capability in needs(&step.action).into_iter().filter(|c| missing.contains_key(c)) {
+        for (step, needs) in scenario.steps.iter().zip(step_needs(scenario)) {
+            for capability in needs.into_iter().filter(|c| missing.contains_key(c)) {
                 let claims = out.entry(capability).or_default();
                 claims.extend(step.expect.iter().flat_map(|e| e.claims.iter().cloned()));
             }

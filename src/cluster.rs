@@ -129,6 +129,18 @@ pub enum ExecCommand {
         /// Absolute path of the file inside the pod's first container.
         path: String,
     },
+    /// Move the file at `path` to `<path>.unready`, so that a readiness probe that depends on
+    /// it fails; done already when only `<path>.unready` is there, an error when neither is.
+    MoveAway {
+        /// Absolute path of the file inside the pod's first container.
+        path: String,
+    },
+    /// Move `<path>.unready` back to `path`, when it is there (a pod created since the file was
+    /// moved away has its own).
+    MoveBack {
+        /// Absolute path of the file inside the pod's first container.
+        path: String,
+    },
 }
 
 impl ExecCommand {
@@ -147,6 +159,22 @@ impl ExecCommand {
                 path.clone(),
             ],
             ExecCommand::Read { path } => vec!["cat".into(), "--".into(), path.clone()],
+            ExecCommand::MoveAway { path } => {
+                vec![
+                    "sh".into(),
+                    "-c".into(),
+                    "if [ -e \"$1.unready\" ] && [ ! -e \"$1\" ]; then exit 0; fi; mv -f -- \"$1\" \"$1.unready\"".into(),
+                    "sh".into(),
+                    path.clone(),
+                ]
+            }
+            ExecCommand::MoveBack { path } => vec![
+                "sh".into(),
+                "-c".into(),
+                "if [ -e \"$1.unready\" ]; then mv -f -- \"$1.unready\" \"$1\"; fi".into(),
+                "sh".into(),
+                path.clone(),
+            ],
         }
     }
 }
@@ -295,5 +323,31 @@ mod tests {
         assert_eq!(argv[2], "printf '%s\\n' \"$1\" > \"$2\" && sync");
         assert_eq!(argv[4], "a'; rm -rf /");
         assert_eq!(argv[5], "/d/f");
+    }
+
+    /// Runs `command` as a container's shell would (`sh` here), in a scratch file system.
+    fn run(command: &ExecCommand) -> bool {
+        let argv = command.argv();
+        std::process::Command::new(&argv[0]).args(&argv[1..]).status().expect("sh runs").success()
+    }
+
+    #[test]
+    fn a_file_moved_away_comes_back_and_moving_twice_is_harmless() {
+        let dir = tempfile::tempdir().expect("scratch dir");
+        let file = dir.path().join("index page.html");
+        std::fs::write(&file, "hi").expect("written");
+        let path = file.to_string_lossy().into_owned();
+        let away = dir.path().join("index page.html.unready");
+        assert!(run(&ExecCommand::MoveAway { path: path.clone() }));
+        assert!(!file.exists() && away.exists());
+        // Already away (a pod held unready once more): done, not an error.
+        assert!(run(&ExecCommand::MoveAway { path: path.clone() }));
+        assert!(run(&ExecCommand::MoveBack { path: path.clone() }));
+        assert_eq!(std::fs::read_to_string(&file).expect("back"), "hi");
+        assert!(!away.exists());
+        // Nothing to move back (a pod created since): done.
+        assert!(run(&ExecCommand::MoveBack { path: path.clone() }));
+        // Neither there: the probe's file is not where the scenario says.
+        assert!(!run(&ExecCommand::MoveAway { path: dir.path().join("missing").to_string_lossy().into_owned() }));
     }
 }

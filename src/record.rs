@@ -68,6 +68,9 @@ pub struct StepRecord {
     /// Why it was skipped.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub skipped: Option<String>,
+    /// How long it ran, in ms (absent before version 5).
+    #[serde(default, rename = "elapsedMs", skip_serializing_if = "Option::is_none")]
+    pub elapsed_ms: Option<u64>,
 }
 
 impl Header {
@@ -91,13 +94,15 @@ impl Header {
                     error: s.error.clone(),
                     outcome: Some(s.outcome),
                     skipped: s.skipped.clone(),
+                    elapsed_ms: Some(s.elapsed_ms),
                 })
                 .collect(),
             expectations: scenario.expectations(),
         }
     }
 
-    /// The steps as [`StepReport`]s (without timings, which the file does not keep).
+    /// The steps as [`StepReport`]s (with their durations from version 5 on; without the
+    /// decision timings, which the file does not keep).
     #[must_use]
     pub fn step_reports(&self) -> Vec<StepReport> {
         self.steps
@@ -105,7 +110,7 @@ impl Header {
             .map(|s| StepReport {
                 index: s.index,
                 action: s.action.clone(),
-                elapsed_ms: 0,
+                elapsed_ms: s.elapsed_ms.unwrap_or(0),
                 outcome: s.outcome.unwrap_or(if s.error.is_some() { StepOutcome::ActionFailed } else { StepOutcome::Completed }),
                 error: s.error.clone(),
                 skipped: s.skipped.clone(),
@@ -185,7 +190,14 @@ mod tests {
             run_id: "abc123".into(),
             cluster_domain: "cluster.local".into(),
             claims: vec!["001-ordered-create".into()],
-            steps: vec![StepRecord { index: 0, action: "apply".into(), error: None, outcome: None, skipped: None }],
+            steps: vec![StepRecord {
+                index: 0,
+                action: "apply".into(),
+                error: None,
+                outcome: None,
+                skipped: None,
+                elapsed_ms: None,
+            }],
             expectations: vec![StepExpectation {
                 step: 0,
                 check: CheckName::OrderedCreation,

@@ -231,6 +231,7 @@ fn abbreviation(check: CheckName) -> &'static str {
         CheckName::OrderedCreation => "oc",
         CheckName::ReverseTermination => "rt",
         CheckName::ParallelBurst => "pb",
+        CheckName::HaltOnUnhealthy => "hu",
         CheckName::ReverseRollout => "rr",
         CheckName::StableIdentity => "si",
         CheckName::SurvivorsUnchanged => "su",

@@ -5,7 +5,7 @@ mod common;
 
 use sts_conformance::{
     analyze::{self, CheckReport, Options},
-    checks::{CheckName, Policy, Verdict},
+    checks::{self, CheckName, Policy, Verdict},
 };
 
 const CREATE_001: &str = include_str!("fixtures/transcripts/seed-001-create.txt");
@@ -906,4 +906,84 @@ fn a_failing_jobs_real_history_passes_and_fails_against_a_lower_backoff_limit() 
         "{}",
         claims[0].evidence
     );
+}
+
+/// The history of `file` (`tests/fixtures/timelines/`), with its header.
+fn fixture(file: &str) -> (std::path::PathBuf, sts_conformance::record::Header, sts_conformance::timeline::Timeline) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/timelines").join(file);
+    let (header, timeline) =
+        sts_conformance::record::read(&path, &std::fs::read_to_string(&path).expect("file")).expect("readable");
+    (path, header, timeline)
+}
+
+/// `check` on step `index` of `timeline`, for the StatefulSet `web`.
+fn judge_step(timeline: &sts_conformance::timeline::Timeline, index: usize, check: CheckName) -> checks::Outcome {
+    let range = timeline.step_range(index).expect("step recorded");
+    let window = checks::Window {
+        timeline,
+        range,
+        target: "web",
+        namespace: "ns",
+        cluster_domain: "cluster.local",
+        expect_body: None,
+        default_policy: checks::Policy::Ordered,
+        ended_early: false,
+        ended_at_ms: None,
+    };
+    checks::evaluate(check, &window)
+}
+
+/// Pods held unready on the real node (`breakReadiness`): the real kube-controller-manager
+/// halts a scale-up and a scale-down while a pod is unready, removes an unready top pod first,
+/// and recreates a deleted pod below an unready one — every claim passes. Read as if web-0
+/// had never become Ready again, the creations of web-3 and web-4 went past an unready pod.
+#[test]
+fn unhealthy_pods_real_history_passes_and_a_controller_past_an_unready_pod_fails() {
+    use sts_conformance::timeline::Event;
+    let (path, _, timeline) = fixture("seed-002-unhealthy.real-node.jsonl");
+    let (code, out, err) = cli(&["analyze", path.to_str().expect("utf-8"), "-o", "json"], "");
+    assert_eq!(code, 0, "{out}{err}");
+    let json: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let details: Vec<&str> = json["judged"].as_array().expect("judged").iter().filter_map(|j| j["detail"].as_str()).collect();
+    for wanted in ["held while web-0 was not Ready, for 15 s", "which the set keeps", "removed first", "no deadlock"] {
+        assert!(details.iter().any(|d| d.contains(wanted)), "{wanted}: {details:?}");
+    }
+    // web-0 never Ready again after its readiness was broken (step 2).
+    let broken = timeline.step_range(1).expect("step 2").start;
+    let mut never = timeline.clone();
+    for entry in &mut never.entries[broken..] {
+        if let Event::Pod { pod, .. } = &mut entry.event
+            && &*pod.name == "web-0"
+        {
+            std::sync::Arc::make_mut(pod).ready = false;
+        }
+    }
+    let out = judge_step(&never, 3, CheckName::HaltOnUnhealthy);
+    assert_eq!(out.verdict, Verdict::Fail, "{}", out.detail);
+    assert!(out.detail.contains("web-3 was created") && out.detail.contains("web-0 was Running but not Ready"), "{}", out.detail);
+}
+
+/// A Parallel set on the real node scales up past a pod held unready and down with every pod
+/// unready; read as if its pods had come 25 s after the scale, the controller waited.
+#[test]
+fn a_parallel_burst_real_history_passes_and_a_late_one_fails() {
+    use sts_conformance::timeline::{Change, Event};
+    let (path, _, timeline) = fixture("seed-002-burst-unhealthy.real-node.jsonl");
+    let (code, out, err) = cli(&["analyze", path.to_str().expect("utf-8"), "-o", "json"], "");
+    assert_eq!(code, 0, "{out}{err}");
+    let json: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let up = json["judged"][0]["detail"].as_str().unwrap_or_default();
+    assert!(up.contains("web-1 was created") && up.contains("web-0 was not Running and Ready"), "{out}");
+    let first_new = timeline
+        .entries
+        .iter()
+        .position(|e| matches!(&e.event, Event::Pod { change: Change::Added, pod } if &*pod.name == "web-1"))
+        .expect("web-1 created");
+    let mut late = timeline.clone();
+    for entry in &mut late.entries[first_new..] {
+        entry.at_ms += 25_000;
+    }
+    let out = judge_step(&late, 2, CheckName::ParallelBurst);
+    assert_eq!(out.verdict, Verdict::Fail, "{}", out.detail);
+    assert!(out.detail.contains("web-1 was not created") && out.detail.contains("waited for readiness"), "{}", out.detail);
 }

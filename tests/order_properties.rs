@@ -201,7 +201,7 @@ proptest! {
     }
 
     #[test]
-    fn parallel_burst_passes_and_a_waiting_controller_fails(
+    fn parallel_burst_passes_and_timing_alone_never_fails(
         style in style(), pods in 2u32..6, pick in 0usize..100,
     ) {
         let blocks = creations(&style, 0..pods);
@@ -214,18 +214,19 @@ proptest! {
 
         // One pod appears only after the others became Ready (a create retried, or throttled):
         // the others, created together, still prove the burst — unless only two pods, one after
-        // the other, which is exactly what a controller that waits does.
+        // the other, which a controller that waits does, and a throttled burst can too.
         let late = 1 + pick % (blocks.len() - 1);
         let mut lines: Vec<String> = blocks.iter().enumerate().filter(|(i, _)| *i != late).map(|(_, b)| b[0].clone()).collect();
         lines.extend(blocks.iter().enumerate().filter(|(i, _)| *i != late).flat_map(|(_, b)| b[1..].iter().cloned()));
         lines.extend(blocks[late].iter().cloned());
         let text = transcript(&style, &[], lines);
         let (v, why) = verdict(&text, Policy::Parallel, CheckName::ParallelBurst);
-        prop_assert_eq!(v, if pods == 2 { Verdict::Fail } else { Verdict::Pass }, "{}", why);
+        prop_assert_eq!(v, if pods == 2 { Verdict::Inconclusive } else { Verdict::Pass }, "{}", why);
 
-        // Every pod only after its predecessor became Ready: the controller waited.
+        // Every pod only after its predecessor became Ready: waiting, or a throttled burst —
+        // only pods held unready can tell (a transcript holds no spec to judge a stall by).
         let text = transcript(&style, &[], blocks.concat());
         let (v, why) = verdict(&text, Policy::Parallel, CheckName::ParallelBurst);
-        prop_assert_eq!(v, Verdict::Fail, "{}", why);
+        prop_assert_eq!(v, Verdict::Inconclusive, "{}", why);
     }
 }

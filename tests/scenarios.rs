@@ -206,11 +206,11 @@ fn schema_describes_the_step_actions() {
     }
 }
 
-#[test]
-fn on_a_cluster_without_containers_their_steps_are_skipped_and_their_claims_say_so() {
-    use sts_conformance::capability::{Capability, Missing, claims_needing, needs};
-    let path = PathBuf::from("scenarios/seed-002/lifecycle.scenario.yaml");
-    let scenario = scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
+/// Runs the scenario at `path` on the sim as on a cluster whose nodes run no containers (kwok),
+/// with the user's consent to skip what needs them.
+fn without_containers(path: &str) -> (scenario::Scenario, RunSettings, runner::ScenarioReport) {
+    use sts_conformance::capability::{Capability, Missing};
+    let scenario = scenario::load(&PathBuf::from(path)).unwrap_or_else(|e| panic!("{e}"));
     let plan = Plan::new(&scenario.name, &runner::scenario_objects(&scenario), PlanOptions::new("test01"));
     let settings = RunSettings {
         skip: Missing::from([(Capability::Containers, "nodes n1 are simulated by kwok".to_owned())]),
@@ -221,6 +221,13 @@ fn on_a_cluster_without_containers_their_steps_are_skipped_and_their_claims_say_
         let mut cluster = SimCluster::new(&settings.cluster_domain);
         runner::run_scenario(&mut cluster, &scenario, &plan, &settings, &mut runner::quiet).await
     });
+    (scenario, settings, report)
+}
+
+#[test]
+fn on_a_cluster_without_containers_their_steps_are_skipped_and_their_claims_say_so() {
+    use sts_conformance::capability::{Capability, claims_needing, needs};
+    let (scenario, settings, report) = without_containers("scenarios/seed-002/lifecycle.scenario.yaml");
     let needing = claims_needing(&[&scenario], &settings.skip);
     let skipped_claims = &needing[&Capability::Containers];
     assert_eq!(skipped_claims, &vec!["002-dns".to_owned()]);
@@ -400,4 +407,25 @@ fn a_kubeconfig_list_is_merged_as_kubectl_merges_it() {
     assert_eq!(out.status.code(), Some(3));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("cannot reach the API server"), "the merged config was used: {err}");
+}
+
+/// Without running containers no pod can be made unready: the `breakReadiness` step and every
+/// step after it are skipped (on ready pods their evidence would mean something else), the
+/// steps before it run, and every claim is `skipped` with the reason — none passes.
+#[test]
+fn without_containers_a_scenario_of_unready_pods_is_skipped_from_its_first_break() {
+    use sts_conformance::capability::{Capability, claims_needing, step_needs};
+    let (scenario, settings, report) = without_containers("scenarios/seed-002/unhealthy.scenario.yaml");
+    let needs = step_needs(&scenario);
+    assert!(needs[0].is_empty() && needs[1..].iter().all(|n| n.contains(&Capability::Containers)), "{needs:?}");
+    assert_eq!(report.steps[0].outcome, runner::StepOutcome::Completed);
+    assert!(report.steps[1..].iter().all(|s| s.outcome == runner::StepOutcome::Skipped), "{:?}", report.steps);
+    assert!(
+        report.steps[2].skipped.as_deref().is_some_and(|r| r.contains("follows a step that holds pods unready")),
+        "{:?}",
+        report.steps[2].skipped
+    );
+    assert_eq!(claims_needing(&[&scenario], &settings.skip)[&Capability::Containers], vec!["002-scale-up", "004-order"]);
+    assert!(report.claims.iter().all(|c| c.verdict == Verdict::Skipped), "{:?}", report.claims);
+    assert!(!report.failed());
 }

@@ -328,6 +328,7 @@ mod tests {
             expect_body: None,
             default_policy: super::super::Policy::Ordered,
             ended_early,
+            ended_at_ms: None,
         };
         evaluate(CheckName::DaemonsetCoverage, &window)
     }

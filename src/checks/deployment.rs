@@ -127,6 +127,7 @@ mod tests {
             expect_body: None,
             default_policy: Policy::Ordered,
             ended_early: false,
+            ended_at_ms: None,
         };
         evaluate(CheckName::DeploymentContrast, &w)
     }

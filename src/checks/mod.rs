@@ -19,6 +19,7 @@ mod network;
 mod order;
 mod refusal;
 mod storage;
+mod unhealthy;
 
 use std::{collections::BTreeMap, fmt, ops::Range, str::FromStr};
 
@@ -39,6 +40,9 @@ pub enum CheckName {
     ReverseTermination,
     /// Parallel: pods are created (and terminated) without waiting for each other.
     ParallelBurst,
+    /// OrderedReady: while a pod is Running but not Ready, the controller creates no pod above
+    /// it and removes none it may not, yet recreates a deleted pod below it.
+    HaltOnUnhealthy,
     /// RollingUpdate: pods are replaced from the highest ordinal down to the partition, each
     /// after the previously replaced pod is Running and Ready on the new revision.
     ReverseRollout,
@@ -81,10 +85,11 @@ pub enum CheckName {
 
 impl CheckName {
     /// All checks, in report order.
-    pub const ALL: [CheckName; 21] = [
+    pub const ALL: [CheckName; 22] = [
         CheckName::OrderedCreation,
         CheckName::ReverseTermination,
         CheckName::ParallelBurst,
+        CheckName::HaltOnUnhealthy,
         CheckName::ReverseRollout,
         CheckName::StableIdentity,
         CheckName::SurvivorsUnchanged,
@@ -112,6 +117,7 @@ impl CheckName {
             CheckName::OrderedCreation => "ordered-creation",
             CheckName::ReverseTermination => "reverse-termination",
             CheckName::ParallelBurst => "parallel-burst",
+            CheckName::HaltOnUnhealthy => "halt-on-unhealthy",
             CheckName::ReverseRollout => "reverse-rollout",
             CheckName::StableIdentity => "stable-identity",
             CheckName::SurvivorsUnchanged => "survivors-unchanged",
@@ -154,6 +160,7 @@ impl CheckName {
             CheckName::OrderedCreation
                 | CheckName::ReverseTermination
                 | CheckName::ParallelBurst
+                | CheckName::HaltOnUnhealthy
                 | CheckName::ReverseRollout
                 | CheckName::SurvivorsUnchanged
         )
@@ -302,9 +309,23 @@ pub struct Window<'a> {
     /// what the window shows "at the end" is where the harness stopped watching, not where the
     /// controller stopped, so checks judge no end state from it.
     pub ended_early: bool,
+    /// When the step ended (ms, the timeline's clock), when the run says (`None` for a
+    /// recorded timeline): the last entry may be long before, after a wait or a settle in
+    /// which nothing happened.
+    pub ended_at_ms: Option<u64>,
 }
 
 impl<'a> Window<'a> {
+    /// When the window ends: the step's end when known, else the next step's marker, else the
+    /// window's last entry.
+    #[must_use]
+    pub fn end_ms(&self) -> u64 {
+        let entries = &self.timeline.entries;
+        let seen =
+            entries.get(self.range.end).or_else(|| entries[..self.range.end.min(entries.len())].last()).map_or(0, |e| e.at_ms);
+        self.ended_at_ms.map_or(seen, |end| end.max(seen))
+    }
+
     /// The entries judged.
     #[must_use]
     pub fn entries(&self) -> &'a [Entry] {
@@ -407,6 +428,7 @@ pub fn evaluate(check: CheckName, window: &Window<'_>) -> Outcome {
         CheckName::OrderedCreation => order::ordered_creation(window),
         CheckName::ReverseTermination => order::reverse_termination(window),
         CheckName::ParallelBurst => order::parallel_burst(window),
+        CheckName::HaltOnUnhealthy => unhealthy::halt_on_unhealthy(window),
         CheckName::ReverseRollout => order::reverse_rollout(window),
         CheckName::SurvivorsUnchanged => order::survivors_unchanged(window),
         CheckName::StableIdentity => identity::stable_identity(window),
@@ -447,6 +469,7 @@ pub(crate) mod fixture {
             expect_body: None,
             default_policy: Policy::Ordered,
             ended_early: false,
+            ended_at_ms: None,
         }
     }
 
@@ -457,6 +480,8 @@ pub(crate) mod fixture {
         pods: BTreeMap<String, PodObs>,
         incarnation: BTreeMap<String, u32>,
         pub set: Option<SetObs>,
+        /// The time of the next observation, in ms.
+        pub now: u64,
     }
 
     impl History {
@@ -477,7 +502,7 @@ pub(crate) mod fixture {
                 claim_templates: vec!["www".into()],
                 ..Default::default()
             };
-            self.timeline.push(0, Event::StatefulSet { change: Change::Added, set: Box::new(set.clone()) });
+            self.timeline.push(self.now, Event::StatefulSet { change: Change::Added, set: Box::new(set.clone()) });
             self.set = Some(set);
             self
         }
@@ -486,11 +511,16 @@ pub(crate) mod fixture {
             let mut set = self.set.clone().expect("set first");
             f(&mut set);
             self.set = Some(set.clone());
-            self.timeline.push(0, Event::StatefulSet { change: Change::Modified, set: Box::new(set) })
+            self.timeline.push(self.now, Event::StatefulSet { change: Change::Modified, set: Box::new(set) })
+        }
+
+        /// Lets `ms` pass before the next observation.
+        pub fn advance(&mut self, ms: u64) {
+            self.now += ms;
         }
 
         pub fn step(&mut self, index: usize) -> usize {
-            self.timeline.push(0, Event::Step { index, action: format!("step {index}") })
+            self.timeline.push(self.now, Event::Step { index, action: format!("step {index}") })
         }
 
         /// A new incarnation of `name` appears Pending.
@@ -519,14 +549,14 @@ pub(crate) mod fixture {
                 ..Default::default()
             };
             self.pods.insert(name.into(), pod.clone());
-            self.timeline.push(0, Event::Pod { change: Change::Added, pod: pod.into() })
+            self.timeline.push(self.now, Event::Pod { change: Change::Added, pod: pod.into() })
         }
 
         pub fn modify(&mut self, name: &str, f: impl FnOnce(&mut PodObs)) -> usize {
             let pod = self.pods.get_mut(name).expect("pod exists");
             f(pod);
             let pod = pod.clone();
-            self.timeline.push(0, Event::Pod { change: Change::Modified, pod: pod.into() })
+            self.timeline.push(self.now, Event::Pod { change: Change::Modified, pod: pod.into() })
         }
 
         /// A new incarnation of `name` appears already Running and Ready (no Pending seen).
@@ -568,7 +598,7 @@ pub(crate) mod fixture {
 
         pub fn gone(&mut self, name: &str) -> usize {
             let pod = self.pods.remove(name).expect("pod exists");
-            self.timeline.push(0, Event::Pod { change: Change::Deleted, pod: pod.into() })
+            self.timeline.push(self.now, Event::Pod { change: Change::Deleted, pod: pod.into() })
         }
 
         /// Creates pods 0..n one after another, each Ready before the next.
@@ -590,6 +620,7 @@ pub(crate) mod fixture {
                 expect_body: None,
                 default_policy: Policy::Ordered,
                 ended_early: false,
+                ended_at_ms: None,
             }
         }
 

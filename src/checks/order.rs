@@ -815,17 +815,25 @@ pub(super) fn reverse_termination(window: &Window<'_>) -> Outcome {
 /// while a predecessor (a lower ordinal) was not Running and Ready, or one pod that began
 /// terminating while a successor (a higher ordinal) still existed: OrderedReady never does that.
 ///
-/// A burst is not instant: the controller issues its requests in growing batches under its
-/// client's rate limit, so in a large set later pods are created after earlier ones became Ready.
-/// Only when *no* creation (termination) in the window was out of order is it judged: `fail` when
-/// the controller demonstrably waited — a pod came only after its predecessor, which had been
-/// seen not Ready, became Ready (its successor, seen terminating, was gone) — and `inconclusive`
-/// when the pods were Ready (gone) as soon as they were seen, so the history cannot tell a burst
-/// from waiting. Each direction needs two or more pods.
+/// It fails only where pods are held unready: a creation or deletion the spec asked for, left
+/// undone for `unhealthy::BURST_STALL_MS` (20 s) while a pod of the set was unready, is a controller
+/// that waits for readiness. How fast pods become Ready decides nothing: a burst is not instant
+/// (the controller issues its requests in growing batches under its client's rate limit, so in
+/// a large set later pods come after earlier ones are Ready), so pods that came one after the
+/// other, each once the previous was Ready (gone), are `inconclusive`, as are pods Ready as soon
+/// as seen. Each direction needs two or more pods.
 pub(super) fn parallel_burst(window: &Window<'_>) -> Outcome {
     let check = CheckName::ParallelBurst;
     if window.policy() != Policy::Parallel {
         return Outcome::new(check, Verdict::NotApplicable, "the set is not Parallel", vec![]);
+    }
+    if let Some((detail, evidence)) = super::unhealthy::parallel_stall(window) {
+        return Outcome::new(
+            check,
+            Verdict::Fail,
+            format!("{detail}: the controller waited for readiness, which Parallel never does"),
+            evidence,
+        );
     }
     let mut creations = Burst::default();
     let mut terminations = Burst::default();
@@ -904,15 +912,17 @@ pub(super) fn parallel_burst(window: &Window<'_>) -> Outcome {
         );
     }
     let verdict = |v: Verdict| judged.iter().filter_map(move |(what, j)| j.as_ref().filter(|j| j.0 == v).map(|j| (*what, j)));
-    if let Some((_, (_, detail, evidence))) = verdict(Verdict::Fail).next() {
-        return Outcome::new(check, Verdict::Fail, format!("{detail}: the controller waited"), evidence.clone());
-    }
-    if let Some((what, (_, detail, evidence))) = verdict(Verdict::Inconclusive).next() {
-        return Outcome::new(check, Verdict::Inconclusive, format!("pods {what} in order, {detail}"), evidence.clone());
-    }
     let details: Vec<String> = verdict(Verdict::Pass).map(|(_, (_, detail, _))| detail.clone()).collect();
-    let evidence = verdict(Verdict::Pass).flat_map(|(_, (_, _, e))| e.iter().copied()).collect();
-    Outcome::new(check, Verdict::Pass, details.join("; "), evidence)
+    if !details.is_empty() {
+        let evidence = verdict(Verdict::Pass).flat_map(|(_, (_, _, e))| e.iter().copied()).collect();
+        return Outcome::new(check, Verdict::Pass, details.join("; "), evidence);
+    }
+    match verdict(Verdict::Inconclusive).next() {
+        Some((what, (_, detail, evidence))) => {
+            Outcome::new(check, Verdict::Inconclusive, format!("pods {what} in order, {detail}"), evidence.clone())
+        }
+        None => Outcome::new(check, Verdict::NotApplicable, "no pod of the set was created or terminated", vec![]),
+    }
 }
 
 /// One direction (creations or terminations) of a [`parallel_burst`] window.
@@ -921,7 +931,8 @@ struct Burst {
     count: usize,
     /// The first event out of OrderedReady's order: proof of a burst.
     proof: Option<(String, usize)>,
-    /// Events that came only after a wait OrderedReady would have made.
+    /// Events that came only after a wait OrderedReady would have made (or a rate-limited
+    /// burst: they prove nothing).
     waited: Vec<(String, Vec<usize>)>,
 }
 
@@ -936,7 +947,13 @@ impl Burst {
             (Some((detail, seq)), _) => {
                 (Verdict::Pass, format!("{} pods {what} without waiting for each other: {detail}", self.count), vec![seq])
             }
-            (None, Some((detail, evidence))) => (Verdict::Fail, detail.clone(), evidence.clone()),
+            (None, Some((detail, evidence))) => (
+                Verdict::Inconclusive,
+                format!(
+                    "{detail}: a burst under the controller's rate limit can look like that too (hold a pod unready to tell)"
+                ),
+                evidence.clone(),
+            ),
             (None, None) => (
                 Verdict::Inconclusive,
                 "each already Ready (gone) when seen: the history cannot tell a burst from waiting".to_owned(),
@@ -1271,6 +1288,7 @@ mod tests {
                 expect_body: None,
                 default_policy: Policy::Ordered,
                 ended_early: false,
+                ended_at_ms: None,
             };
             let mentions = FirstMentions::of(&window);
             // Half the histories with exceptions among the pods they name (as reverse-termination
@@ -1548,9 +1566,40 @@ mod tests {
         let mut s = History::new().set(3, "Parallel");
         s.step(0);
         s.bring_up(3);
+        // One after the other, each once the previous was Ready: a throttled burst looks the
+        // same, so timing alone never fails a cluster.
         let out = verdict(&s, CheckName::ParallelBurst);
-        assert_eq!(out.verdict, Verdict::Fail);
-        assert!(out.detail.contains("web-1 was created") && out.detail.contains("waited"), "{}", out.detail);
+        assert_eq!(out.verdict, Verdict::Inconclusive, "{}", out.detail);
+        assert!(out.detail.contains("web-1 was created") && out.detail.contains("rate limit"), "{}", out.detail);
+    }
+
+    #[test]
+    fn parallel_burst_fails_a_set_that_waits_for_a_pod_held_unready() {
+        let mut h = History::new().set(1, "Parallel");
+        h.bring_up(1);
+        h.unready("web-0");
+        h.advance(10_000);
+        h.step(0);
+        h.update_set(|s| s.replicas = 3);
+        h.advance(25_000);
+        h.ready("web-0");
+        h.create("web-1");
+        h.create("web-2");
+        let out = verdict(&h, CheckName::ParallelBurst);
+        assert_eq!(out.verdict, Verdict::Fail, "{}", out.detail);
+        assert!(out.detail.contains("web-1 was not created") && out.detail.contains("25 s"), "{}", out.detail);
+
+        // Created at once past the unready pod: the burst is proven.
+        let mut ok = History::new().set(1, "Parallel");
+        ok.bring_up(1);
+        ok.unready("web-0");
+        ok.step(0);
+        ok.update_set(|s| s.replicas = 3);
+        ok.create("web-1");
+        ok.create("web-2");
+        ok.advance(25_000);
+        let out = verdict(&ok, CheckName::ParallelBurst);
+        assert_eq!(out.verdict, Verdict::Pass, "{}", out.detail);
     }
 
     #[test]
@@ -1617,8 +1666,15 @@ mod tests {
         h.terminate("web-1");
         h.gone("web-1");
         let out = verdict(&h, CheckName::ParallelBurst);
-        assert_eq!(out.verdict, Verdict::Fail);
+        assert_eq!(out.verdict, Verdict::Inconclusive, "{}", out.detail);
         assert!(out.detail.contains("web-1 began terminating"), "{}", out.detail);
+        // Both at once: the burst is proven.
+        let mut b = History::new().set(3, "Parallel");
+        b.bring_up(3);
+        b.step(0);
+        b.terminate("web-2");
+        b.terminate("web-1");
+        assert_eq!(verdict(&b, CheckName::ParallelBurst).verdict, Verdict::Pass);
     }
 
     /// Rolls pods in `order`, each replacement Ready before the next unless `eager`.

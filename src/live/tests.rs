@@ -530,6 +530,7 @@ fn a_watch_gap_makes_the_order_checks_of_its_step_inconclusive() {
         expect_body: None,
         default_policy: Policy::Ordered,
         ended_early: false,
+        ended_at_ms: None,
     };
     assert_eq!(evaluate(CheckName::OrderedCreation, &window).verdict, Verdict::Inconclusive);
 }

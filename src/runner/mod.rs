@@ -310,8 +310,12 @@ pub async fn run_scenario<C: Cluster>(
                 action: action.clone(),
             });
             tracing::debug!(scenario = %scenario.name, step = step.index + 1, %action, "step");
-            if let Some((capability, why)) = crate::capability::lacking(&step.action, &settings.skip) {
-                let reason = format!("needs {capability}: {why}");
+            if let Some((capability, why)) = crate::capability::lacking_at(scenario, step.index, &settings.skip) {
+                let reason = if crate::capability::lacking(&step.action, &settings.skip).is_some() {
+                    format!("needs {capability}: {why}")
+                } else {
+                    format!("follows a step that holds pods unready, which needs {capability}: {why}")
+                };
                 let report = StepReport {
                     index: step.index,
                     action,
@@ -589,6 +593,31 @@ impl<C: Cluster> Runner<'_, C> {
                 self.lookups(set, timeout_ms).await;
                 Ok(())
             }
+            Action::BreakReadiness(r) | Action::RestoreReadiness(r) => {
+                let pods = match &r.pod {
+                    Some(pod) => vec![pod.clone()],
+                    None => self
+                        .view
+                        .set_pods(&r.set)
+                        .values()
+                        .filter(|p| p.phase == "Running" && !p.terminating)
+                        .map(|p| p.name.to_string())
+                        .collect(),
+                };
+                if pods.is_empty() {
+                    return Err(format!("StatefulSet {} has no running pod", r.set));
+                }
+                let path = r.file.clone();
+                let (command, doing) = if matches!(action, Action::BreakReadiness(_)) {
+                    (ExecCommand::MoveAway { path }, "moving away")
+                } else {
+                    (ExecCommand::MoveBack { path }, "moving back")
+                };
+                for pod in pods {
+                    self.cluster.exec(&pod, &command).await.map_err(|e| format!("{doing} {pod}:{}: {e}", r.file))?;
+                }
+                Ok(())
+            }
             Action::Http(http) => {
                 let service = self.view.sets.get(&http.statefulset).and_then(|s| s.service_name.clone()).unwrap_or_default();
                 for pod in self.pod_names(&http.statefulset) {
@@ -719,7 +748,9 @@ fn acknowledged(action: &Action, acted: &Acted, before: &View, view: &View) -> b
         | Action::ReadToken { .. }
         | Action::Hostnames(_)
         | Action::Dns(_)
-        | Action::Http(_) => true,
+        | Action::Http(_)
+        | Action::BreakReadiness(_)
+        | Action::RestoreReadiness(_) => true,
     }
 }
 

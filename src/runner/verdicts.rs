@@ -64,13 +64,17 @@ pub fn judge_expectations(
         let Some(range) = timeline.step_range(e.step) else { continue };
         let window = Window {
             timeline,
-            range,
+            range: range.clone(),
             target: &e.target,
             namespace,
             cluster_domain,
             expect_body: e.body.as_deref(),
             default_policy: Policy::Ordered,
             ended_early: steps.iter().any(|s| s.index == e.step && s.outcome.failed()),
+            ended_at_ms: steps
+                .iter()
+                .find(|s| s.index == e.step)
+                .and_then(|s| timeline.entries.get(range.start).map(|marker| marker.at_ms + s.elapsed_ms)),
         };
         let outcome = checks::evaluate(e.check, &window);
         judged.push(Judged { step: e.step, target: e.target.clone(), claims: e.claims.clone(), outcome });

@@ -46,6 +46,11 @@ pub fn holds(until: &Until, view: &View) -> bool {
     {
         return false;
     }
+    if let Some(n) = until.unready
+        && pods.iter().filter(|p| p.phase == "Running" && !p.terminating && !p.ready).count() as u32 != n
+    {
+        return false;
+    }
     if let Some(true) = until.rolled_out {
         let Some(set) = until.statefulset.as_ref().and_then(|s| view.sets.get(s)) else { return false };
         // Until the controller has seen the latest spec, its status names an older revision.
@@ -118,6 +123,11 @@ pub fn waiting_status(until: &Until, view: &View) -> String {
             Some(name) => format!("{set}: {} pods, waiting for {name} to go", pods.len()),
             None => format!("{set}: {} pods, waiting for {n}", pods.len()),
         };
+    }
+    if let Some(n) = until.unready {
+        let unready: Vec<&str> =
+            pods.values().filter(|p| p.phase == "Running" && !p.terminating && !p.ready).map(|p| &*p.name).collect();
+        return format!("{set}: {} Running and not Ready ({}), waiting for {n}", unready.len(), unready.join(", "));
     }
     if until.rolled_out == Some(true) && spec.is_some_and(|s| !s.status_current()) {
         return format!("{set}: waiting for the controller to observe the new spec");

@@ -98,6 +98,13 @@ pub struct Step {
     /// Look up the governing Service and every pod's record, from a pod in the namespace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dns: Option<SetRef>,
+    /// Make pods fail their readiness probe, as upstream's e2e suite does: move the file the
+    /// probe depends on away (exec), in one pod or in every pod of a StatefulSet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub break_readiness: Option<ReadinessRef>,
+    /// Undo `breakReadiness`: move the file back where it was moved away.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restore_readiness: Option<ReadinessRef>,
     /// HTTP GET each pod of a StatefulSet from a client pod in the namespace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub http: Option<Http>,
@@ -224,6 +231,22 @@ pub struct FileRef {
     pub prefix: Option<String>,
 }
 
+/// The pods whose readiness `breakReadiness` and `restoreReadiness` change, and how.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ReadinessRef {
+    /// One pod of a StatefulSet (`web-0`)…
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod: Option<String>,
+    /// …or every pod of this StatefulSet that exists and runs at that moment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub statefulset: Option<String>,
+    /// Absolute path, inside the pod's first container, of the file the pod template's
+    /// readiness probe depends on (the page an `httpGet` probe fetches, say
+    /// `/usr/share/nginx/html/index.html`): moved to `<file>.unready` and back.
+    pub file: String,
+}
+
 /// A StatefulSet, by name.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -311,6 +334,10 @@ pub struct Until {
     /// Exactly this many pods exist (none terminating).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pods: Option<u32>,
+    /// StatefulSet only: exactly this many of its pods are Running and not Ready (none of
+    /// them terminating) — pods held unready by `breakReadiness`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unready: Option<u32>,
     /// StatefulSet: every pod from the partition up runs the update revision and is Ready.
     /// DaemonSet: see `daemonset`.
     #[serde(default, skip_serializing_if = "Option::is_none")]

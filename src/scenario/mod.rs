@@ -89,6 +89,30 @@ pub enum Action {
     Dns(String),
     /// HTTP GET every pod of a set.
     Http(format::Http),
+    /// Move away the file a readiness probe depends on, so that the pods become unready.
+    BreakReadiness(Readiness),
+    /// Move the file back.
+    RestoreReadiness(Readiness),
+}
+
+/// Whose readiness a step changes, and through which file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Readiness {
+    /// The StatefulSet.
+    pub set: String,
+    /// One of its pods; `None`: every pod of the set that runs when the step does.
+    pub pod: Option<String>,
+    /// The file the readiness probe depends on (absolute, in the pod's first container).
+    pub file: String,
+}
+
+impl Readiness {
+    fn describe(&self) -> String {
+        match &self.pod {
+            Some(pod) => format!("{pod} ({})", self.file),
+            None => format!("every pod of {} ({})", self.set, self.file),
+        }
+    }
 }
 
 impl Action {
@@ -121,6 +145,8 @@ impl Action {
                 if h.via == Via::Dns { "DNS name" } else { "IP" },
                 h.port
             ),
+            Action::BreakReadiness(r) => format!("break the readiness of {}", r.describe()),
+            Action::RestoreReadiness(r) => format!("restore the readiness of {}", r.describe()),
         }
     }
 
@@ -135,6 +161,7 @@ impl Action {
             | Action::Hostnames(set)
             | Action::Dns(set) => Some(set),
             Action::Http(h) => Some(&h.statefulset),
+            Action::BreakReadiness(r) | Action::RestoreReadiness(r) => Some(&r.set),
             Action::Apply(objects) => {
                 let sets: Vec<&str> = objects.iter().filter(|o| o.kind() == "StatefulSet").map(Object::name).collect();
                 (sets.len() == 1).then(|| sets[0])
@@ -325,12 +352,14 @@ struct Validator<'a> {
     /// A manifest file did not load: what it declares is unknown, so "no manifest declares X"
     /// would be noise after the error that says why.
     manifests_failed: bool,
+    /// Each StatefulSet as the steps so far last applied it (patches included).
+    applied_sets: BTreeMap<String, StatefulSet>,
 }
 
 impl<'a> Validator<'a> {
     fn new(file: &'a Path, text: &'a str) -> Self {
         let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
-        Self { file, text, dir, errors: Vec::new(), manifests_failed: false }
+        Self { file, text, dir, errors: Vec::new(), manifests_failed: false, applied_sets: BTreeMap::new() }
     }
 
     /// Where `key:` is written in the block mapping whose first key is at `line`, `column` (a
@@ -634,6 +663,13 @@ impl<'a> Validator<'a> {
             }
             actions.push(Some(Action::Http(h.clone())));
         }
+        for (key, r, restore) in
+            [("breakReadiness", &step.break_readiness, false), ("restoreReadiness", &step.restore_readiness, true)]
+        {
+            let Some(r) = r else { continue };
+            let readiness = self.readiness(key, r, line, column, known);
+            actions.push(readiness.map(|r| if restore { Action::RestoreReadiness(r) } else { Action::BreakReadiness(r) }));
+        }
         match actions.len() {
             0 if step.until.is_empty() => {
                 self.error(line, column, "a step needs an action (apply, scale, …) or an `until` to wait for");
@@ -696,6 +732,13 @@ impl<'a> Validator<'a> {
                 Err(e) => self.error(line, column, format!("apply: the patch makes {kind} {name} invalid: {e}")),
             }
         }
+        if !apply.refused {
+            for object in &objects {
+                if let Object::StatefulSet(set) = object {
+                    self.applied_sets.insert(object.name().to_owned(), set.clone());
+                }
+            }
+        }
         Some(if apply.refused { Action::ApplyRefused(objects) } else { Action::Apply(objects) })
     }
 
@@ -746,6 +789,47 @@ impl<'a> Validator<'a> {
         set
     }
 
+    /// `breakReadiness` / `restoreReadiness` (`key`): one pod or one StatefulSet, an absolute
+    /// file, and a pod template (as last applied) with a readiness probe — without one, moving
+    /// a file changes nothing the controller sees.
+    fn readiness(&mut self, key: &str, r: &format::ReadinessRef, line: u64, column: u64, known: &Known) -> Option<Readiness> {
+        self.need_absolute(&r.file, line, column);
+        let set = match (&r.pod, &r.statefulset) {
+            (Some(pod), None) => {
+                let set = known.sets.keys().find(|s| crate::timeline::ordinal_of(pod, s).is_some()).cloned();
+                if set.is_none() {
+                    self.undeclared(
+                        line,
+                        column,
+                        format!("{key}: pod {pod} is not <statefulset>-<ordinal> of a declared StatefulSet"),
+                    );
+                }
+                set?
+            }
+            (None, Some(set)) => {
+                self.need_set(set, line, column, known)?;
+                set.clone()
+            }
+            _ => {
+                self.error(line, column, format!("{key} needs exactly one of `pod` and `statefulset`"));
+                return None;
+            }
+        };
+        let template = self.applied_sets.get(&set).or_else(|| known.sets.get(&set));
+        let probed = template
+            .and_then(|s| s.spec.as_ref())
+            .and_then(|s| s.template.spec.as_ref())
+            .is_some_and(|p| p.containers.iter().any(|c| c.readiness_probe.is_some()));
+        if !probed {
+            self.error(
+                line,
+                column,
+                format!("{key}: StatefulSet {set}'s pod template has no readinessProbe, so no file can make its pods unready"),
+            );
+        }
+        Some(Readiness { set, pod: r.pod.clone(), file: r.file.clone() })
+    }
+
     fn need_pod(&mut self, pod: &str, line: u64, column: u64, known: &Known) {
         let of_set = known.sets.keys().any(|s| crate::timeline::ordinal_of(pod, s).is_some());
         if !of_set && !known.pods.contains(pod) {
@@ -764,13 +848,15 @@ impl<'a> Validator<'a> {
     }
 
     fn check_until(&mut self, until: &Until, line: u64, column: u64, known: &Known) {
-        for (field, count) in [("ready", until.ready), ("pods", until.pods), ("pendingClaims", until.pending_claims)] {
+        for (field, count) in
+            [("ready", until.ready), ("pods", until.pods), ("unready", until.unready), ("pendingClaims", until.pending_claims)]
+        {
             if let Some(Err(e)) = count.map(|n| crate::limits::check_replicas(i64::from(n))) {
                 self.error(line, column, format!("until.{field}: {e}"));
             }
         }
         let counts = until.ready.is_some() || until.pods.is_some();
-        let set_only = until.rolled_out.is_some() || until.pending_claims.is_some();
+        let set_only = until.rolled_out.is_some() || until.pending_claims.is_some() || until.unready.is_some();
         if let Some(cron) = &until.cronjob {
             if !known.cron_jobs.contains(cron) {
                 self.undeclared(line, column, format!("until: no manifest of the scenario declares CronJob {cron}"));
@@ -818,7 +904,7 @@ impl<'a> Validator<'a> {
             (Some(set), None, None, None) => {
                 self.need_set(set, line, column, known);
                 if !counts && !set_only {
-                    self.error(line, column, "until names no condition (ready, pods, rolledOut, pendingClaims)");
+                    self.error(line, column, "until names no condition (ready, pods, unready, rolledOut, pendingClaims)");
                 }
             }
             (None, Some(d), None, None) => {
@@ -826,7 +912,11 @@ impl<'a> Validator<'a> {
                     self.undeclared(line, column, format!("until: no manifest of the scenario declares Deployment {d}"));
                 }
                 if set_only {
-                    self.error(line, column, "until: rolledOut and pendingClaims apply to StatefulSets and DaemonSets only");
+                    self.error(
+                        line,
+                        column,
+                        "until: rolledOut applies to StatefulSets and DaemonSets, unready and pendingClaims to StatefulSets only",
+                    );
                 }
                 if !counts {
                     self.error(line, column, "until names no condition (ready, pods)");

@@ -197,3 +197,36 @@ fn one_check_may_judge_several_objects_of_a_step() {
     );
     assert!(parse_with(&mixed).unwrap_err().to_string().contains("claim ids or maps, not both"));
 }
+
+#[test]
+fn breaking_readiness_needs_a_probe_in_the_template_as_applied() {
+    let step =
+        "  - breakReadiness: {pod: web-0, file: /usr/share/nginx/html/index.html}\n    until: {statefulset: web, unready: 1}\n";
+    // No readiness probe in the manifest: moving a file could change nothing.
+    let err = parse_with(&format!("{GOOD}{step}")).unwrap_err();
+    assert!(
+        err.to_string().contains("s.yaml:18:5: breakReadiness: StatefulSet web's pod template has no readinessProbe"),
+        "{err}"
+    );
+    // A probe added by the apply's patch counts.
+    let probed = GOOD.replace(
+        "  - apply: {manifests: [sts.yaml]}\n",
+        "  - apply:\n      manifests: [sts.yaml]\n      patches:\n      - statefulset: web\n        merge: {spec: {template: {spec: {containers: [{name: nginx, image: nginx, readinessProbe: {httpGet: {path: /index.html, port: 80}}}]}}}}\n",
+    );
+    let s = parse_with(&format!("{probed}{step}")).unwrap_or_else(|e| panic!("{e}"));
+    let Action::BreakReadiness(r) = &s.steps[2].action else { panic!("{:?}", s.steps[2].action) };
+    assert_eq!((r.set.as_str(), r.pod.as_deref(), r.file.as_str()), ("web", Some("web-0"), "/usr/share/nginx/html/index.html"));
+    // One target, an absolute path, a pod of a declared set.
+    for (bad, why) in [
+        ("{pod: web-0, statefulset: web, file: /f}", "needs exactly one of `pod` and `statefulset`"),
+        ("{pod: web-0, file: f}", "\"f\" is not an absolute path"),
+        ("{pod: db-0, file: /f}", "pod db-0 is not <statefulset>-<ordinal> of a declared StatefulSet"),
+    ] {
+        let err = parse_with(&format!("{probed}  - breakReadiness: {bad}\n")).unwrap_err();
+        assert!(err.to_string().contains(why), "{bad}: {err}");
+    }
+    // `unready` is a StatefulSet's condition only.
+    let err = parse_with(&GOOD.replace("until: {statefulset: web, ready: 3}", "until: {deployment: d, ready: 1, unready: 1}"))
+        .unwrap_err();
+    assert!(err.to_string().contains("unready and pendingClaims to StatefulSets only"), "{err}");
+}

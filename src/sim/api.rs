@@ -293,6 +293,19 @@ impl Cluster for SimCluster {
             ExecCommand::Read { path } => self
                 .read_file(&target, path)
                 .ok_or_else(|| ProbeError::Answered(format!("cat: can't open '{path}': No such file or directory"))),
+            ExecCommand::MoveAway { path } => {
+                // Moved away already: nothing to do (the shell command exits 0 too).
+                if self.moved_away.insert((target.obs.uid.to_string(), path.clone())) {
+                    self.file_moved(&target);
+                }
+                Ok(String::new())
+            }
+            ExecCommand::MoveBack { path } => {
+                if self.moved_away.remove(&(target.obs.uid.to_string(), path.clone())) {
+                    self.file_moved(&target);
+                }
+                Ok(String::new())
+            }
         }
     }
 

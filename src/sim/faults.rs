@@ -56,6 +56,10 @@ pub enum Fault {
     HeadlessGetsClusterIp,
     /// `podManagementPolicy: Parallel` behaves like OrderedReady.
     ParallelAsOrdered,
+    /// OrderedReady takes a pod whose readiness probe fails for Ready, and scales past it.
+    IgnoresUnready,
+    /// Parallel creates and deletes nothing while a pod of the set is unready.
+    ParallelWaitsForReady,
     /// A claim whose class has no volume left is bound to a new volume anyway.
     StaticShortageBindsAnyway,
     /// The DaemonSet controller leaves the last node it should run on without a pod.
@@ -84,7 +88,7 @@ pub enum Fault {
 
 impl Fault {
     /// Every fault, in report order.
-    pub const ALL: [Fault; 34] = [
+    pub const ALL: [Fault; 36] = [
         Fault::CreateBeforeReady,
         Fault::CreateWhenRunning,
         Fault::ScalePastUnready,
@@ -107,6 +111,8 @@ impl Fault {
         Fault::ServiceRecordMissingPod,
         Fault::HeadlessGetsClusterIp,
         Fault::ParallelAsOrdered,
+        Fault::IgnoresUnready,
+        Fault::ParallelWaitsForReady,
         Fault::StaticShortageBindsAnyway,
         Fault::DaemonNodeSkipped,
         Fault::DaemonIgnoresTaints,
@@ -147,6 +153,8 @@ impl Fault {
             Fault::ServiceRecordMissingPod => "service-record-missing-pod",
             Fault::HeadlessGetsClusterIp => "headless-gets-cluster-ip",
             Fault::ParallelAsOrdered => "parallel-as-ordered",
+            Fault::IgnoresUnready => "ignores-unready",
+            Fault::ParallelWaitsForReady => "parallel-waits-for-ready",
             Fault::StaticShortageBindsAnyway => "static-shortage-binds-anyway",
             Fault::DaemonNodeSkipped => "daemon-node-skipped",
             Fault::DaemonIgnoresTaints => "daemon-ignores-taints",
@@ -188,6 +196,8 @@ impl Fault {
             Fault::ServiceRecordMissingPod => "the Service name's DNS answer leaves out one Ready pod",
             Fault::HeadlessGetsClusterIp => "a Service asking for clusterIP: None gets a cluster IP",
             Fault::ParallelAsOrdered => "podManagementPolicy: Parallel behaves like OrderedReady",
+            Fault::IgnoresUnready => "OrderedReady takes a pod whose readiness probe fails for Ready and scales past it",
+            Fault::ParallelWaitsForReady => "Parallel creates and deletes nothing while a pod of the set is unready",
             Fault::StaticShortageBindsAnyway => "a claim whose class has no volume left is given a new volume anyway",
             Fault::DaemonNodeSkipped => "the DaemonSet controller leaves the last node it should run on without a pod",
             Fault::DaemonIgnoresTaints => "the DaemonSet controller ignores taints and runs a pod on the tainted node",
@@ -212,7 +222,10 @@ impl Fault {
     pub fn breaks(self) -> &'static [CheckName] {
         use CheckName as C;
         match self {
-            Fault::CreateBeforeReady | Fault::CreateWhenRunning | Fault::ScalePastUnready => &[C::OrderedCreation],
+            // Each also creates past a pod held unready.
+            Fault::CreateBeforeReady | Fault::CreateWhenRunning | Fault::ScalePastUnready => {
+                &[C::OrderedCreation, C::HaltOnUnhealthy]
+            }
             Fault::ScaleDownLowestFirst | Fault::ScaleDownTwoAtOnce => &[C::ReverseTermination],
             Fault::SurvivorsRestarted => &[C::SurvivorsUnchanged],
             Fault::RolloutUpward | Fault::RolloutNoWait | Fault::PartitionIgnored | Fault::PartitionRestoreUpdated => {
@@ -231,7 +244,8 @@ impl Fault {
             // The dns check judges answers against the Service as observed (with a cluster IP,
             // per-pod names are rightly absent); pod-http by DNS name fails as a consequence.
             Fault::HeadlessGetsClusterIp => &[C::HeadlessService, C::PodHttp],
-            Fault::ParallelAsOrdered => &[C::ParallelBurst],
+            Fault::ParallelAsOrdered | Fault::ParallelWaitsForReady => &[C::ParallelBurst],
+            Fault::IgnoresUnready => &[C::HaltOnUnhealthy],
             Fault::StaticShortageBindsAnyway => &[C::StaticShortage],
             Fault::DaemonNodeSkipped | Fault::DaemonIgnoresTaints | Fault::DaemonTwoOnANode | Fault::DaemonRolloutUnbounded => {
                 &[C::DaemonsetCoverage]

@@ -172,6 +172,10 @@ impl SimCluster {
             });
             self.schedule(delay::READINESS, Task::Kubelet(name.to_owned(), uid.to_owned()));
         } else if obs.phase == "Running" && !obs.ready {
+            if !self.probe_passes(&pod) {
+                // Not Ready until the file its probe reads is back (`Task::Probe`).
+                return;
+            }
             self.update_pod(name, |p| p.ready = true);
             if job_pod {
                 let runs = run_time_ms(&pod.spec).unwrap_or(delay::READINESS);
@@ -197,10 +201,52 @@ impl SimCluster {
         }
     }
 
+    /// A file of `pod` was moved: its readiness probe sees it after the probe's period times
+    /// its threshold (failure or success), as the kubelet's prober would.
+    pub(super) fn file_moved(&mut self, pod: &SimPod) {
+        let Some(probe) = pod.spec.containers.first().and_then(|c| c.readiness_probe.as_ref()) else { return };
+        let period = u64::try_from(probe.period_seconds.unwrap_or(10)).unwrap_or(10).max(1);
+        let threshold = if self.probe_passes(pod) { probe.success_threshold } else { probe.failure_threshold };
+        let threshold = u64::try_from(threshold.unwrap_or(1)).unwrap_or(1).max(1);
+        self.schedule(period * threshold * 1000, Task::Probe(pod.obs.name.to_string(), pod.obs.uid.to_string()));
+    }
+
+    /// Whether `pod`'s readiness probe passes: an `httpGet` probe fails when the file it
+    /// fetches (a moved-away path ending in its URL path) is gone, an `exec` probe when its
+    /// command names a moved-away path; a pod without a probe, or with a TCP one, passes.
+    fn probe_passes(&self, pod: &SimPod) -> bool {
+        let Some(probe) = pod.spec.containers.first().and_then(|c| c.readiness_probe.as_ref()) else { return true };
+        let uid = pod.obs.uid.to_string();
+        let moved = self.moved_away.range((uid.clone(), String::new())..).take_while(|(u, _)| *u == uid).map(|(_, p)| p);
+        let url = probe.http_get.as_ref().and_then(|h| h.path.as_deref());
+        let command = probe.exec.as_ref().and_then(|e| e.command.as_ref());
+        for path in moved {
+            if url.is_some_and(|u| !u.is_empty() && u != "/" && path.ends_with(u)) {
+                return false;
+            }
+            if command.is_some_and(|words| words.iter().any(|w| w.contains(path.as_str()))) {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// The readiness probe of a running pod, run again: Ready follows its answer.
+    pub(super) fn probe_readiness(&mut self, name: &str, uid: &str) {
+        let Some(pod) = self.pods.get(name).filter(|p| &*p.obs.uid == uid).cloned() else { return };
+        let job_pod = pod.obs.spec.owner.as_deref().is_some_and(|o| o.starts_with("Job/"));
+        if pod.obs.phase != "Running" || pod.obs.terminating || job_pod {
+            return;
+        }
+        let ready = self.probe_passes(&pod);
+        self.update_pod(name, |p| p.ready = ready);
+    }
+
     pub(super) fn remove_pod(&mut self, name: &str, uid: &str) {
         let Some(pod) = self.pods.get(name).filter(|p| p.obs.uid == uid.into()).cloned() else { return };
         self.pods.remove(name);
         self.files.remove(&format!("pod/{uid}"));
+        self.moved_away.retain(|(u, _)| u != uid);
         self.emit(Event::Pod { change: Change::Deleted, pod: pod.obs.clone().into() });
         // Retention: claims of a pod removed by scale-down go under whenScaled: Delete,
         // all claims of a deleted set under whenDeleted: Delete.

@@ -68,6 +68,8 @@ enum Task {
     ReconcileJob(String),
     ReconcileCronJob(String),
     Kubelet(String, String),
+    /// The kubelet's readiness probe of a pod (name, UID), run again after its file changed.
+    Probe(String, String),
     Remove(String, String),
     BindClaim(String),
     CollectSet(String),
@@ -123,6 +125,9 @@ pub struct SimCluster {
     /// CronJobs by name.
     #[serde(default)]
     cron_jobs: BTreeMap<String, SimCronJob>,
+    /// Files moved away in a pod's container (`breakReadiness`): (pod UID, path).
+    #[serde(default)]
+    moved_away: BTreeSet<(String, String)>,
     /// Whether the run observes the nodes (reported in a relist too).
     #[serde(default)]
     nodes_observed: bool,
@@ -252,6 +257,7 @@ impl SimCluster {
             Task::ReconcileJob(j) => self.reconcile_job(&j),
             Task::ReconcileCronJob(c) => self.reconcile_cron_job(&c),
             Task::Kubelet(pod, uid) => self.kubelet(&pod, &uid),
+            Task::Probe(pod, uid) => self.probe_readiness(&pod, &uid),
             Task::Remove(pod, uid) => self.remove_pod(&pod, &uid),
             Task::BindClaim(claim) => self.bind_claim(&claim),
             Task::CollectSet(set) => {

@@ -176,12 +176,27 @@ impl SimCluster {
         let Some(set) = self.sets.get(name).cloned() else { return };
         let monotonic = !set.parallel() || self.has(Fault::ParallelAsOrdered);
         let replica_count = set.replicas();
-        let pods: BTreeMap<u32, SimPod> = self
+        let mut pods: BTreeMap<u32, SimPod> = self
             .pods
             .values()
             .filter(|p| p.obs.belongs_to(name))
             .filter_map(|p| pod_ordinal(&p.obs, name).map(|o| (o, p.clone())))
             .collect();
+        if self.has(Fault::IgnoresUnready) {
+            // A pod whose probe fails because of a moved file looks Ready to this controller.
+            for pod in pods.values_mut() {
+                if self.moved_away.iter().any(|(uid, _)| *uid == *pod.obs.uid) && pod.obs.phase == "Running" {
+                    pod.obs.ready = true;
+                }
+            }
+        }
+        if !monotonic
+            && self.has(Fault::ParallelWaitsForReady)
+            && pods.values().any(|p| p.obs.phase == "Running" && !p.obs.terminating && !p.obs.ready)
+        {
+            self.update_set_status(name);
+            return;
+        }
         // Faults that loosen the wait for predecessors.
         let eager = self.has(Fault::CreateBeforeReady);
         let newest = pods.keys().next_back().copied();

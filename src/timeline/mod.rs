@@ -28,8 +28,10 @@ pub use self::nodes::{
 /// Version 2 added [`Event::GapEnd`]; version 1 files are still read (their gaps never end, so
 /// every later order check is inconclusive — never wrongly decided). Version 3 added
 /// [`Event::Node`], [`Event::DaemonSet`] and [`Event::Job`]; version 4 [`Event::CronJob`] and
-/// the Job fields that tie a Job to its CronJob, and [`Event::Refused`].
-pub const FORMAT_VERSION: u32 = 4;
+/// the Job fields that tie a Job to its CronJob, and [`Event::Refused`]; version 5 each step's
+/// duration in the header (`elapsedMs`), so that a step that waited or settled with nothing
+/// happening is judged to its end, as in the run (older files: to their last entry).
+pub const FORMAT_VERSION: u32 = 5;
 
 /// Label the StatefulSet controller puts on each of its pods with the pod's own name.
 pub const POD_NAME_LABEL: &str = "statefulset.kubernetes.io/pod-name";
