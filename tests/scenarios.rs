@@ -429,3 +429,23 @@ fn without_containers_a_scenario_of_unready_pods_is_skipped_from_its_first_break
     assert!(report.claims.iter().all(|c| c.verdict == Verdict::Skipped), "{:?}", report.claims);
     assert!(!report.failed());
 }
+
+/// Breaking the readiness of "every pod" while one is still starting would leave that one
+/// Ready: the step says so instead of moving only the running pods' files.
+#[test]
+fn breaking_every_pods_readiness_while_one_is_starting_is_an_error_naming_it() {
+    let dir = tempfile::tempdir().expect("scratch dir");
+    for file in ["nginx-statefulset.yaml", "readiness.yaml"] {
+        std::fs::copy(PathBuf::from("scenarios/seed-002").join(file), dir.path().join(file)).expect("copied");
+    }
+    let scenario = std::fs::read_to_string("scenarios/seed-002/burst-unhealthy.scenario.yaml").expect("scenario");
+    // Without the step that waits for every pod to be Ready after the scale-up.
+    let (head, tail) = scenario.split_once("  # Every pod Ready again").expect("the restore step");
+    let rest = &tail[tail.find("  - breakReadiness: {statefulset: web").expect("the break")..];
+    let path = dir.path().join("early.scenario.yaml");
+    std::fs::write(&path, format!("{head}{rest}")).expect("written");
+    let report = run_on_sim(&path);
+    let step = report.steps.iter().find(|s| s.error.is_some()).expect("a step failed");
+    assert!(step.action.contains("every pod of web"), "{}", step.action);
+    assert!(step.error.as_deref().is_some_and(|e| e.contains("web-1 is Pending")), "{:?}", step.error);
+}

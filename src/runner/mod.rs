@@ -596,13 +596,20 @@ impl<C: Cluster> Runner<'_, C> {
             Action::BreakReadiness(r) | Action::RestoreReadiness(r) => {
                 let pods = match &r.pod {
                     Some(pod) => vec![pod.clone()],
-                    None => self
-                        .view
-                        .set_pods(&r.set)
-                        .values()
-                        .filter(|p| p.phase == "Running" && !p.terminating)
-                        .map(|p| p.name.to_string())
-                        .collect(),
+                    None => {
+                        let pods = self.view.set_pods(&r.set);
+                        // A pod whose container does not run yet would come up with its file
+                        // and be Ready: "every pod" would not hold. Said, not skipped. (To
+                        // restore, such a pod has nothing moved away.)
+                        let starting = pods.values().find(|p| p.phase != "Running" && !p.terminating);
+                        if let (Some(p), Action::BreakReadiness(_)) = (starting, action) {
+                            return Err(format!(
+                                "{} is {}: its container does not run, so its file cannot be moved; wait for the set's pods to run first",
+                                p.name, p.phase
+                            ));
+                        }
+                        pods.values().filter(|p| p.phase == "Running" && !p.terminating).map(|p| p.name.to_string()).collect()
+                    }
                 };
                 if pods.is_empty() {
                     return Err(format!("StatefulSet {} has no running pod", r.set));
