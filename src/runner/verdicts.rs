@@ -74,7 +74,7 @@ pub fn judge_expectations(
             ended_at_ms: steps
                 .iter()
                 .find(|s| s.index == e.step)
-                .and_then(|s| timeline.entries.get(range.start).map(|marker| marker.at_ms + s.elapsed_ms)),
+                .and_then(|s| timeline.entries.get(range.start).map(|marker| marker.at_ms.saturating_add(s.elapsed_ms))),
         };
         let outcome = checks::evaluate(e.check, &window);
         judged.push(Judged { step: e.step, target: e.target.clone(), claims: e.claims.clone(), outcome });

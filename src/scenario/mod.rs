@@ -473,6 +473,15 @@ impl<'a> Validator<'a> {
             }
             let mut expect = Vec::new();
             for (check, args) in step.expect.iter().flat_map(|(check, many)| many.0.iter().map(move |args| (check, args))) {
+                if args.claims.is_empty() {
+                    // A check's verdict reaches the report, the exit code and JUnit through
+                    // the claims it proves: one that proves none would be judged unseen.
+                    self.error(
+                        line,
+                        column,
+                        format!("step {}: `{check}` proves no claim; list the claims its verdict decides", index + 1),
+                    );
+                }
                 for id in &args.claims {
                     if !doc.spec.claims.contains(id) {
                         self.error(line, column, format!("step {}: claim {id} is not listed in spec.claims", index + 1));

@@ -187,10 +187,14 @@ fn a_patch_that_makes_an_object_invalid_is_an_error_unless_the_step_means_it_to_
 fn one_check_may_judge_several_objects_of_a_step() {
     let many = GOOD.replace(
         "      ordered-creation: [002-ordered-create]\n  - scale",
-        "      ordered-creation:\n      - {statefulset: web, claims: [002-ordered-create]}\n      - {statefulset: web}\n  - scale",
+        "      ordered-creation:\n      - {statefulset: web, claims: [002-ordered-create]}\n      - {statefulset: web, claims: [002-ordered-create]}\n  - scale",
     );
     let s = parse_with(&many).unwrap();
     assert_eq!(s.steps[0].expect.len(), 2);
+    // A check that proves no claim would be judged and never reported.
+    let unseen = GOOD.replace("      ordered-creation: [002-ordered-create]\n  - scale", "      ordered-creation: []\n  - scale");
+    let err = parse_with(&unseen).unwrap_err().to_string();
+    assert!(err.contains("step 1: `ordered-creation` proves no claim"), "{err}");
     let mixed = GOOD.replace(
         "      ordered-creation: [002-ordered-create]\n  - scale",
         "      ordered-creation: [002-ordered-create, {statefulset: web}]\n  - scale",
