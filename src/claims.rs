@@ -1,6 +1,7 @@
-//! The catalogue of claims the seed documents make, with their stable ids.
+//! The catalogue of claims the seed documents make, with their stable ids, and of the
+//! behaviours upstream's StatefulSet e2e specs check beyond them (`e2e-*`).
 //!
-//! Copied from `seed-manifests/README.md` (the table of every claim). Scenarios cite these ids;
+//! The seed claims are copied from `seed-manifests/README.md` (the table of every claim). Scenarios cite these ids;
 //! `list --claims` reports which scenarios cover each; a test fails when a required claim has
 //! no scenario.
 
@@ -58,6 +59,10 @@ pub const CLAIMS: &[Claim] = &[
     c("004-daemonset", "a DaemonSet runs one pod on every schedulable node"),
     c("004-job", "a Job runs to completion within its completions and parallelism"),
     c("004-cronjob", "a CronJob creates Jobs on its schedule; concurrencyPolicy Allow/Forbid/Replace"),
+    c(
+        "e2e-start-ordinal",
+        "with spec.ordinals.start the pods are <sts>-<start>…; setting, raising, lowering and removing it moves the set in order (upstream: StatefulSetStartOrdinal)",
+    ),
 ];
 
 /// The claim with id `id`.

@@ -987,3 +987,21 @@ fn a_parallel_burst_real_history_passes_and_a_late_one_fails() {
     assert_eq!(out.verdict, Verdict::Fail, "{}", out.detail);
     assert!(out.detail.contains("web-1 was not created") && out.detail.contains("waited for readiness"), "{}", out.detail);
 }
+
+/// `spec.ordinals.start` set, raised, lowered and removed on the real node: every check counts
+/// from the start and passes. Read as if the start were 0 (what the checks assumed before), the
+/// set would have had the wrong pods: the verdict a conformant cluster used to get.
+#[test]
+fn a_start_ordinal_real_history_passes_and_counting_from_zero_would_fail_it() {
+    use sts_conformance::timeline::Event;
+    let (path, _, _) = fixture("e2e-start-ordinal.real-node.jsonl");
+    let (code, out, err) = cli(&["analyze", path.to_str().expect("utf-8")], "");
+    assert_eq!(code, 0, "{out}{err}");
+    let claims = rejudged(&path, |event| {
+        if let Event::StatefulSet { set, .. } = event {
+            set.start_ordinal = 0;
+        }
+    });
+    assert_eq!(claims[0].verdict, Verdict::Fail, "{}", claims[0].evidence);
+    assert!(claims[0].evidence.contains("had ordinals [2, 3] at the end, expected [0, 1]"), "{}", claims[0].evidence);
+}

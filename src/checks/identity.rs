@@ -8,7 +8,7 @@ use super::{CheckName, Outcome, Verdict, Window};
 use crate::timeline::{Event, POD_NAME_LABEL, ProbeObs};
 
 /// **stable-identity** — every pod the set owns is named `<set>-<ordinal>`; at the end the set
-/// has exactly the ordinals 0..replicas-1 (a shortfall, not judged when the step ended early);
+/// has exactly the ordinals start..start+replicas-1 (`spec.ordinals.start`, 0 by default) (a shortfall, not judged when the step ended early);
 /// each pod's `spec.hostname` is its name, its `spec.subdomain` the set's `serviceName`, and
 /// its `statefulset.kubernetes.io/pod-name` label its name; every `hostname` run inside a pod
 /// in the window printed the pod's name.
@@ -41,14 +41,15 @@ pub(super) fn stable_identity(window: &Window<'_>) -> Outcome {
     }
     if let Some(set) = set {
         let ordinals: Vec<u32> = live.iter().map(|(k, _)| **k).collect();
-        // Exactly 0..replicas, judged without building that range (its size is a number in
-        // the history, not the history's size).
-        let exact = ordinals.len() == set.replicas as usize && ordinals.iter().zip(0..).all(|(k, i)| *k == i);
+        // Exactly start..start + replicas (`spec.ordinals.start`), judged without building that
+        // range (its size is a number in the history, not the history's size).
+        let range = set.ordinals();
+        let exact = ordinals.len() == set.replicas as usize && ordinals.iter().zip(range.clone()).all(|(k, i)| *k == i);
         if !exact {
-            let expected = match set.replicas {
+            let expected = match range.end - range.start {
                 0 => "none".to_owned(),
-                n @ 1..=10 => format!("{:?}", (0..n).collect::<Vec<_>>()),
-                n => format!("0 to {}", n - 1),
+                1..=10 => format!("{:?}", range.collect::<Vec<_>>()),
+                _ => format!("{} to {}", range.start, range.end - 1),
             };
             found.shortfall(format!("{set_name} had ordinals {ordinals:?} at the end, expected {expected}"), vec![]);
         }

@@ -14,7 +14,7 @@ use std::{
 };
 
 use super::{CheckName, Outcome, Policy, Verdict, Window};
-use crate::timeline::{Change, Entry, Event, PodObs, View, ordinal_of};
+use crate::timeline::{Change, Entry, Event, PodObs, SetObs, View, ordinal_of};
 
 /// A pod of the target set that is added at `entry` (a new name or a new UID). A pod that first
 /// shows up in a `Modified` entry (a transcript's first sighting of a pod that already existed)
@@ -107,9 +107,9 @@ impl SetState {
         }
     }
 
-    /// Pods 0..k all exist and are Running and Ready.
-    fn all_ready_below(&self, k: u32) -> bool {
-        self.ready.all_below(k)
+    /// Pods `from..k` all exist and are Running and Ready.
+    fn all_ready_between(&self, from: u32, k: u32) -> bool {
+        self.ready.all_between(from, k)
     }
 
     /// The pods with an ordinal above `k`, up to (not including) `upper`.
@@ -281,11 +281,14 @@ impl ReadyCounts {
         self.position(k).is_some_and(|p| self.unknown[p])
     }
 
-    /// Every ordinal 0..k is Ready: the history names exactly k ordinals below k (so none is
-    /// missing), and all of them are Ready.
-    fn all_below(&self, k: u32) -> bool {
-        let below = self.position_from(k);
-        below == k as usize && self.not_ready.count_before(below) == 0
+    /// Every ordinal `from..k` is Ready: the history names exactly `k - from` ordinals there
+    /// (so none is missing), and all of them are Ready.
+    fn all_between(&self, from: u32, k: u32) -> bool {
+        if from >= k {
+            return true;
+        }
+        let (first, below) = (self.position_from(from), self.position_from(k));
+        below - first == (k - from) as usize && self.not_ready.count_before(below) == self.not_ready.count_before(first)
     }
 
     /// The end of the run of ordinals from `j` on that are named without a gap: the position
@@ -452,10 +455,13 @@ fn predecessors<'v>(
     k: u32,
     at: usize,
 ) -> Predecessors<'v> {
-    predecessors_among(window, mentions, set, view, k, at, u32::MAX, false)
+    // The set's first ordinal (`spec.ordinals.start`) as known then: the pods below it are
+    // never its predecessors.
+    let start = view.sets.get(window.target).map_or(0, |s| s.start_ordinal);
+    predecessors_among(window, mentions, set, view, k, at, start..u32::MAX, false)
 }
 
-/// [`predecessors`], for the ordinals below `min(k, upto)` (`exempt`: but the exempt ones,
+/// [`predecessors`], for the ordinals in `among` below `k` (`exempt`: but the exempt ones,
 /// [`SetState::exempt`]).
 ///
 /// The walk jumps from one pod that may block to the next (indexed: log n each), counting on
@@ -469,18 +475,18 @@ fn predecessors_among<'v>(
     view: &'v View,
     k: u32,
     at: usize,
-    upto: u32,
+    among: std::ops::Range<u32>,
     exempt: bool,
 ) -> Predecessors<'v> {
     let mut found = Predecessors::default();
-    if set.all_ready_below(k) {
+    if set.all_ready_between(among.start, k) {
         return found;
     }
-    let limit = k.min(upto);
+    let limit = k.min(among.end);
     let counts = &set.ready;
     let name = |j: u32| format!("{}-{j}", window.target);
     let partial = window.timeline.partial;
-    let mut j = 0;
+    let mut j = among.start;
     while j < limit {
         // The next pod known not to be Running and Ready (and not exempt). A complete history
         // knows every pod: an ordinal it never names did not exist, and blocks too; in a
@@ -719,7 +725,11 @@ pub(super) fn reverse_termination(window: &Window<'_>) -> Outcome {
             return;
         }
         terminations.push((k, entry.seq));
-        if let Some((j, higher)) = set.above(k, u32::MAX).next() {
+        // The pods the spec keeps are not successors to wait for: with `spec.ordinals.start`
+        // raised, the pods below the start are condemned while kept ones lie above them.
+        let kept = view.sets.get(window.target).map(SetObs::ordinals);
+        let condemned_above = set.above(k, u32::MAX).find(|(j, _)| !kept.as_ref().is_some_and(|r| r.contains(j)));
+        if let Some((j, higher)) = condemned_above {
             if let Some(why) = update_candidate(view, window.target, k, pod) {
                 by_update.push((why, entry.seq));
                 return;
@@ -754,8 +764,14 @@ pub(super) fn reverse_termination(window: &Window<'_>) -> Outcome {
         // be Running and Ready; a condemned predecessor may be in any state
         // (`processReplica` then `processCondemned` in stateful_set_control.go).
         let found = match view.sets.get(window.target) {
-            Some(spec) => predecessors_among(window, &mentions, set, view, k, entry.seq, spec.replicas, false),
-            None => predecessors_among(window, &mentions, set, view, k, entry.seq, u32::MAX, true),
+            // For a condemned pod, every kept one, below or above it (with a raised start
+            // ordinal the kept pods lie above the condemned ones); for a kept pod, those below.
+            Some(spec) => {
+                let kept = spec.ordinals();
+                let upto = if kept.contains(&k) { k } else { kept.end };
+                predecessors_among(window, &mentions, set, view, upto, entry.seq, kept, false)
+            }
+            None => predecessors_among(window, &mentions, set, view, k, entry.seq, 0..u32::MAX, true),
         };
         unjudged.extend(found.unknown);
         unjudged_more = unjudged_more.max(found.more_unknown);
@@ -847,7 +863,8 @@ pub(super) fn parallel_burst(window: &Window<'_>) -> Outcome {
         let pods = view.set_pods(window.target);
         if let Some((k, pod)) = created(window, view, entry) {
             creations.count += 1;
-            let unready = crate::timeline::first_ordinal_not(&pods, 0..k, |p| p.running_and_ready() && !p.terminating);
+            let start = view.sets.get(window.target).map_or(0, |s| s.start_ordinal.min(k));
+            let unready = crate::timeline::first_ordinal_not(&pods, start..k, |p| p.running_and_ready() && !p.terminating);
             if let Some(i) = unready {
                 creations.proof.get_or_insert_with(|| {
                     (
@@ -980,7 +997,9 @@ pub(super) fn reverse_rollout(window: &Window<'_>) -> Outcome {
     if set.is_some_and(|s| s.update_strategy == "OnDelete") {
         return Outcome::new(check, Verdict::NotApplicable, "the set uses OnDelete: the controller replaces nothing", vec![]);
     }
-    let partition = set.map_or(0, |s| s.partition);
+    // The partition counts from the start ordinal: the first ordinal it protects.
+    let partition = set.map_or(0, SetObs::partition_ordinal);
+    let start = set.map_or(0, |s| s.start_ordinal);
     let update_revision = set.and_then(|s| s.update_revision.clone());
     let mut replaced: BTreeSet<u32> = BTreeSet::new();
     let mut replacements = Vec::new();
@@ -1005,8 +1024,8 @@ pub(super) fn reverse_rollout(window: &Window<'_>) -> Outcome {
         if additions.as_ref().is_some_and(|a| !a.comes_back(&pod.name, entry.seq)) {
             return;
         }
-        if set.is_some_and(|s| k >= s.replicas) {
-            // Beyond the replica count: removed by a scale-down, not replaced.
+        if set.is_some_and(|s| !s.ordinals().contains(&k)) {
+            // Outside the set's ordinals: removed by a scale-down, not replaced.
             return;
         }
         if k < partition {
@@ -1015,7 +1034,7 @@ pub(super) fn reverse_rollout(window: &Window<'_>) -> Outcome {
             return;
         }
         replacements.push((k, entry.seq));
-        let upper = set.map_or(u32::MAX, |s| s.replicas);
+        let upper = set.map_or(u32::MAX, |s| s.ordinals().end);
         // Successors up to the replica count (none when k is beyond it, as in a scale-down).
         for (j, successor) in pods.above(k, upper) {
             // Without revisions, a successor this window never replaced may have been updated
@@ -1049,7 +1068,8 @@ pub(super) fn reverse_rollout(window: &Window<'_>) -> Outcome {
         // The pods present, and one line for each run of missing ordinals: the cost follows
         // the history, not the replica count.
         let mut expected = partition;
-        for (&ordinal, pod) in pods.range(partition..set.replicas.max(partition)) {
+        let end = set.ordinals().end;
+        for (&ordinal, pod) in pods.range(partition..end.max(partition)) {
             if ordinal > expected {
                 violations.push((format!("{}-{expected} did not exist at the end", window.target), vec![]));
             }
@@ -1069,14 +1089,14 @@ pub(super) fn reverse_rollout(window: &Window<'_>) -> Outcome {
                 }
             }
         }
-        if expected < set.replicas {
+        if expected < end {
             violations.push((format!("{}-{expected} did not exist at the end", window.target), vec![]));
         }
         if window.ended_early && violations.len() > before_completeness {
             unfinished = violations.drain(before_completeness..).next().map(|(detail, _)| detail);
         }
         let old = before.set_pods(window.target);
-        for (ordinal, pod) in pods.range(..partition) {
+        for (ordinal, pod) in pods.range(start..partition.max(start)) {
             let was = old.get(ordinal).and_then(|p| p.revision());
             let evidence: Vec<usize> = pod_entries.last_before(&pod.name, window.range.end).into_iter().collect();
             if pod.revision() == Some(rev.as_str()) && was != Some(rev.as_str()) {
@@ -1138,11 +1158,11 @@ pub(super) fn reverse_rollout(window: &Window<'_>) -> Outcome {
 pub(super) fn survivors_unchanged(window: &Window<'_>) -> Outcome {
     let check = CheckName::SurvivorsUnchanged;
     let before = window.view_before();
-    let Some(replicas) = window.set_after().map(|s| s.replicas) else {
+    let Some(kept) = window.set_after().map(SetObs::ordinals) else {
         return Outcome::new(check, Verdict::NotApplicable, "the StatefulSet is not in the history", vec![]);
     };
     let survivors: Vec<&PodObs> =
-        before.set_pods(window.target).into_iter().filter(|(k, _)| *k < replicas).map(|(_, p)| p).collect();
+        before.set_pods(window.target).into_iter().filter(|(k, _)| kept.contains(k)).map(|(_, p)| p).collect();
     if survivors.is_empty() {
         return Outcome::new(check, Verdict::NotApplicable, "no pod existed before the window to survive it", vec![]);
     }
@@ -1199,21 +1219,21 @@ mod tests {
     #[test]
     fn ready_counts_answer_for_any_prefix() {
         let mut counts = ReadyCounts::new(vec![4, 0, 2, 1, 2, 7]);
-        assert!(counts.all_below(0));
-        assert!(!counts.all_below(1));
+        assert!(counts.all_between(0, 0));
+        assert!(!counts.all_between(0, 1));
         for k in [0, 1, 2] {
             counts.set(k, true);
         }
-        assert!(counts.all_below(3));
+        assert!(counts.all_between(0, 3));
         // 3 is never named: 0..4 cannot all be Ready.
         counts.set(4, true);
-        assert!(!counts.all_below(4) && !counts.all_below(5));
+        assert!(!counts.all_between(0, 4) && !counts.all_between(0, 5));
         counts.set(1, false);
-        assert!(counts.all_below(1) && !counts.all_below(2));
+        assert!(counts.all_between(0, 1) && !counts.all_between(0, 2));
         counts.set(1, true);
         counts.set(1, true);
-        assert!(counts.all_below(3));
-        assert!(!counts.all_below(u32::MAX));
+        assert!(counts.all_between(0, 3));
+        assert!(!counts.all_between(0, u32::MAX));
         assert_eq!(counts.skip_settled(0, false), 3, "0..3 named and Ready, 3 never named");
         assert_eq!(counts.skip_settled(3, false), 3);
         assert_eq!(counts.skip_settled(4, false), 5, "4 Ready, 5 never named");
@@ -1226,7 +1246,7 @@ mod tests {
         assert_eq!(counts.not_ready.next_on(2), 5, "none: the length");
         // An ordinal the history never names changes nothing (none is, by construction).
         counts.set(3, true);
-        assert!(!counts.all_below(5));
+        assert!(!counts.all_between(0, 5));
     }
 
     /// The walk before the unknown pods were indexed: every ordinal visited, one by one.
@@ -1306,7 +1326,7 @@ mod tests {
             replay_set(&window, Some(&mentions), &except, |view, set, entry| {
                 let Event::Pod { pod, .. } = &entry.event else { return };
                 let Some(k) = pod.ordinal_in("web") else { return };
-                let found = predecessors_among(&window, &mentions, set, view, k, entry.seq, u32::MAX, !except.is_empty());
+                let found = predecessors_among(&window, &mentions, set, view, k, entry.seq, 0..u32::MAX, !except.is_empty());
                 let (blocking, unknown) = predecessors_reference(&window, &mentions, view, k, entry.seq, &except);
                 assert_eq!(found.blocking.as_ref().map(|(n, _)| n.clone()), blocking, "web-{k} at #{}", entry.seq);
                 let named: usize = found
@@ -1382,7 +1402,15 @@ mod tests {
                 ready.remove(&k);
             }
             for j in 0..22 {
-                assert_eq!(counts.all_below(j), ready.range(..j).count() == j as usize, "all_below({j}) with {ready:?}");
+                assert_eq!(
+                    counts.all_between(0, j),
+                    ready.range(..j).count() == j as usize,
+                    "all_between(0, {j}) with {ready:?}"
+                );
+                for from in [1, 3, 7] {
+                    let want = from >= j || ready.range(from..j).count() == (j - from) as usize;
+                    assert_eq!(counts.all_between(from, j), want, "all_between({from}, {j}) with {ready:?}");
+                }
                 let expected = (j..).find(|o| !ready.contains(o)).unwrap();
                 assert_eq!(counts.skip_settled(j, false), expected, "skip_settled({j}) with {ready:?}");
             }
@@ -1705,6 +1733,63 @@ mod tests {
             }
         }
         h
+    }
+
+    /// A set whose `spec.ordinals.start` is 2: its pods are web-2, web-3, ….
+    fn from_two(replicas: u32) -> History {
+        let mut h = History::new().set(replicas, "OrderedReady");
+        h.update_set(|s| s.start_ordinal = 2);
+        h
+    }
+
+    #[test]
+    fn order_counts_from_the_start_ordinal() {
+        let mut h = from_two(2);
+        h.step(0);
+        h.create("web-2");
+        h.ready("web-2");
+        h.create("web-3");
+        h.ready("web-3");
+        let out = verdict(&h, CheckName::OrderedCreation);
+        assert_eq!(out.verdict, Verdict::Pass, "{}", out.detail);
+        let out = verdict(&h, CheckName::StableIdentity);
+        assert_eq!(out.verdict, Verdict::Pass, "{}", out.detail);
+
+        let mut early = from_two(2);
+        early.step(0);
+        early.create("web-2");
+        early.create("web-3");
+        let out = verdict(&early, CheckName::OrderedCreation);
+        assert_eq!(out.verdict, Verdict::Fail, "{}", out.detail);
+        assert!(out.detail.contains("web-3 was created") && out.detail.contains("web-2"), "{}", out.detail);
+    }
+
+    #[test]
+    fn raising_the_start_ordinal_removes_the_pods_below_it_once_the_kept_ones_are_ready() {
+        // start 2 -> 3: web-4 is created, then web-2 (below the start) goes.
+        let raised = |ready_first: bool| {
+            let mut h = from_two(2);
+            h.create("web-2");
+            h.ready("web-2");
+            h.create("web-3");
+            h.ready("web-3");
+            h.step(0);
+            h.update_set(|s| s.start_ordinal = 3);
+            h.create("web-4");
+            if ready_first {
+                h.ready("web-4");
+            }
+            h.terminate("web-2");
+            h.gone("web-2");
+            h
+        };
+        let out = verdict(&raised(true), CheckName::ReverseTermination);
+        assert_eq!(out.verdict, Verdict::Pass, "{}", out.detail);
+        let out = verdict(&raised(true), CheckName::OrderedCreation);
+        assert_eq!(out.verdict, Verdict::Pass, "{}", out.detail);
+        let out = verdict(&raised(false), CheckName::ReverseTermination);
+        assert_eq!(out.verdict, Verdict::Fail, "{}", out.detail);
+        assert!(out.detail.contains("web-2 began terminating") && out.detail.contains("web-4"), "{}", out.detail);
     }
 
     #[test]

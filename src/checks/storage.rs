@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use super::findings::Findings;
 use super::{CheckName, Outcome, Verdict, Window};
-use crate::timeline::{ClaimObs, Event, ProbeObs, View, ordinal_of};
+use crate::timeline::{ClaimObs, Event, ProbeObs, SetObs, View, ordinal_of};
 
 /// The claims of the set's templates in `view`: (ordinal, claim) for every `<template>-<set>-<n>`.
 fn set_claims<'v>(view: &'v View, set: &str, templates: &[String]) -> Vec<(u32, &'v ClaimObs)> {
@@ -106,14 +106,16 @@ pub(super) fn pvc_retention(window: &Window<'_>) -> Outcome {
     let deleted = window.entries().iter().any(
         |e| matches!(&e.event, Event::StatefulSet { change: crate::timeline::Change::Deleted, set } if set.name == window.target),
     ) || after.sets.get(window.target).is_none_or(|s| s.uid != set_before.uid);
-    let (case, policy, removed_from) = if deleted {
-        ("deletion of the set", set_before.when_deleted.clone(), 0)
+    // The ordinals whose claims stay (`start..start + replicas` after a scale-down; none
+    // after a deletion).
+    let (case, policy, stays) = if deleted {
+        ("deletion of the set", set_before.when_deleted.clone(), 0..0)
     } else {
         let now = after.sets.get(window.target).map_or(0, |s| s.replicas);
         if now >= set_before.replicas {
             return Outcome::new(check, Verdict::NotApplicable, "the set was neither scaled down nor deleted", vec![]);
         }
-        ("scale-down", set_before.when_scaled.clone(), now)
+        ("scale-down", set_before.when_scaled.clone(), after.sets.get(window.target).map_or(0..0, SetObs::ordinals))
     };
     let claims_before = set_claims(&before, window.target, templates);
     if claims_before.is_empty() {
@@ -122,7 +124,7 @@ pub(super) fn pvc_retention(window: &Window<'_>) -> Outcome {
     let mut found = Findings::default();
     let mut kept = Vec::new();
     for (ordinal, claim) in &claims_before {
-        let must_go = policy == "Delete" && *ordinal >= removed_from;
+        let must_go = policy == "Delete" && !stays.contains(ordinal);
         match after.claims.get(&claim.name) {
             None if must_go => {}
             None => found.violation(format!("claim {} was deleted by the {case} (policy {policy})", claim.name), vec![]),

@@ -17,10 +17,10 @@
 //! judged: every creation and deletion the controller made while a pod was unready, and how
 //! long it held a change it was asked for.
 
-use std::{collections::BTreeMap, sync::Arc};
+use std::{collections::BTreeMap, ops::Range, sync::Arc};
 
 use super::{CheckName, Outcome, Policy, Verdict, Window};
-use crate::timeline::{Change, Entry, Event, PodObs, View};
+use crate::timeline::{Change, Entry, Event, PodObs, SetObs, View};
 
 /// How long a scale must have been held while a pod was unready to show that the controller
 /// halts: upstream's `confirmStatefulPodCount` watches for 10 s.
@@ -49,7 +49,8 @@ fn unready(pod: &PodObs) -> bool {
 /// entry.
 struct Tracker {
     pods: BTreeMap<u32, Arc<PodObs>>,
-    replicas: Option<u32>,
+    /// The ordinals the spec keeps (`start..start + replicas`).
+    kept: Option<Range<u32>>,
     /// When each unready pod lost its readiness (`None`: before the window, or it was never
     /// Ready — the controller cannot have missed a change).
     unready_since: BTreeMap<u32, Option<u64>>,
@@ -64,7 +65,7 @@ impl Tracker {
             .filter_map(|p| p.ordinal_in(target).map(|k| (k, Arc::clone(p))))
             .collect::<BTreeMap<u32, Arc<PodObs>>>();
         let unready_since = pods.iter().filter(|(_, p)| unready(p)).map(|(k, _)| (*k, None)).collect();
-        Self { pods, replicas: view.sets.get(target).map(|s| s.replicas), unready_since }
+        Self { pods, kept: view.sets.get(target).map(SetObs::ordinals), unready_since }
     }
 
     /// Whether pod `k` has been unready for longer than [`RACE_MS`] at `at_ms`.
@@ -103,7 +104,7 @@ impl Tracker {
                 }
             }
             Event::StatefulSet { change, set } if set.name == target => {
-                self.replicas = (*change != Change::Deleted).then_some(set.replicas);
+                self.kept = (*change != Change::Deleted).then(|| set.ordinals());
             }
             _ => {}
         }
@@ -114,19 +115,30 @@ impl Tracker {
         self.pods.iter().find(|(_, p)| unready(p)).map(|(k, p)| (*k, &**p))
     }
 
-    /// The lowest ordinal below `replicas` that has no pod.
+    /// The lowest ordinal the spec keeps that has no pod.
     fn first_missing(&self) -> Option<u32> {
-        let replicas = self.replicas?;
-        crate::timeline::first_ordinal_not(&self.pods, 0..replicas, |_| true)
+        crate::timeline::first_ordinal_not(&self.pods, self.kept.clone()?, |_| true)
     }
 
-    /// The condemned pods (at or above `replicas`): the highest not terminating, and whether
-    /// one is terminating.
+    /// Whether the spec keeps ordinal `k`.
+    fn keeps(&self, k: u32) -> bool {
+        self.kept.as_ref().is_some_and(|kept| kept.contains(&k))
+    }
+
+    /// The pods the spec keeps.
+    fn kept_pods(&self) -> impl Iterator<Item = (&u32, &Arc<PodObs>)> {
+        self.pods.range(self.kept.clone().unwrap_or(0..0))
+    }
+
+    /// The condemned pods (outside the ordinals the spec keeps): the highest not terminating,
+    /// and whether one is terminating.
     fn condemned(&self) -> (Option<(u32, &PodObs)>, bool) {
-        let Some(replicas) = self.replicas else { return (None, false) };
+        if self.kept.is_none() {
+            return (None, false);
+        }
         let mut highest = None;
         let mut terminating = false;
-        for (k, p) in self.pods.range(replicas..).rev() {
+        for (k, p) in self.pods.iter().rev().filter(|(k, _)| !self.keeps(**k)) {
             if p.terminating {
                 terminating = true;
             } else if highest.is_none() {
@@ -142,7 +154,7 @@ impl Tracker {
     /// first unhealthy one (scale-down).
     fn held(&self) -> Option<String> {
         let (u, lowest) = self.lowest_unready()?;
-        let replicas = self.replicas?;
+        let replicas = self.kept.as_ref().map(|k| k.end - k.start)?;
         if let Some(m) = self.first_missing().filter(|m| *m > u) {
             return Some(format!("scale-up to {replicas} (next: ordinal {m}) held while {} was not Ready", lowest.name));
         }
@@ -151,7 +163,7 @@ impl Tracker {
         if terminating {
             return None;
         }
-        if u < replicas {
+        if self.keeps(u) {
             return Some(format!("scale-down to {replicas} held while {}, which the set keeps, was not Ready", lowest.name));
         }
         (!pod.running_and_ready() && u < c).then(|| {
@@ -212,7 +224,7 @@ pub(super) fn halt_on_unhealthy(window: &Window<'_>) -> Outcome {
     let mut raced: Vec<(String, usize)> = Vec::new();
     // A kept ordinal gone while all below it were Ready and one above it unready: since when.
     let mut missing: Option<(u32, u64, usize)> = None;
-    let mut spec_seen = set.replicas.is_some();
+    let mut spec_seen = set.kept.is_some();
     // The controller made a pod whose name has no ordinal: no deadlock is judged.
     let mut renamed = false;
     // The controller said it could not create a pod (quota, admission): a pod missing then is
@@ -272,8 +284,8 @@ pub(super) fn halt_on_unhealthy(window: &Window<'_>) -> Outcome {
                     missing = None;
                 }
             }
-            if begins_terminating && set.replicas.is_some_and(|r| k >= r) {
-                let kept_unready = set.pods.range(..set.replicas.unwrap_or(0)).find(|(_, p)| unready(p));
+            if begins_terminating && set.kept.is_some() && !set.keeps(k) {
+                let kept_unready = set.kept_pods().find(|(_, p)| unready(p));
                 let lower_unhealthy = set.pods.range(..k).find(|(_, p)| !p.running_and_ready());
                 let this = old.map(|o| &**o);
                 let settled = |j: u32| set.long_unready(j, entry.at_ms);
@@ -312,12 +324,12 @@ pub(super) fn halt_on_unhealthy(window: &Window<'_>) -> Outcome {
         set.apply(&entry.event, target, entry.at_ms);
         // From this entry on, the state is held (or not).
         held.note(set.held(), entry.at_ms, entry.seq);
-        spec_seen |= set.replicas.is_some();
+        spec_seen |= set.kept.is_some();
         // A kept pod gone (deleted, not yet recreated) with all below it Ready, one above unready.
         if missing.is_none()
             && !renamed
             && let Some(m) = set.first_missing()
-            && set.pods.range(..m).all(|(_, p)| p.running_and_ready())
+            && set.kept_pods().take_while(|(k, _)| **k < m).all(|(_, p)| p.running_and_ready())
             && set.pods.range(m..).any(|(_, p)| unready(p))
         {
             missing = Some((m, entry.at_ms, entry.seq));
@@ -406,7 +418,7 @@ pub(super) fn parallel_stall(window: &Window<'_>) -> Option<(String, Vec<usize>)
     let mut set = Tracker::of(&before, target);
     let stalled = |set: &Tracker| -> Option<String> {
         let (_, lowest) = set.lowest_unready()?;
-        let replicas = set.replicas?;
+        let replicas = set.kept.as_ref().map(|k| k.end - k.start)?;
         if let Some(m) = set.first_missing() {
             return Some(format!("{target}-{m} was not created (spec: {replicas} replicas) while {} was not Ready", lowest.name));
         }
@@ -422,7 +434,7 @@ pub(super) fn parallel_stall(window: &Window<'_>) -> Option<(String, Vec<usize>)
         if let Some((since, what, seq)) = &current
             && entry.at_ms.saturating_sub(*since) >= BURST_STALL_MS
         {
-            return Some((format!("{what}, for {} s", (entry.at_ms - since) / 1000), vec![*seq, entry.seq]));
+            return Some((format!("{what}, for {} s", entry.at_ms.saturating_sub(*since) / 1000), vec![*seq, entry.seq]));
         }
         set.apply(&entry.event, target, entry.at_ms);
         // A creation or deletion ends a stall: the controller acted.
@@ -437,7 +449,7 @@ pub(super) fn parallel_stall(window: &Window<'_>) -> Option<(String, Vec<usize>)
     let end = window.end_ms();
     current
         .filter(|(since, _, _)| end.saturating_sub(*since) >= BURST_STALL_MS)
-        .map(|(since, what, seq)| (format!("{what}, for {} s", (end - since) / 1000), vec![seq]))
+        .map(|(since, what, seq)| (format!("{what}, for {} s", end.saturating_sub(since) / 1000), vec![seq]))
 }
 
 #[cfg(test)]

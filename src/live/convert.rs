@@ -115,6 +115,7 @@ pub fn statefulset(set: &StatefulSet) -> SetObs {
         pod_management_policy: spec.pod_management_policy.clone().unwrap_or_else(|| "OrderedReady".into()),
         update_strategy: spec.update_strategy.as_ref().and_then(|u| u.type_.clone()).unwrap_or_else(|| "RollingUpdate".into()),
         partition: to_u32(spec.update_strategy.as_ref().and_then(|u| u.rolling_update.as_ref()).and_then(|r| r.partition)),
+        start_ordinal: to_u32(spec.ordinals.as_ref().and_then(|o| o.start)),
         when_deleted: retention.when_deleted.unwrap_or_else(|| "Retain".into()),
         when_scaled: retention.when_scaled.unwrap_or_else(|| "Retain".into()),
         claim_templates: spec.volume_claim_templates.iter().flatten().filter_map(|t| t.metadata.name.clone()).collect(),

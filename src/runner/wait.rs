@@ -59,7 +59,7 @@ pub fn holds(until: &Until, view: &View) -> bool {
         }
         let Some(rev) = &set.update_revision else { return false };
         let by_ordinal = view.set_pods(&set.name);
-        let done = crate::timeline::first_ordinal_not(&by_ordinal, set.partition..set.replicas, |p| {
+        let done = crate::timeline::first_ordinal_not(&by_ordinal, set.partition_ordinal()..set.ordinals().end, |p| {
             p.revision() == Some(rev.as_str()) && p.running_and_ready()
         })
         .is_none();
@@ -111,7 +111,9 @@ pub fn waiting_status(until: &Until, view: &View) -> String {
     };
     if let Some(n) = until.ready {
         let ready = pods.values().filter(|p| p.running_and_ready()).count();
-        let next = crate::timeline::first_ordinal_not(&pods, 0..n, |p| p.running_and_ready()).map(|k| format!("{set}-{k}"));
+        let start = spec.map_or(0, |s| s.start_ordinal);
+        let next = crate::timeline::first_ordinal_not(&pods, start..start.saturating_add(n), |p| p.running_and_ready())
+            .map(|k| format!("{set}-{k}"));
         return match next {
             Some(name) => format!("{set}: {ready}/{n} Ready, waiting for {name} {}", state(&name)),
             None => format!("{set}: {ready}/{n} Ready, waiting for the rest to go"),

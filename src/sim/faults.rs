@@ -60,6 +60,8 @@ pub enum Fault {
     IgnoresUnready,
     /// Parallel creates and deletes nothing while a pod of the set is unready.
     ParallelWaitsForReady,
+    /// The controller ignores `spec.ordinals.start`: its pods are numbered from 0.
+    StartOrdinalIgnored,
     /// A claim whose class has no volume left is bound to a new volume anyway.
     StaticShortageBindsAnyway,
     /// The DaemonSet controller leaves the last node it should run on without a pod.
@@ -88,7 +90,7 @@ pub enum Fault {
 
 impl Fault {
     /// Every fault, in report order.
-    pub const ALL: [Fault; 36] = [
+    pub const ALL: [Fault; 37] = [
         Fault::CreateBeforeReady,
         Fault::CreateWhenRunning,
         Fault::ScalePastUnready,
@@ -113,6 +115,7 @@ impl Fault {
         Fault::ParallelAsOrdered,
         Fault::IgnoresUnready,
         Fault::ParallelWaitsForReady,
+        Fault::StartOrdinalIgnored,
         Fault::StaticShortageBindsAnyway,
         Fault::DaemonNodeSkipped,
         Fault::DaemonIgnoresTaints,
@@ -155,6 +158,7 @@ impl Fault {
             Fault::ParallelAsOrdered => "parallel-as-ordered",
             Fault::IgnoresUnready => "ignores-unready",
             Fault::ParallelWaitsForReady => "parallel-waits-for-ready",
+            Fault::StartOrdinalIgnored => "start-ordinal-ignored",
             Fault::StaticShortageBindsAnyway => "static-shortage-binds-anyway",
             Fault::DaemonNodeSkipped => "daemon-node-skipped",
             Fault::DaemonIgnoresTaints => "daemon-ignores-taints",
@@ -198,6 +202,7 @@ impl Fault {
             Fault::ParallelAsOrdered => "podManagementPolicy: Parallel behaves like OrderedReady",
             Fault::IgnoresUnready => "OrderedReady takes a pod whose readiness probe fails for Ready and scales past it",
             Fault::ParallelWaitsForReady => "Parallel creates and deletes nothing while a pod of the set is unready",
+            Fault::StartOrdinalIgnored => "the controller ignores spec.ordinals.start and numbers the pods from 0",
             Fault::StaticShortageBindsAnyway => "a claim whose class has no volume left is given a new volume anyway",
             Fault::DaemonNodeSkipped => "the DaemonSet controller leaves the last node it should run on without a pod",
             Fault::DaemonIgnoresTaints => "the DaemonSet controller ignores taints and runs a pod on the tainted node",
@@ -222,9 +227,10 @@ impl Fault {
     pub fn breaks(self) -> &'static [CheckName] {
         use CheckName as C;
         match self {
-            // Each also creates past a pod held unready.
+            // Each also creates past a pod held unready, and goes on to remove the pods below
+            // a raised start ordinal before the pods it keeps are Ready.
             Fault::CreateBeforeReady | Fault::CreateWhenRunning | Fault::ScalePastUnready => {
-                &[C::OrderedCreation, C::HaltOnUnhealthy]
+                &[C::OrderedCreation, C::HaltOnUnhealthy, C::ReverseTermination]
             }
             Fault::ScaleDownLowestFirst | Fault::ScaleDownTwoAtOnce => &[C::ReverseTermination],
             Fault::SurvivorsRestarted => &[C::SurvivorsUnchanged],
@@ -246,6 +252,7 @@ impl Fault {
             Fault::HeadlessGetsClusterIp => &[C::HeadlessService, C::PodHttp],
             Fault::ParallelAsOrdered | Fault::ParallelWaitsForReady => &[C::ParallelBurst],
             Fault::IgnoresUnready => &[C::HaltOnUnhealthy],
+            Fault::StartOrdinalIgnored => &[C::StableIdentity],
             Fault::StaticShortageBindsAnyway => &[C::StaticShortage],
             Fault::DaemonNodeSkipped | Fault::DaemonIgnoresTaints | Fault::DaemonTwoOnANode | Fault::DaemonRolloutUnbounded => {
                 &[C::DaemonsetCoverage]

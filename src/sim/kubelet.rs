@@ -253,7 +253,7 @@ impl SimCluster {
         if let Some(set_name) = pod.obs.spec.owner.as_deref().and_then(|o| o.strip_prefix("StatefulSet/")) {
             let ordinal = statefulset::pod_ordinal(&pod.obs, set_name).unwrap_or(0);
             let (scaled_away, kept) = match self.sets.get(set_name) {
-                Some(set) => (ordinal >= set.replicas(), ordinal < set.replicas()),
+                Some(set) => (!set.ordinals().contains(&ordinal), set.ordinals().contains(&ordinal)),
                 None => (false, false),
             };
             let scaled_delete = self.sets.get(set_name).is_some_and(statefulset::SimSet::when_scaled_delete);

@@ -101,6 +101,21 @@ impl SimSet {
             .map_or(0, |p| u32::try_from(p).unwrap_or(0))
     }
 
+    /// `spec.ordinals.start` (default 0).
+    pub fn start(&self) -> u32 {
+        self.obj
+            .spec
+            .as_ref()
+            .and_then(|s| s.ordinals.as_ref())
+            .and_then(|o| o.start)
+            .map_or(0, |s| u32::try_from(s).unwrap_or(0))
+    }
+
+    /// The ordinals the set keeps: `start..start + replicas`.
+    pub fn ordinals(&self) -> std::ops::Range<u32> {
+        self.start()..self.start().saturating_add(self.replicas())
+    }
+
     fn retention(&self) -> (String, String) {
         let policy = self.obj.spec.as_ref().and_then(|s| s.persistent_volume_claim_retention_policy.as_ref());
         (
@@ -151,6 +166,7 @@ impl SimSet {
             pod_management_policy: if self.parallel() { "Parallel".into() } else { "OrderedReady".into() },
             update_strategy: if self.on_delete() { "OnDelete".into() } else { "RollingUpdate".into() },
             partition: self.partition(),
+            start_ordinal: self.start(),
             when_deleted,
             when_scaled,
             claim_templates: spec
@@ -176,6 +192,7 @@ impl SimCluster {
         let Some(set) = self.sets.get(name).cloned() else { return };
         let monotonic = !set.parallel() || self.has(Fault::ParallelAsOrdered);
         let replica_count = set.replicas();
+        let kept = if self.has(Fault::StartOrdinalIgnored) { 0..replica_count } else { set.ordinals() };
         let mut pods: BTreeMap<u32, SimPod> = self
             .pods
             .values()
@@ -203,7 +220,7 @@ impl SimCluster {
 
         // Replicas: create, or wait.
         let mut blocked = false;
-        for ordinal in 0..replica_count {
+        for ordinal in kept.clone() {
             match pods.get(&ordinal) {
                 None => {
                     self.create_set_pod(&set, ordinal);
@@ -240,7 +257,8 @@ impl SimCluster {
 
         // Condemned: from the highest ordinal down.
         if !blocked {
-            let mut condemned: Vec<&SimPod> = pods.range(replica_count..).map(|(_, p)| p).collect();
+            // Outside `start..start + replicas`, below or above (`podInOrdinalRange`).
+            let mut condemned: Vec<&SimPod> = pods.iter().filter(|(k, _)| !kept.contains(k)).map(|(_, p)| p).collect();
             if !self.has(Fault::ScaleDownLowestFirst) {
                 condemned.reverse();
             }
@@ -262,7 +280,7 @@ impl SimCluster {
                 }
                 self.begin_pod_deletion(&pod.obs.name);
                 if self.has(Fault::SurvivorsRestarted) && replica_count > 0 {
-                    self.update_pod(&format!("{name}-0"), |p| p.restarts += 1);
+                    self.update_pod(&format!("{name}-{}", kept.start), |p| p.restarts += 1);
                 }
                 in_flight += 1;
                 if monotonic && in_flight >= at_once {
@@ -276,7 +294,7 @@ impl SimCluster {
         let no_wait = self.has(Fault::RolloutNoWait);
         if (!blocked || no_wait) && !set.on_delete() {
             let partition = if self.has(Fault::PartitionIgnored) { 0 } else { set.partition() };
-            let mut order: Vec<u32> = (partition..replica_count).collect();
+            let mut order: Vec<u32> = (kept.start.saturating_add(partition)..kept.end).collect();
             if !self.has(Fault::RolloutUpward) {
                 order.reverse();
             }
@@ -321,8 +339,9 @@ impl SimCluster {
         }
         // Pods below the partition are created at the current revision (RollingUpdate);
         // others, and every pod under OnDelete, at the update revision.
-        let below_partition =
-            ordinal < set.partition() && !self.has(Fault::PartitionRestoreUpdated) && !self.has(Fault::PartitionIgnored);
+        let below_partition = ordinal < set.start().saturating_add(set.partition())
+            && !self.has(Fault::PartitionRestoreUpdated)
+            && !self.has(Fault::PartitionIgnored);
         let revision =
             if !set.on_delete() && below_partition { set.current_revision.clone() } else { set.update_revision.clone() };
         let template = set.revisions.get(&revision).cloned().unwrap_or_default();

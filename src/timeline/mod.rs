@@ -30,7 +30,8 @@ pub use self::nodes::{
 /// [`Event::Node`], [`Event::DaemonSet`] and [`Event::Job`]; version 4 [`Event::CronJob`] and
 /// the Job fields that tie a Job to its CronJob, and [`Event::Refused`]; version 5 each step's
 /// duration in the header (`elapsedMs`), so that a step that waited or settled with nothing
-/// happening is judged to its end, as in the run (older files: to their last entry).
+/// happening is judged to its end, as in the run (older files: to their last entry), and the
+/// StatefulSet's `startOrdinal`.
 pub const FORMAT_VERSION: u32 = 5;
 
 /// Label the StatefulSet controller puts on each of its pods with the pod's own name.
@@ -494,9 +495,13 @@ pub struct SetObs {
     pub pod_management_policy: String,
     /// `spec.updateStrategy.type`: RollingUpdate or OnDelete.
     pub update_strategy: String,
-    /// `spec.updateStrategy.rollingUpdate.partition` (default 0).
+    /// `spec.updateStrategy.rollingUpdate.partition` (default 0): an index into the set's
+    /// ordinals, so the first pod it protects from an update is `start_ordinal + partition`.
     #[serde(default)]
     pub partition: u32,
+    /// `spec.ordinals.start` (default 0): the set's pods are `start..start + replicas`.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub start_ordinal: u32,
     /// `spec.persistentVolumeClaimRetentionPolicy.whenDeleted` (default Retain).
     pub when_deleted: String,
     /// `spec.persistentVolumeClaimRetentionPolicy.whenScaled` (default Retain).
@@ -527,6 +532,23 @@ impl SetObs {
     pub fn parallel(&self) -> bool {
         self.pod_management_policy == "Parallel"
     }
+
+    /// The ordinals the set keeps: `start..start + replicas` (`spec.ordinals.start`).
+    #[must_use]
+    pub fn ordinals(&self) -> std::ops::Range<u32> {
+        self.start_ordinal..self.start_ordinal.saturating_add(self.replicas)
+    }
+
+    /// The lowest ordinal a rolling update replaces: the partition counts from the start
+    /// ordinal (`updateMin` indexes the controller's `replicas` slice).
+    #[must_use]
+    pub fn partition_ordinal(&self) -> u32 {
+        self.start_ordinal.saturating_add(self.partition)
+    }
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// A Kubernetes Event (`kubectl get events`), reduced to what explains a state.
