@@ -76,7 +76,13 @@ pub fn needs(action: &Action) -> Vec<Capability> {
 /// The first capability in `missing` that `action` needs, with its reason.
 #[must_use]
 pub fn lacking<'a>(action: &Action, missing: &'a Missing) -> Option<(Capability, &'a str)> {
-    needs(action).into_iter().find_map(|c| missing.get(&c).map(|why| (c, why.as_str())))
+    first_missing(&needs(action), missing)
+}
+
+/// The first of `needs` that is in `missing`, with its reason.
+#[must_use]
+pub fn first_missing<'a>(needs: &[Capability], missing: &'a Missing) -> Option<(Capability, &'a str)> {
+    needs.iter().find_map(|c| missing.get(c).map(|why| (*c, why.as_str())))
 }
 
 /// What each step of `scenario` needs: its action's needs and, once a step has held pods
@@ -101,15 +107,6 @@ pub fn step_needs(scenario: &Scenario) -> Vec<Vec<Capability>> {
             own
         })
         .collect()
-}
-
-/// The first capability in `missing` that the step with `index` of `scenario` needs
-/// ([`step_needs`]), with its reason.
-#[must_use]
-pub fn lacking_at<'a>(scenario: &Scenario, index: usize, missing: &'a Missing) -> Option<(Capability, &'a str)> {
-    let position = scenario.steps.iter().position(|s| s.index == index)?;
-    let needs = step_needs(scenario).into_iter().nth(position)?;
-    needs.into_iter().find_map(|c| missing.get(&c).map(|why| (c, why.as_str())))
 }
 
 /// For each missing capability, the claims of `scenarios` whose evidence needs it, sorted.

@@ -20,24 +20,43 @@ use crate::timeline::{Change, Entry, Event, PodObs, SetObs, View, ordinal_of};
 /// shows up in a `Modified` entry (a transcript's first sighting of a pod that already existed)
 /// was not created there.
 fn created<'a>(window: &Window<'_>, view: &View, entry: &'a Entry) -> Option<(u32, &'a PodObs)> {
+    created_after(window, |name| view.pods.get(name).map(|p| &**p), entry)
+}
+
+/// [`created`], given the latest earlier observation of a pod by its name (`before`), for a
+/// check that follows the pods without a whole [`View`].
+pub(super) fn created_after<'a, 'v>(
+    window: &Window<'_>,
+    before: impl FnOnce(&str) -> Option<&'v PodObs>,
+    entry: &'a Entry,
+) -> Option<(u32, &'a PodObs)> {
     let Event::Pod { change, pod } = &entry.event else { return None };
     if *change != Change::Added || !pod.belongs_to(window.target) {
         return None;
     }
     let ordinal = pod.ordinal_in(window.target)?;
-    let new = view.pods.get(&pod.name).is_none_or(|old| old.uid != pod.uid);
+    let new = before(&pod.name).is_none_or(|old| old.uid != pod.uid);
     new.then_some((ordinal, pod))
 }
 
 /// A pod of the target set that begins terminating at `entry`: its deletion timestamp appears,
 /// or it disappears without one having been seen.
 fn begins_terminating<'a>(window: &Window<'_>, view: &View, entry: &'a Entry) -> Option<(u32, &'a PodObs)> {
+    begins_terminating_after(window, |name| view.pods.get(name).map(|p| &**p), entry)
+}
+
+/// [`begins_terminating`], given the latest earlier observation of a pod by its name.
+pub(super) fn begins_terminating_after<'a, 'v>(
+    window: &Window<'_>,
+    before: impl FnOnce(&str) -> Option<&'v PodObs>,
+    entry: &'a Entry,
+) -> Option<(u32, &'a PodObs)> {
     let Event::Pod { change, pod } = &entry.event else { return None };
     if !pod.belongs_to(window.target) {
         return None;
     }
     let ordinal = pod.ordinal_in(window.target)?;
-    let before = view.pods.get(&pod.name).filter(|old| old.uid == pod.uid || pod.uid.is_empty());
+    let before = before(&pod.name).filter(|old| old.uid == pod.uid || pod.uid.is_empty());
     let was_terminating = before.is_some_and(|old| old.terminating);
     let now = match change {
         Change::Deleted => before.is_some(),

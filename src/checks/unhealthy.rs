@@ -19,7 +19,10 @@
 
 use std::{collections::BTreeMap, ops::Range, sync::Arc};
 
-use super::{CheckName, Outcome, Policy, Verdict, Window};
+use super::{
+    CheckName, Outcome, Policy, Verdict, Window,
+    order::{begins_terminating_after, created_after},
+};
 use crate::timeline::{Change, Entry, Event, PodObs, SetObs, View};
 
 /// How long a scale must have been held while a pod was unready to show that the controller
@@ -40,11 +43,6 @@ pub(super) const BURST_STALL_MS: u64 = 20_000;
 /// controller saw it, and is not held against it.
 pub(super) const RACE_MS: u64 = 5_000;
 
-/// Running, not terminating, not Ready: a pod whose readiness probe fails.
-fn unready(pod: &PodObs) -> bool {
-    pod.phase == "Running" && !pod.terminating && !pod.ready
-}
-
 /// The target set's pods by ordinal and the replica count its spec asks for, followed entry by
 /// entry.
 struct Tracker {
@@ -64,7 +62,7 @@ impl Tracker {
             .filter(|p| p.belongs_to(target))
             .filter_map(|p| p.ordinal_in(target).map(|k| (k, Arc::clone(p))))
             .collect::<BTreeMap<u32, Arc<PodObs>>>();
-        let unready_since = pods.iter().filter(|(_, p)| unready(p)).map(|(k, _)| (*k, None)).collect();
+        let unready_since = pods.iter().filter(|(_, p)| p.running_not_ready()).map(|(k, _)| (*k, None)).collect();
         Self { pods, kept: view.sets.get(target).map(SetObs::ordinals), unready_since }
     }
 
@@ -93,9 +91,9 @@ impl Tracker {
                     }
                 } else {
                     let old = self.pods.get(&k).filter(|p| p.uid == pod.uid);
-                    if !unready(pod) {
+                    if !pod.running_not_ready() {
                         self.unready_since.remove(&k);
-                    } else if !old.is_some_and(|p| unready(p)) {
+                    } else if !old.is_some_and(|p| p.running_not_ready()) {
                         // Only a pod that was Ready can have lost it unseen by the controller.
                         let was_ready = old.is_some_and(|p| p.running_and_ready());
                         self.unready_since.insert(k, was_ready.then_some(at_ms));
@@ -112,7 +110,7 @@ impl Tracker {
 
     /// The lowest ordinal whose pod is unready.
     fn lowest_unready(&self) -> Option<(u32, &PodObs)> {
-        self.pods.iter().find(|(_, p)| unready(p)).map(|(k, p)| (*k, &**p))
+        self.pods.iter().find(|(_, p)| p.running_not_ready()).map(|(k, p)| (*k, &**p))
     }
 
     /// The lowest ordinal the spec keeps that has no pod.
@@ -255,16 +253,14 @@ pub(super) fn halt_on_unhealthy(window: &Window<'_>) -> Outcome {
             violations.push((deadlock(target, m, since, entry.at_ms, &set), vec![seq]));
             missing = None;
         }
-        if let Event::Pod { change, pod } = &entry.event
+        if let Event::Pod { pod, .. } = &entry.event
             && let Some(k) = pod.ordinal_in(target)
         {
-            let old = set.pods.get(&k).filter(|old| old.uid == pod.uid || pod.uid.is_empty());
-            let is_new = *change == Change::Added && set.pods.get(&k).is_none_or(|old| old.uid != pod.uid);
-            let begins_terminating = match change {
-                Change::Deleted => old.is_some_and(|o| !o.terminating),
-                _ => pod.terminating && old.is_some_and(|o| !o.terminating),
-            };
-            if is_new {
+            // The pod's state before this entry, under its ordinal (its name).
+            let previous = set.pods.get(&k).map(|p| &**p);
+            let before = |_: &str| previous;
+            let old = previous.filter(|old| old.uid == pod.uid || pod.uid.is_empty());
+            if created_after(window, before, entry).is_some() {
                 match set.lowest_unready() {
                     Some((u, lowest)) if u < k && set.long_unready(u, entry.at_ms) => violations.push((
                         format!("{} was created (#{}) while {} was Running but not Ready", pod.name, entry.seq, lowest.name),
@@ -284,10 +280,10 @@ pub(super) fn halt_on_unhealthy(window: &Window<'_>) -> Outcome {
                     missing = None;
                 }
             }
-            if begins_terminating && set.kept.is_some() && !set.keeps(k) {
-                let kept_unready = set.kept_pods().find(|(_, p)| unready(p));
+            if begins_terminating_after(window, before, entry).is_some() && set.kept.is_some() && !set.keeps(k) {
+                let kept_unready = set.kept_pods().find(|(_, p)| p.running_not_ready());
                 let lower_unhealthy = set.pods.range(..k).find(|(_, p)| !p.running_and_ready());
-                let this = old.map(|o| &**o);
+                let this = old;
                 let settled = |j: u32| set.long_unready(j, entry.at_ms);
                 if let Some((_, p)) = kept_unready.filter(|(j, _)| !settled(**j)) {
                     raced.push((
@@ -303,7 +299,7 @@ pub(super) fn halt_on_unhealthy(window: &Window<'_>) -> Outcome {
                         vec![entry.seq],
                     ));
                 } else if let (Some(this), Some((j, lower))) = (this.filter(|t| !t.running_and_ready()), lower_unhealthy)
-                    && unready(lower)
+                    && lower.running_not_ready()
                     && settled(*j)
                 {
                     violations.push((
@@ -313,7 +309,7 @@ pub(super) fn halt_on_unhealthy(window: &Window<'_>) -> Outcome {
                         ),
                         vec![entry.seq],
                     ));
-                } else if this.is_some_and(unready) {
+                } else if this.is_some_and(PodObs::running_not_ready) {
                     shown.push((
                         format!("{} was not Ready and the lowest unhealthy pod: removed first (#{})", pod.name, entry.seq),
                         entry.seq,
@@ -330,7 +326,7 @@ pub(super) fn halt_on_unhealthy(window: &Window<'_>) -> Outcome {
             && !renamed
             && let Some(m) = set.first_missing()
             && set.kept_pods().take_while(|(k, _)| **k < m).all(|(_, p)| p.running_and_ready())
-            && set.pods.range(m..).any(|(_, p)| unready(p))
+            && set.pods.range(m..).any(|(_, p)| p.running_not_ready())
         {
             missing = Some((m, entry.at_ms, entry.seq));
         }
@@ -401,7 +397,7 @@ fn deadlock(target: &str, m: u32, since: u64, until: u64, set: &Tracker) -> Stri
     let above = set
         .pods
         .range(m..)
-        .find(|(_, p)| unready(p))
+        .find(|(_, p)| p.running_not_ready())
         .map_or_else(String::new, |(_, p)| format!(" while {} was not Ready", p.name));
     format!(
         "{target}-{m} was not recreated for {} s{above}, with every pod below it Ready: a deadlock",

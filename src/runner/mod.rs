@@ -301,7 +301,10 @@ pub async fn run_scenario<C: Cluster>(
         let outcome = if e.is_transient() { StepOutcome::TimedOut } else { StepOutcome::ActionFailed };
         steps.push(StepReport::failed(0, "create namespace".into(), 0, outcome, e.to_string()));
     } else {
-        for step in &scenario.steps {
+        // What each step needs: its own action's needs, and those of a step before it that
+        // holds pods unready.
+        let needs = crate::capability::step_needs(scenario);
+        for (step, needs) in scenario.steps.iter().zip(&needs) {
             let action = step.action.describe();
             (runner.progress)(ProgressEvent::StepStarted {
                 scenario: scenario.name.clone(),
@@ -310,7 +313,7 @@ pub async fn run_scenario<C: Cluster>(
                 action: action.clone(),
             });
             tracing::debug!(scenario = %scenario.name, step = step.index + 1, %action, "step");
-            if let Some((capability, why)) = crate::capability::lacking_at(scenario, step.index, &settings.skip) {
+            if let Some((capability, why)) = crate::capability::first_missing(needs, &settings.skip) {
                 let reason = if crate::capability::lacking(&step.action, &settings.skip).is_some() {
                     format!("needs {capability}: {why}")
                 } else {

@@ -47,7 +47,7 @@ pub fn holds(until: &Until, view: &View) -> bool {
         return false;
     }
     if let Some(n) = until.unready
-        && pods.iter().filter(|p| p.phase == "Running" && !p.terminating && !p.ready).count() as u32 != n
+        && pods.iter().filter(|p| p.running_not_ready()).count() as u32 != n
     {
         return false;
     }
@@ -127,8 +127,7 @@ pub fn waiting_status(until: &Until, view: &View) -> String {
         };
     }
     if let Some(n) = until.unready {
-        let unready: Vec<&str> =
-            pods.values().filter(|p| p.phase == "Running" && !p.terminating && !p.ready).map(|p| &*p.name).collect();
+        let unready: Vec<&str> = pods.values().filter(|p| p.running_not_ready()).map(|p| &*p.name).collect();
         return format!("{set}: {} Running and not Ready ({}), waiting for {n}", unready.len(), unready.join(", "));
     }
     if until.rolled_out == Some(true) && spec.is_some_and(|s| !s.status_current()) {

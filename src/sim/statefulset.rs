@@ -207,10 +207,7 @@ impl SimCluster {
                 }
             }
         }
-        if !monotonic
-            && self.has(Fault::ParallelWaitsForReady)
-            && pods.values().any(|p| p.obs.phase == "Running" && !p.obs.terminating && !p.obs.ready)
-        {
+        if !monotonic && self.has(Fault::ParallelWaitsForReady) && pods.values().any(|p| p.obs.running_not_ready()) {
             self.update_set_status(name);
             return;
         }

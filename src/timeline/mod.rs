@@ -320,6 +320,12 @@ impl PodObs {
         self.phase == "Running" && self.ready && !self.terminating
     }
 
+    /// Running, not terminating, and not Ready: a pod whose readiness probe fails.
+    #[must_use]
+    pub fn running_not_ready(&self) -> bool {
+        self.phase == "Running" && !self.ready && !self.terminating
+    }
+
     /// The revision the pod was created from (`controller-revision-hash`), if known.
     #[must_use]
     pub fn revision(&self) -> Option<&str> {
