@@ -63,6 +63,10 @@ pub const CLAIMS: &[Claim] = &[
         "e2e-start-ordinal",
         "with spec.ordinals.start the pods are <sts>-<start>…; setting, raising, lowering and removing it moves the set in order (upstream: StatefulSetStartOrdinal)",
     ),
+    c(
+        "e2e-on-delete",
+        "with updateStrategy OnDelete a template change replaces no pod; a deleted pod, or a new one, comes on the update revision (upstream: should implement legacy replacement when the update strategy is OnDelete)",
+    ),
 ];
 
 /// The claim with id `id`.

@@ -233,6 +233,7 @@ fn abbreviation(check: CheckName) -> &'static str {
         CheckName::ParallelBurst => "pb",
         CheckName::HaltOnUnhealthy => "hu",
         CheckName::ReverseRollout => "rr",
+        CheckName::OnDelete => "od",
         CheckName::StableIdentity => "si",
         CheckName::SurvivorsUnchanged => "su",
         CheckName::HeadlessService => "hs",

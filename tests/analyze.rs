@@ -1005,3 +1005,40 @@ fn a_start_ordinal_real_history_passes_and_counting_from_zero_would_fail_it() {
     assert_eq!(claims[0].verdict, Verdict::Fail, "{}", claims[0].evidence);
     assert!(claims[0].evidence.contains("had ordinals [2, 3] at the end, expected [0, 1]"), "{}", claims[0].evidence);
 }
+
+/// OnDelete on the real node: a template change replaces nothing, a pod deleted by hand and a
+/// scale-up's new pod come on the update revision. Read as if the controller had deleted web-1
+/// itself (its Event), or had brought it back on the old revision, it fails.
+#[test]
+fn an_on_delete_real_history_passes_and_a_controller_that_rolls_or_restores_fails() {
+    use sts_conformance::timeline::Event;
+    let (path, _, _) = fixture("e2e-on-delete.real-node.jsonl");
+    let (code, out, err) = cli(&["analyze", path.to_str().expect("utf-8")], "");
+    assert_eq!(code, 0, "{out}{err}");
+    let claims = rejudged(&path, |event| {
+        if let Event::KubeEvent(e) = event
+            && e.message == "create Pod web-1 in StatefulSet web successful"
+        {
+            e.reason = "SuccessfulDelete".into();
+            e.message = "delete Pod web-1 in StatefulSet web successful".into();
+        }
+    });
+    assert_eq!(claims[0].verdict, Verdict::Fail, "{}", claims[0].evidence);
+    assert!(claims[0].evidence.contains("the controller deleted web-1"), "{}", claims[0].evidence);
+    let claims = rejudged(&path, |event| {
+        if let Event::Pod { pod, .. } = event
+            && pod.revision() == Some("web-7bf5c9f5bb")
+            && &*pod.name == "web-1"
+        {
+            std::sync::Arc::make_mut(&mut std::sync::Arc::make_mut(pod).spec)
+                .labels
+                .insert("controller-revision-hash".into(), "web-756f465c5b".into());
+        }
+    });
+    assert_eq!(claims[0].verdict, Verdict::Fail, "{}", claims[0].evidence);
+    assert!(
+        claims[0].evidence.contains("web-1 was created on revision web-756f465c5b, not the update revision"),
+        "{}",
+        claims[0].evidence
+    );
+}

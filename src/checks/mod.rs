@@ -18,6 +18,7 @@ mod job;
 mod network;
 mod order;
 mod refusal;
+mod revisions;
 mod storage;
 mod unhealthy;
 
@@ -81,16 +82,20 @@ pub enum CheckName {
     ApiRefusal,
     /// A Job's failed pods are retried up to its backoffLimit, then the Job is Failed.
     JobBackoff,
+    /// OnDelete: a template change replaces no pod; a pod deleted by someone else comes back
+    /// on the update revision.
+    OnDelete,
 }
 
 impl CheckName {
     /// All checks, in report order.
-    pub const ALL: [CheckName; 22] = [
+    pub const ALL: [CheckName; 23] = [
         CheckName::OrderedCreation,
         CheckName::ReverseTermination,
         CheckName::ParallelBurst,
         CheckName::HaltOnUnhealthy,
         CheckName::ReverseRollout,
+        CheckName::OnDelete,
         CheckName::StableIdentity,
         CheckName::SurvivorsUnchanged,
         CheckName::HeadlessService,
@@ -136,6 +141,7 @@ impl CheckName {
             CheckName::CronjobSchedule => "cronjob-schedule",
             CheckName::ApiRefusal => "api-refusal",
             CheckName::JobBackoff => "job-backoff",
+            CheckName::OnDelete => "on-delete",
         }
     }
 
@@ -162,6 +168,7 @@ impl CheckName {
                 | CheckName::ParallelBurst
                 | CheckName::HaltOnUnhealthy
                 | CheckName::ReverseRollout
+                | CheckName::OnDelete
                 | CheckName::SurvivorsUnchanged
         )
     }
@@ -447,6 +454,7 @@ pub fn evaluate(check: CheckName, window: &Window<'_>) -> Outcome {
         CheckName::CronjobSchedule => cronjob::cronjob_schedule(window),
         CheckName::ApiRefusal => refusal::api_refusal(window),
         CheckName::JobBackoff => job::job_backoff(window),
+        CheckName::OnDelete => revisions::on_delete(window),
     }
 }
 
@@ -550,6 +558,15 @@ pub(crate) mod fixture {
             };
             self.pods.insert(name.into(), pod.clone());
             self.timeline.push(self.now, Event::Pod { change: Change::Added, pod: pod.into() })
+        }
+
+        /// A new incarnation of `name` appears Pending on revision `rev`.
+        pub fn create_on(&mut self, name: &str, rev: &str) -> usize {
+            let seq = self.create(name);
+            self.revision(name, rev);
+            let pod = self.pods.get(name).expect("just created").clone();
+            self.timeline.entries[seq].event = Event::Pod { change: Change::Added, pod: pod.into() };
+            seq
         }
 
         pub fn modify(&mut self, name: &str, f: impl FnOnce(&mut PodObs)) -> usize {

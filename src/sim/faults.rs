@@ -62,6 +62,8 @@ pub enum Fault {
     ParallelWaitsForReady,
     /// The controller ignores `spec.ordinals.start`: its pods are numbered from 0.
     StartOrdinalIgnored,
+    /// With `updateStrategy: OnDelete` the controller rolls a template change out anyway.
+    OnDeleteRolls,
     /// A claim whose class has no volume left is bound to a new volume anyway.
     StaticShortageBindsAnyway,
     /// The DaemonSet controller leaves the last node it should run on without a pod.
@@ -90,7 +92,7 @@ pub enum Fault {
 
 impl Fault {
     /// Every fault, in report order.
-    pub const ALL: [Fault; 37] = [
+    pub const ALL: [Fault; 38] = [
         Fault::CreateBeforeReady,
         Fault::CreateWhenRunning,
         Fault::ScalePastUnready,
@@ -116,6 +118,7 @@ impl Fault {
         Fault::IgnoresUnready,
         Fault::ParallelWaitsForReady,
         Fault::StartOrdinalIgnored,
+        Fault::OnDeleteRolls,
         Fault::StaticShortageBindsAnyway,
         Fault::DaemonNodeSkipped,
         Fault::DaemonIgnoresTaints,
@@ -159,6 +162,7 @@ impl Fault {
             Fault::IgnoresUnready => "ignores-unready",
             Fault::ParallelWaitsForReady => "parallel-waits-for-ready",
             Fault::StartOrdinalIgnored => "start-ordinal-ignored",
+            Fault::OnDeleteRolls => "on-delete-rolls",
             Fault::StaticShortageBindsAnyway => "static-shortage-binds-anyway",
             Fault::DaemonNodeSkipped => "daemon-node-skipped",
             Fault::DaemonIgnoresTaints => "daemon-ignores-taints",
@@ -203,6 +207,7 @@ impl Fault {
             Fault::IgnoresUnready => "OrderedReady takes a pod whose readiness probe fails for Ready and scales past it",
             Fault::ParallelWaitsForReady => "Parallel creates and deletes nothing while a pod of the set is unready",
             Fault::StartOrdinalIgnored => "the controller ignores spec.ordinals.start and numbers the pods from 0",
+            Fault::OnDeleteRolls => "with updateStrategy OnDelete the controller rolls a template change out anyway",
             Fault::StaticShortageBindsAnyway => "a claim whose class has no volume left is given a new volume anyway",
             Fault::DaemonNodeSkipped => "the DaemonSet controller leaves the last node it should run on without a pod",
             Fault::DaemonIgnoresTaints => "the DaemonSet controller ignores taints and runs a pod on the tainted node",
@@ -253,6 +258,7 @@ impl Fault {
             Fault::ParallelAsOrdered | Fault::ParallelWaitsForReady => &[C::ParallelBurst],
             Fault::IgnoresUnready => &[C::HaltOnUnhealthy],
             Fault::StartOrdinalIgnored => &[C::StableIdentity],
+            Fault::OnDeleteRolls => &[C::OnDelete],
             Fault::StaticShortageBindsAnyway => &[C::StaticShortage],
             Fault::DaemonNodeSkipped | Fault::DaemonIgnoresTaints | Fault::DaemonTwoOnANode | Fault::DaemonRolloutUnbounded => {
                 &[C::DaemonsetCoverage]

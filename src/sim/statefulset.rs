@@ -18,7 +18,7 @@ use std::{collections::BTreeMap, sync::Arc};
 use k8s_openapi::api::{apps::v1::StatefulSet, core::v1::PodTemplateSpec};
 
 use super::{Fault, SimCluster, SimPod, Task};
-use crate::timeline::{Change, ClaimObs, Event, POD_NAME_LABEL, PodObs, PodSpecObs, REVISION_LABEL, SetObs};
+use crate::timeline::{Change, ClaimObs, Event, KubeEventObs, POD_NAME_LABEL, PodObs, PodSpecObs, REVISION_LABEL, SetObs};
 
 /// A StatefulSet in the simulated API.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -275,7 +275,7 @@ impl SimCluster {
                     blocked = true;
                     break;
                 }
-                self.begin_pod_deletion(&pod.obs.name);
+                self.controller_deletes(name, &pod.obs.name);
                 if self.has(Fault::SurvivorsRestarted) && replica_count > 0 {
                     self.update_pod(&format!("{name}-{}", kept.start), |p| p.restarts += 1);
                 }
@@ -289,7 +289,9 @@ impl SimCluster {
 
         // Rolling update: from the highest ordinal down to the partition.
         let no_wait = self.has(Fault::RolloutNoWait);
-        if (!blocked || no_wait) && !set.on_delete() {
+        // OnDelete: the controller replaces nothing; a pod comes back on the update revision
+        // once someone deletes it (`updateStatefulSet` returns before the update walk).
+        if (!blocked || no_wait) && (!set.on_delete() || self.has(Fault::OnDeleteRolls)) {
             let partition = if self.has(Fault::PartitionIgnored) { 0 } else { set.partition() };
             let mut order: Vec<u32> = (kept.start.saturating_add(partition)..kept.end).collect();
             if !self.has(Fault::RolloutUpward) {
@@ -298,7 +300,7 @@ impl SimCluster {
             for ordinal in order {
                 let Some(pod) = pods.get(&ordinal) else { break };
                 if pod.obs.revision() != Some(set.update_revision.as_str()) && !pod.obs.terminating {
-                    self.begin_pod_deletion(&pod.obs.name);
+                    self.controller_deletes(name, &pod.obs.name);
                     break;
                 }
                 if !pod.obs.running_and_ready() && !no_wait {
@@ -317,7 +319,9 @@ impl SimCluster {
         let updated =
             u32::try_from(pods.iter().filter(|p| p.revision() == Some(set.update_revision.as_str())).count()).unwrap_or(u32::MAX);
         let mut set = set.clone();
-        if updated == set.replicas() && ready == set.replicas() && pods.len() == set.replicas() as usize {
+        // `completeRollingUpdate`: only a RollingUpdate set's current revision advances; under
+        // OnDelete it stays the revision the set began with.
+        if !set.on_delete() && updated == set.replicas() && ready == set.replicas() && pods.len() == set.replicas() as usize {
             set.current_revision = set.update_revision.clone();
         }
         let obs = set.observe(ready, updated);
@@ -326,6 +330,25 @@ impl SimCluster {
             self.emit(Event::StatefulSet { change: Change::Modified, set: Box::new(obs) });
         }
         self.sets.insert(name.to_owned(), set);
+    }
+
+    /// The controller deletes one of set `set`'s pods, and says so in an Event as
+    /// `StatefulPodControl.recordPodEvent` does (`SuccessfulDelete`).
+    fn controller_deletes(&mut self, set: &str, pod: &str) {
+        self.record_pod_event("delete", set, pod);
+        self.begin_pod_deletion(pod);
+    }
+
+    /// The Event the controller records for `verb` (`create`, `delete`) applied to a pod.
+    fn record_pod_event(&mut self, verb: &str, set: &str, pod: &str) {
+        let mut title = verb.to_owned();
+        title[..1].make_ascii_uppercase();
+        self.emit(Event::from(KubeEventObs {
+            kind: "Normal".into(),
+            reason: format!("Successful{title}"),
+            object: format!("StatefulSet/{set}"),
+            message: format!("{verb} Pod {pod} in StatefulSet {set} successful"),
+        }));
     }
 
     fn create_set_pod(&mut self, set: &SimSet, ordinal: u32) {
@@ -399,5 +422,6 @@ impl SimCluster {
             ..PodObs::default()
         };
         self.add_pod(obs, pod_spec, grace);
+        self.record_pod_event("create", &set_name, &pod_name);
     }
 }
