@@ -64,6 +64,10 @@ pub const CLAIMS: &[Claim] = &[
         "with spec.ordinals.start the pods are <sts>-<start>…; setting, raising, lowering and removing it moves the set in order (upstream: StatefulSetStartOrdinal)",
     ),
     c(
+        "e2e-rollback",
+        "a template change rolled back reuses the earlier revision (no new one), pods return to it in reverse order, and the status's revisions and counts tell the truth (upstream: should perform rolling updates and roll backs of template modifications)",
+    ),
+    c(
         "e2e-on-delete",
         "with updateStrategy OnDelete a template change replaces no pod; a deleted pod, or a new one, comes on the update revision (upstream: should implement legacy replacement when the update strategy is OnDelete)",
     ),

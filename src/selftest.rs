@@ -234,6 +234,7 @@ fn abbreviation(check: CheckName) -> &'static str {
         CheckName::HaltOnUnhealthy => "hu",
         CheckName::ReverseRollout => "rr",
         CheckName::OnDelete => "od",
+        CheckName::Revisions => "rv",
         CheckName::StableIdentity => "si",
         CheckName::SurvivorsUnchanged => "su",
         CheckName::HeadlessService => "hs",

@@ -1042,3 +1042,48 @@ fn an_on_delete_real_history_passes_and_a_controller_that_rolls_or_restores_fail
         claims[0].evidence
     );
 }
+
+/// A roll-out and its roll-back on the real node: the way back reuses the first revision and
+/// the status agrees with the pods. Read as if the controller had made a new revision for the
+/// old template, or had left `currentReplicas` behind, it fails.
+#[test]
+fn a_rollback_real_history_passes_and_a_new_revision_or_a_stale_status_fails() {
+    use sts_conformance::timeline::Event;
+    let (path, _, timeline) = fixture("e2e-rollback.real-node.jsonl");
+    let (code, out, err) = cli(&["analyze", path.to_str().expect("utf-8")], "");
+    assert_eq!(code, 0, "{out}{err}");
+    // The revision of the first template, as the status named it in step 1.
+    let first = timeline
+        .entries
+        .iter()
+        .find_map(|e| match &e.event {
+            Event::StatefulSet { set, .. } if set.status_current() => set.update_revision.clone(),
+            _ => None,
+        })
+        .expect("a revision");
+    // The way back named a new revision (from generation 2 on, where the first one is named).
+    let claims = rejudged(&path, |event| {
+        if let Event::StatefulSet { set, .. } = event
+            && set.generation > Some(1)
+        {
+            for revision in [&mut set.update_revision, &mut set.current_revision] {
+                if revision.as_deref() == Some(first.as_str()) {
+                    *revision = Some("web-0000000000".into());
+                }
+            }
+        }
+    });
+    assert_eq!(claims[0].verdict, Verdict::Fail, "{}", claims[0].evidence);
+    assert!(claims[0].evidence.contains("made a new revision web-0000000000"), "{}", claims[0].evidence);
+    // The last status counted one pod fewer on the current revision than there were.
+    let claims = rejudged(&path, |event| {
+        if let Event::StatefulSet { set, .. } = event
+            && set.current_replicas == Some(3)
+            && set.generation == Some(3)
+        {
+            set.current_replicas = Some(2);
+        }
+    });
+    assert_eq!(claims[0].verdict, Verdict::Fail, "{}", claims[0].evidence);
+    assert!(claims[0].evidence.contains("currentReplicas 2, but 3 pods"), "{}", claims[0].evidence);
+}

@@ -85,17 +85,21 @@ pub enum CheckName {
     /// OnDelete: a template change replaces no pod; a pod deleted by someone else comes back
     /// on the update revision.
     OnDelete,
+    /// A template the set had before comes back as its old revision; once the pods are still,
+    /// the status's revisions and counts agree with them.
+    Revisions,
 }
 
 impl CheckName {
     /// All checks, in report order.
-    pub const ALL: [CheckName; 23] = [
+    pub const ALL: [CheckName; 24] = [
         CheckName::OrderedCreation,
         CheckName::ReverseTermination,
         CheckName::ParallelBurst,
         CheckName::HaltOnUnhealthy,
         CheckName::ReverseRollout,
         CheckName::OnDelete,
+        CheckName::Revisions,
         CheckName::StableIdentity,
         CheckName::SurvivorsUnchanged,
         CheckName::HeadlessService,
@@ -142,6 +146,7 @@ impl CheckName {
             CheckName::ApiRefusal => "api-refusal",
             CheckName::JobBackoff => "job-backoff",
             CheckName::OnDelete => "on-delete",
+            CheckName::Revisions => "revisions",
         }
     }
 
@@ -169,6 +174,7 @@ impl CheckName {
                 | CheckName::HaltOnUnhealthy
                 | CheckName::ReverseRollout
                 | CheckName::OnDelete
+                | CheckName::Revisions
                 | CheckName::SurvivorsUnchanged
         )
     }
@@ -455,6 +461,7 @@ pub fn evaluate(check: CheckName, window: &Window<'_>) -> Outcome {
         CheckName::ApiRefusal => refusal::api_refusal(window),
         CheckName::JobBackoff => job::job_backoff(window),
         CheckName::OnDelete => revisions::on_delete(window),
+        CheckName::Revisions => revisions::revisions(window),
     }
 }
 

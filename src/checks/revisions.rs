@@ -1,5 +1,6 @@
 //! Checks about revisions beyond the rolling update: what `updateStrategy: OnDelete` leaves
-//! alone (`on-delete`).
+//! alone (`on-delete`), and whether a template the set had before comes back as its old
+//! revision and the status tells the truth about the pods (`revisions`).
 //!
 //! They follow `pkg/controller/statefulset`: under OnDelete `updateStatefulSet` returns before
 //! its update walk, so the controller deletes a pod the set keeps only when it has failed or
@@ -227,6 +228,176 @@ pub(super) fn on_delete(window: &Window<'_>) -> Outcome {
             "no template change was waiting and no pod came back: nothing OnDelete decides",
             vec![],
         ),
+    }
+}
+
+/// How long the pods must have been still before the status must agree with them: the
+/// controller writes its status on the pass that a pod's change triggers, within moments.
+pub(super) const QUIET_MS: u64 = 5_000;
+
+/// **revisions** — a template the set had before comes back as the same revision: the update
+/// revision the controller reports for it is the one it reported for that template earlier
+/// (`getStatefulSetRevisions` finds the equal ControllerRevision and reuses it; a revision's
+/// name is a hash of its template, so a new one would have a new name) — unless more other
+/// revisions than `revisionHistoryLimit` came between, when the old one may have been pruned.
+/// And once the pods have been still for [`QUIET_MS`] at the end of a step, the status agrees
+/// with them (`computeReplicaStatus`, `completeRollingUpdate`): `readyReplicas` counts the
+/// Running and Ready pods, `updatedReplicas` and `currentReplicas` the live pods on the update
+/// and current revisions, and a RollingUpdate set whose every pod is updated and Ready has
+/// `currentRevision` = `updateRevision`.
+pub(super) fn revisions(window: &Window<'_>) -> Outcome {
+    let check = CheckName::Revisions;
+    let mut violations: Vec<(String, Vec<usize>)> = Vec::new();
+    let mut proofs: Vec<(String, Vec<usize>)> = Vec::new();
+    let mut undecided: Vec<(String, Vec<usize>)> = Vec::new();
+    reused_revisions(window, &mut violations, &mut proofs, &mut undecided);
+    status_at_end(window, &mut violations, &mut proofs);
+    if let Some((detail, evidence)) = violations.first() {
+        let more = if violations.len() > 1 { format!(" (and {} more)", violations.len() - 1) } else { String::new() };
+        return Outcome::new(check, Verdict::Fail, format!("{detail}{more}"), evidence.clone());
+    }
+    if let Some((detail, evidence)) = undecided.first() {
+        return Outcome::new(check, Verdict::Inconclusive, detail.clone(), evidence.clone());
+    }
+    if proofs.is_empty() {
+        return Outcome::new(
+            check,
+            Verdict::NotApplicable,
+            "no earlier template came back, and the step did not end with the pods still for 5 s and the status current",
+            vec![],
+        );
+    }
+    let detail: Vec<&str> = proofs.iter().map(|(d, _)| d.as_str()).collect();
+    let evidence = proofs.iter().flat_map(|(_, e)| e.iter().copied()).collect();
+    Outcome::new(check, Verdict::Pass, detail.join("; "), evidence)
+}
+
+/// The reuse rule of [`revisions`], over the set's observations up to the window's end (the
+/// earlier ones tell which revision a template had), judging those inside the window.
+fn reused_revisions(
+    window: &Window<'_>,
+    violations: &mut Vec<(String, Vec<usize>)>,
+    proofs: &mut Vec<(String, Vec<usize>)>,
+    undecided: &mut Vec<(String, Vec<usize>)>,
+) {
+    // Per set incarnation (UID): a deleted set's revisions go with it.
+    let mut uid = String::new();
+    let mut by_digest: BTreeMap<String, (String, usize)> = BTreeMap::new();
+    // Each revision the status named, in the order first seen, with where.
+    let mut seen: Vec<String> = Vec::new();
+    let mut last: Option<String> = None;
+    for entry in &window.timeline.entries[..window.range.end.min(window.timeline.len())] {
+        let Event::StatefulSet { set, .. } = &entry.event else { continue };
+        if set.name != window.target || !set.status_current() {
+            continue;
+        }
+        let (Some(digest), Some(revision)) = (&set.template_digest, &set.update_revision) else { continue };
+        if set.uid != uid {
+            uid.clone_from(&set.uid);
+            by_digest.clear();
+            seen.clear();
+            last = None;
+        }
+        let changed = last.as_ref() != Some(revision);
+        last = Some(revision.clone());
+        if !seen.contains(revision) {
+            seen.push(revision.clone());
+        }
+        let inside = window.range.contains(&entry.seq);
+        match by_digest.get(digest) {
+            None => {
+                by_digest.insert(digest.clone(), (revision.clone(), entry.seq));
+            }
+            Some((earlier, _)) if earlier == revision => {
+                if inside && changed && seen.len() > 1 {
+                    proofs.push((
+                        format!("the template of {revision} came back and the controller reused {revision}"),
+                        vec![entry.seq],
+                    ));
+                }
+            }
+            Some((earlier, first_seq)) => {
+                if !inside {
+                    continue;
+                }
+                let position = seen.iter().position(|r| r == earlier).unwrap_or(0);
+                let between = seen.len().saturating_sub(position + 2);
+                let detail = format!(
+                    "the template of {earlier} (#{first_seq}) came back, and the controller made a new revision {revision} (#{}) instead of reusing it",
+                    entry.seq
+                );
+                if between <= set.history_limit() as usize {
+                    violations.push((detail, vec![*first_seq, entry.seq]));
+                } else {
+                    undecided.push((
+                        format!("{detail}; {between} other revisions came between, more than revisionHistoryLimit {}: it may have been pruned", set.history_limit()),
+                        vec![*first_seq, entry.seq],
+                    ));
+                }
+                // The new revision stands for the template from now on.
+                by_digest.insert(digest.clone(), (revision.clone(), entry.seq));
+            }
+        }
+    }
+}
+
+/// The status rule of [`revisions`]: at a step's end, after the pods were still for
+/// [`QUIET_MS`], with the status current.
+fn status_at_end(window: &Window<'_>, violations: &mut Vec<(String, Vec<usize>)>, proofs: &mut Vec<(String, Vec<usize>)>) {
+    if window.ended_early {
+        return;
+    }
+    let after = window.view_after();
+    let Some(set) = after.sets.get(window.target).filter(|s| s.status_current()) else { return };
+    let (Some(update_rev), Some(current_rev), Some(current_replicas)) =
+        (set.update_revision.as_deref(), set.current_revision.as_deref(), set.current_replicas)
+    else {
+        return;
+    };
+    let entries = &window.timeline.entries[..window.range.end.min(window.timeline.len())];
+    let last_pod = entries.iter().rev().find(|e| matches!(&e.event, Event::Pod { pod, .. } if pod.belongs_to(window.target)));
+    let last_set = entries.iter().rev().find(|e| matches!(&e.event, Event::StatefulSet { set, .. } if set.name == window.target));
+    let still_since = last_pod.map_or(0, |e| e.at_ms);
+    let still = window.end_ms().saturating_sub(still_since);
+    if still < QUIET_MS {
+        return;
+    }
+    let pods: Vec<&PodObs> = after.pods.values().map(|p| &**p).filter(|p| p.belongs_to(window.target)).collect();
+    let count = |f: &dyn Fn(&PodObs) -> bool| u32::try_from(pods.iter().filter(|p| f(p)).count()).unwrap_or(u32::MAX);
+    let ready = count(&|p| p.phase == "Running" && p.ready);
+    let live = count(&|p| !p.terminating);
+    let updated = count(&|p| !p.terminating && p.revision() == Some(update_rev));
+    let current = count(&|p| !p.terminating && p.revision() == Some(current_rev));
+    let mut evidence: Vec<usize> = last_set.iter().chain(last_pod.iter()).map(|e| e.seq).collect();
+    evidence.sort_unstable();
+    let mut wrong = Vec::new();
+    for (field, said, is) in [
+        ("readyReplicas", set.ready_replicas, ready),
+        ("updatedReplicas", set.updated_replicas, updated),
+        ("currentReplicas", current_replicas, current),
+    ] {
+        if said != is {
+            wrong.push(format!("{field} {said}, but {is} pods"));
+        }
+    }
+    if set.update_strategy != "OnDelete"
+        && updated == set.replicas
+        && ready == set.replicas
+        && live == set.replicas
+        && current_rev != update_rev
+    {
+        wrong.push(format!("currentRevision {current_rev}, though all {live} pods are on {update_rev} and Ready"));
+    }
+    if wrong.is_empty() {
+        proofs.push((
+            format!(
+                "after {} s without a pod change the status agreed with the pods: {ready} Ready, {updated} on the update revision {update_rev}, {current_replicas} on the current revision {current_rev}",
+                still / 1000
+            ),
+            evidence,
+        ));
+    } else {
+        violations.push((format!("{} s after the last pod change the status said {}", still / 1000, wrong.join("; ")), evidence));
     }
 }
 
@@ -472,5 +643,136 @@ mod tests {
         ] {
             assert_eq!(deleted_by_controller(&event(reason, object, message), "web"), None, "{message}");
         }
+    }
+
+    /// A RollingUpdate set of three pods on rev1 with template t1, observed.
+    fn rolling_set() -> History {
+        let mut h = History::new().set(3, "OrderedReady");
+        h.update_set(|s| {
+            s.generation = Some(1);
+            s.observed_generation = Some(1);
+            s.template_digest = Some("t1".into());
+            s.update_revision = Some("rev1".into());
+            s.current_revision = Some("rev1".into());
+        });
+        h.bring_up(3);
+        h.update_set(|s| {
+            s.ready_replicas = 3;
+            s.updated_replicas = 3;
+            s.current_replicas = Some(3);
+        });
+        h
+    }
+
+    /// The template becomes `digest`, named `rev` by the controller, and every pod is replaced
+    /// onto it; the status then says so.
+    fn roll_to(h: &mut History, digest: &str, rev: &str) {
+        let generation = h.set.as_ref().and_then(|s| s.generation).unwrap_or(1) + 1;
+        h.update_set(|s| {
+            s.generation = Some(generation);
+            s.template_digest = Some(digest.into());
+        });
+        h.update_set(|s| {
+            s.observed_generation = Some(generation);
+            s.update_revision = Some(rev.into());
+            s.updated_replicas = 0;
+            s.current_replicas = Some(3);
+        });
+        for pod in ["web-2", "web-1", "web-0"] {
+            h.advance(1000);
+            replaced(h, pod, rev);
+        }
+        h.update_set(|s| {
+            s.updated_replicas = 3;
+            s.current_replicas = Some(3);
+            s.current_revision = Some(rev.into());
+        });
+    }
+
+    fn ended(h: &History, index: usize) -> Outcome {
+        revisions(&Window { ended_at_ms: Some(h.now), ..h.step_window(index) })
+    }
+
+    #[test]
+    fn a_rollback_that_reuses_the_revision_and_a_truthful_status_pass() {
+        let mut h = rolling_set();
+        roll_to(&mut h, "t2", "rev2");
+        h.step(0);
+        roll_to(&mut h, "t1", "rev1");
+        h.advance(QUIET_MS);
+        let outcome = ended(&h, 0);
+        assert_eq!(outcome.verdict, Verdict::Pass, "{}", outcome.detail);
+        assert!(outcome.detail.contains("the template of rev1 came back and the controller reused rev1"), "{}", outcome.detail);
+        assert!(outcome.detail.contains("3 Ready, 3 on the update revision rev1"), "{}", outcome.detail);
+    }
+
+    #[test]
+    fn a_rollback_to_a_new_revision_fails_unless_the_old_one_may_be_pruned() {
+        let mut h = rolling_set();
+        roll_to(&mut h, "t2", "rev2");
+        h.step(0);
+        roll_to(&mut h, "t1", "rev3");
+        let outcome = ended(&h, 0);
+        assert_eq!(outcome.verdict, Verdict::Fail, "{}", outcome.detail);
+        assert!(outcome.detail.contains("the template of rev1 (#"), "{}", outcome.detail);
+        // With revisionHistoryLimit 0 and one revision between, rev1 may be gone.
+        let mut h = rolling_set();
+        h.update_set(|s| s.revision_history_limit = Some(0));
+        roll_to(&mut h, "t2", "rev2");
+        h.step(0);
+        roll_to(&mut h, "t1", "rev3");
+        let outcome = ended(&h, 0);
+        assert_eq!(outcome.verdict, Verdict::Inconclusive, "{}", outcome.detail);
+        assert!(outcome.detail.contains("may have been pruned"), "{}", outcome.detail);
+    }
+
+    #[test]
+    fn a_set_created_again_starts_a_new_history() {
+        let mut h = rolling_set();
+        roll_to(&mut h, "t2", "rev2");
+        h.step(0);
+        h.update_set(|s| s.uid = "set-2".into());
+        roll_to(&mut h, "t1", "rev9");
+        assert_ne!(ended(&h, 0).verdict, Verdict::Fail);
+    }
+
+    #[test]
+    fn a_status_that_disagrees_with_still_pods_fails_and_one_not_yet_still_is_not_judged() {
+        let mut h = rolling_set();
+        h.step(0);
+        roll_to(&mut h, "t2", "rev2");
+        h.update_set(|s| s.current_revision = Some("rev1".into()));
+        h.update_set(|s| s.current_replicas = Some(0));
+        // Moments after the last pod change: not judged.
+        assert_eq!(ended(&h, 0).verdict, Verdict::NotApplicable);
+        h.advance(QUIET_MS);
+        let outcome = ended(&h, 0);
+        assert_eq!(outcome.verdict, Verdict::Fail, "{}", outcome.detail);
+        assert!(outcome.detail.contains("currentRevision rev1, though all 3 pods are on rev2 and Ready"), "{}", outcome.detail);
+        // A wrong count.
+        h.update_set(|s| {
+            s.current_revision = Some("rev2".into());
+            s.current_replicas = Some(3);
+            s.ready_replicas = 2;
+        });
+        let outcome = ended(&h, 0);
+        assert!(outcome.detail.contains("readyReplicas 2, but 3 pods"), "{}", outcome.detail);
+        // Under OnDelete the current revision stays behind, as completeRollingUpdate has it.
+        h.update_set(|s| {
+            s.update_strategy = "OnDelete".into();
+            s.ready_replicas = 3;
+            s.current_revision = Some("rev1".into());
+            s.current_replicas = Some(0);
+        });
+        assert_eq!(ended(&h, 0).verdict, Verdict::Pass);
+    }
+
+    #[test]
+    fn a_history_without_status_counts_is_not_judged() {
+        let mut h = History::new().set(1, "OrderedReady");
+        h.step(0);
+        h.bring_up(1);
+        h.advance(QUIET_MS);
+        assert_eq!(ended(&h, 0).verdict, Verdict::NotApplicable);
     }
 }

@@ -123,6 +123,10 @@ pub fn statefulset(set: &StatefulSet) -> SetObs {
         current_revision: status.current_revision.clone(),
         update_revision: status.update_revision.clone(),
         updated_replicas: to_u32(status.updated_replicas),
+        current_replicas: Some(to_u32(status.current_replicas)),
+        available_replicas: Some(to_u32(status.available_replicas)),
+        template_digest: Some(crate::timeline::template_digest(&spec.template)),
+        revision_history_limit: spec.revision_history_limit.map(|n| u32::try_from(n).unwrap_or(0)),
         terminating: set.metadata.deletion_timestamp.is_some(),
     }
 }

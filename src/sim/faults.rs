@@ -64,6 +64,10 @@ pub enum Fault {
     StartOrdinalIgnored,
     /// With `updateStrategy: OnDelete` the controller rolls a template change out anyway.
     OnDeleteRolls,
+    /// A template the set had before gets a new revision instead of its old one.
+    RollbackNewRevision,
+    /// The status's current revision never advances once a roll-out is complete.
+    StatusRevisionStale,
     /// A claim whose class has no volume left is bound to a new volume anyway.
     StaticShortageBindsAnyway,
     /// The DaemonSet controller leaves the last node it should run on without a pod.
@@ -92,7 +96,7 @@ pub enum Fault {
 
 impl Fault {
     /// Every fault, in report order.
-    pub const ALL: [Fault; 38] = [
+    pub const ALL: [Fault; 40] = [
         Fault::CreateBeforeReady,
         Fault::CreateWhenRunning,
         Fault::ScalePastUnready,
@@ -119,6 +123,8 @@ impl Fault {
         Fault::ParallelWaitsForReady,
         Fault::StartOrdinalIgnored,
         Fault::OnDeleteRolls,
+        Fault::RollbackNewRevision,
+        Fault::StatusRevisionStale,
         Fault::StaticShortageBindsAnyway,
         Fault::DaemonNodeSkipped,
         Fault::DaemonIgnoresTaints,
@@ -163,6 +169,8 @@ impl Fault {
             Fault::ParallelWaitsForReady => "parallel-waits-for-ready",
             Fault::StartOrdinalIgnored => "start-ordinal-ignored",
             Fault::OnDeleteRolls => "on-delete-rolls",
+            Fault::RollbackNewRevision => "rollback-new-revision",
+            Fault::StatusRevisionStale => "status-revision-stale",
             Fault::StaticShortageBindsAnyway => "static-shortage-binds-anyway",
             Fault::DaemonNodeSkipped => "daemon-node-skipped",
             Fault::DaemonIgnoresTaints => "daemon-ignores-taints",
@@ -208,6 +216,8 @@ impl Fault {
             Fault::ParallelWaitsForReady => "Parallel creates and deletes nothing while a pod of the set is unready",
             Fault::StartOrdinalIgnored => "the controller ignores spec.ordinals.start and numbers the pods from 0",
             Fault::OnDeleteRolls => "with updateStrategy OnDelete the controller rolls a template change out anyway",
+            Fault::RollbackNewRevision => "a template the set had before gets a new revision instead of its old one",
+            Fault::StatusRevisionStale => "the status's currentRevision never advances once a roll-out is complete",
             Fault::StaticShortageBindsAnyway => "a claim whose class has no volume left is given a new volume anyway",
             Fault::DaemonNodeSkipped => "the DaemonSet controller leaves the last node it should run on without a pod",
             Fault::DaemonIgnoresTaints => "the DaemonSet controller ignores taints and runs a pod on the tainted node",
@@ -259,6 +269,7 @@ impl Fault {
             Fault::IgnoresUnready => &[C::HaltOnUnhealthy],
             Fault::StartOrdinalIgnored => &[C::StableIdentity],
             Fault::OnDeleteRolls => &[C::OnDelete],
+            Fault::RollbackNewRevision | Fault::StatusRevisionStale => &[C::Revisions],
             Fault::StaticShortageBindsAnyway => &[C::StaticShortage],
             Fault::DaemonNodeSkipped | Fault::DaemonIgnoresTaints | Fault::DaemonTwoOnANode | Fault::DaemonRolloutUnbounded => {
                 &[C::DaemonsetCoverage]

@@ -46,14 +46,16 @@ pub(super) fn pod_ordinal(pod: &PodObs, set: &str) -> Option<u32> {
 
 /// The revision name of a template: `<set>-<hash>`, like a ControllerRevision.
 pub(super) fn revision_name(set: &str, template: &PodTemplateSpec) -> String {
-    let json = serde_json::to_string(template).unwrap_or_default();
-    // FNV-1a: stable across runs and platforms.
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in json.bytes() {
-        hash ^= u64::from(byte);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
-    }
-    format!("{set}-{:010x}", hash & 0xff_ffff_ffff)
+    let digest = crate::timeline::template_digest(template);
+    format!("{set}-{}", &digest[digest.len() - 10..])
+}
+
+/// The replica counts of a set's status (`computeReplicaStatus`).
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Counts {
+    pub ready: u32,
+    pub updated: u32,
+    pub current: u32,
 }
 
 impl SimSet {
@@ -71,7 +73,7 @@ impl SimSet {
             obs: SetObs::default(),
             observed_generation: 0,
         };
-        set.obs = set.observe(0, 0);
+        set.obs = set.observe(Counts::default());
         set
     }
 
@@ -133,27 +135,41 @@ impl SimSet {
     }
 
     /// The controller observes the latest spec: a changed template becomes the update revision.
-    pub fn observe_spec(&mut self) {
+    pub fn observe_spec(&mut self, new_on_revert: bool) {
         let generation = self.obj.metadata.generation.unwrap_or(1);
         if self.observed_generation >= generation {
             return;
         }
         let template = self.obj.spec.as_ref().map(|s| s.template.clone()).unwrap_or_default();
         if revision_name(&self.name(), &template) != self.update_revision {
-            self.template_changed();
+            self.template_changed(new_on_revert);
         }
         self.observed_generation = generation;
     }
 
     /// Records a template change: a new update revision.
-    pub fn template_changed(&mut self) {
+    ///
+    /// With `new_on_revert` (fault `rollback-new-revision`) a template the set had before gets
+    /// a new revision, as a controller would that bumped its collision count instead of
+    /// finding the equal revision.
+    pub fn template_changed(&mut self, new_on_revert: bool) {
         let template = self.obj.spec.as_ref().map(|s| s.template.clone()).unwrap_or_default();
-        let revision = revision_name(&self.name(), &template);
+        let mut revision = revision_name(&self.name(), &template);
+        if new_on_revert && self.revisions.contains_key(&revision) {
+            let mut bumped = template.clone();
+            bumped
+                .metadata
+                .get_or_insert_default()
+                .labels
+                .get_or_insert_default()
+                .insert("sim.sts-conformance/collision".into(), self.revisions.len().to_string());
+            revision = revision_name(&self.name(), &bumped);
+        }
         self.revisions.insert(revision.clone(), template);
         self.update_revision = revision;
     }
 
-    pub fn observe(&self, ready: u32, updated: u32) -> SetObs {
+    pub fn observe(&self, counts: Counts) -> SetObs {
         let spec = self.obj.spec.as_ref();
         let (when_deleted, when_scaled) = self.retention();
         SetObs {
@@ -174,10 +190,15 @@ impl SimSet {
                 .flat_map(|s| s.volume_claim_templates.iter().flatten())
                 .filter_map(|t| t.metadata.name.clone())
                 .collect(),
-            ready_replicas: ready,
+            ready_replicas: counts.ready,
             current_revision: Some(self.current_revision.clone()),
             update_revision: Some(self.update_revision.clone()),
-            updated_replicas: updated,
+            updated_replicas: counts.updated,
+            current_replicas: Some(counts.current),
+            // No minReadySeconds here: a Ready pod is available.
+            available_replicas: Some(counts.ready),
+            template_digest: spec.map(|s| crate::timeline::template_digest(&s.template)),
+            revision_history_limit: spec.and_then(|s| s.revision_history_limit).map(|n| u32::try_from(n).unwrap_or(0)),
             terminating: false,
         }
     }
@@ -186,8 +207,9 @@ impl SimSet {
 impl SimCluster {
     /// One pass of the controller over StatefulSet `name`.
     pub(super) fn reconcile_set(&mut self, name: &str) {
+        let new_on_revert = self.has(Fault::RollbackNewRevision);
         if let Some(set) = self.sets.get_mut(name) {
-            set.observe_spec();
+            set.observe_spec(new_on_revert);
         }
         let Some(set) = self.sets.get(name).cloned() else { return };
         let monotonic = !set.parallel() || self.has(Fault::ParallelAsOrdered);
@@ -314,17 +336,26 @@ impl SimCluster {
     /// Recomputes and publishes status (and the current revision once the rollout is done).
     pub(super) fn update_set_status(&mut self, name: &str) {
         let Some(set) = self.sets.get(name) else { return };
-        let pods: Vec<&PodObs> = self.pods.values().map(|p| &p.obs).filter(|p| p.belongs_to(name) && !p.terminating).collect();
-        let ready = u32::try_from(pods.iter().filter(|p| p.running_and_ready()).count()).unwrap_or(u32::MAX);
-        let updated =
-            u32::try_from(pods.iter().filter(|p| p.revision() == Some(set.update_revision.as_str())).count()).unwrap_or(u32::MAX);
+        // `computeReplicaStatus`: Running and Ready counts every pod, terminating ones too; the
+        // revision counts only pods that are not terminating.
+        let all: Vec<&PodObs> = self.pods.values().map(|p| &p.obs).filter(|p| p.belongs_to(name)).collect();
+        let count = |f: &dyn Fn(&PodObs) -> bool| u32::try_from(all.iter().filter(|p| f(p)).count()).unwrap_or(u32::MAX);
+        let ready = count(&|p| p.phase == "Running" && p.ready);
+        let live = count(&|p| !p.terminating);
+        let on = |revision: &str| count(&|p: &PodObs| !p.terminating && p.revision() == Some(revision));
+        let updated = on(&set.update_revision);
         let mut set = set.clone();
         // `completeRollingUpdate`: only a RollingUpdate set's current revision advances; under
         // OnDelete it stays the revision the set began with.
-        if !set.on_delete() && updated == set.replicas() && ready == set.replicas() && pods.len() == set.replicas() as usize {
+        if !set.on_delete()
+            && !self.has(Fault::StatusRevisionStale)
+            && updated == set.replicas()
+            && ready == set.replicas()
+            && live == set.replicas()
+        {
             set.current_revision = set.update_revision.clone();
         }
-        let obs = set.observe(ready, updated);
+        let obs = set.observe(Counts { ready, updated, current: on(&set.current_revision) });
         if obs != set.obs {
             set.obs = obs.clone();
             self.emit(Event::StatefulSet { change: Change::Modified, set: Box::new(obs) });

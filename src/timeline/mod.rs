@@ -527,9 +527,35 @@ pub struct SetObs {
     /// `status.updatedReplicas`.
     #[serde(default)]
     pub updated_replicas: u32,
+    /// `status.currentReplicas` (`None` where the history does not record it: older files).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_replicas: Option<u32>,
+    /// `status.availableReplicas` (`None` where the history does not record it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub available_replicas: Option<u32>,
+    /// A digest of `spec.template` as stored ([`template_digest`]): two equal digests are the
+    /// same template, which the controller must keep as one revision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template_digest: Option<String>,
+    /// `spec.revisionHistoryLimit` (`None`: the default, 10).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revision_history_limit: Option<u32>,
     /// `metadata.deletionTimestamp` is set.
     #[serde(default)]
     pub terminating: bool,
+}
+
+/// A stable digest of a pod template (FNV-1a over its JSON, whose maps are ordered): the same
+/// on every run and platform, so that templates of different observations can be compared.
+#[must_use]
+pub fn template_digest(template: &k8s_openapi::api::core::v1::PodTemplateSpec) -> String {
+    let json = serde_json::to_string(template).unwrap_or_default();
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in json.bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{hash:016x}")
 }
 
 impl SetObs {
@@ -543,6 +569,12 @@ impl SetObs {
     #[must_use]
     pub fn ordinals(&self) -> std::ops::Range<u32> {
         self.start_ordinal..self.start_ordinal.saturating_add(self.replicas)
+    }
+
+    /// `spec.revisionHistoryLimit`, defaulted as the API server does (10).
+    #[must_use]
+    pub fn history_limit(&self) -> u32 {
+        self.revision_history_limit.unwrap_or(10)
     }
 
     /// The lowest ordinal a rolling update replaces: the partition counts from the start
