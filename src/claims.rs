@@ -68,6 +68,10 @@ pub const CLAIMS: &[Claim] = &[
         "a template change rolled back reuses the earlier revision (no new one), pods return to it in reverse order, and the status's revisions and counts tell the truth (upstream: should perform rolling updates and roll backs of template modifications)",
     ),
     c(
+        "e2e-pvc-delete",
+        "with persistentVolumeClaimRetentionPolicy Delete, a scale-down removes the removed pods' claims and deleting the set removes the rest; the claims carry the set as owner (upstream: Non-retain StatefulSetPersistentVolumeClaimPolicy)",
+    ),
+    c(
         "e2e-on-delete",
         "with updateStrategy OnDelete a template change replaces no pod; a deleted pod, or a new one, comes on the update revision (upstream: should implement legacy replacement when the update strategy is OnDelete)",
     ),

@@ -1087,3 +1087,23 @@ fn a_rollback_real_history_passes_and_a_new_revision_or_a_stale_status_fails() {
     assert_eq!(claims[0].verdict, Verdict::Fail, "{}", claims[0].evidence);
     assert!(claims[0].evidence.contains("currentReplicas 2, but 3 pods"), "{}", claims[0].evidence);
 }
+
+/// Retention Delete on the real node: a scale-down removes the removed pods' claims, deleting
+/// the set removes the rest, and the kept claims name the set as owner. Read as if the
+/// controller had never given them that owner, it fails.
+#[test]
+fn a_pvc_delete_real_history_passes_and_claims_without_the_set_as_owner_fail() {
+    use sts_conformance::timeline::Event;
+    let (path, _, _) = fixture("e2e-pvc-delete.real-node.jsonl");
+    let (code, out, err) = cli(&["analyze", path.to_str().expect("utf-8")], "");
+    assert_eq!(code, 0, "{out}{err}");
+    let claims = rejudged(&path, |event| {
+        if let Event::Claim { claim, .. } = event
+            && let Some(owners) = &mut claim.owners
+        {
+            owners.retain(|o| !o.starts_with("StatefulSet/"));
+        }
+    });
+    assert_eq!(claims[0].verdict, Verdict::Fail, "{}", claims[0].evidence);
+    assert!(claims[0].evidence.contains("has no owner reference to StatefulSet/web"), "{}", claims[0].evidence);
+}

@@ -229,6 +229,11 @@ impl FromStr for CheckName {
     }
 }
 
+/// How long a set, its pods and claims must have been still at a step's end before its status
+/// and the claims' owner references must agree with them: the controller acts on the pass that
+/// a change triggers, within moments.
+pub(super) const QUIET_MS: u64 = 5_000;
+
 /// The result of one check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

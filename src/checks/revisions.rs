@@ -10,7 +10,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{CheckName, Outcome, Verdict, Window, order};
+use super::{CheckName, Outcome, QUIET_MS, Verdict, Window, order};
 use crate::timeline::{Entry, Event, PodObs, SetObs};
 
 /// How long a template change must be seen to replace nothing before that counts as proof
@@ -230,10 +230,6 @@ pub(super) fn on_delete(window: &Window<'_>) -> Outcome {
         ),
     }
 }
-
-/// How long the pods must have been still before the status must agree with them: the
-/// controller writes its status on the pass that a pod's change triggers, within moments.
-pub(super) const QUIET_MS: u64 = 5_000;
 
 /// **revisions** — a template the set had before comes back as the same revision: the update
 /// revision the controller reports for it is the one it reported for that template earlier

@@ -95,7 +95,95 @@ pub(super) fn pvc_naming(window: &Window<'_>) -> Outcome {
 /// unless the set's retention policy for that case is Delete: then the claims of the removed
 /// pods are gone and only those are (one still there is a shortfall: the controller and the
 /// garbage collector delete them asynchronously, so it is not judged when the step ended early).
+///
+/// And the owner references that carry the policy out (`updateClaimOwnerRefForSetAndPod`), once
+/// a step ends with the set, its pods and claims still for [`super::QUIET_MS`] and the status
+/// current: a claim of a pod the set keeps names the set as its owner exactly when `whenDeleted`
+/// is Delete, and never its own pod (it would go with the pod). A claim another controller owns
+/// names neither and is left alone: a scale-down under Delete does not remove it.
 pub(super) fn pvc_retention(window: &Window<'_>) -> Outcome {
+    let check = CheckName::PvcRetention;
+    let owners = claim_owners(window);
+    let outcome = retention(window);
+    match owners {
+        Some(Err((detail, evidence))) if outcome.verdict != Verdict::Fail => Outcome::new(check, Verdict::Fail, detail, evidence),
+        Some(Ok(detail)) if outcome.verdict == Verdict::NotApplicable => Outcome::new(check, Verdict::Pass, detail, vec![]),
+        Some(Ok(detail)) if outcome.verdict == Verdict::Pass => {
+            Outcome::new(check, Verdict::Pass, format!("{}; {detail}", outcome.detail), outcome.evidence)
+        }
+        _ => outcome,
+    }
+}
+
+/// The owner-reference rule of [`pvc_retention`]: `None` where it cannot be judged (the step
+/// ended early or is not still, no owners recorded, no claim of a kept pod), else what it found.
+fn claim_owners(window: &Window<'_>) -> Option<Result<String, (String, Vec<usize>)>> {
+    if window.ended_early {
+        return None;
+    }
+    let after = window.view_after();
+    let set = after.sets.get(window.target).filter(|s| s.status_current() && !s.terminating)?;
+    let entries = &window.timeline.entries[..window.range.end.min(window.timeline.len())];
+    let last_change = entries.iter().rev().find(|e| match &e.event {
+        Event::Pod { pod, .. } => pod.belongs_to(window.target),
+        Event::Claim { .. } => true,
+        Event::StatefulSet { set, .. } => set.name == window.target,
+        _ => false,
+    })?;
+    if window.end_ms().saturating_sub(last_change.at_ms) < super::QUIET_MS {
+        return None;
+    }
+    let pods = after.set_pods(window.target);
+    let wants_set = set.when_deleted == "Delete";
+    let mut judged = Vec::new();
+    for (ordinal, pod) in pods.range(set.ordinals()) {
+        if pod.terminating {
+            continue;
+        }
+        for template in &set.claim_templates {
+            let name = format!("{template}-{}-{ordinal}", window.target);
+            let Some(claim) = after.claims.get(&name).filter(|c| !c.terminating && c.owners.is_some()) else { continue };
+            let ours = |c: &str| c == format!("StatefulSet/{}", window.target) || c == format!("Pod/{}", pod.name);
+            let by_set = claim.owned_by("StatefulSet", window.target);
+            let by_pod = claim.owned_by("Pod", &pod.name);
+            let problem = match claim.controller() {
+                Some(other) if !ours(other) && (by_set || by_pod) => {
+                    Some(format!("claim {name} has another controller ({other}) and still names the set or its pod as owner"))
+                }
+                Some(other) if !ours(other) => None,
+                _ if by_pod => {
+                    Some(format!("claim {name} is owned by its pod {}, which the set keeps: it would go with the pod", pod.name))
+                }
+                _ if wants_set && !by_set => Some(format!(
+                    "claim {name} has no owner reference to StatefulSet/{}, which whenDeleted: Delete needs",
+                    window.target
+                )),
+                _ if !wants_set && by_set => Some(format!(
+                    "claim {name} is owned by StatefulSet/{} though whenDeleted is {}: deleting the set would delete it",
+                    window.target, set.when_deleted
+                )),
+                _ => None,
+            };
+            if let Some(problem) = problem {
+                return Some(Err((problem, vec![last_change.seq])));
+            }
+            judged.push(name);
+        }
+    }
+    if judged.is_empty() {
+        return None;
+    }
+    Some(Ok(format!(
+        "claims {} {} StatefulSet/{} as owner, as whenDeleted {} asks",
+        judged.join(", "),
+        if wants_set { "name" } else { "do not name" },
+        window.target,
+        set.when_deleted
+    )))
+}
+
+/// The retention rule of [`pvc_retention`]: what a scale-down or a deletion left.
+fn retention(window: &Window<'_>) -> Outcome {
     let check = CheckName::PvcRetention;
     let before = window.view_before();
     let after = window.view_after();
@@ -123,10 +211,16 @@ pub(super) fn pvc_retention(window: &Window<'_>) -> Outcome {
     }
     let mut found = Findings::default();
     let mut kept = Vec::new();
+    let mut removed = Vec::new();
     for (ordinal, claim) in &claims_before {
-        let must_go = policy == "Delete" && !stays.contains(ordinal);
+        // A claim another controller owns is left alone (`hasUnexpectedController`).
+        let foreign = [Some(*claim), after.claims.get(&claim.name)]
+            .into_iter()
+            .flatten()
+            .any(|c| c.controller().is_some_and(|c| c != format!("StatefulSet/{}", window.target) && !c.starts_with("Pod/")));
+        let must_go = policy == "Delete" && !stays.contains(ordinal) && !foreign;
         match after.claims.get(&claim.name) {
-            None if must_go => {}
+            None if must_go => removed.push(claim.name.as_str()),
             None => found.violation(format!("claim {} was deleted by the {case} (policy {policy})", claim.name), vec![]),
             Some(_) if must_go => {
                 found.shortfall(format!("claim {} remains after the {case}, but the policy is Delete", claim.name), vec![])
@@ -150,12 +244,18 @@ pub(super) fn pvc_retention(window: &Window<'_>) -> Outcome {
     if let Some(outcome) = found.outcome(check, window) {
         return outcome;
     }
-    Outcome::new(
-        check,
-        Verdict::Pass,
-        format!("after the {case} (policy {policy}) the claims {} are still Bound with the same UIDs", kept.join(", ")),
-        vec![],
-    )
+    let detail = match (kept.is_empty(), removed.is_empty()) {
+        (false, true) => {
+            format!("after the {case} (policy {policy}) the claims {} are still Bound with the same UIDs", kept.join(", "))
+        }
+        (true, false) => format!("after the {case} (policy {policy}) the claims {} are gone", removed.join(", ")),
+        _ => format!(
+            "after the {case} (policy {policy}) the claims {} are gone and {} still Bound with the same UIDs",
+            removed.join(", "),
+            kept.join(", ")
+        ),
+    };
+    Outcome::new(check, Verdict::Pass, detail, vec![])
 }
 
 /// **reattach** — every pod of the set created in the window that uses a claim which existed
@@ -367,8 +467,72 @@ mod tests {
             storage_class: Some("standard".into()),
             request: Some("1Gi".into()),
             terminating: false,
+            owners: None,
         };
         h.timeline.push(0, Event::Claim { change: Change::Added, claim: Box::new(claim) })
+    }
+
+    /// Claim `name` (Bound, uid `c<ordinal>`) now has `owners`.
+    fn owned(h: &mut History, name: &str, owners: &[&str]) -> usize {
+        let ordinal = name.rsplit('-').next().unwrap_or("0");
+        let claim = ClaimObs {
+            name: name.into(),
+            uid: format!("c{ordinal}"),
+            phase: "Bound".into(),
+            owners: Some(owners.iter().map(|o| (*o).to_owned()).collect()),
+            ..Default::default()
+        };
+        h.timeline.push(h.now, Event::Claim { change: Change::Modified, claim: Box::new(claim) })
+    }
+
+    /// Step 0 of `h`, ended at its clock after a quiet spell.
+    fn still(h: &mut History) -> Outcome {
+        h.advance(crate::checks::QUIET_MS);
+        evaluate(CheckName::PvcRetention, &Window { ended_at_ms: Some(h.now), ..h.step_window(0) })
+    }
+
+    #[test]
+    fn kept_claims_name_the_set_as_owner_exactly_when_deletion_deletes_them() {
+        let mut h = bound_set(2);
+        h.update_set(|s| s.when_deleted = "Delete".into());
+        h.step(0);
+        owned(&mut h, "www-web-0", &["StatefulSet/web*"]);
+        owned(&mut h, "www-web-1", &["StatefulSet/web*"]);
+        // Moments after the last change: not judged.
+        assert_eq!(
+            evaluate(CheckName::PvcRetention, &Window { ended_at_ms: Some(h.now), ..h.step_window(0) }).verdict,
+            Verdict::NotApplicable
+        );
+        let out = still(&mut h);
+        assert_eq!(out.verdict, Verdict::Pass, "{}", out.detail);
+        assert!(out.detail.contains("www-web-0, www-web-1 name StatefulSet/web as owner"), "{}", out.detail);
+        owned(&mut h, "www-web-1", &[]);
+        let out = still(&mut h);
+        assert_eq!(out.verdict, Verdict::Fail, "{}", out.detail);
+        assert!(out.detail.contains("www-web-1 has no owner reference to StatefulSet/web"), "{}", out.detail);
+        owned(&mut h, "www-web-1", &["StatefulSet/web*", "Pod/web-1*"]);
+        assert!(still(&mut h).detail.contains("owned by its pod web-1, which the set keeps"));
+        h.update_set(|s| s.when_deleted = "Retain".into());
+        owned(&mut h, "www-web-1", &[]);
+        let out = still(&mut h);
+        assert!(out.detail.contains("www-web-0 is owned by StatefulSet/web though whenDeleted is Retain"), "{}", out.detail);
+    }
+
+    #[test]
+    fn a_claim_another_controller_owns_is_left_alone() {
+        let mut h = scaled_down_under_delete_policy();
+        owned(&mut h, "www-web-1", &["ConfigMap/keeper*"]);
+        h.terminate("web-1");
+        h.gone("web-1");
+        let out = still(&mut h);
+        assert_eq!(out.verdict, Verdict::Pass, "{}", out.detail);
+        // Still naming the set beside another controller: the controller should have scrubbed it.
+        let mut h = scaled_down_under_delete_policy();
+        owned(&mut h, "www-web-0", &["ConfigMap/keeper*", "StatefulSet/web"]);
+        owned(&mut h, "www-web-1", &["ConfigMap/keeper*"]);
+        h.terminate("web-1");
+        h.gone("web-1");
+        assert!(still(&mut h).detail.contains("www-web-0 has another controller (ConfigMap/keeper)"));
     }
 
     fn bound_set(n: u32) -> History {

@@ -75,6 +75,15 @@ pub fn claim(claim: &PersistentVolumeClaim) -> ClaimObs {
         storage_class: spec.storage_class_name.clone(),
         request: spec.resources.and_then(|r| r.requests).and_then(|r| r.get("storage").map(|q| q.0.clone())),
         terminating: claim.metadata.deletion_timestamp.is_some(),
+        owners: Some(
+            claim
+                .metadata
+                .owner_references
+                .iter()
+                .flatten()
+                .map(|o| format!("{}/{}{}", o.kind, o.name, if o.controller == Some(true) { "*" } else { "" }))
+                .collect(),
+        ),
     }
 }
 

@@ -38,6 +38,8 @@ pub enum Fault {
     SharedClaim,
     /// Scale-down deletes the removed pods' claims although the policy says Retain.
     ClaimsDeletedOnScaleDown,
+    /// Claims get no owner reference to the set although `whenDeleted` is Delete.
+    ClaimsNotOwned,
     /// A recreated pod gets a new, empty claim instead of its old one.
     FreshClaimOnRecreate,
     /// A recreated pod keeps its claim but the volume's data is gone.
@@ -96,7 +98,7 @@ pub enum Fault {
 
 impl Fault {
     /// Every fault, in report order.
-    pub const ALL: [Fault; 40] = [
+    pub const ALL: [Fault; 41] = [
         Fault::CreateBeforeReady,
         Fault::CreateWhenRunning,
         Fault::ScalePastUnready,
@@ -110,6 +112,7 @@ impl Fault {
         Fault::PvcNameReversed,
         Fault::SharedClaim,
         Fault::ClaimsDeletedOnScaleDown,
+        Fault::ClaimsNotOwned,
         Fault::FreshClaimOnRecreate,
         Fault::DataLostOnRecreate,
         Fault::RecreatedRenamed,
@@ -156,6 +159,7 @@ impl Fault {
             Fault::PvcNameReversed => "pvc-name-reversed",
             Fault::SharedClaim => "shared-claim",
             Fault::ClaimsDeletedOnScaleDown => "claims-deleted-on-scale-down",
+            Fault::ClaimsNotOwned => "claims-not-owned",
             Fault::FreshClaimOnRecreate => "fresh-claim-on-recreate",
             Fault::DataLostOnRecreate => "data-lost-on-recreate",
             Fault::RecreatedRenamed => "recreated-renamed",
@@ -203,6 +207,7 @@ impl Fault {
             Fault::PvcNameReversed => "claims are named <pod>-<template> instead of <template>-<pod>",
             Fault::SharedClaim => "every pod mounts the claim of ordinal 0",
             Fault::ClaimsDeletedOnScaleDown => "scale-down deletes the removed pods' claims although the policy is Retain",
+            Fault::ClaimsNotOwned => "claims get no owner reference to the set although whenDeleted is Delete",
             Fault::FreshClaimOnRecreate => "a recreated pod gets a new, empty claim instead of its old one",
             Fault::DataLostOnRecreate => "a recreated pod keeps its claim but the volume's data is gone",
             Fault::RecreatedRenamed => "a pod deleted by a user comes back under another name",
@@ -253,8 +258,10 @@ impl Fault {
                 &[C::ReverseRollout]
             }
             Fault::PvcNameReversed => &[C::PvcNaming],
-            Fault::SharedClaim => &[C::PvcNaming],
+            // Under whenScaled: Delete the shared claim goes with the first pod a scale-down removes.
+            Fault::SharedClaim => &[C::PvcNaming, C::PvcRetention],
             Fault::ClaimsDeletedOnScaleDown => &[C::PvcRetention],
+            Fault::ClaimsNotOwned => &[C::PvcRetention],
             Fault::FreshClaimOnRecreate => &[C::Reattach, C::Persistence],
             Fault::DataLostOnRecreate => &[C::Persistence],
             Fault::RecreatedRenamed => &[C::StableIdentity],

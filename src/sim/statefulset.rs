@@ -274,6 +274,8 @@ impl SimCluster {
             }
         }
 
+        self.update_claim_owners(&set, &pods, &kept);
+
         // Condemned: from the highest ordinal down.
         if !blocked {
             // Outside `start..start + replicas`, below or above (`podInOrdinalRange`).
@@ -363,6 +365,34 @@ impl SimCluster {
         self.sets.insert(name.to_owned(), set);
     }
 
+    /// The owner references the controller gives the claims of a pod the set keeps
+    /// (`updateClaimOwnerRefForSetAndPod`): the set, as controller, when `whenDeleted` is
+    /// Delete; none otherwise (a scaled-down pod's claims go with it here, without a reference).
+    fn claim_owners(&self, set: &SimSet) -> Vec<String> {
+        if set.when_deleted_delete() && !self.has(Fault::ClaimsNotOwned) {
+            vec![format!("StatefulSet/{}*", set.name())]
+        } else {
+            vec![]
+        }
+    }
+
+    /// Brings the owner references of the kept pods' claims in line with the set's retention
+    /// policy, as `UpdatePodClaimForRetentionPolicy` does when the policy changes.
+    fn update_claim_owners(&mut self, set: &SimSet, pods: &BTreeMap<u32, SimPod>, kept: &std::ops::Range<u32>) {
+        let owners = self.claim_owners(set);
+        for (_, pod) in pods.range(kept.clone()) {
+            for claim_name in pod.obs.spec.claims.values() {
+                let Some(claim) = self.claims.get_mut(claim_name) else { continue };
+                if claim.owners.as_ref() == Some(&owners) || claim.terminating {
+                    continue;
+                }
+                claim.owners = Some(owners.clone());
+                let claim = claim.clone();
+                self.emit(Event::Claim { change: Change::Modified, claim: Box::new(claim) });
+            }
+        }
+    }
+
     /// The controller deletes one of set `set`'s pods, and says so in an Event as
     /// `StatefulPodControl.recordPodEvent` does (`SuccessfulDelete`).
     fn controller_deletes(&mut self, set: &str, pod: &str) {
@@ -425,6 +455,7 @@ impl SimCluster {
                     storage_class: class,
                     request,
                     terminating: false,
+                    owners: Some(self.claim_owners(set)),
                 };
                 self.claims.insert(claim_name.clone(), obs.clone());
                 self.emit(Event::Claim { change: Change::Added, claim: Box::new(obs) });

@@ -31,8 +31,10 @@ pub use self::nodes::{
 /// the Job fields that tie a Job to its CronJob, and [`Event::Refused`]; version 5 each step's
 /// duration in the header (`elapsedMs`), so that a step that waited or settled with nothing
 /// happening is judged to its end, as in the run (older files: to their last entry), and the
-/// StatefulSet's `startOrdinal`.
-pub const FORMAT_VERSION: u32 = 5;
+/// StatefulSet's `startOrdinal`; version 6 the StatefulSet's `currentReplicas`,
+/// `availableReplicas`, `revisionHistoryLimit` and template digest, and each claim's owners
+/// (older files: not judged where a check needs them).
+pub const FORMAT_VERSION: u32 = 6;
 
 /// Label the StatefulSet controller puts on each of its pods with the pod's own name.
 pub const POD_NAME_LABEL: &str = "statefulset.kubernetes.io/pod-name";
@@ -419,6 +421,29 @@ pub struct ClaimObs {
     /// `metadata.deletionTimestamp` is set.
     #[serde(default)]
     pub terminating: bool,
+    /// `metadata.ownerReferences` as `Kind/name`, a controller reference marked `Kind/name*`:
+    /// a retention policy of Delete works through them (the garbage collector deletes a claim
+    /// whose owners are gone). `None` where the history does not record them (before format 6,
+    /// a transcript).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owners: Option<Vec<String>>,
+}
+
+impl ClaimObs {
+    /// Whether the claim names `kind`/`name` among its owners (controller or not).
+    #[must_use]
+    pub fn owned_by(&self, kind: &str, name: &str) -> bool {
+        self.owners
+            .iter()
+            .flatten()
+            .any(|o| o.trim_end_matches('*').strip_prefix(kind).and_then(|r| r.strip_prefix('/')) == Some(name))
+    }
+
+    /// The claim's controller owner (`Kind/name`), if one is marked.
+    #[must_use]
+    pub fn controller(&self) -> Option<&str> {
+        self.owners.iter().flatten().find_map(|o| o.strip_suffix('*'))
+    }
 }
 
 /// The facts about a PersistentVolume that the checks use.
