@@ -72,6 +72,10 @@ pub const CLAIMS: &[Claim] = &[
         "with persistentVolumeClaimRetentionPolicy Delete, a scale-down removes the removed pods' claims and deleting the set removes the rest; the claims carry the set as owner (upstream: Non-retain StatefulSetPersistentVolumeClaimPolicy)",
     ),
     c(
+        "e2e-min-ready",
+        "with minReadySeconds each pod is created only once its predecessors have been Ready that long, and availableReplicas never counts a pod sooner (upstream: MinReadySeconds should be honored when enabled)",
+    ),
+    c(
         "e2e-on-delete",
         "with updateStrategy OnDelete a template change replaces no pod; a deleted pod, or a new one, comes on the update revision (upstream: should implement legacy replacement when the update strategy is OnDelete)",
     ),

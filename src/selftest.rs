@@ -235,6 +235,7 @@ fn abbreviation(check: CheckName) -> &'static str {
         CheckName::ReverseRollout => "rr",
         CheckName::OnDelete => "od",
         CheckName::Revisions => "rv",
+        CheckName::MinReady => "mr",
         CheckName::StableIdentity => "si",
         CheckName::SurvivorsUnchanged => "su",
         CheckName::HeadlessService => "hs",

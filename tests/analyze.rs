@@ -1107,3 +1107,20 @@ fn a_pvc_delete_real_history_passes_and_claims_without_the_set_as_owner_fail() {
     assert_eq!(claims[0].verdict, Verdict::Fail, "{}", claims[0].evidence);
     assert!(claims[0].evidence.contains("has no owner reference to StatefulSet/web"), "{}", claims[0].evidence);
 }
+
+/// minReadySeconds on the real node: each pod is created well after its predecessor has been
+/// Ready 10 s. Read as if the set asked for 30 s, the same creations come too early.
+#[test]
+fn a_min_ready_real_history_passes_and_the_same_creations_under_a_longer_wait_fail() {
+    use sts_conformance::timeline::Event;
+    let (path, _, _) = fixture("e2e-min-ready.real-node.jsonl");
+    let (code, out, err) = cli(&["analyze", path.to_str().expect("utf-8")], "");
+    assert_eq!(code, 0, "{out}{err}");
+    let claims = rejudged(&path, |event| {
+        if let Event::StatefulSet { set, .. } = event {
+            set.min_ready_seconds = 30;
+        }
+    });
+    assert_eq!(claims[0].verdict, Verdict::Fail, "{}", claims[0].evidence);
+    assert!(claims[0].evidence.contains("became Ready (minReadySeconds 30)"), "{}", claims[0].evidence);
+}

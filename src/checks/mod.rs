@@ -9,6 +9,7 @@
 //! Kubernetes StatefulSet documentation ("Deployment and Scaling Guarantees", "Update
 //! strategies", "Stable Storage", "Stable Network ID").
 
+mod availability;
 mod cronjob;
 mod daemonset;
 mod deployment;
@@ -88,15 +89,19 @@ pub enum CheckName {
     /// A template the set had before comes back as its old revision; once the pods are still,
     /// the status's revisions and counts agree with them.
     Revisions,
+    /// OrderedReady with minReadySeconds: each pod is created only once every predecessor has
+    /// been Ready that long.
+    MinReady,
 }
 
 impl CheckName {
     /// All checks, in report order.
-    pub const ALL: [CheckName; 24] = [
+    pub const ALL: [CheckName; 25] = [
         CheckName::OrderedCreation,
         CheckName::ReverseTermination,
         CheckName::ParallelBurst,
         CheckName::HaltOnUnhealthy,
+        CheckName::MinReady,
         CheckName::ReverseRollout,
         CheckName::OnDelete,
         CheckName::Revisions,
@@ -147,6 +152,7 @@ impl CheckName {
             CheckName::JobBackoff => "job-backoff",
             CheckName::OnDelete => "on-delete",
             CheckName::Revisions => "revisions",
+            CheckName::MinReady => "min-ready",
         }
     }
 
@@ -175,6 +181,7 @@ impl CheckName {
                 | CheckName::ReverseRollout
                 | CheckName::OnDelete
                 | CheckName::Revisions
+                | CheckName::MinReady
                 | CheckName::SurvivorsUnchanged
         )
     }
@@ -467,6 +474,7 @@ pub fn evaluate(check: CheckName, window: &Window<'_>) -> Outcome {
         CheckName::JobBackoff => job::job_backoff(window),
         CheckName::OnDelete => revisions::on_delete(window),
         CheckName::Revisions => revisions::revisions(window),
+        CheckName::MinReady => availability::min_ready(window),
     }
 }
 

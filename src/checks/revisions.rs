@@ -376,6 +376,7 @@ fn status_at_end(window: &Window<'_>, violations: &mut Vec<(String, Vec<usize>)>
             wrong.push(format!("{field} {said}, but {is} pods"));
         }
     }
+
     if set.update_strategy != "OnDelete"
         && updated == set.replicas
         && ready == set.replicas

@@ -136,6 +136,7 @@ pub fn statefulset(set: &StatefulSet) -> SetObs {
         available_replicas: Some(to_u32(status.available_replicas)),
         template_digest: Some(crate::timeline::template_digest(&spec.template)),
         revision_history_limit: spec.revision_history_limit.map(|n| u32::try_from(n).unwrap_or(0)),
+        min_ready_seconds: to_u32(spec.min_ready_seconds),
         terminating: set.metadata.deletion_timestamp.is_some(),
     }
 }

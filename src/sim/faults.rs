@@ -64,6 +64,8 @@ pub enum Fault {
     ParallelWaitsForReady,
     /// The controller ignores `spec.ordinals.start`: its pods are numbered from 0.
     StartOrdinalIgnored,
+    /// OrderedReady goes on as soon as a pod is Ready, ignoring `minReadySeconds`.
+    MinReadyIgnored,
     /// With `updateStrategy: OnDelete` the controller rolls a template change out anyway.
     OnDeleteRolls,
     /// A template the set had before gets a new revision instead of its old one.
@@ -98,7 +100,7 @@ pub enum Fault {
 
 impl Fault {
     /// Every fault, in report order.
-    pub const ALL: [Fault; 41] = [
+    pub const ALL: [Fault; 42] = [
         Fault::CreateBeforeReady,
         Fault::CreateWhenRunning,
         Fault::ScalePastUnready,
@@ -125,6 +127,7 @@ impl Fault {
         Fault::IgnoresUnready,
         Fault::ParallelWaitsForReady,
         Fault::StartOrdinalIgnored,
+        Fault::MinReadyIgnored,
         Fault::OnDeleteRolls,
         Fault::RollbackNewRevision,
         Fault::StatusRevisionStale,
@@ -172,6 +175,7 @@ impl Fault {
             Fault::IgnoresUnready => "ignores-unready",
             Fault::ParallelWaitsForReady => "parallel-waits-for-ready",
             Fault::StartOrdinalIgnored => "start-ordinal-ignored",
+            Fault::MinReadyIgnored => "min-ready-ignored",
             Fault::OnDeleteRolls => "on-delete-rolls",
             Fault::RollbackNewRevision => "rollback-new-revision",
             Fault::StatusRevisionStale => "status-revision-stale",
@@ -220,6 +224,7 @@ impl Fault {
             Fault::IgnoresUnready => "OrderedReady takes a pod whose readiness probe fails for Ready and scales past it",
             Fault::ParallelWaitsForReady => "Parallel creates and deletes nothing while a pod of the set is unready",
             Fault::StartOrdinalIgnored => "the controller ignores spec.ordinals.start and numbers the pods from 0",
+            Fault::MinReadyIgnored => "OrderedReady goes on as soon as a pod is Ready, ignoring minReadySeconds",
             Fault::OnDeleteRolls => "with updateStrategy OnDelete the controller rolls a template change out anyway",
             Fault::RollbackNewRevision => "a template the set had before gets a new revision instead of its old one",
             Fault::StatusRevisionStale => "the status's currentRevision never advances once a roll-out is complete",
@@ -275,6 +280,7 @@ impl Fault {
             Fault::ParallelAsOrdered | Fault::ParallelWaitsForReady => &[C::ParallelBurst],
             Fault::IgnoresUnready => &[C::HaltOnUnhealthy],
             Fault::StartOrdinalIgnored => &[C::StableIdentity],
+            Fault::MinReadyIgnored => &[C::MinReady],
             Fault::OnDeleteRolls => &[C::OnDelete],
             Fault::RollbackNewRevision | Fault::StatusRevisionStale => &[C::Revisions],
             Fault::StaticShortageBindsAnyway => &[C::StaticShortage],

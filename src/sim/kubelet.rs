@@ -63,7 +63,7 @@ impl SimCluster {
         let grace_ms = grace_seconds.map_or(delay::TERMINATION, |s| u64::try_from(s).unwrap_or(0).min(1) * delay::TERMINATION);
         let name = obs.name.to_string();
         let uid = obs.uid.to_string();
-        self.pods.insert(name.clone(), SimPod { obs: obs.clone(), spec, grace_ms });
+        self.pods.insert(name.clone(), SimPod { obs: obs.clone(), spec, grace_ms, ready_since: None });
         self.emit(Event::Pod { change: Change::Added, pod: obs.into() });
         self.schedule(delay::SCHEDULE, Task::Kubelet(name, uid));
     }
@@ -100,6 +100,9 @@ impl SimCluster {
         let Some(pod) = self.pods.get_mut(name) else { return };
         let before = pod.obs.clone();
         f(&mut pod.obs);
+        if pod.obs.ready != before.ready {
+            pod.ready_since = pod.obs.ready.then_some(self.clock);
+        }
         if pod.obs != before {
             let obs = pod.obs.clone();
             self.emit(Event::Pod { change: Change::Modified, pod: obs.clone().into() });

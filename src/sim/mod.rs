@@ -80,6 +80,9 @@ struct SimPod {
     obs: PodObs,
     spec: PodSpec,
     grace_ms: u64,
+    /// When its Ready condition last became True (the condition's `lastTransitionTime`).
+    #[serde(default)]
+    ready_since: Option<u64>,
 }
 
 /// The simulated cluster. Its whole state serializes (`--sim-state`), so that separate

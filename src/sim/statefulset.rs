@@ -54,6 +54,7 @@ pub(super) fn revision_name(set: &str, template: &PodTemplateSpec) -> String {
 #[derive(Debug, Clone, Copy, Default)]
 pub(super) struct Counts {
     pub ready: u32,
+    pub available: u32,
     pub updated: u32,
     pub current: u32,
 }
@@ -101,6 +102,11 @@ impl SimSet {
             .and_then(|u| u.rolling_update.as_ref())
             .and_then(|r| r.partition)
             .map_or(0, |p| u32::try_from(p).unwrap_or(0))
+    }
+
+    /// `spec.minReadySeconds` (default 0).
+    pub fn min_ready_seconds(&self) -> u32 {
+        self.obj.spec.as_ref().and_then(|s| s.min_ready_seconds).map_or(0, |m| u32::try_from(m).unwrap_or(0))
     }
 
     /// `spec.ordinals.start` (default 0).
@@ -195,8 +201,8 @@ impl SimSet {
             update_revision: Some(self.update_revision.clone()),
             updated_replicas: counts.updated,
             current_replicas: Some(counts.current),
-            // No minReadySeconds here: a Ready pod is available.
-            available_replicas: Some(counts.ready),
+            available_replicas: Some(counts.available),
+            min_ready_seconds: self.min_ready_seconds(),
             template_digest: spec.map(|s| crate::timeline::template_digest(&s.template)),
             revision_history_limit: spec.and_then(|s| s.revision_history_limit).map(|n| u32::try_from(n).unwrap_or(0)),
             terminating: false,
@@ -227,6 +233,24 @@ impl SimCluster {
                 if self.moved_away.iter().any(|(uid, _)| *uid == *pod.obs.uid) && pod.obs.phase == "Running" {
                     pod.obs.ready = true;
                 }
+            }
+        }
+        // minReadySeconds: a Ready pod not yet available holds the controller as an unready one
+        // does (`isRunningAndAvailable`, `isUnavailable`); it looks again once it will be.
+        let min_ready_ms = u64::from(set.min_ready_seconds()) * 1000;
+        if min_ready_ms > 0 {
+            let ignored = self.has(Fault::MinReadyIgnored);
+            let mut wake = None;
+            for pod in pods.values_mut() {
+                if let Some(since) = pod.ready_since.filter(|_| pod.obs.ready)
+                    && self.clock < since + min_ready_ms
+                {
+                    pod.obs.ready = ignored;
+                    wake = Some(wake.map_or(since + min_ready_ms, |w: u64| w.min(since + min_ready_ms)));
+                }
+            }
+            if let Some(at) = wake {
+                self.schedule(at - self.clock, Task::Reconcile(name.to_owned()));
             }
         }
         if !monotonic && self.has(Fault::ParallelWaitsForReady) && pods.values().any(|p| p.obs.running_not_ready()) {
@@ -343,6 +367,15 @@ impl SimCluster {
         let all: Vec<&PodObs> = self.pods.values().map(|p| &p.obs).filter(|p| p.belongs_to(name)).collect();
         let count = |f: &dyn Fn(&PodObs) -> bool| u32::try_from(all.iter().filter(|p| f(p)).count()).unwrap_or(u32::MAX);
         let ready = count(&|p| p.phase == "Running" && p.ready);
+        let min_ready_ms = u64::from(set.min_ready_seconds()) * 1000;
+        let available = u32::try_from(
+            self.pods
+                .values()
+                .filter(|p| p.obs.belongs_to(name) && p.obs.phase == "Running" && p.obs.ready)
+                .filter(|p| p.ready_since.is_some_and(|since| self.clock >= since + min_ready_ms))
+                .count(),
+        )
+        .unwrap_or(u32::MAX);
         let live = count(&|p| !p.terminating);
         let on = |revision: &str| count(&|p: &PodObs| !p.terminating && p.revision() == Some(revision));
         let updated = on(&set.update_revision);
@@ -357,7 +390,7 @@ impl SimCluster {
         {
             set.current_revision = set.update_revision.clone();
         }
-        let obs = set.observe(Counts { ready, updated, current: on(&set.current_revision) });
+        let obs = set.observe(Counts { ready, available, updated, current: on(&set.current_revision) });
         if obs != set.obs {
             set.obs = obs.clone();
             self.emit(Event::StatefulSet { change: Change::Modified, set: Box::new(obs) });

@@ -562,6 +562,10 @@ pub struct SetObs {
     /// same template, which the controller must keep as one revision.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template_digest: Option<String>,
+    /// `spec.minReadySeconds` (default 0): a Ready pod counts as available, and lets the
+    /// controller go on, only once it has been Ready that long.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub min_ready_seconds: u32,
     /// `spec.revisionHistoryLimit` (`None`: the default, 10).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revision_history_limit: Option<u32>,
