@@ -55,7 +55,8 @@ pub fn needs(action: &Action) -> Vec<Capability> {
         | Action::WriteToken { .. }
         | Action::ReadToken { .. }
         | Action::BreakReadiness(_)
-        | Action::RestoreReadiness(_) => vec![Capability::Containers],
+        | Action::RestoreReadiness(_)
+        | Action::FailPod(_) => vec![Capability::Containers],
         Action::Dns(_) => vec![Capability::Containers, Capability::ClusterDns],
         Action::Http(http) => match http.via {
             Via::Ip => vec![Capability::Containers],

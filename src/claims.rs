@@ -76,6 +76,10 @@ pub const CLAIMS: &[Claim] = &[
         "with minReadySeconds each pod is created only once its predecessors have been Ready that long, and availableReplicas never counts a pod sooner (upstream: MinReadySeconds should be honored when enabled)",
     ),
     c(
+        "e2e-failed-pod",
+        "a pod of the set that fails is deleted and made again under its name, with its claims (upstream: should recreate evicted statefulset)",
+    ),
+    c(
         "e2e-on-delete",
         "with updateStrategy OnDelete a template change replaces no pod; a deleted pod, or a new one, comes on the update revision (upstream: should implement legacy replacement when the update strategy is OnDelete)",
     ),

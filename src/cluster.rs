@@ -277,6 +277,10 @@ pub trait Cluster {
     /// Deletes a pod (default grace period).
     async fn delete_pod(&mut self, pod: &str) -> Result<(), ClusterError>;
 
+    /// Makes a pod fail: sets its `spec.activeDeadlineSeconds` to 1 (a field a pod's update may
+    /// set), so that its kubelet ends it with phase Failed, reason `DeadlineExceeded`.
+    async fn fail_pod(&mut self, pod: &str) -> Result<(), ClusterError>;
+
     /// Deletes a StatefulSet (background cascade, as `kubectl delete`).
     async fn delete_statefulset(&mut self, set: &str) -> Result<(), ClusterError>;
 

@@ -236,6 +236,7 @@ fn abbreviation(check: CheckName) -> &'static str {
         CheckName::OnDelete => "od",
         CheckName::Revisions => "rv",
         CheckName::MinReady => "mr",
+        CheckName::FailedReplaced => "fr",
         CheckName::StableIdentity => "si",
         CheckName::SurvivorsUnchanged => "su",
         CheckName::HeadlessService => "hs",

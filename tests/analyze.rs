@@ -1124,3 +1124,34 @@ fn a_min_ready_real_history_passes_and_the_same_creations_under_a_longer_wait_fa
     assert_eq!(claims[0].verdict, Verdict::Fail, "{}", claims[0].evidence);
     assert!(claims[0].evidence.contains("became Ready (minReadySeconds 30)"), "{}", claims[0].evidence);
 }
+
+/// A failed pod on the real node: its kubelet fails web-1, the controller makes it again. Read
+/// as if the new web-1 were the failed one still (one UID throughout), it was never replaced.
+#[test]
+fn a_failed_pod_real_history_passes_and_a_pod_never_replaced_fails() {
+    use sts_conformance::timeline::Event;
+    let (path, _, timeline) = fixture("e2e-failed-pod.real-node.jsonl");
+    let (code, out, err) = cli(&["analyze", path.to_str().expect("utf-8")], "");
+    assert_eq!(code, 0, "{out}{err}");
+    let failed_uid = timeline
+        .entries
+        .iter()
+        .find_map(|e| match &e.event {
+            Event::Pod { pod, .. } if &*pod.name == "web-1" && pod.phase == "Failed" => Some(pod.uid.clone()),
+            _ => None,
+        })
+        .expect("web-1 failed");
+    let claims = rejudged(&path, |event| {
+        if let Event::Pod { pod, change } = event
+            && &*pod.name == "web-1"
+        {
+            std::sync::Arc::make_mut(pod).uid = failed_uid.clone();
+            if *change == sts_conformance::timeline::Change::Deleted {
+                // Never gone: the same pod all along.
+                *change = sts_conformance::timeline::Change::Modified;
+            }
+        }
+    });
+    assert_eq!(claims[0].verdict, Verdict::Fail, "{}", claims[0].evidence);
+    assert!(claims[0].evidence.contains("web-1 failed (#"), "{}", claims[0].evidence);
+}

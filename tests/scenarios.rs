@@ -295,6 +295,9 @@ impl sts_conformance::cluster::Cluster for Stalling {
     ) -> Result<Option<i64>, sts_conformance::cluster::ClusterError> {
         self.0.patch_statefulset(set, merge).await
     }
+    async fn fail_pod(&mut self, pod: &str) -> Result<(), sts_conformance::cluster::ClusterError> {
+        self.0.fail_pod(pod).await
+    }
     async fn delete_pod(&mut self, pod: &str) -> Result<(), sts_conformance::cluster::ClusterError> {
         self.0.delete_pod(pod).await
     }

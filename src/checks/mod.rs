@@ -13,6 +13,7 @@ mod availability;
 mod cronjob;
 mod daemonset;
 mod deployment;
+mod failed;
 mod findings;
 mod identity;
 mod job;
@@ -92,11 +93,13 @@ pub enum CheckName {
     /// OrderedReady with minReadySeconds: each pod is created only once every predecessor has
     /// been Ready that long.
     MinReady,
+    /// A pod of the set that fails is deleted and comes back under its name with its claims.
+    FailedReplaced,
 }
 
 impl CheckName {
     /// All checks, in report order.
-    pub const ALL: [CheckName; 25] = [
+    pub const ALL: [CheckName; 26] = [
         CheckName::OrderedCreation,
         CheckName::ReverseTermination,
         CheckName::ParallelBurst,
@@ -107,6 +110,7 @@ impl CheckName {
         CheckName::Revisions,
         CheckName::StableIdentity,
         CheckName::SurvivorsUnchanged,
+        CheckName::FailedReplaced,
         CheckName::HeadlessService,
         CheckName::Dns,
         CheckName::PvcNaming,
@@ -153,6 +157,7 @@ impl CheckName {
             CheckName::OnDelete => "on-delete",
             CheckName::Revisions => "revisions",
             CheckName::MinReady => "min-ready",
+            CheckName::FailedReplaced => "failed-replaced",
         }
     }
 
@@ -182,6 +187,7 @@ impl CheckName {
                 | CheckName::OnDelete
                 | CheckName::Revisions
                 | CheckName::MinReady
+                | CheckName::FailedReplaced
                 | CheckName::SurvivorsUnchanged
         )
     }
@@ -475,6 +481,7 @@ pub fn evaluate(check: CheckName, window: &Window<'_>) -> Outcome {
         CheckName::OnDelete => revisions::on_delete(window),
         CheckName::Revisions => revisions::revisions(window),
         CheckName::MinReady => availability::min_ready(window),
+        CheckName::FailedReplaced => failed::failed_replaced(window),
     }
 }
 

@@ -461,6 +461,15 @@ impl Cluster for LiveCluster {
         .await
     }
 
+    async fn fail_pod(&mut self, pod: &str) -> Result<(), ClusterError> {
+        let api: Api<Pod> = self.api();
+        let patch = serde_json::json!({"spec": {"activeDeadlineSeconds": 1}});
+        let patch = Patch::Merge(&patch);
+        let params = PatchParams::default();
+        request(&format!("failing pod {pod} (activeDeadlineSeconds 1)"), None, || api.patch(pod, &params, &patch)).await?;
+        Ok(())
+    }
+
     async fn delete_statefulset(&mut self, set: &str) -> Result<(), ClusterError> {
         let api: Api<StatefulSet> = self.api();
         request(&format!("deleting statefulset {set}"), Some(()), || async {

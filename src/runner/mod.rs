@@ -510,6 +510,10 @@ impl<C: Cluster> Runner<'_, C> {
                 let generation = self.cluster.patch_statefulset(set, merge).await.map_err(|e| e.to_string())?;
                 Ok(Acted { deleted: None, generation })
             }
+            Action::FailPod(pod) => {
+                self.cluster.fail_pod(pod).await.map_err(|e| e.to_string())?;
+                Ok(Acted { deleted: Some(pod.clone()), generation: None })
+            }
             Action::DeleteDeploymentPod(deployment) => {
                 let prefix = format!("{deployment}-");
                 let pod = self
@@ -535,7 +539,9 @@ impl<C: Cluster> Runner<'_, C> {
 
     async fn act_in_place(&mut self, action: &Action, timeout_ms: u64) -> Result<(), String> {
         match action {
-            Action::Wait | Action::DeletePod(_) | Action::DeleteDeploymentPod(_) | Action::Patch { .. } => Ok(()),
+            Action::Wait | Action::DeletePod(_) | Action::FailPod(_) | Action::DeleteDeploymentPod(_) | Action::Patch { .. } => {
+                Ok(())
+            }
             Action::ApplyRefused(objects) => {
                 for object in objects {
                     let concrete = self.concrete(object)?;
@@ -723,6 +729,11 @@ fn acknowledged(action: &Action, acted: &Acted, before: &View, view: &View) -> b
         Action::DeletePod(_) | Action::DeleteDeploymentPod(_) => deleted.is_none_or(|pod| {
             let old = before.pods.get(pod).map(|p| p.uid.as_ref());
             view.pods.get(pod).is_none_or(|p| p.terminating || Some(p.uid.as_ref()) != old)
+        }),
+        // Its kubelet has failed it (or the controller already replaced it).
+        Action::FailPod(_) => deleted.is_none_or(|pod| {
+            let old = before.pods.get(pod).map(|p| p.uid.as_ref());
+            view.pods.get(pod).is_none_or(|p| p.phase == "Failed" || p.terminating || Some(p.uid.as_ref()) != old)
         }),
         Action::DeleteStatefulSet(set) => {
             view.sets.get(set).is_none_or(|s| s.terminating || before.sets.get(set).is_some_and(|old| old.uid != s.uid))

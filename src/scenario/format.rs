@@ -105,6 +105,10 @@ pub struct Step {
     /// Undo `breakReadiness`: move the file back where it was moved away.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restore_readiness: Option<ReadinessRef>,
+    /// Make a pod fail, as an eviction leaves one: set its `activeDeadlineSeconds` to 1, so
+    /// that its kubelet ends it with phase Failed (`DeadlineExceeded`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fail_pod: Option<FailPod>,
     /// HTTP GET each pod of a StatefulSet from a client pod in the namespace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub http: Option<Http>,
@@ -208,6 +212,14 @@ pub struct DeletePod {
     /// Or: delete the first pod (by name) of this Deployment.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deployment: Option<String>,
+}
+
+/// `failPod`.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct FailPod {
+    /// The pod's name (`web-1`).
+    pub pod: String,
 }
 
 /// `deleteStatefulSet`.

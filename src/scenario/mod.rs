@@ -63,6 +63,8 @@ pub enum Action {
     },
     /// Delete a pod by name.
     DeletePod(String),
+    /// Make a pod fail (its kubelet ends it: `activeDeadlineSeconds` 1).
+    FailPod(String),
     /// Delete the first pod (by name) of a Deployment.
     DeleteDeploymentPod(String),
     /// Delete a StatefulSet.
@@ -133,6 +135,7 @@ impl Action {
             Action::SetImage { set, container, image } => format!("set image {set} {container}={image}"),
             Action::Patch { set, merge } => format!("patch {set} {merge}"),
             Action::DeletePod(pod) => format!("delete pod {pod}"),
+            Action::FailPod(pod) => format!("fail pod {pod} (activeDeadlineSeconds 1)"),
             Action::DeleteDeploymentPod(d) => format!("delete one pod of deployment {d}"),
             Action::DeleteStatefulSet(set) => format!("delete statefulset {set}"),
             Action::WriteToken { pod, path, .. } => format!("write a token to {pod}:{path}"),
@@ -169,6 +172,7 @@ impl Action {
             Action::Wait
             | Action::ApplyRefused(_)
             | Action::DeletePod(_)
+            | Action::FailPod(_)
             | Action::DeleteDeploymentPod(_)
             | Action::WriteToken { .. }
             | Action::ReadToken { .. } => None,
@@ -639,6 +643,10 @@ impl<'a> Validator<'a> {
                     None
                 }
             });
+        }
+        if let Some(f) = &step.fail_pod {
+            self.need_pod(&f.pod, line, column, known);
+            actions.push(Some(Action::FailPod(f.pod.clone())));
         }
         if let Some(d) = &step.delete_stateful_set {
             self.need_set(&d.name, line, column, known);

@@ -254,6 +254,17 @@ impl Cluster for SimCluster {
         Ok(self.sets.get(set).and_then(|s| s.obj.metadata.generation))
     }
 
+    async fn fail_pod(&mut self, pod: &str) -> Result<(), ClusterError> {
+        let uid = self
+            .pods
+            .get(pod)
+            .map(|p| p.obs.uid.to_string())
+            .ok_or_else(|| ClusterError::Refused(format!("pods \"{pod}\" not found")))?;
+        // activeDeadlineSeconds 1 on a pod started long ago: its kubelet acts on its next sync.
+        self.schedule(1000, Task::Deadline(pod.to_owned(), uid));
+        Ok(())
+    }
+
     async fn delete_pod(&mut self, pod: &str) -> Result<(), ClusterError> {
         if !self.pods.contains_key(pod) {
             return Err(ClusterError::Refused(format!("pods \"{pod}\" not found")));

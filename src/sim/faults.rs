@@ -66,6 +66,8 @@ pub enum Fault {
     StartOrdinalIgnored,
     /// OrderedReady goes on as soon as a pod is Ready, ignoring `minReadySeconds`.
     MinReadyIgnored,
+    /// A pod that failed is left as it is, never deleted and made again.
+    FailedPodKept,
     /// With `updateStrategy: OnDelete` the controller rolls a template change out anyway.
     OnDeleteRolls,
     /// A template the set had before gets a new revision instead of its old one.
@@ -100,7 +102,7 @@ pub enum Fault {
 
 impl Fault {
     /// Every fault, in report order.
-    pub const ALL: [Fault; 42] = [
+    pub const ALL: [Fault; 43] = [
         Fault::CreateBeforeReady,
         Fault::CreateWhenRunning,
         Fault::ScalePastUnready,
@@ -128,6 +130,7 @@ impl Fault {
         Fault::ParallelWaitsForReady,
         Fault::StartOrdinalIgnored,
         Fault::MinReadyIgnored,
+        Fault::FailedPodKept,
         Fault::OnDeleteRolls,
         Fault::RollbackNewRevision,
         Fault::StatusRevisionStale,
@@ -176,6 +179,7 @@ impl Fault {
             Fault::ParallelWaitsForReady => "parallel-waits-for-ready",
             Fault::StartOrdinalIgnored => "start-ordinal-ignored",
             Fault::MinReadyIgnored => "min-ready-ignored",
+            Fault::FailedPodKept => "failed-pod-kept",
             Fault::OnDeleteRolls => "on-delete-rolls",
             Fault::RollbackNewRevision => "rollback-new-revision",
             Fault::StatusRevisionStale => "status-revision-stale",
@@ -225,6 +229,7 @@ impl Fault {
             Fault::ParallelWaitsForReady => "Parallel creates and deletes nothing while a pod of the set is unready",
             Fault::StartOrdinalIgnored => "the controller ignores spec.ordinals.start and numbers the pods from 0",
             Fault::MinReadyIgnored => "OrderedReady goes on as soon as a pod is Ready, ignoring minReadySeconds",
+            Fault::FailedPodKept => "a pod that failed is left as it is, never deleted and made again",
             Fault::OnDeleteRolls => "with updateStrategy OnDelete the controller rolls a template change out anyway",
             Fault::RollbackNewRevision => "a template the set had before gets a new revision instead of its old one",
             Fault::StatusRevisionStale => "the status's currentRevision never advances once a roll-out is complete",
@@ -281,6 +286,7 @@ impl Fault {
             Fault::IgnoresUnready => &[C::HaltOnUnhealthy],
             Fault::StartOrdinalIgnored => &[C::StableIdentity],
             Fault::MinReadyIgnored => &[C::MinReady],
+            Fault::FailedPodKept => &[C::FailedReplaced],
             Fault::OnDeleteRolls => &[C::OnDelete],
             Fault::RollbackNewRevision | Fault::StatusRevisionStale => &[C::Revisions],
             Fault::StaticShortageBindsAnyway => &[C::StaticShortage],

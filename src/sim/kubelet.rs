@@ -245,6 +245,20 @@ impl SimCluster {
         self.update_pod(name, |p| p.ready = ready);
     }
 
+    /// The kubelet ends a pod whose `activeDeadlineSeconds` ran out: phase Failed
+    /// (`DeadlineExceeded`), its containers stopped.
+    pub(super) fn deadline_exceeded(&mut self, name: &str, uid: &str) {
+        let Some(pod) = self.pods.get(name).filter(|p| &*p.obs.uid == uid) else { return };
+        if pod.obs.terminating || matches!(&*pod.obs.phase, "Failed" | "Succeeded") {
+            return;
+        }
+        self.update_pod(name, |p| {
+            p.phase = "Failed".into();
+            p.ready = false;
+            p.waiting = None;
+        });
+    }
+
     pub(super) fn remove_pod(&mut self, name: &str, uid: &str) {
         let Some(pod) = self.pods.get(name).filter(|p| p.obs.uid == uid.into()).cloned() else { return };
         self.pods.remove(name);

@@ -70,6 +70,8 @@ enum Task {
     Kubelet(String, String),
     /// The kubelet's readiness probe of a pod (name, UID), run again after its file changed.
     Probe(String, String),
+    /// A pod's `activeDeadlineSeconds` ran out (name, UID): its kubelet fails it.
+    Deadline(String, String),
     Remove(String, String),
     BindClaim(String),
     CollectSet(String),
@@ -261,6 +263,7 @@ impl SimCluster {
             Task::ReconcileCronJob(c) => self.reconcile_cron_job(&c),
             Task::Kubelet(pod, uid) => self.kubelet(&pod, &uid),
             Task::Probe(pod, uid) => self.probe_readiness(&pod, &uid),
+            Task::Deadline(pod, uid) => self.deadline_exceeded(&pod, &uid),
             Task::Remove(pod, uid) => self.remove_pod(&pod, &uid),
             Task::BindClaim(claim) => self.bind_claim(&claim),
             Task::CollectSet(set) => {

@@ -265,6 +265,15 @@ impl SimCluster {
         let mut blocked = false;
         for ordinal in kept.clone() {
             match pods.get(&ordinal) {
+                // A failed (or succeeded) pod is deleted, and made again once it is gone
+                // (`processReplica`); it holds the walk in either mode.
+                Some(pod) if matches!(&*pod.obs.phase, "Failed" | "Succeeded") => {
+                    if !pod.obs.terminating && !self.has(Fault::FailedPodKept) {
+                        self.controller_deletes(name, &pod.obs.name);
+                    }
+                    blocked = true;
+                    break;
+                }
                 None => {
                     self.create_set_pod(&set, ordinal);
                     if monotonic && !eager {
