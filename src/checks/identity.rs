@@ -5,12 +5,13 @@ use std::collections::BTreeMap;
 
 use super::findings::Findings;
 use super::{CheckName, Outcome, Verdict, Window};
-use crate::timeline::{Event, POD_NAME_LABEL, ProbeObs};
+use crate::timeline::{Event, POD_INDEX_LABEL, POD_NAME_LABEL, ProbeObs};
 
 /// **stable-identity** — every pod the set owns is named `<set>-<ordinal>`; at the end the set
 /// has exactly the ordinals start..start+replicas-1 (`spec.ordinals.start`, 0 by default) (a shortfall, not judged when the step ended early);
 /// each pod's `spec.hostname` is its name, its `spec.subdomain` the set's `serviceName`, and
-/// its `statefulset.kubernetes.io/pod-name` label its name; every `hostname` run inside a pod
+/// its `statefulset.kubernetes.io/pod-name` label its name, and its `apps.kubernetes.io/pod-index`
+/// label, where the cluster sets one (1.28 on), its ordinal; every `hostname` run inside a pod
 /// in the window printed the pod's name.
 pub(super) fn stable_identity(window: &Window<'_>) -> Outcome {
     let check = CheckName::StableIdentity;
@@ -54,6 +55,7 @@ pub(super) fn stable_identity(window: &Window<'_>) -> Outcome {
             found.shortfall(format!("{set_name} had ordinals {ordinals:?} at the end, expected {expected}"), vec![]);
         }
     }
+    let mut indexed = 0;
     for (_, pod) in &live {
         if pod.spec.hostname.as_deref() != Some(pod.name.as_ref()) {
             found.violation(format!("{} has hostname {:?}, not its name", pod.name, pod.spec.hostname), vec![]);
@@ -66,6 +68,12 @@ pub(super) fn stable_identity(window: &Window<'_>) -> Outcome {
         }
         if pod.spec.labels.get(POD_NAME_LABEL).map(String::as_str) != Some(&*pod.name) {
             found.violation(format!("{} has label {POD_NAME_LABEL}={:?}", pod.name, pod.spec.labels.get(POD_NAME_LABEL)), vec![]);
+        }
+        if let Some(index) = pod.spec.labels.get(POD_INDEX_LABEL) {
+            indexed += 1;
+            if index.parse::<u32>().ok() != pod.ordinal_in(set_name) {
+                found.violation(format!("{} has label {POD_INDEX_LABEL}={index:?}, not its ordinal", pod.name), vec![]);
+            }
         }
     }
     let mut probed = 0;
@@ -99,7 +107,11 @@ pub(super) fn stable_identity(window: &Window<'_>) -> Outcome {
     Outcome::new(
         check,
         Verdict::Pass,
-        format!("{} have stable names, hostnames and pod-name labels{probes}", names.join(", ")),
+        format!(
+            "{} have stable names, hostnames and pod-name{} labels{probes}",
+            names.join(", "),
+            if indexed == live.len() { " and pod-index" } else { "" }
+        ),
         vec![],
     )
 }
@@ -147,6 +159,28 @@ mod tests {
     use super::super::{evaluate, fixture::History};
     use super::*;
     use crate::timeline::Change;
+
+    #[test]
+    fn a_pod_index_label_must_be_the_ordinal_where_the_cluster_sets_one() {
+        let mut h = History::new().set(2, "OrderedReady");
+        h.bring_up(2);
+        h.step(0);
+        let index = |h: &mut History, pod: &str, value: &str| {
+            h.modify(pod, |p| {
+                std::sync::Arc::make_mut(&mut p.spec).labels.insert(POD_INDEX_LABEL.into(), value.into());
+            });
+        };
+        // Without the label (a cluster before 1.28): not judged.
+        assert_eq!(evaluate(CheckName::StableIdentity, &h.step_window(0)).verdict, Verdict::Pass);
+        index(&mut h, "web-0", "0");
+        index(&mut h, "web-1", "1");
+        let out = evaluate(CheckName::StableIdentity, &h.step_window(0));
+        assert!(out.detail.contains("pod-name and pod-index labels"), "{}", out.detail);
+        index(&mut h, "web-1", "2");
+        let out = evaluate(CheckName::StableIdentity, &h.step_window(0));
+        assert_eq!(out.verdict, Verdict::Fail, "{}", out.detail);
+        assert!(out.detail.contains("web-1 has label apps.kubernetes.io/pod-index=\"2\""), "{}", out.detail);
+    }
 
     #[test]
     fn identity_passes_for_controller_shaped_pods() {

@@ -68,6 +68,8 @@ pub enum Fault {
     MinReadyIgnored,
     /// A pod that failed is left as it is, never deleted and made again.
     FailedPodKept,
+    /// The `apps.kubernetes.io/pod-index` label counts from 1 past the start ordinal.
+    PodIndexLabelWrong,
     /// With `updateStrategy: OnDelete` the controller rolls a template change out anyway.
     OnDeleteRolls,
     /// A template the set had before gets a new revision instead of its old one.
@@ -102,7 +104,7 @@ pub enum Fault {
 
 impl Fault {
     /// Every fault, in report order.
-    pub const ALL: [Fault; 43] = [
+    pub const ALL: [Fault; 44] = [
         Fault::CreateBeforeReady,
         Fault::CreateWhenRunning,
         Fault::ScalePastUnready,
@@ -131,6 +133,7 @@ impl Fault {
         Fault::StartOrdinalIgnored,
         Fault::MinReadyIgnored,
         Fault::FailedPodKept,
+        Fault::PodIndexLabelWrong,
         Fault::OnDeleteRolls,
         Fault::RollbackNewRevision,
         Fault::StatusRevisionStale,
@@ -180,6 +183,7 @@ impl Fault {
             Fault::StartOrdinalIgnored => "start-ordinal-ignored",
             Fault::MinReadyIgnored => "min-ready-ignored",
             Fault::FailedPodKept => "failed-pod-kept",
+            Fault::PodIndexLabelWrong => "pod-index-label-wrong",
             Fault::OnDeleteRolls => "on-delete-rolls",
             Fault::RollbackNewRevision => "rollback-new-revision",
             Fault::StatusRevisionStale => "status-revision-stale",
@@ -230,6 +234,7 @@ impl Fault {
             Fault::StartOrdinalIgnored => "the controller ignores spec.ordinals.start and numbers the pods from 0",
             Fault::MinReadyIgnored => "OrderedReady goes on as soon as a pod is Ready, ignoring minReadySeconds",
             Fault::FailedPodKept => "a pod that failed is left as it is, never deleted and made again",
+            Fault::PodIndexLabelWrong => "the apps.kubernetes.io/pod-index label counts from 1 past the start ordinal",
             Fault::OnDeleteRolls => "with updateStrategy OnDelete the controller rolls a template change out anyway",
             Fault::RollbackNewRevision => "a template the set had before gets a new revision instead of its old one",
             Fault::StatusRevisionStale => "the status's currentRevision never advances once a roll-out is complete",
@@ -287,6 +292,7 @@ impl Fault {
             Fault::StartOrdinalIgnored => &[C::StableIdentity],
             Fault::MinReadyIgnored => &[C::MinReady],
             Fault::FailedPodKept => &[C::FailedReplaced],
+            Fault::PodIndexLabelWrong => &[C::StableIdentity],
             Fault::OnDeleteRolls => &[C::OnDelete],
             Fault::RollbackNewRevision | Fault::StatusRevisionStale => &[C::Revisions],
             Fault::StaticShortageBindsAnyway => &[C::StaticShortage],

@@ -18,7 +18,9 @@ use std::{collections::BTreeMap, sync::Arc};
 use k8s_openapi::api::{apps::v1::StatefulSet, core::v1::PodTemplateSpec};
 
 use super::{Fault, SimCluster, SimPod, Task};
-use crate::timeline::{Change, ClaimObs, Event, KubeEventObs, POD_NAME_LABEL, PodObs, PodSpecObs, REVISION_LABEL, SetObs};
+use crate::timeline::{
+    Change, ClaimObs, Event, KubeEventObs, POD_INDEX_LABEL, POD_NAME_LABEL, PodObs, PodSpecObs, REVISION_LABEL, SetObs,
+};
 
 /// A StatefulSet in the simulated API.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -36,12 +38,10 @@ pub(super) struct SimSet {
     pub observed_generation: i64,
 }
 
-/// Label the controller puts on each pod with its ordinal.
-const POD_INDEX_LABEL: &str = "apps.kubernetes.io/pod-index";
-
-/// The ordinal of one of set `set`'s pods: from its pod-index label, else its name.
+/// The ordinal of one of set `set`'s pods: from its name (`getOrdinal`), else — a pod renamed by
+/// fault `recreated-renamed` — its pod-index label.
 pub(super) fn pod_ordinal(pod: &PodObs, set: &str) -> Option<u32> {
-    pod.spec.labels.get(POD_INDEX_LABEL).and_then(|i| i.parse().ok()).or_else(|| pod.ordinal_in(set))
+    pod.ordinal_in(set).or_else(|| pod.spec.labels.get(POD_INDEX_LABEL).and_then(|i| i.parse().ok()))
 }
 
 /// The revision name of a template: `<set>-<hash>`, like a ControllerRevision.
@@ -508,7 +508,9 @@ impl SimCluster {
         let mut labels = template.metadata.as_ref().and_then(|m| m.labels.clone()).unwrap_or_default();
         labels.insert(POD_NAME_LABEL.into(), pod_name.clone());
         labels.insert(REVISION_LABEL.into(), revision);
-        labels.insert("apps.kubernetes.io/pod-index".into(), ordinal.to_string());
+        // The fault writes the ordinal counted from the start ordinal, not the ordinal itself.
+        let index = if self.has(Fault::PodIndexLabelWrong) { ordinal.saturating_sub(set.start()) + 1 } else { ordinal };
+        labels.insert(POD_INDEX_LABEL.into(), index.to_string());
         let pod_spec = template.spec.clone().unwrap_or_default();
         let grace = pod_spec.termination_grace_period_seconds;
         let obs = PodObs {

@@ -38,6 +38,9 @@ pub const FORMAT_VERSION: u32 = 6;
 
 /// Label the StatefulSet controller puts on each of its pods with the pod's own name.
 pub const POD_NAME_LABEL: &str = "statefulset.kubernetes.io/pod-name";
+/// Label the StatefulSet controller puts on each of its pods with the pod's ordinal (since
+/// Kubernetes 1.28; older clusters leave it out).
+pub const POD_INDEX_LABEL: &str = "apps.kubernetes.io/pod-index";
 /// Label the StatefulSet controller puts on each pod with the revision it was created from.
 pub const REVISION_LABEL: &str = "controller-revision-hash";
 /// Label the Deployment controller puts on each pod with its ReplicaSet's template hash.
