@@ -80,6 +80,10 @@ pub const CLAIMS: &[Claim] = &[
         "a pod of the set that fails is deleted and made again under its name, with its claims (upstream: should recreate evicted statefulset)",
     ),
     c(
+        "e2e-max-unavailable",
+        "with rollingUpdate.maxUnavailable N a roll-out takes out at most N pods at once, highest first; a cluster without the MaxUnavailableStatefulSet feature gate drops the field (upstream: StatefulSet MaxUnavailable)",
+    ),
+    c(
         "e2e-on-delete",
         "with updateStrategy OnDelete a template change replaces no pod; a deleted pod, or a new one, comes on the update revision (upstream: should implement legacy replacement when the update strategy is OnDelete)",
     ),

@@ -237,6 +237,7 @@ fn abbreviation(check: CheckName) -> &'static str {
         CheckName::Revisions => "rv",
         CheckName::MinReady => "mr",
         CheckName::FailedReplaced => "fr",
+        CheckName::MaxUnavailable => "mu",
         CheckName::StableIdentity => "si",
         CheckName::SurvivorsUnchanged => "su",
         CheckName::HeadlessService => "hs",

@@ -1155,3 +1155,27 @@ fn a_failed_pod_real_history_passes_and_a_pod_never_replaced_fails() {
     assert_eq!(claims[0].verdict, Verdict::Fail, "{}", claims[0].evidence);
     assert!(claims[0].evidence.contains("web-1 failed (#"), "{}", claims[0].evidence);
 }
+
+/// maxUnavailable 2 on the real node (feature gate on): pods replaced two at a time, highest
+/// first. Read as if the set said 1, the second of each pair went while the first was out; read
+/// without the field (a cluster without the gate), the claim is skipped, not failed.
+#[test]
+fn a_max_unavailable_real_history_passes_and_the_same_pairs_under_a_budget_of_one_fail() {
+    use sts_conformance::timeline::Event;
+    let (path, _, _) = fixture("e2e-max-unavailable.real-node.jsonl");
+    let (code, out, err) = cli(&["analyze", path.to_str().expect("utf-8")], "");
+    assert_eq!(code, 0, "{out}{err}");
+    let claims = rejudged(&path, |event| {
+        if let Event::StatefulSet { set, .. } = event {
+            set.max_unavailable = Some("1".into());
+        }
+    });
+    assert_eq!(claims[0].verdict, Verdict::Fail, "{}", claims[0].evidence);
+    assert!(claims[0].evidence.contains("pods were unavailable already"), "{}", claims[0].evidence);
+    let claims = rejudged(&path, |event| {
+        if let Event::StatefulSet { set, .. } = event {
+            set.max_unavailable = None;
+        }
+    });
+    assert_eq!(claims[0].verdict, Verdict::Skipped, "{}", claims[0].evidence);
+}

@@ -10,6 +10,7 @@
 //! strategies", "Stable Storage", "Stable Network ID").
 
 mod availability;
+mod budget;
 mod cronjob;
 mod daemonset;
 mod deployment;
@@ -95,17 +96,21 @@ pub enum CheckName {
     MinReady,
     /// A pod of the set that fails is deleted and comes back under its name with its claims.
     FailedReplaced,
+    /// RollingUpdate with maxUnavailable N: never more than N kept pods unavailable because of
+    /// the roll-out, highest first.
+    MaxUnavailable,
 }
 
 impl CheckName {
     /// All checks, in report order.
-    pub const ALL: [CheckName; 26] = [
+    pub const ALL: [CheckName; 27] = [
         CheckName::OrderedCreation,
         CheckName::ReverseTermination,
         CheckName::ParallelBurst,
         CheckName::HaltOnUnhealthy,
         CheckName::MinReady,
         CheckName::ReverseRollout,
+        CheckName::MaxUnavailable,
         CheckName::OnDelete,
         CheckName::Revisions,
         CheckName::StableIdentity,
@@ -158,6 +163,7 @@ impl CheckName {
             CheckName::Revisions => "revisions",
             CheckName::MinReady => "min-ready",
             CheckName::FailedReplaced => "failed-replaced",
+            CheckName::MaxUnavailable => "max-unavailable",
         }
     }
 
@@ -188,6 +194,7 @@ impl CheckName {
                 | CheckName::Revisions
                 | CheckName::MinReady
                 | CheckName::FailedReplaced
+                | CheckName::MaxUnavailable
                 | CheckName::SurvivorsUnchanged
         )
     }
@@ -482,6 +489,7 @@ pub fn evaluate(check: CheckName, window: &Window<'_>) -> Outcome {
         CheckName::Revisions => revisions::revisions(window),
         CheckName::MinReady => availability::min_ready(window),
         CheckName::FailedReplaced => failed::failed_replaced(window),
+        CheckName::MaxUnavailable => budget::max_unavailable(window),
     }
 }
 

@@ -1016,6 +1016,16 @@ pub(super) fn reverse_rollout(window: &Window<'_>) -> Outcome {
     if set.is_some_and(|s| s.update_strategy == "OnDelete") {
         return Outcome::new(check, Verdict::NotApplicable, "the set uses OnDelete: the controller replaces nothing", vec![]);
     }
+    if let Some(budget) = set.and_then(SetObs::max_unavailable_count).filter(|b| *b > 1) {
+        return Outcome::new(
+            check,
+            Verdict::NotApplicable,
+            format!(
+                "maxUnavailable {budget}: the controller may replace {budget} pods at once; max-unavailable judges this roll-out"
+            ),
+            vec![],
+        );
+    }
     // The partition counts from the start ordinal: the first ordinal it protects.
     let partition = set.map_or(0, SetObs::partition_ordinal);
     let start = set.map_or(0, |s| s.start_ordinal);

@@ -124,6 +124,15 @@ pub fn statefulset(set: &StatefulSet) -> SetObs {
         pod_management_policy: spec.pod_management_policy.clone().unwrap_or_else(|| "OrderedReady".into()),
         update_strategy: spec.update_strategy.as_ref().and_then(|u| u.type_.clone()).unwrap_or_else(|| "RollingUpdate".into()),
         partition: to_u32(spec.update_strategy.as_ref().and_then(|u| u.rolling_update.as_ref()).and_then(|r| r.partition)),
+        max_unavailable: spec
+            .update_strategy
+            .as_ref()
+            .and_then(|u| u.rolling_update.as_ref())
+            .and_then(|r| r.max_unavailable.as_ref())
+            .map(|m| match m {
+                k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::Int(n) => n.to_string(),
+                k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::String(s) => s.clone(),
+            }),
         start_ordinal: to_u32(spec.ordinals.as_ref().and_then(|o| o.start)),
         when_deleted: retention.when_deleted.unwrap_or_else(|| "Retain".into()),
         when_scaled: retention.when_scaled.unwrap_or_else(|| "Retain".into()),

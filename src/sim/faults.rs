@@ -70,6 +70,8 @@ pub enum Fault {
     FailedPodKept,
     /// The `apps.kubernetes.io/pod-index` label counts from 1 past the start ordinal.
     PodIndexLabelWrong,
+    /// A rolling update with `maxUnavailable` takes one pod more out at once.
+    MaxUnavailableExceeded,
     /// With `updateStrategy: OnDelete` the controller rolls a template change out anyway.
     OnDeleteRolls,
     /// A template the set had before gets a new revision instead of its old one.
@@ -104,7 +106,7 @@ pub enum Fault {
 
 impl Fault {
     /// Every fault, in report order.
-    pub const ALL: [Fault; 44] = [
+    pub const ALL: [Fault; 45] = [
         Fault::CreateBeforeReady,
         Fault::CreateWhenRunning,
         Fault::ScalePastUnready,
@@ -134,6 +136,7 @@ impl Fault {
         Fault::MinReadyIgnored,
         Fault::FailedPodKept,
         Fault::PodIndexLabelWrong,
+        Fault::MaxUnavailableExceeded,
         Fault::OnDeleteRolls,
         Fault::RollbackNewRevision,
         Fault::StatusRevisionStale,
@@ -184,6 +187,7 @@ impl Fault {
             Fault::MinReadyIgnored => "min-ready-ignored",
             Fault::FailedPodKept => "failed-pod-kept",
             Fault::PodIndexLabelWrong => "pod-index-label-wrong",
+            Fault::MaxUnavailableExceeded => "max-unavailable-exceeded",
             Fault::OnDeleteRolls => "on-delete-rolls",
             Fault::RollbackNewRevision => "rollback-new-revision",
             Fault::StatusRevisionStale => "status-revision-stale",
@@ -235,6 +239,7 @@ impl Fault {
             Fault::MinReadyIgnored => "OrderedReady goes on as soon as a pod is Ready, ignoring minReadySeconds",
             Fault::FailedPodKept => "a pod that failed is left as it is, never deleted and made again",
             Fault::PodIndexLabelWrong => "the apps.kubernetes.io/pod-index label counts from 1 past the start ordinal",
+            Fault::MaxUnavailableExceeded => "a rolling update with maxUnavailable takes one pod more out at once",
             Fault::OnDeleteRolls => "with updateStrategy OnDelete the controller rolls a template change out anyway",
             Fault::RollbackNewRevision => "a template the set had before gets a new revision instead of its old one",
             Fault::StatusRevisionStale => "the status's currentRevision never advances once a roll-out is complete",
@@ -269,9 +274,9 @@ impl Fault {
             }
             Fault::ScaleDownLowestFirst | Fault::ScaleDownTwoAtOnce => &[C::ReverseTermination],
             Fault::SurvivorsRestarted => &[C::SurvivorsUnchanged],
-            Fault::RolloutUpward | Fault::RolloutNoWait | Fault::PartitionIgnored | Fault::PartitionRestoreUpdated => {
-                &[C::ReverseRollout]
-            }
+            // Upward, a roll-out with maxUnavailable also replaces a pod below one not yet updated.
+            Fault::RolloutUpward => &[C::ReverseRollout, C::MaxUnavailable],
+            Fault::RolloutNoWait | Fault::PartitionIgnored | Fault::PartitionRestoreUpdated => &[C::ReverseRollout],
             Fault::PvcNameReversed => &[C::PvcNaming],
             // Under whenScaled: Delete the shared claim goes with the first pod a scale-down removes.
             Fault::SharedClaim => &[C::PvcNaming, C::PvcRetention],
@@ -293,6 +298,7 @@ impl Fault {
             Fault::MinReadyIgnored => &[C::MinReady],
             Fault::FailedPodKept => &[C::FailedReplaced],
             Fault::PodIndexLabelWrong => &[C::StableIdentity],
+            Fault::MaxUnavailableExceeded => &[C::MaxUnavailable],
             Fault::OnDeleteRolls => &[C::OnDelete],
             Fault::RollbackNewRevision | Fault::StatusRevisionStale => &[C::Revisions],
             Fault::StaticShortageBindsAnyway => &[C::StaticShortage],

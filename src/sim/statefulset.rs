@@ -104,6 +104,16 @@ impl SimSet {
             .map_or(0, |p| u32::try_from(p).unwrap_or(0))
     }
 
+    /// `spec.updateStrategy.rollingUpdate.maxUnavailable`, as written (`2`, `50%`).
+    pub fn max_unavailable(&self) -> Option<String> {
+        use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+        let value = self.obj.spec.as_ref()?.update_strategy.as_ref()?.rolling_update.as_ref()?.max_unavailable.as_ref()?;
+        Some(match value {
+            IntOrString::Int(n) => n.to_string(),
+            IntOrString::String(s) => s.clone(),
+        })
+    }
+
     /// `spec.minReadySeconds` (default 0).
     pub fn min_ready_seconds(&self) -> u32 {
         self.obj.spec.as_ref().and_then(|s| s.min_ready_seconds).map_or(0, |m| u32::try_from(m).unwrap_or(0))
@@ -188,6 +198,7 @@ impl SimSet {
             pod_management_policy: if self.parallel() { "Parallel".into() } else { "OrderedReady".into() },
             update_strategy: if self.on_delete() { "OnDelete".into() } else { "RollingUpdate".into() },
             partition: self.partition(),
+            max_unavailable: self.max_unavailable(),
             start_ordinal: self.start(),
             when_deleted,
             when_scaled,
@@ -353,6 +364,26 @@ impl SimCluster {
             let mut order: Vec<u32> = (kept.start.saturating_add(partition)..kept.end).collect();
             if !self.has(Fault::RolloutUpward) {
                 order.reverse();
+            }
+            // maxUnavailable (`updateStatefulSetAfterInvariantEstablished`): count the kept pods
+            // that are unavailable, and delete up to the rest of the budget, highest first.
+            let budget = set.observe(Counts::default()).max_unavailable_count();
+            if let Some(budget) = budget {
+                let budget = if self.has(Fault::MaxUnavailableExceeded) { budget + 1 } else { budget };
+                let present = pods.range(kept.clone()).filter(|(_, p)| !p.obs.terminating && p.obs.running_and_ready()).count();
+                let unavailable = (kept.end - kept.start) as usize - present;
+                let mut room = (budget as usize).saturating_sub(unavailable);
+                for &ordinal in &order {
+                    if room == 0 {
+                        break;
+                    }
+                    let Some(pod) = pods.get(&ordinal) else { continue };
+                    if pod.obs.revision() != Some(set.update_revision.as_str()) && !pod.obs.terminating {
+                        self.controller_deletes(name, &pod.obs.name);
+                        room -= 1;
+                    }
+                }
+                order.clear();
             }
             for ordinal in order {
                 let Some(pod) = pods.get(&ordinal) else { break };

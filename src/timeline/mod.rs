@@ -533,6 +533,11 @@ pub struct SetObs {
     /// ordinals, so the first pod it protects from an update is `start_ordinal + partition`.
     #[serde(default)]
     pub partition: u32,
+    /// `spec.updateStrategy.rollingUpdate.maxUnavailable` as stored (`2`, `50%`): absent where
+    /// the set has none, or the API server dropped it (feature gate MaxUnavailableStatefulSet,
+    /// alpha, off by default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_unavailable: Option<String>,
     /// `spec.ordinals.start` (default 0): the set's pods are `start..start + replicas`.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub start_ordinal: u32,
@@ -601,6 +606,19 @@ impl SetObs {
     #[must_use]
     pub fn ordinals(&self) -> std::ops::Range<u32> {
         self.start_ordinal..self.start_ordinal.saturating_add(self.replicas)
+    }
+
+    /// How many pods a rolling update may have unavailable at once, when the set says
+    /// (`getStatefulSetMaxUnavailable`: a percentage of the replicas rounded down, at least 1);
+    /// `None` without `maxUnavailable` or with a value the controller could not read.
+    #[must_use]
+    pub fn max_unavailable_count(&self) -> Option<u32> {
+        let value = self.max_unavailable.as_deref()?;
+        let n = match value.strip_suffix('%') {
+            Some(percent) => u64::from(percent.parse::<u32>().ok()?) * u64::from(self.replicas) / 100,
+            None => u64::try_from(value.parse::<i64>().ok()?).ok()?,
+        };
+        Some(u32::try_from(n).unwrap_or(u32::MAX).max(1))
     }
 
     /// `spec.revisionHistoryLimit`, defaulted as the API server does (10).
