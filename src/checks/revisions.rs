@@ -17,6 +17,10 @@ use crate::timeline::{Entry, Event, PodObs, SetObs};
 /// that the controller leaves the pods alone (as [`super::unhealthy`] holds a halted scale).
 pub(super) const HELD_MS: u64 = 10_000;
 
+/// A pod created in the window: its ordinal, the pod, the set's generation then, its entry, and
+/// its name's previous incarnation (revision, entry) when the history holds one.
+type Creation = (u32, std::sync::Arc<PodObs>, Option<i64>, usize, Option<(Option<String>, usize)>);
+
 /// The pod a `SuccessfulDelete` Event of StatefulSet `set` names: the controller records
 /// `delete Pod <pod> in StatefulSet <set> successful` (`StatefulPodControl.recordPodEvent`).
 fn deleted_by_controller<'e>(entry: &'e Entry, set: &str) -> Option<&'e str> {
@@ -81,7 +85,7 @@ pub(super) fn on_delete(window: &Window<'_>) -> Outcome {
         .filter(|p| p.belongs_to(window.target))
         .map(|p| (p.name.to_string(), (p.clone(), window.range.start)))
         .collect();
-    let mut creations: Vec<(u32, std::sync::Arc<PodObs>, Option<i64>, usize)> = Vec::new();
+    let mut creations: Vec<Creation> = Vec::new();
     // When the controller was first seen on an update revision some kept pod was not on.
     let mut stale_since: Option<(u64, usize)> = None;
     let mut previous: Option<(u64, usize)> = None;
@@ -121,7 +125,11 @@ pub(super) fn on_delete(window: &Window<'_>) -> Outcome {
             && let Event::Pod { pod, .. } = &entry.event
         {
             let generation = view.sets.get(window.target).and_then(|s| s.generation);
-            creations.push((ordinal, pod.clone(), generation, entry.seq));
+            let previous = last_seen
+                .get(&*pod.name)
+                .filter(|(old, _)| old.uid != pod.uid)
+                .map(|(old, seq)| (old.revision().map(str::to_owned), *seq));
+            creations.push((ordinal, pod.clone(), generation, entry.seq, previous));
         }
         if let Event::Pod { pod, .. } = &entry.event
             && pod.belongs_to(window.target)
@@ -141,24 +149,18 @@ pub(super) fn on_delete(window: &Window<'_>) -> Outcome {
     if let Some(set) = observed_on_delete(set_after)
         && let Some(rev) = &set.update_revision
     {
-        for (ordinal, pod, generation, seq) in &creations {
+        for (ordinal, pod, generation, seq, previous) in &creations {
             if !set.ordinals().contains(ordinal) || generation.is_none_or(|g| Some(g) != set.generation) {
                 continue;
             }
             match pod.revision() {
                 Some(r) if r == rev => {
-                    let earlier = window.timeline.entries[..*seq].iter().rev().find_map(|e| match &e.event {
-                        Event::Pod { pod: old, .. } if old.name == pod.name && old.uid != pod.uid => {
-                            Some((old.revision(), e.seq))
-                        }
-                        _ => None,
-                    });
-                    if let Some((Some(old), old_seq)) = earlier
+                    if let Some((Some(old), old_seq)) = previous
                         && old != rev
                     {
                         proofs.push((
                             format!("{} came back on the update revision {rev} (was {old})", pod.name),
-                            vec![old_seq, *seq],
+                            vec![*old_seq, *seq],
                         ));
                     } else if let Some(current) = set.current_revision.as_deref().filter(|c| c != rev) {
                         // A new pod, while the set's current revision is another one.
@@ -178,6 +180,9 @@ pub(super) fn on_delete(window: &Window<'_>) -> Outcome {
         // Pods left on an older revision, untouched since the controller saw the change.
         if let Some((since_ms, since_seq)) = stale_since {
             let held = window.end_ms().saturating_sub(since_ms);
+            // The pods as they were once the controller had seen the change (one view, not one
+            // per pod).
+            let then = window.timeline.view_at(since_seq + 1);
             let stale: Vec<&str> = after
                 .set_pods(window.target)
                 .into_iter()
@@ -185,7 +190,7 @@ pub(super) fn on_delete(window: &Window<'_>) -> Outcome {
                     set.ordinals().contains(k)
                         && !p.terminating
                         && p.revision().is_some_and(|r| r != rev)
-                        && window.timeline.view_at(since_seq).pods.get(&*p.name).is_some_and(|old| old.uid == p.uid)
+                        && then.pods.get(&*p.name).is_some_and(|old| old.uid == p.uid)
                 })
                 .map(|(_, p)| &*p.name)
                 .collect();
@@ -279,8 +284,8 @@ fn reused_revisions(
     // Per set incarnation (UID): a deleted set's revisions go with it.
     let mut uid = String::new();
     let mut by_digest: BTreeMap<String, (String, usize)> = BTreeMap::new();
-    // Each revision the status named, in the order first seen, with where.
-    let mut seen: Vec<String> = Vec::new();
+    // Each revision the status named, and its place in the order first seen.
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
     let mut last: Option<String> = None;
     for entry in &window.timeline.entries[..window.range.end.min(window.timeline.len())] {
         let Event::StatefulSet { set, .. } = &entry.event else { continue };
@@ -296,9 +301,8 @@ fn reused_revisions(
         }
         let changed = last.as_ref() != Some(revision);
         last = Some(revision.clone());
-        if !seen.contains(revision) {
-            seen.push(revision.clone());
-        }
+        let next = seen.len();
+        seen.entry(revision.clone()).or_insert(next);
         let inside = window.range.contains(&entry.seq);
         match by_digest.get(digest) {
             None => {
@@ -316,7 +320,7 @@ fn reused_revisions(
                 if !inside {
                     continue;
                 }
-                let position = seen.iter().position(|r| r == earlier).unwrap_or(0);
+                let position = seen.get(earlier).copied().unwrap_or(0);
                 let between = seen.len().saturating_sub(position + 2);
                 let detail = format!(
                     "the template of {earlier} (#{first_seq}) came back, and the controller made a new revision {revision} (#{}) instead of reusing it",
