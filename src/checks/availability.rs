@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{CheckName, Outcome, Verdict, Window};
+use super::{CheckName, Outcome, Verdict, Window, findings};
 use crate::timeline::{Change, Event, SetObs};
 
 /// How much earlier than `minReadySeconds` after a predecessor's Ready a creation may be seen
@@ -120,9 +120,8 @@ pub(super) fn min_ready(window: &Window<'_>) -> Outcome {
             _ => {}
         }
     }
-    if let Some((detail, evidence)) = violations.first() {
-        let more = if violations.len() > 1 { format!(" (and {} more)", violations.len() - 1) } else { String::new() };
-        return Outcome::new(check, Verdict::Fail, format!("{detail}{more}"), evidence.clone());
+    if let Some(outcome) = findings::failed(check, &violations) {
+        return outcome;
     }
     if let Some((detail, evidence)) = close.first() {
         return Outcome::new(
@@ -132,10 +131,8 @@ pub(super) fn min_ready(window: &Window<'_>) -> Outcome {
             evidence.clone(),
         );
     }
-    if !waited.is_empty() {
-        let detail: Vec<&str> = waited.iter().map(|(d, _)| d.as_str()).collect();
-        let evidence = waited.iter().flat_map(|(_, e)| e.iter().copied()).collect();
-        return Outcome::new(check, Verdict::Pass, detail.join("; "), evidence);
+    if let Some(outcome) = findings::proven(check, &waited) {
+        return outcome;
     }
     let why = if judged_any_set {
         "no pod was created after all its predecessors were Ready"

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{CheckName, Outcome, Verdict, Window, order};
+use super::{CheckName, Outcome, Verdict, Window, findings, order};
 use crate::timeline::PodObs;
 
 /// How long a pod must have been unready before the controller is taken to know it: its cache
@@ -100,9 +100,8 @@ pub(super) fn max_unavailable(window: &Window<'_>) -> Outcome {
             ));
         }
     });
-    if let Some((detail, evidence)) = violations.first() {
-        let more = if violations.len() > 1 { format!(" (and {} more)", violations.len() - 1) } else { String::new() };
-        return Outcome::new(check, Verdict::Fail, format!("{detail}{more}"), evidence.clone());
+    if let Some(outcome) = findings::failed(check, &violations) {
+        return outcome;
     }
     if replaced == 0 {
         return Outcome::new(check, Verdict::NotApplicable, "no pod was replaced for the update", vec![]);

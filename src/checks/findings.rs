@@ -73,6 +73,24 @@ impl Findings {
     }
 }
 
+/// `Fail` on the first of `violations` in full with a count of the others and every
+/// violation's evidence (as [`Findings::outcome`] words it); `None` when there are none — for
+/// checks that keep their findings in order as they replay a history.
+pub(super) fn failed(check: CheckName, violations: &[(String, Vec<usize>)]) -> Option<Outcome> {
+    (!violations.is_empty()).then(|| summarize(check, Verdict::Fail, "", violations))
+}
+
+/// `Pass` on every one of `proofs`, joined with `; `, with all their evidence; `None` when there
+/// are none.
+pub(super) fn proven(check: CheckName, proofs: &[(String, Vec<usize>)]) -> Option<Outcome> {
+    if proofs.is_empty() {
+        return None;
+    }
+    let detail: Vec<&str> = proofs.iter().map(|(d, _)| d.as_str()).collect();
+    let evidence = proofs.iter().flat_map(|(_, e)| e.iter().copied()).collect();
+    Some(Outcome::new(check, Verdict::Pass, detail.join("; "), evidence))
+}
+
 /// The first finding in full, a count of the others, and every finding's evidence.
 fn summarize(check: CheckName, verdict: Verdict, preface: &str, found: &[(String, Vec<usize>)]) -> Outcome {
     let (first, _) = &found[0];

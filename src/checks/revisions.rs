@@ -10,7 +10,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{CheckName, Outcome, QUIET_MS, Verdict, Window, order};
+use super::{CheckName, Outcome, QUIET_MS, Verdict, Window, findings, order};
 use crate::timeline::{Entry, Event, PodObs, SetObs};
 
 /// How long a template change must be seen to replace nothing before that counts as proof
@@ -217,23 +217,17 @@ pub(super) fn on_delete(window: &Window<'_>) -> Outcome {
             }
         }
     }
-    if let Some((detail, evidence)) = violations.first() {
-        let more = if violations.len() > 1 { format!(" (and {} more)", violations.len() - 1) } else { String::new() };
-        return Outcome::new(check, Verdict::Fail, format!("{detail}{more}"), evidence.clone());
+    if let Some(outcome) = findings::failed(check, &violations) {
+        return outcome;
     }
-    match proofs.first() {
-        Some(_) => {
-            let detail: Vec<&str> = proofs.iter().map(|(d, _)| d.as_str()).collect();
-            let evidence = proofs.iter().flat_map(|(_, e)| e.iter().copied()).collect();
-            Outcome::new(check, Verdict::Pass, detail.join("; "), evidence)
-        }
-        None => Outcome::new(
+    findings::proven(check, &proofs).unwrap_or_else(|| {
+        Outcome::new(
             check,
             Verdict::NotApplicable,
             "no template change was waiting and no pod came back: nothing OnDelete decides",
             vec![],
-        ),
-    }
+        )
+    })
 }
 
 /// **revisions** — a template the set had before comes back as the same revision: the update
@@ -253,24 +247,20 @@ pub(super) fn revisions(window: &Window<'_>) -> Outcome {
     let mut undecided: Vec<(String, Vec<usize>)> = Vec::new();
     reused_revisions(window, &mut violations, &mut proofs, &mut undecided);
     status_at_end(window, &mut violations, &mut proofs);
-    if let Some((detail, evidence)) = violations.first() {
-        let more = if violations.len() > 1 { format!(" (and {} more)", violations.len() - 1) } else { String::new() };
-        return Outcome::new(check, Verdict::Fail, format!("{detail}{more}"), evidence.clone());
+    if let Some(outcome) = findings::failed(check, &violations) {
+        return outcome;
     }
     if let Some((detail, evidence)) = undecided.first() {
         return Outcome::new(check, Verdict::Inconclusive, detail.clone(), evidence.clone());
     }
-    if proofs.is_empty() {
-        return Outcome::new(
+    findings::proven(check, &proofs).unwrap_or_else(|| {
+        Outcome::new(
             check,
             Verdict::NotApplicable,
             "no earlier template came back, and the step did not end with the pods still for 5 s and the status current",
             vec![],
-        );
-    }
-    let detail: Vec<&str> = proofs.iter().map(|(d, _)| d.as_str()).collect();
-    let evidence = proofs.iter().flat_map(|(_, e)| e.iter().copied()).collect();
-    Outcome::new(check, Verdict::Pass, detail.join("; "), evidence)
+        )
+    })
 }
 
 /// The reuse rule of [`revisions`], over the set's observations up to the window's end (the
