@@ -9,10 +9,12 @@ use super::{CheckName, Outcome, Verdict, Window, findings};
 use crate::timeline::{Change, Event, SetObs};
 
 /// How much earlier than `minReadySeconds` after a predecessor's Ready a creation may be seen
-/// and still not count against the controller: it reads the Ready condition's transition time
-/// as the kubelet wrote it, which the harness sees a moment later, and the two clocks may
-/// differ a little. Within it the verdict is `inconclusive`.
-pub(super) const TOLERANCE_MS: u64 = 1_000;
+/// and still not count against the controller: it reads the Ready condition's
+/// `lastTransitionTime`, which has whole-second precision (rounded down, so up to 1 s before the
+/// transition), and the harness sees the transition a moment after it happens. On the real node
+/// CI saw a conformant creation 9.1 s after Ready with `minReadySeconds` 10. Within it the
+/// verdict is `inconclusive`.
+pub(super) const TOLERANCE_MS: u64 = 2_000;
 
 /// **min-ready** — with OrderedReady and `minReadySeconds` N, each pod the set creates in the
 /// window appears only once every predecessor has been Running and Ready for N seconds (as the
@@ -180,12 +182,22 @@ mod tests {
 
     #[test]
     fn a_creation_just_short_of_the_mark_is_inconclusive() {
+        // 9.1 s and 8.1 s after Ready with N = 10: the Ready time the controller reads is
+        // rounded down to the second, and seen late; the real node did the first.
+        for gap in [9_100, 8_100] {
+            let mut h = slow_set("OrderedReady");
+            h.create("web-0");
+            h.ready("web-0");
+            h.advance(gap);
+            h.create("web-1");
+            assert_eq!(min_ready(&h.step_window(0)).verdict, Verdict::Inconclusive, "{gap} ms");
+        }
         let mut h = slow_set("OrderedReady");
         h.create("web-0");
         h.ready("web-0");
-        h.advance(9_500);
+        h.advance(7_900);
         h.create("web-1");
-        assert_eq!(min_ready(&h.step_window(0)).verdict, Verdict::Inconclusive);
+        assert_eq!(min_ready(&h.step_window(0)).verdict, Verdict::Fail, "more than 2 s short");
     }
 
     #[test]
