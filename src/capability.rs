@@ -70,7 +70,9 @@ pub fn needs(action: &Action) -> Vec<Capability> {
         | Action::Patch { .. }
         | Action::DeletePod(_)
         | Action::DeleteDeploymentPod(_)
-        | Action::DeleteStatefulSet(_) => vec![],
+        | Action::DeleteStatefulSet(_)
+        | Action::ApiSurface { .. }
+        | Action::DeleteCollection(_) => vec![],
     }
 }
 

@@ -84,6 +84,10 @@ pub const CLAIMS: &[Claim] = &[
         "with rollingUpdate.maxUnavailable N a roll-out takes out at most N pods at once, highest first; a cluster without the MaxUnavailableStatefulSet feature gate drops the field (upstream: StatefulSet MaxUnavailable)",
     ),
     c(
+        "e2e-api-surface",
+        "the scale and status subresources read and write what the StatefulSet holds, a written status is watchable, and a list or delete-collection by labels selects exactly the StatefulSets that carry them (upstream: the scale subresource, Status endpoints, list/patch/delete a collection [Conformance])",
+    ),
+    c(
         "e2e-on-delete",
         "with updateStrategy OnDelete a template change replaces no pod; a deleted pod, or a new one, comes on the update revision (upstream: should implement legacy replacement when the update strategy is OnDelete)",
     ),

@@ -74,6 +74,20 @@ fn describe_status(code: u16, message: &str) -> String {
 }
 
 impl ClusterError {
+    /// The error as a probe's result: a refusal that says something of the cluster (a request
+    /// the API server judged and refused: not found, not allowed by the API, invalid) is an
+    /// answer; one that says only that the harness could not ask (unreachable, not authorized,
+    /// a conflict or throttle that did not settle, a server error) is a call not made.
+    #[must_use]
+    pub fn into_probe_error(self) -> ProbeError {
+        match self.code() {
+            Some(code) if (400..500).contains(&code) && ![401, 403, 409, 429].contains(&code) => {
+                ProbeError::Answered(self.to_string())
+            }
+            _ => ProbeError::not_run(self.to_string()),
+        }
+    }
+
     /// The error of a kube request made while `doing`.
     #[must_use]
     pub fn kube(doing: impl Into<String>, error: kube::Error) -> Self {
@@ -283,6 +297,12 @@ pub trait Cluster {
 
     /// Deletes a StatefulSet (background cascade, as `kubectl delete`).
     async fn delete_statefulset(&mut self, set: &str) -> Result<(), ClusterError>;
+
+    /// Makes one request about the namespace's StatefulSets (a subresource, a list, a
+    /// delete-collection) and reports what the API server answered: the facts of the object or
+    /// list returned, a refusal ([`ProbeError::Answered`]), or why no answer came
+    /// ([`ProbeError::NotRun`]: unreachable, not authorized, a conflict that did not settle).
+    async fn call_api(&mut self, request: &crate::timeline::ApiCall) -> Result<crate::timeline::ApiAnswer, ProbeError>;
 
     /// Runs a command in a pod's first container; stdout, or the error.
     async fn exec(&mut self, pod: &str, command: &ExecCommand) -> Result<String, ProbeError>;

@@ -255,6 +255,7 @@ fn abbreviation(check: CheckName) -> &'static str {
         CheckName::DeploymentContrast => "dc",
         CheckName::PodHttp => "ph",
         CheckName::SecretRefs => "sr",
+        CheckName::ApiSurface => "as",
     }
 }
 

@@ -370,6 +370,17 @@ impl Normalizer<'_> {
                 let reached = address.as_deref().map(|a| self.clean(a)).unwrap_or_else(|| "-".into());
                 format!("http from {from} to {} (for {target}): {answer} from {reached}", self.clean(url))
             }
+            ProbeObs::Api { request, answer } => {
+                let answer = match answer {
+                    Ok(a) if !a.names.is_empty() => a.names.join(", "),
+                    Ok(a) => match (a.spec_replicas, a.status_replicas) {
+                        (Some(spec), Some(status)) => format!("replicas {spec}/{status}"),
+                        _ => "ok".to_owned(),
+                    },
+                    Err(e) => failure(e, "refused").to_owned(),
+                };
+                format!("api {}: {answer}", self.clean(&request.describe()))
+            }
         }
     }
 }

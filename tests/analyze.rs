@@ -1179,3 +1179,63 @@ fn a_max_unavailable_real_history_passes_and_the_same_pairs_under_a_budget_of_on
     });
     assert_eq!(claims[0].verdict, Verdict::Skipped, "{}", claims[0].evidence);
 }
+
+/// The API surface on the real node: every answer agrees with the watch at its version. Read
+/// as if the object at the version a `PUT …/scale` answered still had the old replicas, or as if
+/// the delete-collection had also removed the bystander, the claim fails.
+#[test]
+fn an_api_surface_real_history_passes_and_a_lost_scale_write_or_a_wider_delete_fails() {
+    use sts_conformance::timeline::{ApiCall, Change, Event, ProbeObs};
+    let (path, _, timeline) = fixture("e2e-api-surface.real-node.jsonl");
+    let (code, out, err) = cli(&["analyze", path.to_str().expect("utf-8")], "");
+    assert_eq!(code, 0, "{out}{err}");
+    let written = timeline
+        .entries
+        .iter()
+        .find_map(|e| match e.event.probe() {
+            Some(ProbeObs::Api { request: ApiCall::UpdateScale { .. }, answer: Ok(a) }) => a.resource_version.clone(),
+            _ => None,
+        })
+        .expect("a PUT of the scale subresource");
+    let claims = rejudged(&path, |event| {
+        if let Event::StatefulSet { set, .. } = event
+            && set.resource_version.as_deref() == Some(written.as_str())
+        {
+            set.replicas = 1;
+        }
+    });
+    assert_eq!(claims[0].verdict, Verdict::Fail, "{}", claims[0].evidence);
+    assert!(claims[0].evidence.contains("spec.replicas 2 (watch: 1)"), "{}", claims[0].evidence);
+    // The bystander api-b deleted right after api-a.
+    let (header, mut timeline) =
+        sts_conformance::record::read(&path, &std::fs::read_to_string(&path).expect("file")).expect("readable");
+    let deleted = timeline
+        .entries
+        .iter()
+        .position(|e| matches!(&e.event, Event::StatefulSet { change: Change::Deleted, set } if set.name == "api-a"))
+        .expect("api-a deleted");
+    let bystander = timeline
+        .entries
+        .iter()
+        .rev()
+        .find_map(|e| match &e.event {
+            Event::StatefulSet { set, .. } if set.name == "api-b" => Some(set.clone()),
+            _ => None,
+        })
+        .expect("api-b seen");
+    let at = timeline.entries[deleted].at_ms;
+    timeline.entries.insert(
+        deleted + 1,
+        sts_conformance::timeline::Entry {
+            seq: 0,
+            at_ms: at,
+            event: Event::StatefulSet { change: Change::Deleted, set: bystander },
+        },
+    );
+    for (i, entry) in timeline.entries.iter_mut().enumerate() {
+        entry.seq = i;
+    }
+    let claims = claims_of(&header, &timeline);
+    assert_eq!(claims[0].verdict, Verdict::Fail, "{}", claims[0].evidence);
+    assert!(claims[0].evidence.contains("also deleted api-b"), "{}", claims[0].evidence);
+}

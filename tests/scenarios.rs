@@ -301,6 +301,12 @@ impl sts_conformance::cluster::Cluster for Stalling {
     async fn delete_pod(&mut self, pod: &str) -> Result<(), sts_conformance::cluster::ClusterError> {
         self.0.delete_pod(pod).await
     }
+    async fn call_api(
+        &mut self,
+        request: &sts_conformance::timeline::ApiCall,
+    ) -> Result<sts_conformance::timeline::ApiAnswer, sts_conformance::timeline::ProbeError> {
+        self.0.call_api(request).await
+    }
     async fn delete_statefulset(&mut self, set: &str) -> Result<(), sts_conformance::cluster::ClusterError> {
         self.0.delete_statefulset(set).await
     }

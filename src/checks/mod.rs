@@ -9,6 +9,7 @@
 //! Kubernetes StatefulSet documentation ("Deployment and Scaling Guarantees", "Update
 //! strategies", "Stable Storage", "Stable Network ID").
 
+mod api;
 mod availability;
 mod budget;
 mod cronjob;
@@ -99,11 +100,14 @@ pub enum CheckName {
     /// RollingUpdate with maxUnavailable N: never more than N kept pods unavailable because of
     /// the roll-out, highest first.
     MaxUnavailable,
+    /// The scale and status subresources, a list and a delete-collection by labels answer as
+    /// the watch shows the StatefulSets.
+    ApiSurface,
 }
 
 impl CheckName {
     /// All checks, in report order.
-    pub const ALL: [CheckName; 27] = [
+    pub const ALL: [CheckName; 28] = [
         CheckName::OrderedCreation,
         CheckName::ReverseTermination,
         CheckName::ParallelBurst,
@@ -131,6 +135,7 @@ impl CheckName {
         CheckName::CronjobSchedule,
         CheckName::ApiRefusal,
         CheckName::JobBackoff,
+        CheckName::ApiSurface,
     ];
 
     /// The name as written in scenarios (`ordered-creation`).
@@ -164,6 +169,7 @@ impl CheckName {
             CheckName::MinReady => "min-ready",
             CheckName::FailedReplaced => "failed-replaced",
             CheckName::MaxUnavailable => "max-unavailable",
+            CheckName::ApiSurface => "api-surface",
         }
     }
 
@@ -195,6 +201,7 @@ impl CheckName {
                 | CheckName::MinReady
                 | CheckName::FailedReplaced
                 | CheckName::MaxUnavailable
+                | CheckName::ApiSurface
                 | CheckName::SurvivorsUnchanged
         )
     }
@@ -490,6 +497,7 @@ pub fn evaluate(check: CheckName, window: &Window<'_>) -> Outcome {
         CheckName::MinReady => availability::min_ready(window),
         CheckName::FailedReplaced => failed::failed_replaced(window),
         CheckName::MaxUnavailable => budget::max_unavailable(window),
+        CheckName::ApiSurface => api::api_surface(window),
     }
 }
 

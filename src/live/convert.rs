@@ -147,6 +147,10 @@ pub fn statefulset(set: &StatefulSet) -> SetObs {
         revision_history_limit: spec.revision_history_limit.map(|n| u32::try_from(n).unwrap_or(0)),
         min_ready_seconds: to_u32(spec.min_ready_seconds),
         terminating: set.metadata.deletion_timestamp.is_some(),
+        resource_version: set.metadata.resource_version.clone(),
+        labels: set.metadata.labels.clone().unwrap_or_default(),
+        status_replicas: Some(u32::try_from(status.replicas).unwrap_or(0)),
+        conditions: status.conditions.iter().flatten().map(|c| c.type_.clone()).collect(),
     }
 }
 

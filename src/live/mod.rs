@@ -15,6 +15,7 @@
 //! | observe | watches of pods, claims, StatefulSets, services, secrets, events in the namespace and of volumes |
 //! | cleanup | `DELETE` of the namespace and of the run's labelled volumes, each re-read first |
 
+mod api_calls;
 mod cleanup;
 mod connect;
 mod convert;
@@ -476,6 +477,10 @@ impl Cluster for LiveCluster {
             api.delete(set, &DeleteParams::background()).await.map(|_| ())
         })
         .await
+    }
+
+    async fn call_api(&mut self, request: &crate::timeline::ApiCall) -> Result<crate::timeline::ApiAnswer, ProbeError> {
+        api_calls::call(&self.api(), request).await
     }
 
     async fn exec(&mut self, pod: &str, command: &ExecCommand) -> Result<String, ProbeError> {

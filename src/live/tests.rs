@@ -761,3 +761,69 @@ fn a_scenario_watches_only_its_own_volumes_not_those_of_its_run() {
     .into();
     assert_eq!(volume_selector(&labels), "sts-conformance/run=abc123,sts-conformance/scenario=seed-000-identity");
 }
+
+fn status_json(version: &str, conditions: Value) -> Value {
+    let mut set = statefulset_json();
+    set["metadata"]["resourceVersion"] = json!(version);
+    set["status"] = json!({"replicas": 2, "readyReplicas": 2, "observedGeneration": 1, "conditions": conditions});
+    set
+}
+
+fn conflict() -> Value {
+    json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "message": "the object has been modified", "reason": "Conflict", "code": 409})
+}
+
+#[tokio::test]
+async fn a_status_write_reads_adds_its_condition_and_tries_again_on_a_conflict() {
+    let path = "/apis/apps/v1/namespaces/stsc-seed-001-abc123/statefulsets/web/status";
+    let written = json!([{"type": "StsConformanceStatusUpdated", "status": "True"}]);
+    let (client, server) = mocked(vec![
+        expect("GET", path, 200, status_json("10", json!([]))),
+        // The controller wrote in between.
+        expect("PUT", path, 409, conflict()),
+        expect("GET", path, 200, status_json("11", json!([]))),
+        expect("PUT", path, 200, status_json("12", written)),
+    ]);
+    let request = crate::timeline::ApiCall::UpdateStatus { set: "web".into(), condition: "StsConformanceStatusUpdated".into() };
+    let answer = cluster(client).call_api(&request).await.expect("answered");
+    assert_eq!(answer.resource_version.as_deref(), Some("12"));
+    assert_eq!(answer.conditions, vec!["StsConformanceStatusUpdated".to_owned()]);
+    assert_eq!((answer.status_replicas, answer.ready_replicas, answer.observed_generation), (Some(2), Some(2), Some(1)));
+    let seen = server.await.expect("mock");
+    let sent: Value = serde_json::from_str(&seen[3].body).expect("json");
+    assert_eq!(sent["metadata"]["resourceVersion"], "11", "the write carries the version it read");
+    assert_eq!(sent["status"]["conditions"][0]["type"], "StsConformanceStatusUpdated");
+    assert_eq!(sent["status"]["conditions"][0]["reason"], "StsConformance");
+}
+
+#[tokio::test]
+async fn an_api_refusal_is_an_answer_and_a_forbidden_call_is_not_made() {
+    let path = "/apis/apps/v1/namespaces/stsc-seed-001-abc123/statefulsets/web/scale";
+    let not_found = json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "message": "the server could not find the requested resource", "reason": "NotFound", "code": 404});
+    let (client, server) = mocked(vec![expect("GET", path, 404, not_found), expect("GET", path, 403, forbidden("no"))]);
+    let mut c = cluster(client);
+    let request = crate::timeline::ApiCall::GetScale { set: "web".into() };
+    let refused = c.call_api(&request).await.expect_err("refused");
+    assert!(refused.answered(), "{refused}");
+    let forbidden = c.call_api(&request).await.expect_err("forbidden");
+    assert!(!forbidden.answered(), "{forbidden}");
+    server.await.expect("mock");
+}
+
+#[tokio::test]
+async fn a_list_and_a_delete_collection_select_by_the_labels() {
+    let path = "/apis/apps/v1/namespaces/stsc-seed-001-abc123/statefulsets?";
+    let list = json!({"apiVersion": "apps/v1", "kind": "StatefulSetList", "metadata": {"resourceVersion": "20"}, "items": [statefulset_json()]});
+    let (client, server) = mocked(vec![expect("GET", path, 200, list.clone()), expect("DELETE", path, 200, list)]);
+    let mut c = cluster(client);
+    let labels: std::collections::BTreeMap<String, String> = [("suite".to_owned(), "api".to_owned())].into();
+    let listed = c.call_api(&crate::timeline::ApiCall::List { labels: labels.clone() }).await.expect("listed");
+    assert_eq!(listed.names, vec!["web".to_owned()]);
+    let deleted = c.call_api(&crate::timeline::ApiCall::DeleteCollection { labels }).await.expect("deleted");
+    assert_eq!(deleted.names, vec!["web".to_owned()]);
+    let seen = server.await.expect("mock");
+    for s in &seen {
+        assert!(s.uri.contains("labelSelector=suite%3Dapi"), "{}", s.uri);
+    }
+    assert!(seen[1].body.contains("\"propagationPolicy\":\"Background\""), "{}", seen[1].body);
+}

@@ -24,8 +24,15 @@ use crate::{
     manifest::Object,
     plan::Plan,
     scenario::{Action, ResolvedStep, Scenario, Until, Via},
-    timeline::{Event, ProbeObs, RefusalObs, Timeline, View},
+    timeline::{ApiCall, Event, ProbeObs, RefusalObs, Timeline, View},
 };
+
+/// The condition type an `apiSurface` step writes with `PUT …/status`.
+pub const STATUS_UPDATED: &str = "StsConformanceStatusUpdated";
+/// The condition type an `apiSurface` step writes with `PATCH …/status`.
+pub const STATUS_PATCHED: &str = "StsConformanceStatusPatched";
+/// How long an API request's step waits for the watch to show the version an answer was about.
+const VERSION_WAIT_MS: u64 = 5_000;
 
 /// Settings shared by all scenarios of a run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -634,6 +641,32 @@ impl<C: Cluster> Runner<'_, C> {
                 }
                 Ok(())
             }
+            Action::ApiSurface { set, labels } => {
+                let replicas = self
+                    .view
+                    .sets
+                    .get(set)
+                    .map(|s| s.replicas)
+                    .ok_or_else(|| format!("StatefulSet {set} has not been seen yet"))?;
+                let set = set.clone();
+                let calls = [
+                    ApiCall::GetScale { set: set.clone() },
+                    ApiCall::GetStatus { set: set.clone() },
+                    ApiCall::UpdateStatus { set: set.clone(), condition: STATUS_UPDATED.into() },
+                    ApiCall::PatchStatus { set: set.clone(), condition: STATUS_PATCHED.into() },
+                    ApiCall::UpdateScale { set: set.clone(), replicas: replicas.saturating_add(1) },
+                    ApiCall::PatchScale { set, replicas },
+                    ApiCall::List { labels: labels.clone() },
+                ];
+                for call in calls {
+                    self.call_api(call, timeout_ms).await;
+                }
+                Ok(())
+            }
+            Action::DeleteCollection(labels) => {
+                self.call_api(ApiCall::DeleteCollection { labels: labels.clone() }, timeout_ms).await;
+                Ok(())
+            }
             Action::Http(http) => {
                 let service = self.view.sets.get(&http.statefulset).and_then(|s| s.service_name.clone()).unwrap_or_default();
                 for pod in self.pod_names(&http.statefulset) {
@@ -647,6 +680,29 @@ impl<C: Cluster> Runner<'_, C> {
                     self.probe(ProbeObs::Http { from, url, target: pod, address: answer.address, response: answer.response });
                 }
                 Ok(())
+            }
+        }
+    }
+
+    /// Makes one API request and records it with its answer; for an answer about one
+    /// StatefulSet, waits (up to [`VERSION_WAIT_MS`], within the step's time) until the watch
+    /// has shown the version answered about, so that the check finds it.
+    async fn call_api(&mut self, request: ApiCall, timeout_ms: u64) {
+        let answer = self.cluster.call_api(&request).await;
+        let version = answer.as_ref().ok().and_then(|a| a.resource_version.clone());
+        let set = request.set().map(str::to_owned);
+        self.probe(ProbeObs::Api { request, answer });
+        let (Some(set), Some(version)) = (set, version) else { return };
+        let shows = |event: &Event| matches!(event, Event::StatefulSet { set: s, .. } if s.name == set && s.resource_version.as_deref() == Some(version.as_str()));
+        let deadline = self.cluster.now_ms() + VERSION_WAIT_MS.min(timeout_ms);
+        if self.timeline.entries.iter().rev().any(|e| shows(&e.event)) {
+            return;
+        }
+        while let Some((at, event)) = self.cluster.next_observation(deadline).await {
+            let seen = shows(&event);
+            self.record(at, event);
+            if seen {
+                return;
             }
         }
     }
@@ -771,7 +827,12 @@ fn acknowledged(action: &Action, acted: &Acted, before: &View, view: &View) -> b
         | Action::Dns(_)
         | Action::Http(_)
         | Action::BreakReadiness(_)
-        | Action::RestoreReadiness(_) => true,
+        | Action::RestoreReadiness(_)
+        | Action::ApiSurface { .. } => true,
+        // Every StatefulSet it selects is gone (or going).
+        Action::DeleteCollection(labels) => {
+            !view.sets.values().any(|s| !s.terminating && labels.iter().all(|(k, v)| s.labels.get(k) == Some(v)))
+        }
     }
 }
 

@@ -112,6 +112,16 @@ pub struct Step {
     /// HTTP GET each pod of a StatefulSet from a client pod in the namespace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub http: Option<Http>,
+    /// Exercise a StatefulSet's API surface, as upstream's Conformance specs do: read the scale
+    /// subresource, write it (replicas + 1) and patch it back; read the status subresource,
+    /// write and patch a condition into it; list the StatefulSets carrying `labels`. Every
+    /// answer is recorded for the `api-surface` check.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_surface: Option<ApiSurface>,
+    /// Delete every StatefulSet of the run's namespace that carries these labels, in one
+    /// request (delete-collection).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delete_collection: Option<Labels>,
     /// Conditions that must all hold before the step ends.
     #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "one_or_many")]
     #[schemars(with = "OneOrMany<Until>")]
@@ -220,6 +230,24 @@ pub struct DeletePod {
 pub struct FailPod {
     /// The pod's name (`web-1`).
     pub pod: String,
+}
+
+/// `apiSurface`.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ApiSurface {
+    /// The StatefulSet whose subresources are read and written.
+    pub statefulset: String,
+    /// Labels to list StatefulSets by (equalities, as `matchLabels`).
+    pub labels: BTreeMap<String, String>,
+}
+
+/// A label selector given as equalities (`matchLabels`).
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Labels {
+    /// The labels every selected object carries.
+    pub labels: BTreeMap<String, String>,
 }
 
 /// `deleteStatefulSet`.

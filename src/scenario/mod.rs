@@ -95,6 +95,16 @@ pub enum Action {
     BreakReadiness(Readiness),
     /// Move the file back.
     RestoreReadiness(Readiness),
+    /// Read and write a StatefulSet's scale and status subresources, and list StatefulSets by
+    /// labels (upstream's Conformance API specs).
+    ApiSurface {
+        /// The StatefulSet.
+        set: String,
+        /// Labels to list by.
+        labels: BTreeMap<String, String>,
+    },
+    /// Delete the StatefulSets that carry these labels in one request.
+    DeleteCollection(BTreeMap<String, String>),
 }
 
 /// Whose readiness a step changes, and through which file.
@@ -136,6 +146,11 @@ impl Action {
             Action::Patch { set, merge } => format!("patch {set} {merge}"),
             Action::DeletePod(pod) => format!("delete pod {pod}"),
             Action::FailPod(pod) => format!("fail pod {pod} (activeDeadlineSeconds 1)"),
+            Action::ApiSurface { set, .. } => format!("exercise the scale and status subresources of {set}, and a list"),
+            Action::DeleteCollection(labels) => {
+                let selector: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                format!("delete the statefulsets labelled {}", selector.join(","))
+            }
             Action::DeleteDeploymentPod(d) => format!("delete one pod of deployment {d}"),
             Action::DeleteStatefulSet(set) => format!("delete statefulset {set}"),
             Action::WriteToken { pod, path, .. } => format!("write a token to {pod}:{path}"),
@@ -162,7 +177,8 @@ impl Action {
             | Action::Patch { set, .. }
             | Action::DeleteStatefulSet(set)
             | Action::Hostnames(set)
-            | Action::Dns(set) => Some(set),
+            | Action::Dns(set)
+            | Action::ApiSurface { set, .. } => Some(set),
             Action::Http(h) => Some(&h.statefulset),
             Action::BreakReadiness(r) | Action::RestoreReadiness(r) => Some(&r.set),
             Action::Apply(objects) => {
@@ -173,6 +189,7 @@ impl Action {
             | Action::ApplyRefused(_)
             | Action::DeletePod(_)
             | Action::FailPod(_)
+            | Action::DeleteCollection(_)
             | Action::DeleteDeploymentPod(_)
             | Action::WriteToken { .. }
             | Action::ReadToken { .. } => None,
@@ -647,6 +664,20 @@ impl<'a> Validator<'a> {
         if let Some(f) = &step.fail_pod {
             self.need_pod(&f.pod, line, column, known);
             actions.push(Some(Action::FailPod(f.pod.clone())));
+        }
+        if let Some(a) = &step.api_surface {
+            self.need_set(&a.statefulset, line, column, known);
+            if a.labels.is_empty() {
+                self.error(line, column, "apiSurface.labels: give at least one label to list by");
+            }
+            actions.push(Some(Action::ApiSurface { set: a.statefulset.clone(), labels: a.labels.clone() }));
+        }
+        if let Some(d) = &step.delete_collection {
+            if d.labels.is_empty() {
+                // An empty selector would select every StatefulSet of the namespace.
+                self.error(line, column, "deleteCollection.labels: give at least one label; none would select every StatefulSet");
+            }
+            actions.push(Some(Action::DeleteCollection(d.labels.clone())));
         }
         if let Some(d) = &step.delete_stateful_set {
             self.need_set(&d.name, line, column, known);

@@ -9,7 +9,7 @@ use super::{DEFAULT_STORAGE_CLASS, Fault, SimCluster, Task, delay, statefulset::
 use crate::{
     cluster::{Cluster, ClusterError, ExecCommand, HttpAnswer, Observe, ProbeError},
     manifest::Object,
-    timeline::{Change, ClaimObs, Event, PodObs, PodSpecObs, ServiceObs, VolumeObs},
+    timeline::{ApiAnswer, ApiCall, Change, ClaimObs, Event, PodObs, PodSpecObs, ServiceObs, SetObs, VolumeObs},
 };
 
 impl SimCluster {
@@ -26,10 +26,12 @@ impl SimCluster {
                 }
                 // The new template becomes the update revision when the controller observes it.
                 existing.obj.spec = Some(new);
+                existing.obj.metadata.labels = set.metadata.labels.clone();
             }
             None => {
                 let uid = self.new_uid();
-                let sim = SimSet::new(set, uid);
+                let mut sim = SimSet::new(set, uid);
+                sim.obs.resource_version = Some(self.next_version());
                 self.emit(Event::StatefulSet { change: Change::Added, set: Box::new(sim.obs.clone()) });
                 self.sets.insert(name.clone(), sim);
             }
@@ -272,6 +274,66 @@ impl Cluster for SimCluster {
         self.user_deleted.insert(pod.to_owned());
         self.begin_pod_deletion(pod);
         Ok(())
+    }
+
+    async fn call_api(&mut self, request: &ApiCall) -> Result<ApiAnswer, ProbeError> {
+        let not_found = |set: &str| ProbeError::Answered(format!("statefulsets.apps \"{set}\" not found"));
+        let answer = |obs: &SetObs| ApiAnswer {
+            resource_version: obs.resource_version.clone(),
+            spec_replicas: Some(obs.replicas),
+            status_replicas: obs.status_replicas,
+            ready_replicas: Some(obs.ready_replicas),
+            observed_generation: obs.observed_generation,
+            conditions: obs.conditions.clone(),
+            names: Vec::new(),
+        };
+        let selected = |sim: &Self, labels: &BTreeMap<String, String>| -> Vec<String> {
+            let ignore = sim.has(Fault::ListIgnoresLabels);
+            sim.sets
+                .values()
+                .filter(|s| ignore || labels.iter().all(|(k, v)| s.obs.labels.get(k) == Some(v)))
+                .map(|s| s.obs.name.clone())
+                .collect()
+        };
+        match request {
+            ApiCall::GetScale { set } | ApiCall::GetStatus { set } => {
+                self.sets.get(set).map(|s| answer(&s.obs)).ok_or_else(|| not_found(set))
+            }
+            ApiCall::UpdateScale { set, replicas } | ApiCall::PatchScale { set, replicas } => {
+                if !self.sets.contains_key(set) {
+                    return Err(not_found(set));
+                }
+                if !self.has(Fault::ScaleWriteIgnored) {
+                    self.scale(set, *replicas).await.map_err(|e| ProbeError::Answered(e.to_string()))?;
+                }
+                let mut said = self.sets.get(set).map(|s| answer(&s.obs)).ok_or_else(|| not_found(set))?;
+                said.spec_replicas = Some(*replicas);
+                Ok(said)
+            }
+            ApiCall::UpdateStatus { set, condition } | ApiCall::PatchStatus { set, condition } => {
+                let dropped = self.has(Fault::StatusWriteDropped);
+                // The controller's own status write, if one is due, is a version of its own.
+                self.update_set_status(set);
+                let sim = self.sets.get_mut(set).ok_or_else(|| not_found(set))?;
+                if !dropped && !sim.conditions.contains(condition) {
+                    sim.conditions.push(condition.clone());
+                }
+                self.update_set_status(set);
+                let mut said = self.sets.get(set).map(|s| answer(&s.obs)).ok_or_else(|| not_found(set))?;
+                if !said.conditions.contains(condition) {
+                    said.conditions.push(condition.clone());
+                }
+                Ok(said)
+            }
+            ApiCall::List { labels } => Ok(ApiAnswer { names: selected(self, labels), ..Default::default() }),
+            ApiCall::DeleteCollection { labels } => {
+                let names = selected(self, labels);
+                for name in &names {
+                    self.delete_statefulset(name).await.map_err(|e| ProbeError::Answered(e.to_string()))?;
+                }
+                Ok(ApiAnswer { names, ..Default::default() })
+            }
+        }
     }
 
     async fn delete_statefulset(&mut self, set: &str) -> Result<(), ClusterError> {

@@ -72,6 +72,12 @@ pub enum Fault {
     PodIndexLabelWrong,
     /// A rolling update with `maxUnavailable` takes one pod more out at once.
     MaxUnavailableExceeded,
+    /// A write of the scale subresource answers with the replicas sent but stores nothing.
+    ScaleWriteIgnored,
+    /// A write of the status subresource answers with the condition sent but stores none.
+    StatusWriteDropped,
+    /// A list (and a delete-collection) of StatefulSets by labels ignores the labels.
+    ListIgnoresLabels,
     /// With `updateStrategy: OnDelete` the controller rolls a template change out anyway.
     OnDeleteRolls,
     /// A template the set had before gets a new revision instead of its old one.
@@ -106,7 +112,7 @@ pub enum Fault {
 
 impl Fault {
     /// Every fault, in report order.
-    pub const ALL: [Fault; 45] = [
+    pub const ALL: [Fault; 48] = [
         Fault::CreateBeforeReady,
         Fault::CreateWhenRunning,
         Fault::ScalePastUnready,
@@ -137,6 +143,9 @@ impl Fault {
         Fault::FailedPodKept,
         Fault::PodIndexLabelWrong,
         Fault::MaxUnavailableExceeded,
+        Fault::ScaleWriteIgnored,
+        Fault::StatusWriteDropped,
+        Fault::ListIgnoresLabels,
         Fault::OnDeleteRolls,
         Fault::RollbackNewRevision,
         Fault::StatusRevisionStale,
@@ -188,6 +197,9 @@ impl Fault {
             Fault::FailedPodKept => "failed-pod-kept",
             Fault::PodIndexLabelWrong => "pod-index-label-wrong",
             Fault::MaxUnavailableExceeded => "max-unavailable-exceeded",
+            Fault::ScaleWriteIgnored => "scale-write-ignored",
+            Fault::StatusWriteDropped => "status-write-dropped",
+            Fault::ListIgnoresLabels => "list-ignores-labels",
             Fault::OnDeleteRolls => "on-delete-rolls",
             Fault::RollbackNewRevision => "rollback-new-revision",
             Fault::StatusRevisionStale => "status-revision-stale",
@@ -240,6 +252,9 @@ impl Fault {
             Fault::FailedPodKept => "a pod that failed is left as it is, never deleted and made again",
             Fault::PodIndexLabelWrong => "the apps.kubernetes.io/pod-index label counts from 1 past the start ordinal",
             Fault::MaxUnavailableExceeded => "a rolling update with maxUnavailable takes one pod more out at once",
+            Fault::ScaleWriteIgnored => "a write of the scale subresource answers with the replicas sent but stores nothing",
+            Fault::StatusWriteDropped => "a write of the status subresource answers with the condition sent but stores none",
+            Fault::ListIgnoresLabels => "a list or delete-collection of StatefulSets by labels ignores the labels",
             Fault::OnDeleteRolls => "with updateStrategy OnDelete the controller rolls a template change out anyway",
             Fault::RollbackNewRevision => "a template the set had before gets a new revision instead of its old one",
             Fault::StatusRevisionStale => "the status's currentRevision never advances once a roll-out is complete",
@@ -299,6 +314,7 @@ impl Fault {
             Fault::FailedPodKept => &[C::FailedReplaced],
             Fault::PodIndexLabelWrong => &[C::StableIdentity],
             Fault::MaxUnavailableExceeded => &[C::MaxUnavailable],
+            Fault::ScaleWriteIgnored | Fault::StatusWriteDropped | Fault::ListIgnoresLabels => &[C::ApiSurface],
             Fault::OnDeleteRolls => &[C::OnDelete],
             Fault::RollbackNewRevision | Fault::StatusRevisionStale => &[C::Revisions],
             Fault::StaticShortageBindsAnyway => &[C::StaticShortage],

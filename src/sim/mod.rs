@@ -133,6 +133,9 @@ pub struct SimCluster {
     /// Files moved away in a pod's container (`breakReadiness`): (pod UID, path).
     #[serde(default)]
     moved_away: BTreeSet<(String, String)>,
+    /// The last `resourceVersion` given out.
+    #[serde(default)]
+    versions: u64,
     /// Whether the run observes the nodes (reported in a relist too).
     #[serde(default)]
     nodes_observed: bool,
@@ -234,6 +237,12 @@ impl SimCluster {
     fn schedule(&mut self, after_ms: u64, task: Task) {
         self.task_seq += 1;
         self.queue.push(Reverse((self.clock + after_ms, self.task_seq, task)));
+    }
+
+    /// The next `resourceVersion` of an object (one counter, as etcd's revision).
+    fn next_version(&mut self) -> String {
+        self.versions += 1;
+        self.versions.to_string()
     }
 
     fn new_uid(&mut self) -> String {

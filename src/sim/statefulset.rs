@@ -36,6 +36,10 @@ pub(super) struct SimSet {
     /// only once the controller's next pass has observed it.
     #[serde(default)]
     pub observed_generation: i64,
+    /// The types of `status.conditions` a client wrote; the controller's next status write
+    /// (a fresh status, as `updateStatefulSetStatus` makes) drops them.
+    #[serde(default)]
+    pub conditions: Vec<String>,
 }
 
 /// The ordinal of one of set `set`'s pods: from its name (`getOrdinal`), else — a pod renamed by
@@ -53,6 +57,8 @@ pub(super) fn revision_name(set: &str, template: &PodTemplateSpec) -> String {
 /// The replica counts of a set's status (`computeReplicaStatus`).
 #[derive(Debug, Clone, Copy, Default)]
 pub(super) struct Counts {
+    /// Pods created (`status.replicas`).
+    pub replicas: u32,
     pub ready: u32,
     pub available: u32,
     pub updated: u32,
@@ -73,6 +79,7 @@ impl SimSet {
             current_revision: revision,
             obs: SetObs::default(),
             observed_generation: 0,
+            conditions: Vec::new(),
         };
         set.obs = set.observe(Counts::default());
         set
@@ -217,8 +224,22 @@ impl SimSet {
             template_digest: spec.map(|s| crate::timeline::template_digest(&s.template)),
             revision_history_limit: spec.and_then(|s| s.revision_history_limit).map(|n| u32::try_from(n).unwrap_or(0)),
             terminating: false,
+            // Stamped when the observation is published (a new version for every change).
+            resource_version: self.obs.resource_version.clone(),
+            labels: self.obj.metadata.labels.clone().unwrap_or_default(),
+            status_replicas: Some(counts.replicas),
+            conditions: self.conditions.clone(),
         }
     }
+}
+
+/// Whether the controller's status differs between two observations (`inconsistentStatus`):
+/// then it writes a fresh one.
+fn status_written(new: &SetObs, old: &SetObs) -> bool {
+    (new.observed_generation, new.status_replicas, new.ready_replicas, new.available_replicas, new.updated_replicas)
+        != (old.observed_generation, old.status_replicas, old.ready_replicas, old.available_replicas, old.updated_replicas)
+        || (&new.current_revision, &new.update_revision, new.current_replicas)
+            != (&old.current_revision, &old.update_revision, old.current_replicas)
 }
 
 impl SimCluster {
@@ -430,8 +451,15 @@ impl SimCluster {
         {
             set.current_revision = set.update_revision.clone();
         }
-        let obs = set.observe(Counts { ready, available, updated, current: on(&set.current_revision) });
+        let replicas = count(&|_: &PodObs| true);
+        let mut obs = set.observe(Counts { replicas, ready, available, updated, current: on(&set.current_revision) });
         if obs != set.obs {
+            if status_written(&obs, &set.obs) {
+                // The controller writes a fresh status: conditions a client added are gone.
+                set.conditions.clear();
+                obs.conditions.clear();
+            }
+            obs.resource_version = Some(self.next_version());
             set.obs = obs.clone();
             self.emit(Event::StatefulSet { change: Change::Modified, set: Box::new(obs) });
         }

@@ -33,8 +33,9 @@ pub use self::nodes::{
 /// happening is judged to its end, as in the run (older files: to their last entry), and the
 /// StatefulSet's `startOrdinal`; version 6 the StatefulSet's `currentReplicas`,
 /// `availableReplicas`, `revisionHistoryLimit` and template digest, and each claim's owners
-/// (older files: not judged where a check needs them).
-pub const FORMAT_VERSION: u32 = 6;
+/// (older files: not judged where a check needs them); version 7 the StatefulSet's
+/// `resourceVersion`, labels, `status.replicas` and condition types, and [`ProbeObs::Api`].
+pub const FORMAT_VERSION: u32 = 7;
 
 /// Label the StatefulSet controller puts on each of its pods with the pod's own name.
 pub const POD_NAME_LABEL: &str = "statefulset.kubernetes.io/pod-name";
@@ -580,6 +581,19 @@ pub struct SetObs {
     /// `metadata.deletionTimestamp` is set.
     #[serde(default)]
     pub terminating: bool,
+    /// `metadata.resourceVersion`: the version of the object this observation shows, which an
+    /// answer of the API server about the same version must agree with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_version: Option<String>,
+    /// `metadata.labels`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    /// `status.replicas`: the pods the controller has created (`None` where not recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_replicas: Option<u32>,
+    /// The types of `status.conditions`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<String>,
 }
 
 /// A stable digest of a pod template (FNV-1a over its JSON, whose maps are ordered): the same
@@ -714,6 +728,129 @@ pub enum ProbeObs {
         /// Status code and the start of the body, or why there is none.
         response: Result<HttpResponse, ProbeError>,
     },
+    /// A request to the API server about the scenario's StatefulSets (a subresource, a list, a
+    /// delete-collection), with the answer.
+    Api {
+        /// What was asked.
+        request: ApiCall,
+        /// What the API server answered, or why there is no answer.
+        answer: Result<ApiAnswer, ProbeError>,
+    },
+}
+
+/// A request about StatefulSets that the `api-surface` check judges against the watch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "call", rename_all = "camelCase")]
+pub enum ApiCall {
+    /// `GET …/statefulsets/{set}/scale`.
+    GetScale {
+        /// The StatefulSet.
+        set: String,
+    },
+    /// `PUT …/scale` with `spec.replicas`.
+    UpdateScale {
+        /// The StatefulSet.
+        set: String,
+        /// The replicas sent.
+        replicas: u32,
+    },
+    /// `PATCH …/scale` (merge) with `spec.replicas`.
+    PatchScale {
+        /// The StatefulSet.
+        set: String,
+        /// The replicas sent.
+        replicas: u32,
+    },
+    /// `GET …/statefulsets/{set}/status`.
+    GetStatus {
+        /// The StatefulSet.
+        set: String,
+    },
+    /// `PUT …/status`: the status as read, with one condition added.
+    UpdateStatus {
+        /// The StatefulSet.
+        set: String,
+        /// The type of the condition added.
+        condition: String,
+    },
+    /// `PATCH …/status` (merge): one condition.
+    PatchStatus {
+        /// The StatefulSet.
+        set: String,
+        /// The type of the condition sent.
+        condition: String,
+    },
+    /// `GET …/statefulsets?labelSelector=…` in the run's namespace.
+    List {
+        /// The label selector, as equalities.
+        labels: BTreeMap<String, String>,
+    },
+    /// `DELETE …/statefulsets?labelSelector=…` in the run's namespace.
+    DeleteCollection {
+        /// The label selector, as equalities.
+        labels: BTreeMap<String, String>,
+    },
+}
+
+impl ApiCall {
+    /// The request in the API's words (`PUT statefulsets/web/scale`).
+    #[must_use]
+    pub fn describe(&self) -> String {
+        let selector =
+            |labels: &BTreeMap<String, String>| labels.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",");
+        match self {
+            Self::GetScale { set } => format!("GET statefulsets/{set}/scale"),
+            Self::UpdateScale { set, replicas } => format!("PUT statefulsets/{set}/scale (replicas {replicas})"),
+            Self::PatchScale { set, replicas } => format!("PATCH statefulsets/{set}/scale (replicas {replicas})"),
+            Self::GetStatus { set } => format!("GET statefulsets/{set}/status"),
+            Self::UpdateStatus { set, condition } => format!("PUT statefulsets/{set}/status (condition {condition})"),
+            Self::PatchStatus { set, condition } => format!("PATCH statefulsets/{set}/status (condition {condition})"),
+            Self::List { labels } => format!("LIST statefulsets?labelSelector={}", selector(labels)),
+            Self::DeleteCollection { labels } => format!("DELETE statefulsets?labelSelector={}", selector(labels)),
+        }
+    }
+
+    /// The StatefulSet the request is about (`None` for a list or a delete-collection).
+    #[must_use]
+    pub fn set(&self) -> Option<&str> {
+        match self {
+            Self::GetScale { set }
+            | Self::UpdateScale { set, .. }
+            | Self::PatchScale { set, .. }
+            | Self::GetStatus { set }
+            | Self::UpdateStatus { set, .. }
+            | Self::PatchStatus { set, .. } => Some(set),
+            Self::List { .. } | Self::DeleteCollection { .. } => None,
+        }
+    }
+}
+
+/// What the API server answered to an [`ApiCall`]: the facts of the object (or list) it
+/// returned that the `api-surface` check compares with the watch.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiAnswer {
+    /// `metadata.resourceVersion` of the object returned (a Scale carries its StatefulSet's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_version: Option<String>,
+    /// `spec.replicas` returned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spec_replicas: Option<u32>,
+    /// `status.replicas` returned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_replicas: Option<u32>,
+    /// `status.readyReplicas` returned (a status).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ready_replicas: Option<u32>,
+    /// `status.observedGeneration` returned (a status).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    /// The types of `status.conditions` returned (a status).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<String>,
+    /// The names of the StatefulSets returned (a list, or those a delete-collection deleted).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub names: Vec<String>,
 }
 
 /// Why a probe (an exec, a DNS lookup, an HTTP request inside the cluster) has no result. Its
