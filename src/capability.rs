@@ -72,6 +72,7 @@ pub fn needs(action: &Action) -> Vec<Capability> {
         | Action::DeleteDeploymentPod(_)
         | Action::DeleteStatefulSet(_)
         | Action::ApiSurface { .. }
+        | Action::PatchPod { .. }
         | Action::DeleteCollection(_) => vec![],
     }
 }

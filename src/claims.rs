@@ -84,6 +84,10 @@ pub const CLAIMS: &[Claim] = &[
         "with rollingUpdate.maxUnavailable N a roll-out takes out at most N pods at once, highest first; a cluster without the MaxUnavailableStatefulSet feature gate drops the field (upstream: StatefulSet MaxUnavailable)",
     ),
     c(
+        "e2e-adoption",
+        "an orphan pod of the set whose labels match its selector is adopted; a pod whose labels stop matching is released, and adopted again once they match (upstream: should adopt matching orphans and release non-matching pods)",
+    ),
+    c(
         "e2e-api-surface",
         "the scale and status subresources read and write what the StatefulSet holds, a written status is watchable, and a list or delete-collection by labels selects exactly the StatefulSets that carry them (upstream: the scale subresource, Status endpoints, list/patch/delete a collection [Conformance])",
     ),

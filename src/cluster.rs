@@ -295,6 +295,9 @@ pub trait Cluster {
     /// set), so that its kubelet ends it with phase Failed, reason `DeadlineExceeded`.
     async fn fail_pod(&mut self, pod: &str) -> Result<(), ClusterError>;
 
+    /// Merge-patches a pod (its labels or owner references: what scenario validation allows).
+    async fn patch_pod(&mut self, pod: &str, merge: &serde_json::Value) -> Result<(), ClusterError>;
+
     /// Deletes a StatefulSet (background cascade, as `kubectl delete`).
     async fn delete_statefulset(&mut self, set: &str) -> Result<(), ClusterError>;
 

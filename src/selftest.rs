@@ -256,6 +256,7 @@ fn abbreviation(check: CheckName) -> &'static str {
         CheckName::PodHttp => "ph",
         CheckName::SecretRefs => "sr",
         CheckName::ApiSurface => "as",
+        CheckName::Adoption => "ad",
     }
 }
 

@@ -308,11 +308,14 @@ impl Normalizer<'_> {
         }
         let revision = self.revision(pod.revision());
         let claims: Vec<String> = pod.spec.claims.iter().map(|(v, c)| format!("{v}={c}")).collect();
+        // A StatefulSet's pod (by its pod-name label) without a controller: orphaned or released.
+        let uncontrolled = pod.spec.owner.is_none() && pod.spec.labels.contains_key(crate::timeline::POD_NAME_LABEL);
         let milestone = format!(
-            "{}{}{} {revision}{}{}",
+            "{}{}{}{} {revision}{}{}",
             pod.phase,
             if pod.ready { " Ready" } else { "" },
             if pod.terminating { " terminating" } else { "" },
+            if uncontrolled { " uncontrolled" } else { "" },
             if pod.restarts > 0 { format!(" restarts {}", pod.restarts) } else { String::new() },
             if claims.is_empty() { String::new() } else { format!(" claims {}", claims.join(",")) },
         );

@@ -1239,3 +1239,38 @@ fn an_api_surface_real_history_passes_and_a_lost_scale_write_or_a_wider_delete_f
     assert_eq!(claims[0].verdict, Verdict::Fail, "{}", claims[0].evidence);
     assert!(claims[0].evidence.contains("also deleted api-b"), "{}", claims[0].evidence);
 }
+
+/// Adoption and release on the real node: web-0 orphaned is adopted again within moments, made
+/// not to match is released, and matching again is adopted. Read as if the controller had left
+/// the orphan alone for a minute, the claim fails.
+#[test]
+fn an_adoption_real_history_passes_and_an_orphan_left_alone_fails() {
+    use sts_conformance::timeline::Event;
+    let (path, _, timeline) = fixture("e2e-adoption.real-node.jsonl");
+    let (code, out, err) = cli(&["analyze", path.to_str().expect("utf-8")], "");
+    assert_eq!(code, 0, "{out}{err}");
+    // The first entry that shows web-0 without an owner, and the adoption after it.
+    let orphaned = timeline
+        .entries
+        .iter()
+        .position(|e| matches!(&e.event, Event::Pod { pod, .. } if &*pod.name == "web-0" && pod.spec.owner.is_none()))
+        .expect("web-0 orphaned");
+    let (header, mut timeline) =
+        sts_conformance::record::read(&path, &std::fs::read_to_string(&path).expect("file")).expect("readable");
+    // Every observation of web-0 from the orphaning on shows it ownerless, and a minute passes
+    // before the step's end.
+    for entry in &mut timeline.entries[orphaned..] {
+        if let Event::Pod { pod, .. } = &mut entry.event
+            && &*pod.name == "web-0"
+        {
+            std::sync::Arc::make_mut(&mut std::sync::Arc::make_mut(pod).spec).owner = None;
+        }
+    }
+    let step_end = timeline.entries[orphaned..].iter().position(|e| matches!(e.event, Event::Step { .. })).expect("next step");
+    for entry in &mut timeline.entries[orphaned + step_end..] {
+        entry.at_ms += 60_000;
+    }
+    let claims = claims_of(&header, &timeline);
+    assert_eq!(claims[0].verdict, Verdict::Fail, "{}", claims[0].evidence);
+    assert!(claims[0].evidence.contains("still not adopted"), "{}", claims[0].evidence);
+}

@@ -298,6 +298,9 @@ impl sts_conformance::cluster::Cluster for Stalling {
     async fn fail_pod(&mut self, pod: &str) -> Result<(), sts_conformance::cluster::ClusterError> {
         self.0.fail_pod(pod).await
     }
+    async fn patch_pod(&mut self, pod: &str, merge: &serde_json::Value) -> Result<(), sts_conformance::cluster::ClusterError> {
+        self.0.patch_pod(pod, merge).await
+    }
     async fn delete_pod(&mut self, pod: &str) -> Result<(), sts_conformance::cluster::ClusterError> {
         self.0.delete_pod(pod).await
     }

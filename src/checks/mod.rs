@@ -9,6 +9,7 @@
 //! Kubernetes StatefulSet documentation ("Deployment and Scaling Guarantees", "Update
 //! strategies", "Stable Storage", "Stable Network ID").
 
+mod adoption;
 mod api;
 mod availability;
 mod budget;
@@ -103,11 +104,14 @@ pub enum CheckName {
     /// The scale and status subresources, a list and a delete-collection by labels answer as
     /// the watch shows the StatefulSets.
     ApiSurface,
+    /// An orphan pod of the set that matches its selector is adopted; a pod whose labels stop
+    /// matching is released.
+    Adoption,
 }
 
 impl CheckName {
     /// All checks, in report order.
-    pub const ALL: [CheckName; 28] = [
+    pub const ALL: [CheckName; 29] = [
         CheckName::OrderedCreation,
         CheckName::ReverseTermination,
         CheckName::ParallelBurst,
@@ -120,6 +124,7 @@ impl CheckName {
         CheckName::StableIdentity,
         CheckName::SurvivorsUnchanged,
         CheckName::FailedReplaced,
+        CheckName::Adoption,
         CheckName::HeadlessService,
         CheckName::Dns,
         CheckName::PvcNaming,
@@ -170,6 +175,7 @@ impl CheckName {
             CheckName::FailedReplaced => "failed-replaced",
             CheckName::MaxUnavailable => "max-unavailable",
             CheckName::ApiSurface => "api-surface",
+            CheckName::Adoption => "adoption",
         }
     }
 
@@ -202,6 +208,7 @@ impl CheckName {
                 | CheckName::FailedReplaced
                 | CheckName::MaxUnavailable
                 | CheckName::ApiSurface
+                | CheckName::Adoption
                 | CheckName::SurvivorsUnchanged
         )
     }
@@ -498,6 +505,7 @@ pub fn evaluate(check: CheckName, window: &Window<'_>) -> Outcome {
         CheckName::FailedReplaced => failed::failed_replaced(window),
         CheckName::MaxUnavailable => budget::max_unavailable(window),
         CheckName::ApiSurface => api::api_surface(window),
+        CheckName::Adoption => adoption::adoption(window),
     }
 }
 

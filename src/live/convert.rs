@@ -151,6 +151,12 @@ pub fn statefulset(set: &StatefulSet) -> SetObs {
         labels: set.metadata.labels.clone().unwrap_or_default(),
         status_replicas: Some(u32::try_from(status.replicas).unwrap_or(0)),
         conditions: status.conditions.iter().flatten().map(|c| c.type_.clone()).collect(),
+        selector: spec
+            .selector
+            .match_expressions
+            .as_ref()
+            .is_none_or(Vec::is_empty)
+            .then(|| spec.selector.match_labels.clone().unwrap_or_default()),
     }
 }
 

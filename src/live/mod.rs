@@ -479,6 +479,13 @@ impl Cluster for LiveCluster {
         .await
     }
 
+    async fn patch_pod(&mut self, pod: &str, merge: &serde_json::Value) -> Result<(), ClusterError> {
+        let api: Api<Pod> = self.api();
+        let (patch, params) = (Patch::Merge(merge), PatchParams::default());
+        request(&format!("patching pod {pod}"), None, || api.patch(pod, &params, &patch)).await?;
+        Ok(())
+    }
+
     async fn call_api(&mut self, request: &crate::timeline::ApiCall) -> Result<crate::timeline::ApiAnswer, ProbeError> {
         api_calls::call(&self.api(), request).await
     }

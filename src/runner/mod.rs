@@ -521,6 +521,10 @@ impl<C: Cluster> Runner<'_, C> {
                 self.cluster.fail_pod(pod).await.map_err(|e| e.to_string())?;
                 Ok(Acted { deleted: Some(pod.clone()), generation: None })
             }
+            Action::PatchPod { pod, merge } => {
+                self.cluster.patch_pod(pod, merge).await.map_err(|e| e.to_string())?;
+                Ok(Acted::default())
+            }
             Action::DeleteDeploymentPod(deployment) => {
                 let prefix = format!("{deployment}-");
                 let pod = self
@@ -546,9 +550,12 @@ impl<C: Cluster> Runner<'_, C> {
 
     async fn act_in_place(&mut self, action: &Action, timeout_ms: u64) -> Result<(), String> {
         match action {
-            Action::Wait | Action::DeletePod(_) | Action::FailPod(_) | Action::DeleteDeploymentPod(_) | Action::Patch { .. } => {
-                Ok(())
-            }
+            Action::Wait
+            | Action::DeletePod(_)
+            | Action::FailPod(_)
+            | Action::PatchPod { .. }
+            | Action::DeleteDeploymentPod(_)
+            | Action::Patch { .. } => Ok(()),
             Action::ApplyRefused(objects) => {
                 for object in objects {
                     let concrete = self.concrete(object)?;
@@ -791,6 +798,10 @@ fn acknowledged(action: &Action, acted: &Acted, before: &View, view: &View) -> b
             let old = before.pods.get(pod).map(|p| p.uid.as_ref());
             view.pods.get(pod).is_none_or(|p| p.phase == "Failed" || p.terminating || Some(p.uid.as_ref()) != old)
         }),
+        // The pod's metadata as the patch left it has been seen (or the pod is gone).
+        Action::PatchPod { pod, .. } => {
+            view.pods.get(pod.as_str()).is_none_or(|p| before.pods.get(pod.as_str()).is_none_or(|old| old.spec != p.spec))
+        }
         Action::DeleteStatefulSet(set) => {
             view.sets.get(set).is_none_or(|s| s.terminating || before.sets.get(set).is_some_and(|old| old.uid != s.uid))
         }

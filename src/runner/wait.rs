@@ -67,6 +67,12 @@ pub fn holds(until: &Until, view: &View) -> bool {
             return false;
         }
     }
+    if let Some(true) = until.claimed {
+        let Some(set) = until.statefulset.as_ref().and_then(|s| view.sets.get(s)) else { return false };
+        if unclaimed(set, view).is_some() {
+            return false;
+        }
+    }
     if let Some(n) = until.pending_claims {
         let Some(set) = until.statefulset.as_ref().and_then(|s| view.sets.get(s)) else { return false };
         let prefixes: Vec<String> = set.claim_templates.iter().map(|t| format!("{t}-{}-", set.name)).collect();
@@ -80,6 +86,20 @@ pub fn holds(until: &Until, view: &View) -> bool {
         }
     }
     true
+}
+
+/// A pod named for `set` that its controller still owes an adoption (an orphan that matches
+/// the selector) or a release (controlled by the set, not matching).
+fn unclaimed<'v>(set: &crate::timeline::SetObs, view: &'v View) -> Option<&'v crate::timeline::PodObs> {
+    let mine = format!("StatefulSet/{}", set.name);
+    view.pods.values().map(|p| &**p).filter(|p| !p.terminating && p.ordinal_in(&set.name).is_some()).find(|p| {
+        let owner = p.spec.owner.as_deref();
+        match set.selects(p) {
+            Some(true) => owner.is_none(),
+            Some(false) => owner == Some(mine.as_str()),
+            None => false,
+        }
+    })
 }
 
 /// A DaemonSet's status covers its latest spec with every pod updated and available, and the
@@ -129,6 +149,12 @@ pub fn waiting_status(until: &Until, view: &View) -> String {
     if let Some(n) = until.unready {
         let unready: Vec<&str> = pods.values().filter(|p| p.running_not_ready()).map(|p| &*p.name).collect();
         return format!("{set}: {} Running and not Ready ({}), waiting for {n}", unready.len(), unready.join(", "));
+    }
+    if until.claimed == Some(true)
+        && let Some(pod) = spec.and_then(|s| unclaimed(s, view))
+    {
+        let owed = if pod.spec.owner.is_none() { "adopted" } else { "released" };
+        return format!("{set}: waiting for {} to be {owed}", pod.name);
     }
     if until.rolled_out == Some(true) && spec.is_some_and(|s| !s.status_current()) {
         return format!("{set}: waiting for the controller to observe the new spec");
@@ -285,5 +311,36 @@ mod rollout_tests {
         assert!(!holds(&until, &view_with(observed.clone(), &pods)), "mysql-2 is not on the new revision yet");
         let done = [("mysql-0", "old"), ("mysql-1", "old"), ("mysql-2", "new")];
         assert!(holds(&until, &view_with(observed, &done)), "the canary is done");
+    }
+
+    #[test]
+    fn claimed_waits_for_an_orphan_to_be_adopted_and_a_mismatched_pod_released() {
+        let set = SetObs {
+            name: "mysql".into(),
+            replicas: 1,
+            selector: Some([("app".to_owned(), "mysql".to_owned())].into()),
+            ..SetObs::default()
+        };
+        let until = Until { statefulset: Some("mysql".into()), claimed: Some(true), ..Until::default() };
+        let with = |owner: Option<&str>, app: Option<&str>| {
+            let mut view = view_with(set.clone(), &[("mysql-0", "r")]);
+            let mut pod = (*view.pods["mysql-0"]).clone();
+            let spec = Arc::make_mut(&mut pod.spec);
+            spec.owner = owner.map(str::to_owned);
+            if let Some(app) = app {
+                spec.labels.insert("app".into(), app.into());
+            }
+            view.apply(&Event::Pod { change: Change::Modified, pod: Arc::new(pod) });
+            view
+        };
+        assert!(holds(&until, &with(Some("StatefulSet/mysql"), Some("mysql"))));
+        let orphan = with(None, Some("mysql"));
+        assert!(!holds(&until, &orphan));
+        assert!(waiting_status(&until, &orphan).contains("mysql-0 to be adopted"), "{}", waiting_status(&until, &orphan));
+        let kept = with(Some("StatefulSet/mysql"), None);
+        assert!(!holds(&until, &kept));
+        assert!(waiting_status(&until, &kept).contains("mysql-0 to be released"));
+        assert!(holds(&until, &with(None, None)), "released");
+        assert!(holds(&until, &with(Some("ReplicaSet/other"), Some("mysql"))), "another controller's pod is not owed");
     }
 }

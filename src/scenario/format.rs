@@ -83,6 +83,11 @@ pub struct Step {
     /// Delete one pod.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delete_pod: Option<DeletePod>,
+    /// Merge-patch a pod's `metadata.labels` or `metadata.ownerReferences` (nothing else): to
+    /// orphan it (`ownerReferences: null`) or make its labels stop matching its set's selector,
+    /// as upstream's adoption spec does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub patch_pod: Option<PatchPod>,
     /// Delete a StatefulSet (its pods go with it; claims stay).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delete_stateful_set: Option<DeleteStatefulSet>,
@@ -250,6 +255,16 @@ pub struct Labels {
     pub labels: BTreeMap<String, String>,
 }
 
+/// `patchPod`.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PatchPod {
+    /// The pod (`web-0`).
+    pub pod: String,
+    /// A JSON merge patch touching only `metadata.labels` and `metadata.ownerReferences`.
+    pub merge: Value,
+}
+
 /// `deleteStatefulSet`.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -385,6 +400,11 @@ pub struct Until {
     /// StatefulSet only: this many of its claims are Pending.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending_claims: Option<u32>,
+    /// StatefulSet only, `claimed: true`: every pod named for it has a controller exactly when
+    /// its labels match the set's selector, and the set controls none that does not match
+    /// (adoption and release done).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claimed: Option<bool>,
 }
 
 /// What a check proves, and about what.

@@ -65,6 +65,13 @@ pub enum Action {
     DeletePod(String),
     /// Make a pod fail (its kubelet ends it: `activeDeadlineSeconds` 1).
     FailPod(String),
+    /// Merge-patch a pod's labels or owner references.
+    PatchPod {
+        /// The pod.
+        pod: String,
+        /// The merge patch (only `metadata.labels` and `metadata.ownerReferences`).
+        merge: Value,
+    },
     /// Delete the first pod (by name) of a Deployment.
     DeleteDeploymentPod(String),
     /// Delete a StatefulSet.
@@ -146,6 +153,7 @@ impl Action {
             Action::Patch { set, merge } => format!("patch {set} {merge}"),
             Action::DeletePod(pod) => format!("delete pod {pod}"),
             Action::FailPod(pod) => format!("fail pod {pod} (activeDeadlineSeconds 1)"),
+            Action::PatchPod { pod, merge } => format!("patch pod {pod} {merge}"),
             Action::ApiSurface { set, .. } => format!("exercise the scale and status subresources of {set}, and a list"),
             Action::DeleteCollection(labels) => {
                 let selector: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
@@ -189,6 +197,7 @@ impl Action {
             | Action::ApplyRefused(_)
             | Action::DeletePod(_)
             | Action::FailPod(_)
+            | Action::PatchPod { .. }
             | Action::DeleteCollection(_)
             | Action::DeleteDeploymentPod(_)
             | Action::WriteToken { .. }
@@ -665,6 +674,34 @@ impl<'a> Validator<'a> {
             self.need_pod(&f.pod, line, column, known);
             actions.push(Some(Action::FailPod(f.pod.clone())));
         }
+        if let Some(p) = &step.patch_pod {
+            self.need_pod(&p.pod, line, column, known);
+            let metadata =
+                p.merge.as_object().filter(|m| m.len() == 1).and_then(|m| m.get("metadata")).and_then(Value::as_object);
+            let allowed = metadata.is_some_and(|m| {
+                !m.is_empty()
+                    && m.iter().all(|(k, v)| match k.as_str() {
+                        "labels" => {
+                            v.is_null() || v.as_object().is_some_and(|l| l.values().all(|v| v.is_null() || v.is_string()))
+                        }
+                        "ownerReferences" => v.is_null() || v.is_array(),
+                        _ => false,
+                    })
+            });
+            if allowed {
+                actions.push(Some(Action::PatchPod { pod: p.pod.clone(), merge: p.merge.clone() }));
+            } else {
+                self.error(
+                    line,
+                    column,
+                    format!(
+                        "patchPod.merge: {} changes more than a pod's metadata.labels (strings or null) and metadata.ownerReferences, which is all a scenario may change in a pod",
+                        p.merge
+                    ),
+                );
+                actions.push(None);
+            }
+        }
         if let Some(a) = &step.api_surface {
             self.need_set(&a.statefulset, line, column, known);
             if a.labels.is_empty() {
@@ -904,7 +941,8 @@ impl<'a> Validator<'a> {
             }
         }
         let counts = until.ready.is_some() || until.pods.is_some();
-        let set_only = until.rolled_out.is_some() || until.pending_claims.is_some() || until.unready.is_some();
+        let set_only =
+            until.rolled_out.is_some() || until.pending_claims.is_some() || until.unready.is_some() || until.claimed.is_some();
         if let Some(cron) = &until.cronjob {
             if !known.cron_jobs.contains(cron) {
                 self.undeclared(line, column, format!("until: no manifest of the scenario declares CronJob {cron}"));
@@ -952,7 +990,11 @@ impl<'a> Validator<'a> {
             (Some(set), None, None, None) => {
                 self.need_set(set, line, column, known);
                 if !counts && !set_only {
-                    self.error(line, column, "until names no condition (ready, pods, unready, rolledOut, pendingClaims)");
+                    self.error(
+                        line,
+                        column,
+                        "until names no condition (ready, pods, unready, rolledOut, pendingClaims, claimed)",
+                    );
                 }
             }
             (None, Some(d), None, None) => {
@@ -963,7 +1005,7 @@ impl<'a> Validator<'a> {
                     self.error(
                         line,
                         column,
-                        "until: rolledOut applies to StatefulSets and DaemonSets, unready and pendingClaims to StatefulSets only",
+                        "until: rolledOut applies to StatefulSets and DaemonSets, unready, pendingClaims and claimed to StatefulSets only",
                     );
                 }
                 if !counts {

@@ -232,5 +232,36 @@ fn breaking_readiness_needs_a_probe_in_the_template_as_applied() {
     // `unready` is a StatefulSet's condition only.
     let err = parse_with(&GOOD.replace("until: {statefulset: web, ready: 3}", "until: {deployment: d, ready: 1, unready: 1}"))
         .unwrap_err();
-    assert!(err.to_string().contains("unready and pendingClaims to StatefulSets only"), "{err}");
+    assert!(err.to_string().contains("unready, pendingClaims and claimed to StatefulSets only"), "{err}");
+}
+
+#[test]
+fn a_pod_patch_may_change_only_labels_and_owner_references() {
+    let s = parse_with(&format!("{GOOD}  - patchPod: {{pod: web-0, merge: {{metadata: {{ownerReferences: null}}}}}}\n"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(matches!(&s.steps.last().expect("a step").action, Action::PatchPod { pod, .. } if pod == "web-0"));
+    parse_with(&format!("{GOOD}  - patchPod: {{pod: web-0, merge: {{metadata: {{labels: {{app: null, tier: web}}}}}}}}\n"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    for bad in [
+        "{metadata: {annotations: {a: b}}}",
+        "{spec: {activeDeadlineSeconds: 1}}",
+        "{metadata: {labels: {app: 1}}}",
+        "{metadata: {}}",
+        "{metadata: {labels: {}}, spec: {}}",
+    ] {
+        let err = parse_with(&format!("{GOOD}  - patchPod: {{pod: web-0, merge: {bad}}}\n")).unwrap_err();
+        assert!(err.to_string().contains("changes more than a pod's metadata.labels"), "{bad}: {err}");
+    }
+    let err = parse_with(&format!("{GOOD}  - patchPod: {{pod: db-0, merge: {{metadata: {{labels: null}}}}}}\n")).unwrap_err();
+    assert!(err.to_string().contains("db-0"), "{err}");
+}
+
+#[test]
+fn a_delete_collection_needs_labels() {
+    let err = parse_with(&format!("{GOOD}  - deleteCollection: {{labels: {{}}}}\n")).unwrap_err();
+    assert!(err.to_string().contains("none would select every StatefulSet"), "{err}");
+    let err = parse_with(&format!("{GOOD}  - apiSurface: {{statefulset: web, labels: {{}}}}\n")).unwrap_err();
+    assert!(err.to_string().contains("apiSurface.labels"), "{err}");
+    parse_with(&format!("{GOOD}  - apiSurface: {{statefulset: web, labels: {{app: nginx}}}}\n"))
+        .unwrap_or_else(|e| panic!("{e}"));
 }

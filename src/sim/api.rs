@@ -276,6 +276,46 @@ impl Cluster for SimCluster {
         Ok(())
     }
 
+    async fn patch_pod(&mut self, pod: &str, merge: &Value) -> Result<(), ClusterError> {
+        if !self.pods.contains_key(pod) {
+            return Err(ClusterError::Refused(format!("pods \"{pod}\" not found")));
+        }
+        let meta = merge.get("metadata");
+        let labels = meta.and_then(|m| m.get("labels"));
+        let owners = meta.and_then(|m| m.get("ownerReferences"));
+        self.update_pod(pod, |p| {
+            let spec = Arc::make_mut(&mut p.spec);
+            match labels {
+                Some(Value::Object(changes)) => {
+                    for (k, v) in changes {
+                        match v.as_str() {
+                            Some(v) => spec.labels.insert(k.clone(), v.to_owned()),
+                            None => spec.labels.remove(k),
+                        };
+                    }
+                }
+                Some(Value::Null) => spec.labels.clear(),
+                _ => {}
+            }
+            if let Some(owners) = owners {
+                // The controller among them, as `Kind/name` (none: an orphan).
+                spec.owner = owners.as_array().into_iter().flatten().find_map(|o| {
+                    if o.get("controller") != Some(&Value::Bool(true)) {
+                        return None;
+                    }
+                    Some(format!("{}/{}", o.get("kind")?.as_str()?, o.get("name")?.as_str()?))
+                });
+            }
+        });
+        // `updatePod`: the sets the pod may belong to look again (an orphan has no owner to tell).
+        let named: Vec<String> =
+            self.sets.keys().filter(|set| crate::timeline::ordinal_of(pod, set).is_some()).cloned().collect();
+        for set in named {
+            self.schedule(delay::CONTROLLER, Task::Reconcile(set));
+        }
+        Ok(())
+    }
+
     async fn call_api(&mut self, request: &ApiCall) -> Result<ApiAnswer, ProbeError> {
         let not_found = |set: &str| ProbeError::Answered(format!("statefulsets.apps \"{set}\" not found"));
         let answer = |obs: &SetObs| ApiAnswer {

@@ -78,6 +78,10 @@ pub enum Fault {
     StatusWriteDropped,
     /// A list (and a delete-collection) of StatefulSets by labels ignores the labels.
     ListIgnoresLabels,
+    /// The controller never adopts an orphan pod that matches its selector.
+    OrphansNotAdopted,
+    /// The controller keeps controlling a pod whose labels no longer match its selector.
+    MismatchedPodsKept,
     /// With `updateStrategy: OnDelete` the controller rolls a template change out anyway.
     OnDeleteRolls,
     /// A template the set had before gets a new revision instead of its old one.
@@ -112,7 +116,7 @@ pub enum Fault {
 
 impl Fault {
     /// Every fault, in report order.
-    pub const ALL: [Fault; 48] = [
+    pub const ALL: [Fault; 50] = [
         Fault::CreateBeforeReady,
         Fault::CreateWhenRunning,
         Fault::ScalePastUnready,
@@ -146,6 +150,8 @@ impl Fault {
         Fault::ScaleWriteIgnored,
         Fault::StatusWriteDropped,
         Fault::ListIgnoresLabels,
+        Fault::OrphansNotAdopted,
+        Fault::MismatchedPodsKept,
         Fault::OnDeleteRolls,
         Fault::RollbackNewRevision,
         Fault::StatusRevisionStale,
@@ -200,6 +206,8 @@ impl Fault {
             Fault::ScaleWriteIgnored => "scale-write-ignored",
             Fault::StatusWriteDropped => "status-write-dropped",
             Fault::ListIgnoresLabels => "list-ignores-labels",
+            Fault::OrphansNotAdopted => "orphans-not-adopted",
+            Fault::MismatchedPodsKept => "mismatched-pods-kept",
             Fault::OnDeleteRolls => "on-delete-rolls",
             Fault::RollbackNewRevision => "rollback-new-revision",
             Fault::StatusRevisionStale => "status-revision-stale",
@@ -255,6 +263,8 @@ impl Fault {
             Fault::ScaleWriteIgnored => "a write of the scale subresource answers with the replicas sent but stores nothing",
             Fault::StatusWriteDropped => "a write of the status subresource answers with the condition sent but stores none",
             Fault::ListIgnoresLabels => "a list or delete-collection of StatefulSets by labels ignores the labels",
+            Fault::OrphansNotAdopted => "the controller never adopts an orphan pod that matches its selector",
+            Fault::MismatchedPodsKept => "the controller keeps controlling a pod whose labels no longer match its selector",
             Fault::OnDeleteRolls => "with updateStrategy OnDelete the controller rolls a template change out anyway",
             Fault::RollbackNewRevision => "a template the set had before gets a new revision instead of its old one",
             Fault::StatusRevisionStale => "the status's currentRevision never advances once a roll-out is complete",
@@ -315,6 +325,7 @@ impl Fault {
             Fault::PodIndexLabelWrong => &[C::StableIdentity],
             Fault::MaxUnavailableExceeded => &[C::MaxUnavailable],
             Fault::ScaleWriteIgnored | Fault::StatusWriteDropped | Fault::ListIgnoresLabels => &[C::ApiSurface],
+            Fault::OrphansNotAdopted | Fault::MismatchedPodsKept => &[C::Adoption],
             Fault::OnDeleteRolls => &[C::OnDelete],
             Fault::RollbackNewRevision | Fault::StatusRevisionStale => &[C::Revisions],
             Fault::StaticShortageBindsAnyway => &[C::StaticShortage],

@@ -229,6 +229,10 @@ impl SimSet {
             labels: self.obj.metadata.labels.clone().unwrap_or_default(),
             status_replicas: Some(counts.replicas),
             conditions: self.conditions.clone(),
+            selector: spec
+                .map(|s| &s.selector)
+                .filter(|s| s.match_expressions.as_ref().is_none_or(Vec::is_empty))
+                .map(|s| s.match_labels.clone().unwrap_or_default()),
         }
     }
 }
@@ -249,6 +253,7 @@ impl SimCluster {
         if let Some(set) = self.sets.get_mut(name) {
             set.observe_spec(new_on_revert);
         }
+        self.claim_pods(name);
         let Some(set) = self.sets.get(name).cloned() else { return };
         let monotonic = !set.parallel() || self.has(Fault::ParallelAsOrdered);
         let replica_count = set.replicas();
@@ -418,6 +423,30 @@ impl SimCluster {
             }
         }
         self.update_set_status(name);
+    }
+
+    /// `getPodsForStatefulSet` (`ClaimPods`, filtered by `isMemberOf`): a pod named for the set
+    /// that matches its selector and has no controller is adopted; one the set controls whose
+    /// labels no longer match is released. Pods being deleted are left as they are.
+    fn claim_pods(&mut self, name: &str) {
+        let Some(set) = self.sets.get(name) else { return };
+        let mine = format!("StatefulSet/{name}");
+        let mut changes: Vec<(String, Option<String>)> = Vec::new();
+        for pod in self.pods.values().filter(|p| !p.obs.terminating && p.obs.ordinal_in(name).is_some()) {
+            let Some(matches) = set.obs.selects(&pod.obs) else { continue };
+            match pod.obs.spec.owner.as_deref() {
+                None if matches && !self.has(Fault::OrphansNotAdopted) => {
+                    changes.push((pod.obs.name.to_string(), Some(mine.clone())))
+                }
+                Some(owner) if owner == mine && !matches && !self.has(Fault::MismatchedPodsKept) => {
+                    changes.push((pod.obs.name.to_string(), None));
+                }
+                _ => {}
+            }
+        }
+        for (pod, owner) in changes {
+            self.update_pod(&pod, |p| Arc::make_mut(&mut p.spec).owner = owner);
+        }
     }
 
     /// Recomputes and publishes status (and the current revision once the rollout is done).

@@ -34,7 +34,8 @@ pub use self::nodes::{
 /// StatefulSet's `startOrdinal`; version 6 the StatefulSet's `currentReplicas`,
 /// `availableReplicas`, `revisionHistoryLimit` and template digest, and each claim's owners
 /// (older files: not judged where a check needs them); version 7 the StatefulSet's
-/// `resourceVersion`, labels, `status.replicas` and condition types, and [`ProbeObs::Api`].
+/// `resourceVersion`, labels, selector, `status.replicas` and condition types, and
+/// [`ProbeObs::Api`].
 pub const FORMAT_VERSION: u32 = 7;
 
 /// Label the StatefulSet controller puts on each of its pods with the pod's own name.
@@ -594,6 +595,10 @@ pub struct SetObs {
     /// The types of `status.conditions`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conditions: Vec<String>,
+    /// `spec.selector.matchLabels`, when the selector is only that (`None` where it also has
+    /// `matchExpressions`, or the history does not record it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selector: Option<BTreeMap<String, String>>,
 }
 
 /// A stable digest of a pod template (FNV-1a over its JSON, whose maps are ordered): the same
@@ -639,6 +644,14 @@ impl SetObs {
     #[must_use]
     pub fn history_limit(&self) -> u32 {
         self.revision_history_limit.unwrap_or(10)
+    }
+
+    /// Whether `pod` carries every label of the set's selector (`None`: the selector is not
+    /// known, or not only `matchLabels`).
+    #[must_use]
+    pub fn selects(&self, pod: &PodObs) -> Option<bool> {
+        let selector = self.selector.as_ref()?;
+        Some(selector.iter().all(|(k, v)| pod.spec.labels.get(k) == Some(v)))
     }
 
     /// The lowest ordinal a rolling update replaces: the partition counts from the start
