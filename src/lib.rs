@@ -14,6 +14,7 @@ pub mod cli;
 pub mod cluster;
 pub mod console;
 pub mod cron;
+pub mod html;
 pub mod input;
 pub mod interrupt;
 pub mod junit;

@@ -29,6 +29,9 @@ pub struct AnalyzeArgs {
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = Output::Text)]
     pub output: Output,
+    /// Also draw the history as an HTML report (a timeline file), written to this file.
+    #[arg(long, value_name = "OUT")]
+    pub html: Option<PathBuf>,
 }
 
 /// `--policy` values.
@@ -60,6 +63,13 @@ pub(super) fn analyze_file(args: &AnalyzeArgs) -> ExitCode {
     drop(bytes);
     if record::looks_like_timeline(&text) {
         return analyze_timeline(args, &text);
+    }
+    if args.html.is_some() {
+        crate::errln!(
+            "error: {}: --html draws a timeline file written by `run --output-dir`; drawing a transcript is not supported yet",
+            args.file.display()
+        );
+        return ExitCode::BadInput;
     }
     let options = analyze::Options {
         statefulset: args.statefulset.clone(),
@@ -113,6 +123,13 @@ fn analyze_timeline(args: &AnalyzeArgs, text: &str) -> ExitCode {
         cleanup_error: None,
         timeline,
     };
+    if let Some(out) = &args.html {
+        let title = format!("sts-conformance analyze {}", args.file.display());
+        if let Err(e) = std::fs::write(out, crate::html::report(&title, std::slice::from_ref(&report))) {
+            crate::errln!("error: cannot write {}: {e}", out.display());
+            return ExitCode::BadInput;
+        }
+    }
     match args.output {
         Output::Json => crate::outln!("{}", serde_json::to_string_pretty(&report::verdicts_json(&report)).unwrap_or_default()),
         Output::Text => crate::out!("{}", report::summary_table(std::slice::from_ref(&report), 160)),

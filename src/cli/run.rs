@@ -235,6 +235,8 @@ fn write_files(
         for (scenario, report) in selected.iter().zip(reports) {
             outputs::write_output_dir(dir, scenario, report, &settings.cluster_domain).map_err(|e| fail(dir, e))?;
         }
+        let page = dir.join("report.html");
+        std::fs::write(&page, crate::html::report("sts-conformance run", reports)).map_err(|e| fail(&page, e))?;
     }
     if let Some(file) = &args.junit {
         outputs::write_junit(file, reports).map_err(|e| fail(file, e))?;
