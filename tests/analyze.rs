@@ -297,6 +297,9 @@ fn recorded_timelines_judge_again_to_the_same_verdicts() {
     let mut scenarios = 0;
     for entry in std::fs::read_dir(dir.path()).expect("output dir") {
         let scenario = entry.expect("entry").path();
+        if !scenario.is_dir() {
+            continue; // report.html
+        }
         let timeline = scenario.join("timeline.jsonl");
         let recorded: serde_json::Value =
             serde_json::from_slice(&std::fs::read(scenario.join("verdicts.json")).expect("verdicts.json")).expect("json");

@@ -34,6 +34,7 @@ const LAYERS: &[&str] = &[
     "report",
     "record",
     "snapshot",
+    "html",
     "outputs",
     // Features made of all of the above, and the command line.
     "upgrade",

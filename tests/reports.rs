@@ -20,8 +20,10 @@ fn path(p: &Path) -> &str {
 fn verdicts(dir: &Path) -> Vec<(String, serde_json::Value)> {
     let mut all: Vec<(String, serde_json::Value)> = std::fs::read_dir(dir)
         .expect("output dir")
-        .map(|e| {
-            let scenario = e.expect("entry").path();
+        .map(|e| e.expect("entry").path())
+        // Beside the scenario directories: report.html.
+        .filter(|p| p.is_dir())
+        .map(|scenario| {
             let json = std::fs::read(scenario.join("verdicts.json")).expect("verdicts.json");
             (
                 scenario.file_name().unwrap_or_default().to_string_lossy().into_owned(),
