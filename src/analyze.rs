@@ -289,6 +289,55 @@ fn pods_of(histories: &[FamilyHistory], target: &str) -> Vec<String> {
     pods.into_iter().map(|(_, name)| name.to_owned()).collect()
 }
 
+/// One session of one family, ready to draw: its history, the transcript line of each entry,
+/// and the outcome of each check judged on it.
+#[derive(Debug, Clone)]
+pub struct Drawing {
+    /// The family (StatefulSet name).
+    pub family: String,
+    /// The transcript line the session starts at.
+    pub session_line: usize,
+    /// The history read from the session.
+    pub timeline: crate::timeline::Timeline,
+    /// `lines[seq]` is the transcript line entry `seq` comes from.
+    pub lines: Vec<usize>,
+    /// Each check's outcome on this session (evidence names entries of `timeline`).
+    pub outcomes: Vec<Outcome>,
+}
+
+/// The sessions of a transcript, each with its checks judged, for drawing (`analyze --html`).
+/// The pod rows only: the session findings that cite lines rather than entries are in the
+/// text and JSON reports.
+///
+/// # Errors
+/// As [`transcript`]: a check a transcript cannot feed, no pod rows, no such StatefulSet.
+pub fn drawings(text: &str, options: &Options) -> Result<Vec<Drawing>, AnalyzeError> {
+    let checks = checks_for(options)?;
+    let parsed = crate::transcript::parse(text);
+    if parsed.rows.is_empty() {
+        return Err(AnalyzeError::NoRows(text.lines().count()));
+    }
+    let all = parsed.families();
+    let families: Vec<&Family> = all.iter().filter(|f| options.statefulset.as_ref().is_none_or(|n| &f.name == n)).collect();
+    if let Some(name) = options.statefulset.as_ref().filter(|_| families.is_empty()) {
+        return Err(AnalyzeError::NoSuchSet { name: name.clone(), seen: all.iter().map(|f| f.name.clone()).collect() });
+    }
+    let mut out = Vec::new();
+    for family in families {
+        for history in parsed.histories(family) {
+            let outcomes = checks.iter().map(|c| checks::evaluate(*c, &window(&history, &family.name, options.policy))).collect();
+            out.push(Drawing {
+                family: family.name.clone(),
+                session_line: history.session_line,
+                timeline: history.timeline,
+                lines: history.lines,
+                outcomes,
+            });
+        }
+    }
+    Ok(out)
+}
+
 fn window<'a>(history: &'a FamilyHistory, target: &'a str, policy: Policy) -> Window<'a> {
     Window {
         timeline: &history.timeline,

@@ -1277,3 +1277,17 @@ fn an_adoption_real_history_passes_and_an_orphan_left_alone_fails() {
     assert_eq!(claims[0].verdict, Verdict::Fail, "{}", claims[0].evidence);
     assert!(claims[0].evidence.contains("still not adopted"), "{}", claims[0].evidence);
 }
+
+#[test]
+fn analyze_html_draws_a_transcript_and_refuses_an_unknown_set() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("t.html");
+    let transcript = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/transcripts/seed-002-scale.txt");
+    let (code, _, err) = cli(&["analyze", transcript, "--html", out.to_str().expect("utf-8")], "");
+    assert_eq!(code, 0, "{err}");
+    let page = std::fs::read_to_string(&out).expect("written");
+    assert!(page.contains("data-lane=\"pod/web-0\""), "a lane per pod");
+    let (code, _, err) = cli(&["analyze", transcript, "--statefulset", "nope", "--html", out.to_str().expect("utf-8")], "");
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("nope"), "{err}");
+}

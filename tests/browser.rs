@@ -157,6 +157,36 @@ fn analyze_draws_a_recorded_real_node_timeline() {
     screenshot(&page, &artifacts().join("analyze-real-node.png"));
 }
 
+#[test]
+#[ignore = "needs chromium"]
+fn analyze_draws_each_session_of_a_seed_transcript() {
+    use sts_conformance::{analyze, checks::Policy, timeline::Event};
+    let transcript = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/transcripts/seed-002-document.txt");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let page = dir.path().join("transcript.html");
+    let status = Command::new(bin()).arg("analyze").arg(&transcript).arg("--html").arg(&page).output().expect("analyze").status;
+    assert!(status.success());
+    let dom = dom(&page);
+    let options = analyze::Options { statefulset: None, policy: Policy::Ordered, expect: vec![] };
+    let drawings = analyze::drawings(&std::fs::read_to_string(&transcript).expect("transcript"), &options).expect("sessions");
+    assert!(drawings.len() > 3, "{} sessions", drawings.len());
+    for d in &drawings {
+        let id = format!("data-scenario=\"{}@{}\"", d.family, d.session_line);
+        let start = dom.find(&id).unwrap_or_else(|| panic!("no section {id}"));
+        let section = &dom[start..dom[start..].find("</section>").map_or(dom.len(), |e| start + e)];
+        for entry in &d.timeline.entries {
+            if let Event::Pod { pod, .. } = &entry.event {
+                assert!(section.contains(&format!("data-lane=\"pod/{}\"", pod.name)), "{id}: no lane for {}", pod.name);
+            }
+        }
+        let marks: usize = d.outcomes.iter().map(|o| o.evidence.len().max(1)).sum();
+        assert_eq!(section.matches("data-mark=").count(), marks, "{id}");
+        // Hovering names transcript lines.
+        assert!(section.contains("<title>") && section.contains(": pod ") && section.contains("line "), "{id}");
+    }
+    screenshot(&page, &artifacts().join("analyze-transcript.png"));
+}
+
 /// 300 pods created one by one and then removed: the report stays small and loads at once.
 #[test]
 #[ignore = "needs chromium"]

@@ -29,7 +29,8 @@ pub struct AnalyzeArgs {
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = Output::Text)]
     pub output: Output,
-    /// Also draw the history as an HTML report (a timeline file), written to this file.
+    /// Also draw the history as an HTML report written to this file: a timeline file, or each
+    /// session of a transcript (hovering names the transcript line).
     #[arg(long, value_name = "OUT")]
     pub html: Option<PathBuf>,
 }
@@ -64,13 +65,6 @@ pub(super) fn analyze_file(args: &AnalyzeArgs) -> ExitCode {
     if record::looks_like_timeline(&text) {
         return analyze_timeline(args, &text);
     }
-    if args.html.is_some() {
-        crate::errln!(
-            "error: {}: --html draws a timeline file written by `run --output-dir`; drawing a transcript is not supported yet",
-            args.file.display()
-        );
-        return ExitCode::BadInput;
-    }
     let options = analyze::Options {
         statefulset: args.statefulset.clone(),
         policy: match args.policy {
@@ -86,6 +80,18 @@ pub(super) fn analyze_file(args: &AnalyzeArgs) -> ExitCode {
             return ExitCode::BadInput;
         }
     };
+    if let Some(out) = &args.html {
+        let drawn = analyze::drawings(&text, &options)
+            .map(|d| crate::html::transcript_report(&format!("sts-conformance analyze {}", args.file.display()), &d));
+        let written = match drawn {
+            Ok(page) => std::fs::write(out, page).map_err(|e| format!("cannot write {}: {e}", out.display())),
+            Err(e) => Err(format!("{}: {e}", args.file.display())),
+        };
+        if let Err(e) = written {
+            crate::errln!("error: {e}");
+            return ExitCode::BadInput;
+        }
+    }
     match args.output {
         Output::Json => crate::outln!("{}", serde_json::to_string_pretty(&report).unwrap_or_default()),
         Output::Text => crate::out!("{}", analyze::render_text(&report)),

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use crate::{
-    checks::Verdict,
+    checks::{Outcome, Verdict},
     runner::{Judged, StepReport},
     timeline::{Change, Event, PodObs, Timeline},
 };
@@ -169,14 +169,38 @@ fn lane_of(event: &Event) -> Option<String> {
     }
 }
 
+/// A verdict to pin on a chart: its step, the object it judged, the outcome.
+#[derive(Debug, Clone, Copy)]
+pub struct Pinned<'a> {
+    /// Step index, from 0.
+    pub step: usize,
+    /// The StatefulSet (or other object) judged.
+    pub target: &'a str,
+    /// The check's outcome, whose evidence names entries.
+    pub outcome: &'a Outcome,
+}
+
 /// The chart of a run: its timeline, steps and judged checks.
 #[must_use]
 pub fn chart(timeline: &Timeline, steps: &[StepReport], judged: &[Judged]) -> Chart {
+    let pinned: Vec<Pinned<'_>> =
+        judged.iter().map(|j| Pinned { step: j.step, target: &j.target, outcome: &j.outcome }).collect();
+    draw(timeline, steps, &pinned, None)
+}
+
+/// The chart of a history with verdicts pinned; `lines[seq]`, when given, is the transcript
+/// line entry `seq` was read from, which hovering names instead of the entry's number.
+#[must_use]
+pub fn draw(timeline: &Timeline, steps: &[StepReport], judged: &[Pinned<'_>], lines: Option<&[usize]>) -> Chart {
+    let source = |seq: usize| match lines {
+        Some(lines) => lines.get(seq).map_or_else(|| format!("#{seq}"), |l| format!("line {l}")),
+        None => format!("#{seq}"),
+    };
     let mut b = Builder::default();
     let mut markers: Vec<(usize, u64, String)> = Vec::new();
     for entry in &timeline.entries {
+        let when = seconds(entry.at_ms);
         let at = entry.at_ms;
-        let when = seconds(at);
         match &entry.event {
             Event::Step { index, action } => markers.push((*index, at, action.clone())),
             Event::Pod { change, pod } => {
@@ -184,7 +208,7 @@ pub fn chart(timeline: &Timeline, steps: &[StepReport], judged: &[Judged]) -> Ch
                 let state = (*change != Change::Deleted).then(|| {
                     let state = pod_state(pod);
                     let revision = pod.revision().map(|r| format!(", revision {r}")).unwrap_or_default();
-                    let title = format!("{when} #{}: pod {} {state}{revision}, uid {}", entry.seq, pod.name, pod.uid);
+                    let title = format!("{when} {}: pod {} {state}{revision}, uid {}", source(entry.seq), pod.name, pod.uid);
                     (state, pod.uid.to_string(), title)
                 });
                 b.set(&key, LaneKind::Pod, &pod.name, at, state);
@@ -192,7 +216,7 @@ pub fn chart(timeline: &Timeline, steps: &[StepReport], judged: &[Judged]) -> Ch
             Event::Claim { change, claim } => {
                 let key = format!("claim/{}", claim.name);
                 let state = (*change != Change::Deleted).then(|| {
-                    let title = format!("{when} #{}: claim {} {}", entry.seq, claim.name, claim.phase);
+                    let title = format!("{when} {}: claim {} {}", source(entry.seq), claim.name, claim.phase);
                     (claim.phase.clone(), claim.uid.clone(), title)
                 });
                 b.set(&key, LaneKind::Claim, &claim.name, at, state);
@@ -202,7 +226,7 @@ pub fn chart(timeline: &Timeline, steps: &[StepReport], judged: &[Judged]) -> Ch
                 let state = (*change != Change::Deleted).then(|| {
                     let revision = set.update_revision.as_deref().unwrap_or("-");
                     let label = format!("replicas {}, ready {}, revision {revision}", set.replicas, set.ready_replicas);
-                    let title = format!("{when} #{}: statefulset {} {label}", entry.seq, set.name);
+                    let title = format!("{when} {}: statefulset {} {label}", source(entry.seq), set.name);
                     ("Set".to_owned(), label, title)
                 });
                 b.set(&key, LaneKind::Set, &set.name, at, state);
@@ -232,7 +256,7 @@ pub fn chart(timeline: &Timeline, steps: &[StepReport], judged: &[Judged]) -> Ch
                 j.outcome.check,
                 j.outcome.verdict,
                 j.outcome.detail,
-                entry.map(|e| format!(" (entry #{e})")).unwrap_or_default()
+                entry.map(|e| format!(" ({})", source(e))).unwrap_or_default()
             )
         };
         let fallback = format!("statefulset/{}", j.target);

@@ -5,9 +5,10 @@
 //! (an SVG `<title>`, which browsers show without script).
 //!
 //! `run --output-dir DIR` writes `DIR/report.html`; `analyze FILE --html OUT` draws a recorded
-//! timeline.
+//! timeline, or each session of a `kubectl get pods -w` transcript (hovering names the
+//! transcript line an entry was read from).
 
 pub mod chart;
 mod render;
 
-pub use render::report;
+pub use render::{report, transcript_report};

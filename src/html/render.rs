@@ -4,8 +4,13 @@ use std::collections::BTreeMap;
 
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
-use super::chart::{Chart, LaneKind, chart};
-use crate::{checks::Verdict, runner::ScenarioReport};
+use super::chart::{Chart, LaneKind, Pinned, chart, draw};
+use crate::{
+    analyze::Drawing,
+    checks::Verdict,
+    runner::ScenarioReport,
+    timeline::{Entry, Timeline},
+};
 
 /// Width of the lane labels, in px.
 const LABEL_W: u64 = 170;
@@ -62,6 +67,36 @@ fn verdict_class(verdict: Verdict) -> String {
 /// The whole report for `reports`, as one HTML document.
 #[must_use]
 pub fn report(title: &str, reports: &[ScenarioReport]) -> String {
+    page(title, &html! { @for r in reports { (scenario(r)) } })
+}
+
+/// A transcript's sessions drawn, as one HTML document: a section per family and session.
+#[must_use]
+pub fn transcript_report(title: &str, drawings: &[Drawing]) -> String {
+    let sections = html! {
+        @for d in drawings {
+            @let pinned: Vec<Pinned<'_>> = d.outcomes.iter().map(|o| Pinned { step: 0, target: &d.family, outcome: o }).collect();
+            section data-scenario=(format!("{}@{}", d.family, d.session_line)) {
+                h2 { (d.family) " — session at line " (d.session_line) }
+                table {
+                    tr { th { "check" } th { "verdict" } th { "detail" } }
+                    @for o in &d.outcomes {
+                        tr { td { (o.check) } td class=(verdict_class(o.verdict)) { (o.verdict) } td { (o.detail) } }
+                    }
+                }
+                // A transcript has no clock, only order: one entry per unit of the axis.
+                @let ordered = Timeline {
+                    entries: d.timeline.entries.iter().map(|e| Entry { at_ms: e.seq as u64 * 1000, ..e.clone() }).collect(),
+                    ..d.timeline.clone()
+                };
+                (svg(&draw(&ordered, &[], &pinned, Some(&d.lines)), Some(&d.lines)))
+            }
+        }
+    };
+    page(title, &sections)
+}
+
+fn page(title: &str, sections: &Markup) -> String {
     let page = html! {
         (DOCTYPE)
         html lang="en" {
@@ -73,12 +108,12 @@ pub fn report(title: &str, reports: &[ScenarioReport]) -> String {
             body {
                 h1 { (title) }
                 p.legend {
-                    @for (name, colour) in [("Pending", fill(LaneKind::Pod, "Pending")), ("Running", fill(LaneKind::Pod, "Running")), ("Ready", fill(LaneKind::Pod, "Ready")), ("Terminating", fill(LaneKind::Pod, "Terminating")), ("Failed", fill(LaneKind::Pod, "Failed")), ("claim Bound", fill(LaneKind::Claim, "Bound"))] {
+                    @for (name, colour) in [("Pending", fill(LaneKind::Pod, "Pending")), ("ContainerCreating, other waits", fill(LaneKind::Pod, "ContainerCreating")), ("Running", fill(LaneKind::Pod, "Running")), ("Ready", fill(LaneKind::Pod, "Ready")), ("Terminating", fill(LaneKind::Pod, "Terminating")), ("Failed", fill(LaneKind::Pod, "Failed")), ("claim Bound", fill(LaneKind::Claim, "Bound"))] {
                         span { i style={ "background:" (colour) } {} (name) }
                     }
                     span { "marks: " b style="color:#18794e" { "◆ pass " } b style="color:#c62828" { "◆ fail " } b style="color:#b26a00" { "◆ inconclusive" } }
                 }
-                @for r in reports { (scenario(r)) }
+                (sections)
             }
         }
     };
@@ -96,7 +131,7 @@ fn scenario(report: &ScenarioReport) -> Markup {
                     tr { td { (c.claim) } td class=(verdict_class(c.verdict)) { (c.verdict) } td { (c.evidence) } }
                 }
             }
-            (svg(&chart))
+            (svg(&chart, None))
             table {
                 tr { th { "step" } th { "action" } th { "outcome" } th { "s" } }
                 @for s in &report.steps {
@@ -111,7 +146,13 @@ fn scenario(report: &ScenarioReport) -> Markup {
     }
 }
 
-fn svg(chart: &Chart) -> Markup {
+/// The chart as SVG; with `lines`, the axis is a transcript's order (entry `i` at `i` s) and
+/// names the line of each tick's entry.
+fn svg(chart: &Chart, lines: Option<&[usize]>) -> Markup {
+    let tick = |ms: u64| match lines {
+        Some(lines) => lines.get((ms / 1000) as usize).map_or_else(String::new, |l| format!("line {l}")),
+        None => format!("{}s", ms / 1000),
+    };
     let x = |ms: u64| LABEL_W + ms.min(chart.end_ms) * PLOT_W / chart.end_ms.max(1);
     let rows: BTreeMap<&str, u64> =
         chart.lanes.iter().enumerate().map(|(i, l)| (l.key.as_str(), HEAD_H + i as u64 * (LANE_H + GAP))).collect();
@@ -149,7 +190,7 @@ fn svg(chart: &Chart) -> Markup {
                 }
             }
             @for ms in ticks(chart.end_ms) {
-                text x=(x(ms)) y=(height - 6) { (format!("{}s", ms / 1000)) }
+                text x=(x(ms)) y=(height - 6) { (tick(ms)) }
             }
         }
     }
