@@ -236,3 +236,32 @@ fn a_run_writes_a_self_contained_report() {
     }
     assert_drawn(&page, &reports(dir.path()));
 }
+
+/// The report of a run already made — `STS_REPORT_DIR` names its output directory (CI sets it
+/// to the testbed's and the real node's runs); without it, a sim run of seed-002-lifecycle.
+#[test]
+#[ignore = "needs chromium"]
+fn the_report_of_a_run_shows_every_lane_and_mark() {
+    let made;
+    let dir = match std::env::var_os("STS_REPORT_DIR") {
+        Some(dir) => PathBuf::from(dir),
+        None => {
+            made = tempfile::tempdir().expect("tempdir");
+            let status = Command::new(bin())
+                .args(["run", "--sim", "--quiet", "--scenario", "seed-002-lifecycle", "--output-dir"])
+                .arg(made.path())
+                .output()
+                .expect("run")
+                .status;
+            assert!(status.success());
+            made.path().to_path_buf()
+        }
+    };
+    let page = dir.join("report.html");
+    assert!(page.is_file(), "{} was not written", page.display());
+    let reports = reports(&dir);
+    assert!(!reports.is_empty(), "{}: no scenario directories", dir.display());
+    assert_drawn(&dom(&page), &reports);
+    let name = dir.parent().and_then(Path::file_name).map_or_else(|| "run".to_owned(), |n| n.to_string_lossy().into_owned());
+    screenshot(&page, &artifacts().join(format!("report-{name}.png")));
+}

@@ -85,6 +85,9 @@ pub struct Chart {
     pub marks: Vec<Mark>,
     /// Step bands.
     pub steps: Vec<Band>,
+    /// The chart's start (ms): its first entry (a scenario of a parallel run starts late on the
+    /// run's clock).
+    pub start_ms: u64,
     /// The chart's end (ms): the last entry or step end.
     pub end_ms: u64,
 }
@@ -236,7 +239,8 @@ pub fn draw(timeline: &Timeline, steps: &[StepReport], judged: &[Pinned<'_>], li
     }
     let last = timeline.entries.last().map_or(0, |e| e.at_ms);
     let stepped: u64 = markers.first().map_or(0, |m| m.1) + steps.iter().map(|s| s.elapsed_ms).sum::<u64>();
-    let end_ms = last.max(stepped).max(1);
+    let start_ms = timeline.entries.first().map_or(0, |e| e.at_ms);
+    let end_ms = last.max(stepped).max(start_ms + 1);
     let lanes = b.finish(end_ms);
     let bands = markers
         .iter()
@@ -294,7 +298,7 @@ pub fn draw(timeline: &Timeline, steps: &[StepReport], judged: &[Pinned<'_>], li
             lanes.insert(0, Lane { key: mark.lane.clone(), kind: LaneKind::Set, label, segments: Vec::new() });
         }
     }
-    Chart { lanes, marks, steps: bands, end_ms }
+    Chart { lanes, marks, steps: bands, start_ms, end_ms }
 }
 
 #[cfg(test)]

@@ -153,7 +153,8 @@ fn svg(chart: &Chart, lines: Option<&[usize]>) -> Markup {
         Some(lines) => lines.get((ms / 1000) as usize).map_or_else(String::new, |l| format!("line {l}")),
         None => format!("{}s", ms / 1000),
     };
-    let x = |ms: u64| LABEL_W + ms.min(chart.end_ms) * PLOT_W / chart.end_ms.max(1);
+    let span = chart.end_ms.saturating_sub(chart.start_ms).max(1);
+    let x = |ms: u64| LABEL_W + ms.clamp(chart.start_ms, chart.end_ms).saturating_sub(chart.start_ms) * PLOT_W / span;
     let rows: BTreeMap<&str, u64> =
         chart.lanes.iter().enumerate().map(|(i, l)| (l.key.as_str(), HEAD_H + i as u64 * (LANE_H + GAP))).collect();
     let height = HEAD_H + chart.lanes.len() as u64 * (LANE_H + GAP) + 20;
@@ -189,7 +190,7 @@ fn svg(chart: &Chart, lines: Option<&[usize]>) -> Markup {
                     title { (m.title) }
                 }
             }
-            @for ms in ticks(chart.end_ms) {
+            @for ms in ticks(chart.start_ms, chart.end_ms) {
                 text x=(x(ms)) y=(height - 6) { (tick(ms)) }
             }
         }
@@ -197,10 +198,11 @@ fn svg(chart: &Chart, lines: Option<&[usize]>) -> Markup {
 }
 
 /// Times for the axis: whole multiples of a round step, at most a dozen.
-fn ticks(end_ms: u64) -> Vec<u64> {
+fn ticks(start_ms: u64, end_ms: u64) -> Vec<u64> {
     const STEPS_S: [u64; 12] = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 1800, 3600];
-    let step = STEPS_S.iter().map(|s| s * 1000).find(|s| end_ms / s <= 12).unwrap_or_else(|| end_ms.div_ceil(12).max(1));
-    (0..=end_ms / step).map(|i| i * step).collect()
+    let span = end_ms.saturating_sub(start_ms);
+    let step = STEPS_S.iter().map(|s| s * 1000).find(|s| span / s <= 12).unwrap_or_else(|| span.div_ceil(12).max(1));
+    (start_ms.div_ceil(step)..=end_ms / step).map(|i| i * step).collect()
 }
 
 fn truncate(label: &str) -> String {
@@ -213,10 +215,14 @@ mod tests {
 
     #[test]
     fn the_axis_has_round_ticks_and_at_most_a_dozen() {
-        assert_eq!(ticks(39_000), [0, 5_000, 10_000, 15_000, 20_000, 25_000, 30_000, 35_000]);
-        assert_eq!(ticks(500), [0]);
-        assert!(ticks(u64::MAX / 2).len() <= 13);
-        assert_eq!(ticks(7_200_000).len(), 13, "two hours: every 10 minutes");
+        assert_eq!(ticks(0, 39_000), [0, 5_000, 10_000, 15_000, 20_000, 25_000, 30_000, 35_000]);
+        assert_eq!(ticks(0, 500), [0]);
+        assert_eq!(
+            ticks(8_200, 20_000),
+            [9_000, 10_000, 11_000, 12_000, 13_000, 14_000, 15_000, 16_000, 17_000, 18_000, 19_000, 20_000]
+        );
+        assert!(ticks(0, u64::MAX / 2).len() <= 13);
+        assert_eq!(ticks(0, 7_200_000).len(), 13, "two hours: every 10 minutes");
     }
 
     #[test]
