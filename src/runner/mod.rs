@@ -798,10 +798,12 @@ fn acknowledged(action: &Action, acted: &Acted, before: &View, view: &View) -> b
             let old = before.pods.get(pod).map(|p| p.uid.as_ref());
             view.pods.get(pod).is_none_or(|p| p.phase == "Failed" || p.terminating || Some(p.uid.as_ref()) != old)
         }),
-        // The pod's metadata as the patch left it has been seen (or the pod is gone).
-        Action::PatchPod { pod, .. } => {
-            view.pods.get(pod.as_str()).is_none_or(|p| before.pods.get(pod.as_str()).is_none_or(|old| old.spec != p.spec))
-        }
+        // The pod's metadata as the patch left it has been seen (or the pod is gone); a patch
+        // that changes nothing is seen at once.
+        Action::PatchPod { pod, merge } => view
+            .pods
+            .get(pod.as_str())
+            .is_none_or(|p| before.pods.get(pod.as_str()).is_none_or(|old| old.spec != p.spec || !patch_changes(merge, old))),
         Action::DeleteStatefulSet(set) => {
             view.sets.get(set).is_none_or(|s| s.terminating || before.sets.get(set).is_some_and(|old| old.uid != s.uid))
         }
@@ -847,8 +849,57 @@ fn acknowledged(action: &Action, acted: &Acted, before: &View, view: &View) -> b
     }
 }
 
+/// Whether a pod merge patch (labels and owner references, as validation allows) changes `pod`.
+fn patch_changes(merge: &serde_json::Value, pod: &crate::timeline::PodObs) -> bool {
+    use serde_json::Value;
+    let meta = merge.get("metadata");
+    let labels = match meta.and_then(|m| m.get("labels")) {
+        Some(Value::Object(changes)) => changes.iter().any(|(k, v)| pod.spec.labels.get(k).map(String::as_str) != v.as_str()),
+        Some(Value::Null) => !pod.spec.labels.is_empty(),
+        _ => false,
+    };
+    let owners = match meta.and_then(|m| m.get("ownerReferences")) {
+        Some(Value::Null) => pod.spec.owner.is_some(),
+        Some(Value::Array(list)) if list.is_empty() => pod.spec.owner.is_some(),
+        // Owner references as given: what the pod records (its controller) cannot tell.
+        Some(_) => true,
+        None => false,
+    };
+    labels || owners
+}
+
 /// Objects of a scenario, for planning.
 #[must_use]
 pub fn scenario_objects(scenario: &Scenario) -> Vec<&Object> {
     scenario.manifests.iter().map(|m| &m.object).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use serde_json::json;
+
+    use super::patch_changes;
+    use crate::timeline::{PodObs, PodSpecObs};
+
+    #[test]
+    fn a_pod_patch_that_changes_nothing_is_known_as_such() {
+        let pod = PodObs {
+            name: "web-0".into(),
+            spec: Arc::new(PodSpecObs {
+                owner: Some("StatefulSet/web".into()),
+                labels: [("app".to_owned(), "nginx".to_owned())].into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        assert!(!patch_changes(&json!({"metadata": {"labels": {"app": "nginx"}}}), &pod));
+        assert!(!patch_changes(&json!({"metadata": {"labels": {"tier": null}}}), &pod));
+        assert!(patch_changes(&json!({"metadata": {"labels": {"app": null}}}), &pod));
+        assert!(patch_changes(&json!({"metadata": {"labels": {"app": "other"}}}), &pod));
+        assert!(patch_changes(&json!({"metadata": {"ownerReferences": null}}), &pod));
+        let orphan = PodObs { spec: Arc::new(PodSpecObs { owner: None, ..(*pod.spec).clone() }), ..pod.clone() };
+        assert!(!patch_changes(&json!({"metadata": {"ownerReferences": []}}), &orphan));
+    }
 }
