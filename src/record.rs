@@ -24,6 +24,27 @@ use crate::{
     timeline::{Entry, FORMAT_VERSION, Timeline},
 };
 
+/// A recorded run judged again as its header says (its checks, steps and targets): the report
+/// `analyze` prints and draws for a timeline file.
+#[must_use]
+pub fn judged_again(header: Header, timeline: Timeline) -> ScenarioReport {
+    let steps = header.step_reports();
+    let judged =
+        crate::runner::judge_expectations(&header.expectations, &timeline, &header.namespace, &header.cluster_domain, &steps);
+    let claims = crate::runner::claim_verdicts_for(&header.claims, &header.expectations, &judged, &steps);
+    ScenarioReport {
+        scenario: header.scenario,
+        namespace: header.namespace,
+        run_id: header.run_id,
+        steps,
+        judged,
+        claims,
+        diagnostics: None,
+        cleanup_error: None,
+        timeline,
+    }
+}
+
 /// The value of [`Header::format`].
 pub const FORMAT: &str = "sts-conformance-timeline";
 

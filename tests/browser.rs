@@ -11,10 +11,7 @@ use std::{
     time::Instant,
 };
 
-use sts_conformance::{
-    record,
-    runner::{self, ScenarioReport},
-};
+use sts_conformance::{record, runner::ScenarioReport};
 
 fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_sts-conformance")
@@ -58,21 +55,7 @@ fn reports(dir: &Path) -> Vec<ScenarioReport> {
     for scenario in scenarios {
         let path = scenario.join("timeline.jsonl");
         let (header, timeline) = record::read(&path, &std::fs::read_to_string(&path).expect("timeline")).expect("readable");
-        let steps = header.step_reports();
-        let judged =
-            runner::judge_expectations(&header.expectations, &timeline, &header.namespace, &header.cluster_domain, &steps);
-        let claims = runner::claim_verdicts_for(&header.claims, &header.expectations, &judged, &steps);
-        out.push(ScenarioReport {
-            scenario: header.scenario,
-            namespace: header.namespace,
-            run_id: header.run_id,
-            steps,
-            judged,
-            claims,
-            diagnostics: None,
-            cleanup_error: None,
-            timeline,
-        });
+        out.push(record::judged_again(header, timeline));
     }
     out
 }

@@ -9,7 +9,6 @@ use crate::{
     analyze,
     checks::{CheckName, Policy},
     record, report,
-    runner::{self, ScenarioReport},
 };
 
 /// `analyze` options.
@@ -115,20 +114,7 @@ fn analyze_timeline(args: &AnalyzeArgs, text: &str) -> ExitCode {
             return ExitCode::BadInput;
         }
     };
-    let steps = header.step_reports();
-    let judged = runner::judge_expectations(&header.expectations, &timeline, &header.namespace, &header.cluster_domain, &steps);
-    let claims = runner::claim_verdicts_for(&header.claims, &header.expectations, &judged, &steps);
-    let report = ScenarioReport {
-        scenario: header.scenario,
-        namespace: header.namespace,
-        run_id: header.run_id,
-        steps,
-        judged,
-        claims,
-        diagnostics: None,
-        cleanup_error: None,
-        timeline,
-    };
+    let report = record::judged_again(header, timeline);
     if let Some(out) = &args.html {
         let title = format!("sts-conformance analyze {}", args.file.display());
         if let Err(e) = std::fs::write(out, crate::html::report(&title, std::slice::from_ref(&report))) {

@@ -113,8 +113,9 @@ fn pod_state(pod: &PodObs) -> String {
 #[derive(Default)]
 struct Builder {
     lanes: BTreeMap<String, Lane>,
-    /// The open segment of each lane: (state with its identity, from, title).
-    open: BTreeMap<String, (String, u64, String)>,
+    /// The open segment of each lane: (state, identity, from, title). The identity (a UID)
+    /// separates two incarnations in the same state: a recreated pod starts a new bar.
+    open: BTreeMap<String, (String, String, u64, String)>,
 }
 
 impl Builder {
@@ -125,17 +126,15 @@ impl Builder {
             label: label.to_owned(),
             segments: Vec::new(),
         });
-        // `identity` separates two incarnations in the same state (a recreated pod).
-        let identity = state.as_ref().map(|(s, id, _)| format!("{s}\u{0}{id}"));
-        if self.open.get(key).map(|(i, ..)| Some(i)) == Some(identity.as_ref()) {
+        let same = |(s, id, ..): &(String, String, u64, String)| state.as_ref().is_some_and(|(s2, id2, _)| s == s2 && id == id2);
+        if self.open.get(key).is_some_and(same) {
             return;
         }
-        if let Some((identity, from, title)) = self.open.remove(key) {
-            let state = identity.split('\u{0}').next().unwrap_or_default().to_owned();
+        if let Some((state, _, from, title)) = self.open.remove(key) {
             lane.segments.push(Segment { from_ms: from, to_ms: at, state, title });
         }
-        if let (Some((_, _, title)), Some(identity)) = (state, identity) {
-            self.open.insert(key.to_owned(), (identity, at, title));
+        if let Some((state, identity, title)) = state {
+            self.open.insert(key.to_owned(), (state, identity, at, title));
         }
     }
 
